@@ -1,0 +1,207 @@
+"""Reading user tables and writing result tables with their provenance sidecars.
+
+Reading validates what a user can get wrong (missing file, duplicated ids, non-numeric cells) and
+raises :class:`~seedsig.errors.SeedsigError` naming the file, the row or column and what to do.
+Writing is atomic: a table appears complete or not at all, so a failed run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .errors import SeedsigError
+
+# Packages whose versions every output records.
+PROVENANCE_PACKAGES = (
+    "seedsig",
+    "numpy",
+    "scipy",
+    "pandas",
+    "anndata",
+    "scanpy",
+    "statsmodels",
+    "rnanorm",
+    "gseapy",
+    "snakemake",
+    "matplotlib",
+)
+
+
+def _sep_for(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    return "," if name.endswith(".csv") else "\t"
+
+
+def require_file(path: str | os.PathLike, what: str) -> Path:
+    """Return ``path`` as a Path, or raise a clear error if it is not a readable file."""
+    p = Path(path)
+    if not p.is_file():
+        raise SeedsigError(f"{what} '{p}' does not exist or is not a file: check the path (relative paths are relative to the working directory).")
+    return p
+
+
+def read_matrix(path: str | os.PathLike, what: str = "expression file") -> pd.DataFrame:
+    """Read a genes x samples table: first column gene id, one numeric column per sample.
+
+    Returns a float64 DataFrame indexed by the gene ids (as strings) with the sample ids as columns.
+    Raises :class:`SeedsigError` for an empty table, duplicated gene or sample ids, or non-numeric cells.
+    """
+    p = require_file(path, what)
+    sep = _sep_for(p)
+    try:
+        header = pd.read_csv(p, sep=sep, nrows=0)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise SeedsigError(f"{what} '{p}' cannot be read as a {'comma' if sep == ',' else 'tab'}-separated table: {exc}") from None
+    cols = list(header.columns)
+    if len(cols) < 2:
+        raise SeedsigError(f"{what} '{p}' has {len(cols)} column(s); expected a gene id column followed by one column per sample, separated by {'commas' if sep == ',' else 'tabs'}.")
+    samples = [str(c) for c in cols[1:]]
+    dup = pd.Index(samples)[pd.Index(samples).duplicated()].unique().tolist()
+    if dup:
+        raise SeedsigError(f"{what} '{p}': duplicated sample id(s) in the header: {', '.join(map(str, dup[:10]))}. Give each sample column a unique name.")
+    # Read the ids as strings and the values as float in one C-parser pass.
+    dtypes: dict[Any, Any] = {cols[0]: str}
+    try:
+        df = pd.read_csv(p, sep=sep, dtype=dtypes, index_col=0, na_values=["NA", "NaN", "nan", ""], keep_default_na=False, low_memory=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise SeedsigError(f"{what} '{p}' cannot be parsed: {exc}. Check that every row has the same number of fields as the header.") from None
+    df.columns = samples
+    if df.shape[0] == 0:
+        raise SeedsigError(f"{what} '{p}' has a header but no gene rows.")
+    bad_cols = [c for c, t in df.dtypes.items() if not np.issubdtype(t, np.number)]
+    if bad_cols:
+        c = bad_cols[0]
+        conv = pd.to_numeric(df[c], errors="coerce")
+        bad_rows = df.index[conv.isna() & df[c].notna()]
+        example = df.loc[bad_rows[0], c] if len(bad_rows) else "?"
+        if isinstance(example, pd.Series):
+            example = example.iloc[0]
+        raise SeedsigError(
+            f"{what} '{p}': column '{c}' has non-numeric value '{example}' in row '{bad_rows[0] if len(bad_rows) else '?'}'"
+            f"{f' (and {len(bad_cols) - 1} more column(s))' if len(bad_cols) > 1 else ''}. "
+            "Expression values must be numbers (NA for missing)."
+        )
+    df.index = df.index.astype(str)
+    df.index.name = "gene_id"
+    missing_id = df.index.isin(["nan", ""])
+    if missing_id.any():
+        raise SeedsigError(f"{what} '{p}': {int(missing_id.sum())} row(s) have an empty gene id in the first column. Give every row an id or remove it.")
+    dup_genes = df.index[df.index.duplicated()].unique().tolist()
+    if dup_genes:
+        raise SeedsigError(
+            f"{what} '{p}': duplicated gene id(s) in the first column: {', '.join(dup_genes[:10])}"
+            f"{' ...' if len(dup_genes) > 10 else ''}. Each row needs a unique id; remove or rename the duplicates."
+        )
+    return df.astype(np.float64, copy=False)
+
+
+def read_clinical(path: str | os.PathLike, what: str = "clinical file") -> pd.DataFrame:
+    """Read a clinical table: first column holds the sample ids (unique), other columns as given."""
+    p = require_file(path, what)
+    sep = _sep_for(p)
+    try:
+        df = pd.read_csv(p, sep=sep, dtype={0: str}, index_col=0, keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise SeedsigError(f"{what} '{p}' cannot be read as a table: {exc}") from None
+    df.index = df.index.astype(str)
+    df.index.name = "sample"
+    dup = df.index[df.index.duplicated()].unique().tolist()
+    if dup:
+        raise SeedsigError(f"{what} '{p}': duplicated sample id(s) in the first column: {', '.join(dup[:10])}. Each sample must appear once.")
+    return df
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = False, float_format: str | None = "%.10g") -> None:
+    """Write a plain TSV (one header line, no comments) atomically; NA is written as 'NA'."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=index, na_rep="NA", float_format=float_format, compression="infer" if str(path).endswith(".gz") else None)
+
+
+def versions(packages: Iterable[str] = PROVENANCE_PACKAGES) -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def provenance(parameters: dict[str, Any] | None = None, inputs: Iterable[str | os.PathLike] = (), **extra: Any) -> dict[str, Any]:
+    """The record every output carries: versions, parameters, inputs, command."""
+    rec: dict[str, Any] = {
+        "tool": "seedsig",
+        "versions": versions(),
+        "parameters": parameters or {},
+        "inputs": [str(p) for p in inputs],
+        "command": " ".join(sys.argv),
+    }
+    rec.update(extra)
+    return rec
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if np.isnan(obj) else float(obj)
+    if isinstance(obj, float) and np.isnan(obj):
+        return None
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    name = p.name
+    for suf in (".tsv.gz", ".tsv", ".html", ".h5ad", ".csv"):
+        if name.endswith(suf):
+            name = name[: -len(suf)]
+            break
+    return p.with_name(name + ".json")
+
+
+def write_sidecar(path: str | os.PathLike, record: dict[str, Any]) -> Path:
+    """Write ``record`` as ``<name>.json`` beside the output ``path``."""
+    side = sidecar_path(path)
+    with atomic_path(side) as tmp:
+        tmp.write_text(json.dumps(_jsonable(record), indent=2, sort_keys=False) + "\n")
+    return side
+
+
+def to_jsonable(obj: Any) -> Any:
+    return _jsonable(obj)
