@@ -1,0 +1,114 @@
+"""Config and cohort-sheet validation with messages a user can act on.
+
+The schemas live in ``workflow/schemas/`` (JSON Schema draft 2020-12). The Snakefile validates with
+``snakemake.utils.validate`` too (which fills defaults); this module first turns the first schema
+violation into one sentence naming the file, the key or sheet row/column, and what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import SeedsigError
+
+SHEET_COLUMNS = ("cohort", "expression", "data_type", "gene_id", "clinical", "time", "event")
+
+
+def _load_schema(path: str | Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text())
+
+
+def _key(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _describe(err, where: str) -> str:
+    key = _key(err.absolute_path)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
+        scope = f"under '{key}'" if err.absolute_path else "at the top level"
+        return f"{where}: unknown key {', '.join(repr(e) for e in extra)} {scope}. Allowed keys: {', '.join(allowed)} (see config/README.md)."
+    if err.validator == "enum":
+        return f"{where}: '{key}' is {err.instance!r}; allowed values: {', '.join(map(str, err.validator_value))}."
+    if err.validator == "required":
+        return f"{where}: {err.message}. Add it (see config/README.md)."
+    if err.validator == "type":
+        return f"{where}: '{key}' is {err.instance!r} but must be of type {err.validator_value}."
+    return f"{where}: '{key}': {err.message} (see config/README.md)."
+
+
+def check_against_schema(instance: Any, schema_path: str | Path, where: str) -> None:
+    """Raise SeedsigError describing the first violation of the schema, if any."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    schema = _load_schema(schema_path)
+    validator = Draft202012Validator(schema)
+    err = best_match(validator.iter_errors(instance))
+    if err is not None:
+        raise SeedsigError(_describe(err, where))
+
+
+def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
+    """Read and validate the cohort sheet; returns it indexed by cohort (all values strings, '' = empty)."""
+    p = Path(path)
+    if not p.is_file():
+        raise SeedsigError(f"cohort sheet '{p}' does not exist: set 'cohorts' in the config to your sheet (see config/README.md).")
+    try:
+        sheet = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False, comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SeedsigError(f"cohort sheet '{p}' cannot be parsed as a tab-separated table: {exc}") from None
+    sheet.columns = [c.strip() for c in sheet.columns]
+    if sheet.empty:
+        raise SeedsigError(f"cohort sheet '{p}' has no cohort rows.")
+    for col in SHEET_COLUMNS:
+        if col not in sheet.columns:
+            sheet[col] = ""
+    sheet = sheet.apply(lambda c: c.str.strip())
+    for i, rec in enumerate(sheet.to_dict("records"), start=2):
+        row = {k: v for k, v in rec.items() if v != "" or k in ("cohort", "expression", "data_type", "gene_id")}
+        check_against_schema(row, schema_path, f"cohort sheet '{p}', line {i} (cohort '{rec.get('cohort', '')}')")
+        if bool(rec["time"]) != bool(rec["event"]):
+            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): give both 'time' and 'event' columns of the endpoint, or neither.")
+        if rec["time"] and not rec["clinical"]:
+            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'time'/'event' name clinical columns but 'clinical' is empty. Give the clinical file.")
+    dup = sheet["cohort"][sheet["cohort"].duplicated()].tolist()
+    if dup:
+        raise SeedsigError(f"cohort sheet '{p}': cohort name(s) used twice: {', '.join(dup)}. Each cohort needs a unique name.")
+    return sheet.set_index("cohort", drop=False)
+
+
+def check_input_files(sheet: pd.DataFrame, sheet_path: str | Path, generated: set[str] = frozenset()) -> None:
+    """Every file the sheet names must exist (unless a rule of the workflow generates it)."""
+    for cohort, rec in sheet.iterrows():
+        for col in ("expression", "clinical"):
+            f = rec[col]
+            if f and f not in generated and not Path(f).is_file():
+                raise SeedsigError(f"cohort sheet '{sheet_path}', cohort '{cohort}', column '{col}': file '{f}' does not exist. Fix the path (relative to the directory you run snakemake from).")
+
+
+def check_signature_names(config: dict, names: list[str], where: str) -> None:
+    """Focal and target signatures named in the config must exist in the signature files."""
+    known = set(names)
+    sig = config["signatures"]
+    targets = sig["targets"] if isinstance(sig["targets"], list) else []
+    for key, values in (("signatures.focal", sig["focal"]), ("signatures.targets", targets)):
+        unknown = [v for v in values if v not in known]
+        if unknown:
+            raise SeedsigError(f"{where}: '{key}' names signature(s) {', '.join(unknown)} that are in none of the signature files. Known: {', '.join(names)}.")
+
+
+def target_signatures(config: dict, names: list[str]) -> list[str]:
+    sig = config["signatures"]
+    if sig["targets"] == "all":
+        return [n for n in names if n not in sig["focal"]]
+    return list(sig["targets"])

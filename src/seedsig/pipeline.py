@@ -1,0 +1,299 @@
+"""Pipeline stages: one function per Snakemake rule, usable without Snakemake.
+
+ingest -> normalize -> score (per method) + coverage -> associate -> report. Each stage reads one
+AnnData (``.h5ad``) or a few tables and writes its outputs atomically, with provenance in a sidecar
+JSON (tables) or in ``uns`` (AnnData). The ``*_rule`` wrappers take Snakemake's ``snakemake`` object;
+``run_rule`` turns a :class:`SeedsigError` into one clear message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import SeedsigError
+from .io import atomic_path, provenance, read_clinical, read_matrix, write_sidecar, write_table
+
+log = logging.getLogger("seedsig")
+
+EVENT_CODES = {"1": 1, "0": 0, "1.0": 1, "0.0": 0, "true": 1, "false": 0}
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+def prepare_clinical(clin: pd.DataFrame, samples: Sequence[str], path: str, time: str | None, event: str | None) -> pd.DataFrame:
+    """Validate a clinical table against the matrix samples and the endpoint columns; align to samples."""
+    samples = pd.Index(samples)
+    extra = clin.index.difference(samples)
+    if len(clin.index.intersection(samples)) == 0:
+        raise SeedsigError(
+            f"clinical file '{path}': none of its sample ids (first column, e.g. '{clin.index[0]}') matches a sample column of the "
+            f"expression matrix (e.g. '{samples[0]}'). The first column must hold the sample ids used as expression column names."
+        )
+    if len(extra):
+        raise SeedsigError(
+            f"clinical file '{path}': {len(extra)} sample(s) are not columns of the expression matrix: {', '.join(map(str, extra[:10]))}"
+            f"{' ...' if len(extra) > 10 else ''}. Remove these rows or fix their ids."
+        )
+    for role, col in (("time", time), ("event", event)):
+        if col and col not in clin.columns:
+            raise SeedsigError(f"clinical file '{path}': no column '{col}' (named as '{role}' in the cohort sheet). Columns are: {', '.join(map(str, clin.columns))}.")
+    out = clin.reindex(samples)
+    if time:
+        t = pd.to_numeric(out[time], errors="coerce")
+        bad = out.index[t.isna() & out[time].notna()]
+        if len(bad):
+            raise SeedsigError(f"clinical file '{path}', column '{time}': non-numeric time '{out.loc[bad[0], time]}' for sample '{bad[0]}' ({len(bad)} such row(s)). Times must be numbers (NA for unknown).")
+        if (t < 0).any():
+            s = t.index[t < 0][0]
+            raise SeedsigError(f"clinical file '{path}', column '{time}': negative time {t[s]:g} for sample '{s}'. Times must be >= 0.")
+        out[time] = t
+    if event:
+        raw = out[event]
+        norm = raw.map(lambda v: EVENT_CODES.get(str(v).strip().lower()) if pd.notna(v) else np.nan)
+        bad = out.index[norm.isna() & raw.notna()]
+        if len(bad):
+            vals = sorted({str(v) for v in raw[bad]})
+            raise SeedsigError(f"clinical file '{path}', column '{event}': event values {', '.join(map(repr, vals[:10]))} are not 1/0 (or TRUE/FALSE). Code events as 1 = event, 0 = censored.")
+        out[event] = norm.astype(float)
+    return out
+
+
+def _obs_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Make clinical columns writable to h5ad (text columns become categoricals; NA kept)."""
+    df = df.copy()
+    for c in df.columns:
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+            df[c] = df[c].astype("category")
+    df.columns = [str(c) for c in df.columns]
+    return df
+
+
+def _write_h5ad(adata, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        adata.write_h5ad(tmp)
+
+
+def _set_provenance(adata, stage: str, record: dict) -> None:
+    from .io import to_jsonable
+
+    prov = dict(adata.uns.get("seedsig_provenance", {}))
+    prov[stage] = json.dumps(to_jsonable(record))
+    adata.uns["seedsig_provenance"] = prov
+
+
+def ingest_cohort(
+    cohort: str,
+    expression: str,
+    data_type: str,
+    gene_id: str,
+    out_h5ad: str | Path,
+    out_mapping: str | Path,
+    *,
+    clinical: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
+    collapse: str = "max_mean",
+) -> None:
+    """Read the matrix, harmonize gene ids to current HGNC symbols, join the clinical table -> AnnData."""
+    import anndata as ad
+
+    from .ids import harmonize
+    from .normalize import check_counts
+
+    matrix = read_matrix(expression, what=f"expression file of cohort '{cohort}'")
+    if data_type == "counts":
+        check_counts(matrix, f"cohort '{cohort}', expression file '{expression}'")
+    else:
+        all_na = matrix.isna().all(axis=1)
+        if all_na.all():
+            raise SeedsigError(f"cohort '{cohort}', expression file '{expression}': every value is NA.")
+    harmonized, mapping = harmonize(matrix, gene_id, collapse=collapse if data_type == "counts" or collapse != "sum" else "max_mean")
+    samples = list(map(str, harmonized.columns))
+    if clinical:
+        clin = prepare_clinical(read_clinical(clinical, what=f"clinical file of cohort '{cohort}'"), samples, clinical, time, event)
+    else:
+        clin = pd.DataFrame(index=pd.Index(samples, name="sample"))
+    obs = _obs_frame(clin)
+    obs.index = obs.index.astype(str)
+    if data_type == "counts":
+        obs["library_size"] = harmonized.sum(axis=0).to_numpy()
+    kept = mapping[mapping["kept"]]
+    ids_per_symbol = kept.groupby("symbol")["input_id"].agg(lambda s: ";".join(sorted(s)))
+    status_per_symbol = kept.groupby("symbol")["status"].agg(lambda s: ";".join(sorted(set(s))))
+    var = pd.DataFrame({"input_ids": ids_per_symbol.reindex(harmonized.index).to_numpy(), "id_status": status_per_symbol.reindex(harmonized.index).to_numpy()}, index=harmonized.index.astype(str))
+    adata = ad.AnnData(X=harmonized.to_numpy(dtype=np.float64).T, obs=obs, var=var)
+    adata.uns["cohort"] = cohort
+    adata.uns["data_type"] = data_type
+    adata.uns["endpoint"] = {"time": time or "", "event": event or ""}
+    counts = mapping["status"].value_counts().to_dict()
+    _set_provenance(
+        adata,
+        "ingest",
+        provenance(
+            {"cohort": cohort, "data_type": data_type, "gene_id": gene_id, "collapse": collapse, "time": time, "event": event},
+            inputs=[p for p in (expression, clinical) if p],
+            id_status_counts=counts,
+            n_input_rows=int(matrix.shape[0]),
+            n_genes=int(harmonized.shape[0]),
+            n_samples=int(harmonized.shape[1]),
+        ),
+    )
+    write_table(mapping, out_mapping)
+    write_sidecar(out_mapping, provenance({"cohort": cohort, "gene_id": gene_id, "collapse": collapse}, inputs=[expression], id_status_counts=counts))
+    _write_h5ad(adata, out_h5ad)
+    log.info("ingest %s: %d input rows -> %d genes x %d samples; id status: %s", cohort, matrix.shape[0], harmonized.shape[0], harmonized.shape[1], counts)
+
+
+# ------------------------------------------------------------------------------------------- normalize
+def normalize_cohort(in_h5ad: str | Path, out_h5ad: str | Path, method: str, prior_count: float = 2.0) -> None:
+    """Normalize X; raw counts are kept in ``layers['counts']``; method and parameters in ``uns``."""
+    import anndata as ad
+
+    from .normalize import normalize_matrix
+
+    adata = ad.read_h5ad(in_h5ad)
+    cohort = adata.uns.get("cohort", "?")
+    df = pd.DataFrame(np.asarray(adata.X).T, index=adata.var_names, columns=adata.obs_names)
+    out, info = normalize_matrix(df, method, prior_count=prior_count, where=f"cohort '{cohort}'")
+    if adata.uns.get("data_type") == "counts":
+        adata.layers["counts"] = np.asarray(adata.X).copy()
+    adata.X = out.to_numpy().T
+    adata.uns["normalization"] = {"method": method, "prior_count": float(prior_count) if method != "none" else "NA"}
+    if "norm_factors" in info:
+        adata.obs["norm_factor"] = pd.Series(info["norm_factors"]).reindex(adata.obs_names).to_numpy()
+    _set_provenance(adata, "normalize", provenance({"method": method, "prior_count": prior_count}, inputs=[in_h5ad], reference=info.get("reference", "")))
+    _write_h5ad(adata, out_h5ad)
+    log.info("normalize %s: %s on %d genes x %d samples", cohort, method, adata.n_vars, adata.n_obs)
+
+
+# ----------------------------------------------------------------------------------------------- score
+def expression_frame(h5ad: str | Path) -> tuple[pd.DataFrame, Any]:
+    import anndata as ad
+
+    adata = ad.read_h5ad(h5ad)
+    return pd.DataFrame(np.asarray(adata.X).T, index=adata.var_names.astype(str), columns=adata.obs_names.astype(str)), adata
+
+
+def score_cohort(h5ad: str | Path, signature_files: Sequence[str], method: str, out_tsv: str | Path, *, min_genes: int = 2, min_fraction: float = 0.5, params: dict | None = None) -> None:
+    from .scoring import score
+    from .signatures import load_signatures
+
+    expr, adata = expression_frame(h5ad)
+    sigs = load_signatures(signature_files)
+    res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params)
+    table = res.scores.copy()
+    table.index.name = "sample"
+    write_table(table.reset_index(), out_tsv)
+    write_sidecar(
+        out_tsv,
+        provenance(
+            res.provenance(),
+            inputs=[str(h5ad), *map(str, signature_files)],
+            cohort=adata.uns.get("cohort", ""),
+            normalization=dict(adata.uns.get("normalization", {})),
+            signatures=[s.metadata() for s in sigs],
+        ),
+    )
+    log.info("score %s with %s: %d samples x %d signatures (%d not scored)", adata.uns.get("cohort", ""), method, table.shape[0], table.shape[1], int((~res.coverage["scored"]).sum()))
+
+
+def coverage_cohort(h5ad: str | Path, signature_files: Sequence[str], out_tsv: str | Path, *, min_genes: int = 2, min_fraction: float = 0.5) -> None:
+    from .scoring import coverage_table
+    from .signatures import load_signatures
+
+    expr, adata = expression_frame(h5ad)
+    sigs = load_signatures(signature_files)
+    cov = coverage_table(expr, sigs, min_genes=min_genes, min_fraction=min_fraction)
+    write_table(cov, out_tsv)
+    write_sidecar(out_tsv, provenance({"min_genes": min_genes, "min_fraction": min_fraction}, inputs=[str(h5ad), *map(str, signature_files)], cohort=adata.uns.get("cohort", "")))
+
+
+# ------------------------------------------------------------------------------------------- associate
+def read_scores(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
+    return {m: pd.read_csv(p, sep="\t", index_col=0, dtype={0: str}) for m, p in paths.items()}
+
+
+def associate_cohort(h5ad: str | Path, score_files: dict[str, str | Path], focal: Sequence[str], targets: Sequence[str], out_correlations: str | Path, out_survival: str | Path) -> None:
+    import anndata as ad
+
+    from .associate import correlation_grid, cox_per_sd
+
+    adata = ad.read_h5ad(h5ad, backed="r")
+    obs = adata.obs.copy()
+    endpoint = dict(adata.uns.get("endpoint", {}))
+    cohort = adata.uns.get("cohort", "")
+    adata.file.close()
+    scores = read_scores(score_files)
+    focal = [f for f in focal]
+    corr = correlation_grid(scores, focal, list(targets))
+    write_table(corr, out_correlations)
+    write_sidecar(
+        out_correlations,
+        provenance({"statistic": "spearman", "focal": list(focal), "targets": list(targets), "multiple_testing": "Benjamini-Hochberg over every row of this table (all methods x focal x target pairs)"}, inputs=[str(p) for p in score_files.values()], cohort=cohort),
+    )
+    time, event = endpoint.get("time", ""), endpoint.get("event", "")
+    if time and event:
+        surv = cox_per_sd(scores, obs[time].astype(float), obs[event].astype(float), endpoint=f"{time}/{event}")
+        note = ""
+    else:
+        from .associate import SURVIVAL_COLUMNS
+
+        surv = pd.DataFrame(columns=list(SURVIVAL_COLUMNS))
+        note = "no endpoint given in the cohort sheet (time/event columns): no survival model was fitted"
+    write_table(surv, out_survival)
+    write_sidecar(
+        out_survival,
+        provenance({"model": "Cox proportional hazards, one score per model, HR per sample SD (n-1) of the score", "ties": "efron", "time": time, "event": event}, inputs=[str(h5ad)], cohort=cohort, note=note),
+    )
+    log.info("associate %s: %d correlations, %d survival rows", cohort, len(corr), len(surv))
+
+
+# -------------------------------------------------------------------------------------- snakemake glue
+def run_rule(snakemake: Any, func: Callable[[Any], None]) -> None:
+    """Run a rule body with its log; a user mistake exits 1 with one message, no traceback on screen.
+
+    The rule log gets every message (and the traceback of an unexpected error); the terminal gets
+    the one-line summaries and the error message.
+    """
+    import warnings
+
+    log_path = snakemake.log[0] if len(snakemake.log) else None
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers[0].setFormatter(logging.Formatter("seedsig: %(message)s"))
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_path, mode="w")
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handlers.append(fh)
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")
+    try:
+        func(snakemake)
+    except SeedsigError as exc:
+        log.error("error in rule %s: %s", snakemake.rule, exc)
+        sys.exit(1)
+    except Exception:
+        if log_path:
+            with open(log_path, "a") as fh_:
+                fh_.write(traceback.format_exc())
+        log.error("unexpected error in rule %s (%s); the traceback is in %s. Please report it.", snakemake.rule, sys.exc_info()[1].__class__.__name__, log_path)
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------------------- report
+def report_run(cohorts: dict[str, str], out_html: str | Path, signature_files: Sequence[str], config: dict, focal: Sequence[str], primary_method: str) -> None:
+    from .report import build_report
+    from .signatures import load_signatures
+
+    methods = list(config.get("scoring", {}).get("methods", [primary_method]))
+    primary = primary_method if primary_method in methods else methods[0]
+    build_report(cohorts, out_html, signatures=load_signatures(signature_files), config=config, focal=tuple(focal), primary_method=primary)
+    log.info("report: %s (%d cohort(s), summary method %s)", out_html, len(cohorts), primary)

@@ -1,0 +1,85 @@
+# Config and cohort-sheet handling: the one place for validation and input functions.
+import re
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+from seedsig import config as sconf
+from seedsig.errors import SeedsigError
+
+min_version("9.0")
+
+ROOT = Path(workflow.main_snakefile).parent
+SCHEMAS = ROOT / "workflow" / "schemas"
+RESULTS = "results"
+REPORT = f"{RESULTS}/report.html"
+# Files the example rule generates (the sheet's example row points at them).
+EXAMPLE_DIR = "resources/example"
+EXAMPLE_FILES = {f"{EXAMPLE_DIR}/counts.tsv.gz", f"{EXAMPLE_DIR}/clinical.tsv"}
+
+
+def _fail(exc):
+    print(f"\nseedsig error: {exc}\n", file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    sconf.check_against_schema(config, SCHEMAS / "config.schema.yaml", "config")
+    validate(config, schema="../schemas/config.schema.yaml")
+    SHEET = sconf.read_sheet(config["cohorts"], SCHEMAS / "cohorts.schema.yaml")
+    validate(SHEET, schema="../schemas/cohorts.schema.yaml")
+    sconf.check_input_files(SHEET, config["cohorts"], generated=EXAMPLE_FILES)
+    from seedsig.signatures import load_signatures
+
+    SIGNATURE_FILES = list(config["signatures"]["files"])
+    SIGNATURE_NAMES = [s.name for s in load_signatures(SIGNATURE_FILES)]
+    sconf.check_signature_names(config, SIGNATURE_NAMES, "config")
+except SeedsigError as exc:
+    _fail(exc)
+
+COHORTS = list(SHEET.index)
+METHODS = list(config["scoring"]["methods"])
+FOCAL = list(config["signatures"]["focal"])
+TARGETS = sconf.target_signatures(config, SIGNATURE_NAMES)
+
+
+wildcard_constraints:
+    cohort="|".join(re.escape(c) for c in COHORTS),
+    method="|".join(re.escape(m) for m in METHODS),
+
+
+def cohort_row(wildcards):
+    return SHEET.loc[wildcards.cohort]
+
+
+def ingest_inputs(wildcards):
+    row = cohort_row(wildcards)
+    inputs = {"expression": row["expression"]}
+    if row["clinical"]:
+        inputs["clinical"] = row["clinical"]
+    return inputs
+
+
+def normalize_method(wildcards):
+    return config["normalize"][cohort_row(wildcards)["data_type"]]
+
+
+def score_files(wildcards):
+    return {m: f"{RESULTS}/{wildcards.cohort}/scores/{m}.tsv" for m in METHODS}
+
+
+def cohort_outputs(cohort):
+    base = f"{RESULTS}/{cohort}"
+    return [
+        f"{base}/expression.h5ad",
+        f"{base}/gene_mapping.tsv",
+        f"{base}/coverage.tsv",
+        *[f"{base}/scores/{m}.tsv" for m in METHODS],
+        f"{base}/correlations.tsv",
+        f"{base}/survival.tsv",
+    ]
+
+
+def all_outputs():
+    return [out for c in COHORTS for out in cohort_outputs(c)] + [REPORT]

@@ -1,0 +1,18 @@
+# The built-in example cohort: simulated by `seedsig simulate` when the sheet names its files.
+
+
+rule simulate_example:
+    output:
+        counts=f"{EXAMPLE_DIR}/counts.tsv.gz",
+        clinical=f"{EXAMPLE_DIR}/clinical.tsv",
+        truth=f"{EXAMPLE_DIR}/truth.json",
+    params:
+        seed=config["example"]["seed"],
+        n_samples=config["example"]["n_samples"],
+        n_genes=config["example"]["n_genes"],
+    log:
+        f"{RESULTS}/logs/simulate_example.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    script:
+        "../scripts/simulate_example.py"

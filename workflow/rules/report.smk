@@ -1,0 +1,20 @@
+# The run's report: one standalone HTML file over every cohort of the sheet.
+
+
+rule report:
+    input:
+        [out for c in COHORTS for out in cohort_outputs(c)],
+        signatures=SIGNATURE_FILES,
+    output:
+        REPORT,
+    params:
+        cohorts={c: f"{RESULTS}/{c}" for c in COHORTS},
+        focal=FOCAL,
+        primary_method=config["report"]["primary_method"],
+        config=config,
+    log:
+        f"{RESULTS}/logs/report.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    script:
+        "../scripts/report.py"

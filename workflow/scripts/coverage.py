@@ -1,0 +1,10 @@
+"""Rule coverage: genes present / total per signature -> coverage.tsv."""
+
+from seedsig.pipeline import coverage_cohort, run_rule
+
+
+def main(smk):
+    coverage_cohort(smk.input.h5ad, list(smk.input.signatures), smk.output[0], min_genes=smk.params.min_genes, min_fraction=smk.params.min_fraction)
+
+
+run_rule(snakemake, main)  # noqa: F821

@@ -1,0 +1,22 @@
+"""Rule ingest: matrix + clinical -> AnnData with current HGNC symbols; gene_mapping.tsv."""
+
+from seedsig.pipeline import ingest_cohort, run_rule
+
+
+def main(smk):
+    row = smk.params.row
+    ingest_cohort(
+        row["cohort"],
+        smk.input.expression,
+        row["data_type"],
+        row["gene_id"],
+        smk.output.h5ad,
+        smk.output.mapping,
+        clinical=smk.input.get("clinical"),
+        time=row["time"] or None,
+        event=row["event"] or None,
+        collapse=smk.params.collapse,
+    )
+
+
+run_rule(snakemake, main)  # noqa: F821

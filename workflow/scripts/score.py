@@ -1,0 +1,18 @@
+"""Rule score: one scoring method -> scores/{method}.tsv (+ sidecar JSON with parameters)."""
+
+from seedsig.pipeline import run_rule, score_cohort
+
+
+def main(smk):
+    score_cohort(
+        smk.input.h5ad,
+        list(smk.input.signatures),
+        smk.wildcards.method,
+        smk.output[0],
+        min_genes=smk.params.min_genes,
+        min_fraction=smk.params.min_fraction,
+        params=dict(smk.params.method_params),
+    )
+
+
+run_rule(snakemake, main)  # noqa: F821
