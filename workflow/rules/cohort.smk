@@ -7,13 +7,13 @@ rule ingest:
     output:
         h5ad=temp(f"{RESULTS}/{{cohort}}/ingested.h5ad"),
         mapping=f"{RESULTS}/{{cohort}}/gene_mapping.tsv",
-    params:
-        row=lambda wc: dict(cohort_row(wc)),
-        collapse=config["ingest"]["collapse"],
     log:
         f"{RESULTS}/logs/ingest/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
+    params:
+        row=lambda wc: dict(cohort_row(wc)),
+        collapse=config["ingest"]["collapse"],
     script:
         "../scripts/ingest.py"
 
@@ -23,13 +23,13 @@ rule normalize:
         f"{RESULTS}/{{cohort}}/ingested.h5ad",
     output:
         f"{RESULTS}/{{cohort}}/expression.h5ad",
-    params:
-        method=normalize_method,
-        prior_count=config["normalize"]["prior_count"],
     log:
         f"{RESULTS}/logs/normalize/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
+    params:
+        method=normalize_method,
+        prior_count=config["normalize"]["prior_count"],
     script:
         "../scripts/normalize.py"
 
@@ -40,13 +40,13 @@ rule coverage:
         signatures=SIGNATURE_FILES,
     output:
         f"{RESULTS}/{{cohort}}/coverage.tsv",
-    params:
-        min_genes=config["scoring"]["min_genes"],
-        min_fraction=config["scoring"]["min_fraction"],
     log:
         f"{RESULTS}/logs/coverage/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
+    params:
+        min_genes=config["scoring"]["min_genes"],
+        min_fraction=config["scoring"]["min_fraction"],
     script:
         "../scripts/coverage.py"
 
@@ -57,14 +57,14 @@ rule score:
         signatures=SIGNATURE_FILES,
     output:
         f"{RESULTS}/{{cohort}}/scores/{{method}}.tsv",
-    params:
-        min_genes=config["scoring"]["min_genes"],
-        min_fraction=config["scoring"]["min_fraction"],
-        method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
     log:
         f"{RESULTS}/logs/score/{{cohort}}.{{method}}.log",
     conda:
         "../../envs/seedsig.yaml"
+    params:
+        min_genes=config["scoring"]["min_genes"],
+        min_fraction=config["scoring"]["min_fraction"],
+        method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
     script:
         "../scripts/score.py"
 
@@ -76,13 +76,13 @@ rule associate:
     output:
         correlations=f"{RESULTS}/{{cohort}}/correlations.tsv",
         survival=f"{RESULTS}/{{cohort}}/survival.tsv",
-    params:
-        methods=METHODS,
-        focal=FOCAL,
-        targets=TARGETS,
     log:
         f"{RESULTS}/logs/associate/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
+    params:
+        methods=METHODS,
+        focal=FOCAL,
+        targets=TARGETS,
     script:
         "../scripts/associate.py"

@@ -24,8 +24,10 @@ def _fail(exc):
     sys.exit(1)
 
 
+CONFIG_SOURCE = "config (" + ", ".join(map(str, workflow.configfiles or ["--config"])) + ")"
+
 try:
-    sconf.check_against_schema(config, SCHEMAS / "config.schema.yaml", "config")
+    sconf.check_against_schema(config, SCHEMAS / "config.schema.yaml", CONFIG_SOURCE)
     validate(config, schema="../schemas/config.schema.yaml")
     SHEET = sconf.read_sheet(config["cohorts"], SCHEMAS / "cohorts.schema.yaml")
     validate(SHEET, schema="../schemas/cohorts.schema.yaml")
@@ -34,7 +36,7 @@ try:
 
     SIGNATURE_FILES = list(config["signatures"]["files"])
     SIGNATURE_NAMES = [s.name for s in load_signatures(SIGNATURE_FILES)]
-    sconf.check_signature_names(config, SIGNATURE_NAMES, "config")
+    sconf.check_signature_names(config, SIGNATURE_NAMES, CONFIG_SOURCE)
 except SeedsigError as exc:
     _fail(exc)
 

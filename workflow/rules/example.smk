@@ -6,13 +6,13 @@ rule simulate_example:
         counts=f"{EXAMPLE_DIR}/counts.tsv.gz",
         clinical=f"{EXAMPLE_DIR}/clinical.tsv",
         truth=f"{EXAMPLE_DIR}/truth.json",
-    params:
-        seed=config["example"]["seed"],
-        n_samples=config["example"]["n_samples"],
-        n_genes=config["example"]["n_genes"],
     log:
         f"{RESULTS}/logs/simulate_example.log",
     conda:
         "../../envs/seedsig.yaml"
+    params:
+        seed=config["example"]["seed"],
+        n_samples=config["example"]["n_samples"],
+        n_genes=config["example"]["n_genes"],
     script:
         "../scripts/simulate_example.py"

@@ -7,14 +7,14 @@ rule report:
         signatures=SIGNATURE_FILES,
     output:
         REPORT,
+    log:
+        f"{RESULTS}/logs/report.log",
+    conda:
+        "../../envs/seedsig.yaml"
     params:
         cohorts={c: f"{RESULTS}/{c}" for c in COHORTS},
         focal=FOCAL,
         primary_method=config["report"]["primary_method"],
         config=config,
-    log:
-        f"{RESULTS}/logs/report.log",
-    conda:
-        "../../envs/seedsig.yaml"
     script:
         "../scripts/report.py"

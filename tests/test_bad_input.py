@@ -1,0 +1,177 @@
+"""Bad input: one clear message naming the file and the row/column or key, non-zero exit,
+no partial output in results/, inputs untouched."""
+
+import hashlib
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_pipeline import new_workdir, run_snakemake
+
+pytestmark = pytest.mark.slow
+
+GENES = ["IL6", "IL8", "FSCN1", "MMP1", "ID1", "TNC", "PTGS2", "HBEGF", "IL11", "CTGF", "ESR1", "GAPDH", "ACTB"] + [f"RPL{i}" for i in range(3, 40)]
+
+
+def write_cohort(wd: Path, n: int = 24, counts_edit=None, clinical_edit=None, sheet_extra: str = "") -> dict:
+    rng = np.random.default_rng(7)
+    samples = [f"P{i:02d}" for i in range(n)]
+    counts = pd.DataFrame(rng.poisson(200, size=(len(GENES), n)), index=pd.Index(GENES, name="gene"), columns=samples)
+    clinical = pd.DataFrame({"sample": samples, "months": rng.uniform(1, 100, n).round(1), "relapse": rng.integers(0, 2, n)})
+    data = wd / "data"
+    data.mkdir(exist_ok=True)
+    counts_path, clin_path = data / "counts.tsv", data / "clinical.tsv"
+    counts.to_csv(counts_path, sep="\t")
+    clinical.to_csv(clin_path, sep="\t", index=False)
+    if counts_edit:
+        counts_edit(counts_path)
+    if clinical_edit:
+        clinical_edit(clin_path)
+    sheet = wd / "cohorts.tsv"
+    sheet.write_text(
+        "cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent\n"
+        f"tiny\t{counts_path}\tcounts\tsymbol\t{clin_path}\tmonths\trelapse\n" + sheet_extra
+    )
+    cfg = wd / "my.yaml"
+    cfg.write_text(f"cohorts: {sheet}\n")
+    return {"counts": counts_path, "clinical": clin_path, "sheet": sheet, "config": cfg}
+
+
+def digest(paths) -> dict:
+    return {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
+
+
+def expect_failure(wd: Path, files: dict, *needles: str, extra_args=()) -> str:
+    before = digest(v for v in files.values() if Path(v).is_file())
+    proc = run_snakemake(wd, "--configfile", str(files["config"]), *extra_args, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    for needle in needles:
+        assert needle in out, f"{needle!r} not in:\n{out[-3000:]}"
+    assert "Traceback (most recent call last)" not in out, out[-3000:]
+    results = wd / "results"
+    leftovers = [p for p in results.rglob("*") if p.is_file() and "logs" not in p.parts] if results.exists() else []
+    assert leftovers == [], leftovers
+    assert digest(before) == before  # inputs never modified
+    return out
+
+
+@pytest.fixture
+def wd(tmp_path):
+    return new_workdir(tmp_path)
+
+
+def test_valid_tiny_cohort_runs(wd):
+    files = write_cohort(wd)
+    run_snakemake(wd, "--configfile", str(files["config"]))
+    corr = pd.read_csv(wd / "results" / "tiny" / "correlations.tsv", sep="\t")
+    assert set(corr["method"]) == {"ssgsea", "zscore"} and (corr["n"] == 24).all()
+
+
+def test_missing_expression_file(wd):
+    files = write_cohort(wd)
+    files["counts"].unlink()
+    expect_failure(wd, files, "column 'expression'", "does not exist", "tiny")
+
+
+def test_unknown_data_type(wd):
+    files = write_cohort(wd)
+    files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\t", "\tmicroarray\t"))
+    expect_failure(wd, files, "line 2", "'data_type' is 'microarray'", "counts, log_expression")
+
+
+def test_unknown_config_key(wd):
+    files = write_cohort(wd)
+    files["config"].write_text(files["config"].read_text() + "scoring:\n  method: [ssgsea]\n")
+    expect_failure(wd, files, "unknown key 'method' under 'scoring'", "my.yaml")
+
+
+def test_config_value_out_of_range(wd):
+    files = write_cohort(wd)
+    files["config"].write_text(files["config"].read_text() + "scoring:\n  min_fraction: 2\n")
+    expect_failure(wd, files, "scoring.min_fraction")
+
+
+def test_duplicated_sample_ids(wd):
+    def dup(p):
+        lines = p.read_text().splitlines()
+        header = lines[0].split("\t")
+        header[2] = header[1]
+        p.write_text("\n".join(["\t".join(header)] + lines[1:]) + "\n")
+
+    files = write_cohort(wd, counts_edit=dup)
+    expect_failure(wd, files, "duplicated sample id", "P00", str(files["counts"]))
+
+
+def test_duplicated_gene_ids(wd):
+    def dup(p):
+        lines = p.read_text().splitlines()
+        p.write_text("\n".join(lines + [lines[3]]) + "\n")
+
+    files = write_cohort(wd, counts_edit=dup)
+    expect_failure(wd, files, "duplicated gene id", "FSCN1")
+
+
+def test_non_numeric_counts(wd):
+    def text(p):
+        p.write_text(p.read_text().replace("\n", "\nBADGENE\t" + "\t".join(["x"] * 24) + "\n", 1))
+
+    files = write_cohort(wd, counts_edit=text)
+    expect_failure(wd, files, "non-numeric value 'x'", "BADGENE")
+
+
+def test_negative_counts(wd):
+    def neg(p):
+        lines = p.read_text().splitlines()
+        f = lines[5].split("\t")
+        f[3] = "-5"
+        lines[5] = "\t".join(f)
+        p.write_text("\n".join(lines) + "\n")
+
+    files = write_cohort(wd, counts_edit=neg)
+    expect_failure(wd, files, "negative count", "sample 'P02'", "log_expression")
+
+
+def test_clinical_samples_do_not_match(wd):
+    def rename(p):
+        p.write_text(p.read_text().replace("P05\t", "Q05\t"))
+
+    files = write_cohort(wd, clinical_edit=rename)
+    expect_failure(wd, files, "Q05", "not columns of the expression matrix", str(files["clinical"]))
+
+
+def test_clinical_time_with_text(wd):
+    def text(p):
+        df = pd.read_csv(p, sep="\t")
+        df["months"] = df["months"].astype(object)
+        df.loc[3, "months"] = "unknown"
+        df.to_csv(p, sep="\t", index=False)
+
+    files = write_cohort(wd, clinical_edit=text)
+    expect_failure(wd, files, "column 'months'", "non-numeric time 'unknown'", "P03")
+
+
+def test_unparseable_signature_file(wd):
+    files = write_cohort(wd)
+    bad = wd / "mysig.tsv"
+    bad.write_text("name\tsymbols\nX\tIL6\n")
+    files["config"].write_text(
+        files["config"].read_text()
+        + textwrap.dedent(
+            f"""\
+            signatures:
+              files: [config/signatures/self_seeding.tsv, {bad}]
+            """
+        )
+    )
+    files["sig"] = bad
+    expect_failure(wd, files, str(bad), "'signature' and 'gene' columns")
+
+
+def test_unknown_focal_signature(wd):
+    files = write_cohort(wd)
+    files["config"].write_text(files["config"].read_text() + "signatures:\n  focal: [SELF_SEEDING]\n")
+    expect_failure(wd, files, "SELF_SEEDING", "signatures.focal")

@@ -1,0 +1,137 @@
+"""End-to-end: the Snakemake pipeline on the built-in example cohort recovers what was planted."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(
+        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def new_workdir(tmp: Path) -> Path:
+    """A working directory as a user has it: the repository's config/ (sheet, config, signatures)."""
+    shutil.copytree(REPO / "config", tmp / "config")
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory):
+    wd = new_workdir(tmp_path_factory.mktemp("example"))
+    proc = run_snakemake(wd)
+    return wd, proc
+
+
+def read_tsv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t")
+
+
+def test_outputs_of_the_contract_exist(example_run):
+    wd, proc = example_run
+    base = wd / "results" / "example"
+    for name in ["expression.h5ad", "gene_mapping.tsv", "coverage.tsv", "scores/ssgsea.tsv", "scores/zscore.tsv", "correlations.tsv", "survival.tsv"]:
+        assert (base / name).is_file(), name
+    assert (wd / "results" / "report.html").is_file()
+    assert "Report:" in proc.stdout + proc.stderr
+    # every table is plain (one header line, no comments) and has its provenance sidecar
+    for tsv in list(base.glob("*.tsv")) + list(base.glob("scores/*.tsv")):
+        first = tsv.read_text().splitlines()[0]
+        assert not first.startswith("#")
+        side = json.loads(tsv.with_suffix(".json").read_text())
+        assert side["versions"]["seedsig"] and side["versions"]["numpy"]
+    corr = read_tsv(base / "correlations.tsv")
+    assert list(corr.columns) == ["method", "signature_a", "signature_b", "r", "p", "q", "n"]
+    surv = read_tsv(base / "survival.tsv")
+    assert list(surv.columns)[:9] == ["method", "signature", "endpoint", "n", "events", "hr_per_sd", "ci_low", "ci_high", "p"]
+    scores = read_tsv(base / "scores" / "ssgsea.tsv")
+    assert scores.columns[0] == "sample" and "SS" in scores.columns and len(scores) == 200
+    side = json.loads((base / "scores" / "ssgsea.json").read_text())
+    assert side["parameters"]["method"] == "ssgsea"
+
+
+def test_example_recovers_planted_correlations(example_run):
+    wd, _ = example_run
+    truth = json.loads((wd / "resources" / "example" / "truth.json").read_text())
+    corr = read_tsv(wd / "results" / "example" / "correlations.tsv")
+    for method in ("ssgsea", "zscore"):
+        ss = corr[(corr.method == method) & (corr.signature_a == "SS")].set_index("signature_b")
+        for sig in truth["correlated_signatures"]:
+            if sig.startswith("SS"):
+                continue
+            assert ss.loc[sig, "r"] > 0.2 and ss.loc[sig, "q"] < 0.05, (method, sig, ss.loc[sig].to_dict())
+        for sig in truth["independent_signatures"]:
+            assert ss.loc[sig, "q"] > 0.05, (method, sig, ss.loc[sig].to_dict())
+
+
+def test_example_recovers_planted_hazard(example_run):
+    wd, _ = example_run
+    surv = read_tsv(wd / "results" / "example" / "survival.tsv")
+    truth = json.loads((wd / "resources" / "example" / "truth.json").read_text())
+    for method in ("ssgsea", "zscore"):
+        row = surv[(surv.method == method) & (surv.signature == "SS")].iloc[0]
+        assert row["n"] == 200 and row["events"] > 40
+        assert row["hr_per_sd"] > 1.3 and row["p"] < 0.001 and row["ci_low"] > 1
+        # independent signatures carry no hazard
+        for sig in truth["independent_signatures"]:
+            r = surv[(surv.method == method) & (surv.signature == sig)].iloc[0]
+            assert r["p"] > 0.01, (method, sig, r.to_dict())
+
+
+def test_alias_resolution_and_coverage(example_run):
+    wd, _ = example_run
+    mapping = read_tsv(wd / "results" / "example" / "gene_mapping.tsv").set_index("input_id")
+    assert mapping.loc["IL8", "symbol"] == "CXCL8" and mapping.loc["IL8", "status"] == "previous"
+    assert mapping.loc["CTGF", "symbol"] == "CCN2"
+    cov = read_tsv(wd / "results" / "example" / "coverage.tsv").set_index("signature")
+    assert cov.loc["SS", "n_present"] == 4 and cov.loc["SS", "n_genes"] == 4 and bool(cov.loc["SS", "scored"])
+    assert not bool(cov.loc["LMS", "complete"])
+
+
+def test_h5ad_records_provenance_and_counts(example_run):
+    import anndata as ad
+
+    wd, _ = example_run
+    a = ad.read_h5ad(wd / "results" / "example" / "expression.h5ad")
+    assert a.n_obs == 200 and "counts" in a.layers and "CXCL8" in a.var_names and "IL8" not in a.var_names
+    prov = {k: json.loads(v) for k, v in a.uns["seedsig_provenance"].items()}
+    assert prov["normalize"]["parameters"]["method"] == "tmm_logcpm"
+    np.testing.assert_allclose(a.obs["library_size"].to_numpy(), np.asarray(a.layers["counts"]).sum(axis=1))
+
+
+def test_rerun_is_a_no_op(example_run):
+    wd, _ = example_run
+    proc = run_snakemake(wd, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_lint_and_format_are_clean():
+    proc = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile"), "-d", str(REPO)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0 and "good condition" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
+    assert snakefmt, "snakefmt is a dev dependency"
+    proc = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/rules"], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
