@@ -131,3 +131,47 @@ def representative_rows(symbols: Sequence[str], labels: Sequence[str], means: np
     first = np.ones(len(order), dtype=bool)
     first[1:] = sym_sorted[1:] != sym_sorted[:-1]
     return np.sort(order[first])
+
+
+COLLAPSE_RULES = ("max_mean", "max_variance", "mean", "sum")
+
+
+def harmonize(matrix: pd.DataFrame, id_type: str, collapse: str = "max_mean") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rename rows to current HGNC symbols and collapse rows that map to the same gene.
+
+    Returns ``(matrix, mapping)``: the matrix indexed by unique symbols, sorted (so independent of the
+    input row order; unmapped and ambiguous ids stay under their original id), and one mapping row per
+    input id with ``input_id, symbol, status, detail, kept``.
+    """
+    if collapse not in COLLAPSE_RULES:
+        raise SeedsigError(f"collapse rule '{collapse}' is not one of {', '.join(COLLAPSE_RULES)}.")
+    mapping = resolve_ids(list(matrix.index.astype(str)), id_type)
+    symbols = mapping["symbol"].to_numpy(dtype=object)
+    labels = mapping["input_id"].to_numpy(dtype=object)
+    values = matrix.to_numpy(dtype=np.float64)
+    dup = pd.Series(symbols).duplicated(keep=False).to_numpy()
+    kept = np.ones(len(symbols), dtype=bool)
+    detail = mapping["detail"].to_numpy(dtype=object).copy()
+    if dup.any():
+        if collapse in ("max_mean", "max_variance"):
+            stat = np.nanmean(values, axis=1) if collapse == "max_mean" else np.nanvar(values, axis=1, ddof=1)
+            keep_pos = representative_rows(symbols, labels, stat)
+            kept[:] = False
+            kept[keep_pos] = True
+            winner = dict(zip(symbols[keep_pos], labels[keep_pos]))
+            for i in np.flatnonzero(~kept):
+                detail[i] = f"{detail[i]}; collapsed into {symbols[i]} ({collapse}: '{winner[symbols[i]]}' kept)"
+            out = pd.DataFrame(values[kept], index=symbols[kept], columns=matrix.columns)
+        else:
+            grouped = pd.DataFrame(values, columns=matrix.columns).groupby(symbols, sort=False)
+            out = grouped.sum(min_count=1) if collapse == "sum" else grouped.mean()
+            for i in np.flatnonzero(dup):
+                detail[i] = f"{detail[i]}; combined with the other rows of {symbols[i]} ({collapse})"
+    else:
+        out = pd.DataFrame(values, index=symbols, columns=matrix.columns)
+    out.index = out.index.astype(str)
+    out.index.name = "gene"
+    out = out.sort_index(kind="mergesort")
+    mapping["detail"] = detail
+    mapping["kept"] = kept
+    return out, mapping.sort_values("input_id", kind="mergesort").reset_index(drop=True)
