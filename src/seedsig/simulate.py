@@ -1,0 +1,226 @@
+"""The built-in example cohort: a deterministic synthetic breast-cancer RNA-seq cohort with planted structure.
+
+``simulate_cohort(out_dir)`` writes ``counts.tsv.gz`` (raw counts, real HGNC symbols, some under
+outdated symbols such as IL8 and CTGF), ``clinical.tsv`` (metastasis-free survival, site of first
+relapse, ER status, age) and ``truth.json`` (everything planted, so tests can check that the pipeline
+recovers it and finds nothing where nothing was planted).
+
+Model
+-----
+* A latent self-seeding program ``s ~ N(0, 1)`` per sample drives the four SS genes (log fold
+  ``SS_LOADING`` per SD of s) and a fraction ``DRIVEN_FRACTION`` of the genes of the lung, bone and brain
+  signatures (LMS, BoMS, BrMS, SMID_RELAPSE_LUNG/BONE/BRAIN; up genes positively, down genes
+  negatively, ``ORGAN_LOADING``). Genes of the signatures planted as independent (liver, pleura,
+  Landemaine, Tavazoie) are never driven, except SS genes they contain (recorded as shared genes).
+* An independent proliferation program drives proliferation genes that are in no signature; ER status
+  (independent of s) drives a luminal module.
+* Counts are negative binomial (gamma-Poisson): mean = library size x gene proportion x exp(effects),
+  dispersion ``0.05 + 1 / sqrt(mean)``; library sizes log-normal (median 20 M, 5-95% spread about 3.7x).
+* Metastasis-free survival: hazard ``h0 exp(log(2) s)`` (HR 2 per SD of the latent program), exponential
+  baseline, administrative censoring at 120 months plus uniform loss to follow-up; site of first
+  relapse more often lung/bone/brain at high s, liver independent of s.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .io import atomic_path
+
+DEFAULT_SEED = 2009
+SHIPPED_SIGNATURE_FILES = ("self_seeding.tsv", "organ_metastasis.tsv", "msigdb_metastasis.tsv")
+CORRELATED = ("SS", "SS_attraction", "SS_infiltration", "LMS", "BoMS", "BrMS", "SMID_RELAPSE_LUNG", "SMID_RELAPSE_BONE", "SMID_RELAPSE_BRAIN")
+INDEPENDENT = ("SMID_RELAPSE_LIVER", "SMID_RELAPSE_PLEURA", "LANDEMAINE_LUNG_METASTASIS", "TAVAZOIE_METASTASIS")
+ORGAN_DRIVEN = ("LMS", "BoMS", "BrMS", "SMID_RELAPSE_LUNG", "SMID_RELAPSE_BONE", "SMID_RELAPSE_BRAIN")
+SS_GENES = ("IL6", "CXCL8", "FSCN1", "MMP1")
+RENAMED = {"CXCL8": "IL8", "CCN2": "CTGF"}  # planted outdated symbols (plus N_EXTRA_RENAMED drawn at random)
+N_EXTRA_RENAMED = 6
+SS_LOADING = 0.9
+ORGAN_LOADING = 0.6
+DRIVEN_FRACTION = 0.4
+HR_PER_SD = 2.0
+PROLIFERATION = ("MKI67", "TOP2A", "CCNB1", "BUB1", "AURKA", "PCNA", "MCM2", "CDK1", "CCNA2", "BIRC5", "CENPF", "KIF2C", "TPX2", "NUSAP1", "PRC1", "RRM2", "TYMS", "CDC20", "UBE2C", "PTTG1", "MYBL2", "CCNE1", "E2F1", "FOXM1")
+LUMINAL = ("ESR1", "PGR", "GATA3", "FOXA1", "XBP1", "TFF1", "TFF3", "AGR2", "CA12", "SLC39A6", "NAT1", "MLPH")
+SITES = ("lung", "bone", "brain", "liver")
+
+
+def default_signature_dir() -> Path:
+    """config/signatures of the repository this package runs from (the shipped signature files)."""
+    return Path(__file__).resolve().parents[2] / "config" / "signatures"
+
+
+def _write_gz_tsv(df: pd.DataFrame, path: Path) -> None:
+    buf = io.StringIO()
+    df.to_csv(buf, sep="\t", index=False)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0, filename="") as gz:
+        gz.write(buf.getvalue().encode())
+
+
+def _pick_renames(rng: np.random.Generator, fillers: Sequence[str]) -> dict[str, str]:
+    """Previous symbols that resolve unambiguously (a previous symbol of exactly one gene, approved for none)."""
+    from .ids import _lookups, hgnc_table
+
+    lk = _lookups()
+    tab = hgnc_table().set_index("symbol")
+    options = []
+    for g in fillers:
+        for prev in filter(None, tab.at[g, "prev_symbol"].split("|")):
+            if prev not in lk["approved"] and lk["previous"].get(prev) == (g,) and prev.upper() not in lk["approved_upper"]:
+                options.append((g, prev))
+                break
+    pick = rng.choice(len(options), size=min(N_EXTRA_RENAMED, len(options)), replace=False)
+    return {options[i][0]: options[i][1] for i in sorted(pick)}
+
+
+def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples: int = 200, n_genes: int = 16000, signature_dir: str | Path | None = None) -> dict:
+    """Write counts.tsv.gz, clinical.tsv and truth.json into ``out_dir``; return the truth dict."""
+    from .ids import hgnc_table
+    from .signatures import load_signatures
+
+    rng = np.random.default_rng(seed)
+    sig_dir = Path(signature_dir) if signature_dir else default_signature_dir()
+    sigs = {s.name: s for s in load_signatures([sig_dir / f for f in SHIPPED_SIGNATURE_FILES])}
+    tab = hgnc_table()
+    approved = set(tab["symbol"])
+
+    def genes_of(name: str) -> list[str]:
+        s = sigs[name]
+        return [g for g, r in zip(s.genes, s.resolution) if g in approved and r not in ("unmapped", "ambiguous")]
+
+    sig_genes = sorted({g for name in sigs for g in genes_of(name)})
+    in_sig = set(sig_genes)
+    prolif = [g for g in PROLIFERATION if g in approved and g not in in_sig]
+    luminal = [g for g in LUMINAL if g in approved and g not in in_sig]
+    core = sorted(set(sig_genes) | set(prolif) | set(luminal))
+    if n_genes < len(core) + 100:
+        raise ValueError(f"n_genes must be at least {len(core) + 100}")
+    coding = sorted(set(tab.loc[tab["locus_group"] == "protein-coding gene", "symbol"]) - set(core))
+    fillers = sorted(rng.choice(coding, size=n_genes - len(core), replace=False).tolist())
+    genes = np.array(core + fillers, dtype=object)
+    gi = {g: i for i, g in enumerate(genes)}
+    G, N = len(genes), n_samples
+
+    # --- latent programs and clinical covariates
+    s = rng.standard_normal(N)
+    prolif_score = rng.standard_normal(N)
+    er_pos = rng.random(N) < 0.7
+
+    # --- which genes the self-seeding program drives, and in which direction
+    independent_genes = {g for name in INDEPENDENT for g in genes_of(name)}
+    direction: dict[str, int] = {}
+    conflict: set[str] = set()
+    for name in ORGAN_DRIVEN:
+        sig = sigs[name]
+        for g, d in zip(sig.genes, sig.directions):
+            if g in gi and g not in SS_GENES and g not in independent_genes:
+                if direction.get(g, d) != d:
+                    conflict.add(g)
+                direction[g] = d
+    candidates = set(direction) - conflict
+    # Drive DRIVEN_FRACTION of each organ signature's candidate genes (at least one gene of each),
+    # smallest signatures first so the partial 2- and 3-gene lists are driven too.
+    driven_set: set[str] = set()
+    for name in sorted(ORGAN_DRIVEN, key=lambda n: (sigs[n].size, n)):
+        cand = sorted(g for g in sigs[name].genes if g in candidates)
+        need = max(1, int(np.ceil(DRIVEN_FRACTION * len(cand)))) - len(driven_set.intersection(cand))
+        pool = [g for g in cand if g not in driven_set]
+        if need > 0 and pool:
+            driven_set.update(rng.choice(pool, size=min(need, len(pool)), replace=False).tolist())
+    driven = sorted(driven_set)
+    loading = np.zeros(G)
+    for g in SS_GENES:
+        loading[gi[g]] = SS_LOADING
+    for g in driven:
+        loading[gi[g]] = ORGAN_LOADING * direction[g]
+
+    # --- expression model
+    log_cpm = rng.normal(np.log(8.0), 2.0, size=G)  # wide spectrum: many low genes, some zeros
+    core_idx = np.array([gi[g] for g in core])
+    log_cpm[core_idx] = rng.normal(np.log(40.0), 1.0, size=core_idx.size)  # measured genes of interest
+    effects = np.outer(loading, s)
+    effects[[gi[g] for g in prolif]] += 0.7 * prolif_score
+    lum = np.array([gi[g] for g in luminal])
+    effects[lum] += 1.5 * (er_pos - er_pos.mean())
+    prop = np.exp(log_cpm[:, None] + effects)
+    prop /= prop.sum(axis=0, keepdims=True)
+    lib = np.exp(rng.normal(np.log(20e6), 0.4, size=N))
+    mu = prop * lib
+    phi = 0.05 + 1.0 / np.sqrt(np.maximum(mu.mean(axis=1), 1e-3))
+    shape = 1.0 / phi
+    lam = rng.gamma(shape[:, None], (mu / shape[:, None]))
+    counts = rng.poisson(lam).astype(np.int64)
+
+    # --- outcome
+    h0 = 0.0045  # per month; gives ~40% distant relapses within follow-up
+    t_event = rng.exponential(1.0 / (h0 * np.exp(np.log(HR_PER_SD) * s)))
+    t_cens = np.minimum(120.0, rng.uniform(30.0, 240.0, size=N))
+    event = t_event <= t_cens
+    time = np.round(np.maximum(np.where(event, t_event, t_cens), 0.1), 2)
+    logits = np.column_stack([0.8 * s, 0.3 + 0.6 * s, -0.8 + 0.8 * s, np.zeros(N)])
+    p_site = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p_site /= p_site.sum(axis=1, keepdims=True)
+    u = rng.random(N)[:, None]
+    site_idx = (u > np.cumsum(p_site, axis=1)).sum(axis=1)
+    site = np.where(event, np.array(SITES, dtype=object)[np.minimum(site_idx, 3)], None)
+    age = np.clip(np.round(rng.normal(55, 12, size=N)), 25, 90).astype(int)
+
+    # --- outdated symbols
+    renames = dict(RENAMED)
+    renames.update(_pick_renames(rng, fillers))
+    row_ids = np.array([renames.get(g, g) for g in genes], dtype=object)
+
+    samples = [f"S{i + 1:03d}" for i in range(N)]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    order = np.argsort(row_ids.astype(str), kind="mergesort")
+    counts_df = pd.DataFrame(counts[order], columns=samples)
+    counts_df.insert(0, "gene", row_ids[order])
+    _write_gz_tsv(counts_df, out / "counts.tsv.gz")
+    clinical = pd.DataFrame(
+        {
+            "sample": samples,
+            "mfs_months": time,
+            "mfs_event": event.astype(int),
+            "relapse_site": site,
+            "er_status": np.where(er_pos, "positive", "negative"),
+            "age": age,
+        }
+    )
+    with atomic_path(out / "clinical.tsv") as tmp:
+        clinical.to_csv(tmp, sep="\t", index=False, na_rep="NA")
+
+    shared = {name: sorted(set(genes_of(name)) & set(SS_GENES)) for name in INDEPENDENT if set(genes_of(name)) & set(SS_GENES)}
+    truth = {
+        "seed": seed,
+        "n_samples": N,
+        "n_genes": G,
+        "model": "negative binomial counts; log mean = log(library size x proportion) + loading x latent self-seeding program s ~ N(0,1)",
+        "latent_loading_log": {"ss_genes": SS_LOADING, "organ_genes": ORGAN_LOADING},
+        "driven_fraction": DRIVEN_FRACTION,
+        "correlated_signatures": [n for n in CORRELATED if n in sigs],
+        "independent_signatures": [n for n in INDEPENDENT if n in sigs],
+        "driven_genes": {name: sorted(g for g in genes_of(name) if g in set(driven) or g in SS_GENES) for name in CORRELATED if name in sigs},
+        "shared_genes_with_independent_signatures": shared,
+        "hazard_ratio_per_sd_latent": HR_PER_SD,
+        "baseline_hazard_per_month": h0,
+        "event_rate": round(float(event.mean()), 4),
+        "n_events": int(event.sum()),
+        "site_model": "multinomial logit: lung 0.8 s, bone 0.3 + 0.6 s, brain -0.8 + 0.8 s, liver 0 (reference)",
+        "site_counts": {k: int((site == k).sum()) for k in SITES},
+        "er_positive_fraction": round(float(er_pos.mean()), 4),
+        "proliferation_genes": prolif,
+        "luminal_genes": luminal,
+        "aliased_genes": {renames[g]: g for g in sorted(renames)},
+        "library_size": {"median": float(np.median(counts.sum(axis=0))), "p05": float(np.percentile(counts.sum(axis=0), 5)), "p95": float(np.percentile(counts.sum(axis=0), 95))},
+        "latent_ss": dict(zip(samples, np.round(s, 6).tolist())),
+    }
+    with atomic_path(out / "truth.json") as tmp:
+        tmp.write_text(json.dumps(truth, indent=2) + "\n")
+    return truth
