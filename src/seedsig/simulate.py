@@ -10,8 +10,9 @@ Model
 * A latent self-seeding program ``s ~ N(0, 1)`` per sample drives the four SS genes (log fold
   ``SS_LOADING`` per SD of s) and a fraction ``DRIVEN_FRACTION`` of the genes of the lung, bone and brain
   signatures (LMS, BoMS, BrMS, SMID_RELAPSE_LUNG/BONE/BRAIN; up genes positively, down genes
-  negatively, ``ORGAN_LOADING``). Genes of the signatures planted as independent (liver, pleura,
-  Landemaine, Tavazoie) are never driven, except SS genes they contain (recorded as shared genes).
+  negatively, ``ORGAN_LOADING``). Genes of the undriven signatures (liver, pleura, Landemaine, Tavazoie) are never driven;
+  Tavazoie contains the SS gene MMP1, so it correlates with SS through that shared gene only
+  (``shared_gene_signatures`` in the truth); the other three are ``independent_signatures``.
 * An independent proliferation program drives proliferation genes that are in no signature; ER status
   (independent of s) drives a luminal module.
 * Counts are negative binomial (gamma-Poisson): mean = library size x gene proportion x exp(effects),
@@ -37,7 +38,9 @@ from .io import atomic_path
 DEFAULT_SEED = 2009
 SHIPPED_SIGNATURE_FILES = ("self_seeding.tsv", "organ_metastasis.tsv", "msigdb_metastasis.tsv")
 CORRELATED = ("SS", "SS_attraction", "SS_infiltration", "LMS", "BoMS", "BrMS", "SMID_RELAPSE_LUNG", "SMID_RELAPSE_BONE", "SMID_RELAPSE_BRAIN")
-INDEPENDENT = ("SMID_RELAPSE_LIVER", "SMID_RELAPSE_PLEURA", "LANDEMAINE_LUNG_METASTASIS", "TAVAZOIE_METASTASIS")
+# Not driven by the program. TAVAZOIE contains the SS gene MMP1: it is expected to correlate with SS through
+# that shared gene only (reported separately in the truth as a shared-gene signature, not as independent).
+UNDRIVEN = ("SMID_RELAPSE_LIVER", "SMID_RELAPSE_PLEURA", "LANDEMAINE_LUNG_METASTASIS", "TAVAZOIE_METASTASIS")
 ORGAN_DRIVEN = ("LMS", "BoMS", "BrMS", "SMID_RELAPSE_LUNG", "SMID_RELAPSE_BONE", "SMID_RELAPSE_BRAIN")
 SS_GENES = ("IL6", "CXCL8", "FSCN1", "MMP1")
 RENAMED = {"CXCL8": "IL8", "CCN2": "CTGF"}  # planted outdated symbols (plus N_EXTRA_RENAMED drawn at random)
@@ -113,7 +116,7 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
     er_pos = rng.random(N) < 0.7
 
     # --- which genes the self-seeding program drives, and in which direction
-    independent_genes = {g for name in INDEPENDENT for g in genes_of(name)}
+    independent_genes = {g for name in UNDRIVEN for g in genes_of(name)}
     direction: dict[str, int] = {}
     conflict: set[str] = set()
     for name in ORGAN_DRIVEN:
@@ -126,13 +129,19 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
     candidates = set(direction) - conflict
     # Drive DRIVEN_FRACTION of each organ signature's candidate genes (at least one gene of each),
     # smallest signatures first so the partial 2- and 3-gene lists are driven too.
+    # Signed signatures get as many driven down genes as up genes: a net shift of many genes one way would
+    # move the ranks of every other gene and couple rank-based scores of unrelated signatures.
     driven_set: set[str] = set()
     for name in sorted(ORGAN_DRIVEN, key=lambda n: (sigs[n].size, n)):
-        cand = sorted(g for g in sigs[name].genes if g in candidates)
-        need = max(1, int(np.ceil(DRIVEN_FRACTION * len(cand)))) - len(driven_set.intersection(cand))
-        pool = [g for g in cand if g not in driven_set]
-        if need > 0 and pool:
-            driven_set.update(rng.choice(pool, size=min(need, len(pool)), replace=False).tolist())
+        sig = sigs[name]
+        up = sorted(g for g in sig.up if g in candidates)
+        down = sorted(g for g in sig.down if g in candidates)
+        n_up = max(1, int(np.ceil(DRIVEN_FRACTION * len(up)))) if up else 0
+        for pool_genes, need in ((up, n_up), (down, min(len(down), n_up) if up else max(1, int(np.ceil(DRIVEN_FRACTION * len(down)))))):
+            need -= len(driven_set.intersection(pool_genes))
+            pool = [g for g in pool_genes if g not in driven_set]
+            if need > 0 and pool:
+                driven_set.update(rng.choice(pool, size=min(need, len(pool)), replace=False).tolist())
     driven = sorted(driven_set)
     loading = np.zeros(G)
     for g in SS_GENES:
@@ -143,7 +152,8 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
     # --- expression model
     log_cpm = rng.normal(np.log(8.0), 2.0, size=G)  # wide spectrum: many low genes, some zeros
     core_idx = np.array([gi[g] for g in core])
-    log_cpm[core_idx] = rng.normal(np.log(40.0), 1.0, size=core_idx.size)  # measured genes of interest
+    # genes of interest spread over the same spectrum, but measurable (>= 4 CPM)
+    log_cpm[core_idx] = np.maximum(log_cpm[core_idx], np.log(4.0) + rng.exponential(1.0, size=core_idx.size))
     effects = np.outer(loading, s)
     effects[[gi[g] for g in prolif]] += 0.7 * prolif_score
     lum = np.array([gi[g] for g in luminal])
@@ -196,7 +206,7 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
     with atomic_path(out / "clinical.tsv") as tmp:
         clinical.to_csv(tmp, sep="\t", index=False, na_rep="NA")
 
-    shared = {name: sorted(set(genes_of(name)) & set(SS_GENES)) for name in INDEPENDENT if set(genes_of(name)) & set(SS_GENES)}
+    shared = {name: sorted(set(genes_of(name)) & set(SS_GENES)) for name in UNDRIVEN if name in sigs and set(genes_of(name)) & set(SS_GENES)}
     truth = {
         "seed": seed,
         "n_samples": N,
@@ -205,9 +215,9 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
         "latent_loading_log": {"ss_genes": SS_LOADING, "organ_genes": ORGAN_LOADING},
         "driven_fraction": DRIVEN_FRACTION,
         "correlated_signatures": [n for n in CORRELATED if n in sigs],
-        "independent_signatures": [n for n in INDEPENDENT if n in sigs],
+        "independent_signatures": [n for n in UNDRIVEN if n in sigs and n not in shared],
+        "shared_gene_signatures": shared,
         "driven_genes": {name: sorted(g for g in genes_of(name) if g in set(driven) or g in SS_GENES) for name in CORRELATED if name in sigs},
-        "shared_genes_with_independent_signatures": shared,
         "hazard_ratio_per_sd_latent": HR_PER_SD,
         "baseline_hazard_per_month": h0,
         "event_rate": round(float(event.mean()), 4),
