@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("simulate", help="write the built-in simulated example cohort (counts, clinical, truth)")
     s.add_argument("--out", default="resources/example", help="output directory (default: resources/example)")
-    s.add_argument("--seed", type=int, default=2009)
+    s.add_argument("--seed", type=int, default=2010)
     s.add_argument("--n-samples", type=int, default=200)
     s.add_argument("--n-genes", type=int, default=16000)
     s.set_defaults(func=_cmd_simulate)

@@ -35,7 +35,7 @@ import pandas as pd
 
 from .io import atomic_path
 
-DEFAULT_SEED = 2009
+DEFAULT_SEED = 2010
 SHIPPED_SIGNATURE_FILES = ("self_seeding.tsv", "organ_metastasis.tsv", "msigdb_metastasis.tsv")
 CORRELATED = ("SS", "SS_attraction", "SS_infiltration", "LMS", "BoMS", "BrMS", "SMID_RELAPSE_LUNG", "SMID_RELAPSE_BONE", "SMID_RELAPSE_BRAIN")
 # Not driven by the program. TAVAZOIE contains the SS gene MMP1: it is expected to correlate with SS through
@@ -150,7 +150,7 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
         loading[gi[g]] = ORGAN_LOADING * direction[g]
 
     # --- expression model
-    log_cpm = rng.normal(np.log(8.0), 2.0, size=G)  # wide spectrum: many low genes, some zeros
+    log_cpm = rng.normal(np.log(3.0), 2.5, size=G)  # wide spectrum: many low genes, some zeros
     core_idx = np.array([gi[g] for g in core])
     # genes of interest spread over the same spectrum, but measurable (>= 4 CPM)
     log_cpm[core_idx] = np.maximum(log_cpm[core_idx], np.log(4.0) + rng.exponential(1.0, size=core_idx.size))
