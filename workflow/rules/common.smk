@@ -24,7 +24,9 @@ def _fail(exc):
     sys.exit(1)
 
 
-CONFIG_SOURCE = "config (" + ", ".join(map(str, workflow.configfiles or ["--config"])) + ")"
+CONFIG_SOURCE = (
+    "config (" + ", ".join(map(str, workflow.configfiles or ["--config"])) + ")"
+)
 
 try:
     sconf.check_against_schema(config, SCHEMAS / "config.schema.yaml", CONFIG_SOURCE)
