@@ -68,7 +68,12 @@ def test_valid_tiny_cohort_runs(wd):
     files = write_cohort(wd)
     run_snakemake(wd, "--configfile", str(files["config"]))
     corr = pd.read_csv(wd / "results" / "tiny" / "correlations.tsv", sep="\t")
-    assert set(corr["method"]) == {"ssgsea", "zscore"} and (corr["n"] == 24).all()
+    assert set(corr["method"]) == {"ssgsea", "zscore"}
+    scored = corr[corr["r"].notna()]
+    assert len(scored) and (scored["n"] == 24).all()
+    cov = pd.read_csv(wd / "results" / "tiny" / "coverage.tsv", sep="\t").set_index("signature")
+    assert cov.loc["SS", "n_present"] == 4  # IL8 resolved to CXCL8
+    assert not bool(cov.loc["SMID_RELAPSE_BONE", "scored"]) and "genes present" in cov.loc["SMID_RELAPSE_BONE", "reason"]
 
 
 def test_missing_expression_file(wd):

@@ -7,6 +7,7 @@ Writing is atomic: a table appears complete or not at all, so a failed run leave
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import platform
@@ -60,10 +61,15 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file") -> pd.Da
     p = require_file(path, what)
     sep = _sep_for(p)
     try:
-        header = pd.read_csv(p, sep=sep, nrows=0)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise SeedsigError(f"{what} '{p}' cannot be read as a {'comma' if sep == ',' else 'tab'}-separated table: {exc}") from None
-    cols = list(header.columns)
+        # the raw header line: pandas would silently rename a duplicated column (P1 -> P1.1)
+        with (gzip.open(p, "rt") if p.name.lower().endswith(".gz") else open(p)) as fh:
+            first = fh.readline().rstrip("\r\n")
+            second = fh.readline().rstrip("\r\n")
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise SeedsigError(f"{what} '{p}' cannot be read as a {'comma' if sep == ',' else 'tab'}-separated text table: {exc}") from None
+    cols = [c.strip().strip('"') for c in first.split(sep)] if first else []
+    if second and len(second.split(sep)) == len(cols) + 1:
+        cols = ["gene_id", *cols]  # R write.table style: the header has no field for the row names
     if len(cols) < 2:
         raise SeedsigError(f"{what} '{p}' has {len(cols)} column(s); expected a gene id column followed by one column per sample, separated by {'commas' if sep == ',' else 'tabs'}.")
     samples = [str(c) for c in cols[1:]]
