@@ -18,7 +18,7 @@ from .errors import SeedsigError
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from .simulate import simulate_cohort
 
-    truth = simulate_cohort(Path(args.out), seed=args.seed, n_samples=args.n_samples, n_genes=args.n_genes)
+    truth = simulate_cohort(Path(args.out), seed=args.seed, n_samples=args.n_samples, n_genes=args.n_genes, signature_dir=args.signature_dir)
     print(f"wrote {args.out}/counts.tsv.gz, clinical.tsv, truth.json ({truth['n_genes']} genes x {truth['n_samples']} samples, seed {truth['seed']})")
 
 
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=2010)
     s.add_argument("--n-samples", type=int, default=200)
     s.add_argument("--n-genes", type=int, default=16000)
+    s.add_argument("--signature-dir", default=None, help="folder with the shipped signature files (default: the repository's config/signatures)")
     s.set_defaults(func=_cmd_simulate)
 
     n = sub.add_parser("normalize", help="normalize a genes x samples TSV (ids unchanged, nothing filtered)")

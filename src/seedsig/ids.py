@@ -15,6 +15,7 @@ Ambiguous and unmapped ids are never guessed: they keep their original id and ar
 from __future__ import annotations
 
 import json
+import warnings
 from functools import lru_cache
 from importlib import resources
 from typing import Sequence
@@ -39,28 +40,50 @@ def hgnc_version() -> dict:
     return json.loads(resources.files("seedsig").joinpath("data/hgnc_compact.json").read_text())
 
 
-@lru_cache(maxsize=1)
-def _lookups() -> dict[str, dict[str, tuple[str, ...]]]:
-    """key -> sorted tuple of current symbols, for each kind of key (built once, ~0.2 s)."""
+_XREF_COLUMNS = {"previous": "prev_symbol", "alias": "alias_symbol", "ensembl": "ensembl_gene_id", "entrez": "entrez_id"}
+
+
+def _build_kind(kind: str) -> dict[str, tuple[str, ...]]:
+    """key -> sorted tuple of current symbols, for one kind of key (tens of milliseconds each)."""
     tab = hgnc_table()
-    symbols = tab["symbol"].tolist()
-    out: dict[str, dict[str, tuple[str, ...]]] = {"approved": {s: (s,) for s in symbols}}
-    for kind, col in (("previous", "prev_symbol"), ("alias", "alias_symbol"), ("ensembl", "ensembl_gene_id"), ("entrez", "entrez_id")):
-        d: dict[str, set[str]] = {}
-        for sym, field in zip(symbols, tab[col].tolist()):
+    if kind == "approved":
+        return {s: (s,) for s in tab["symbol"].tolist()}
+    d: dict[str, set[str]] = {}
+    if kind.endswith("_upper"):
+        for key, syms in _LOOKUPS[kind[: -len("_upper")]].items():
+            d.setdefault(key.upper(), set()).update(syms)
+    else:
+        for sym, field in zip(tab["symbol"].tolist(), tab[_XREF_COLUMNS[kind]].tolist()):
             if field:
                 for key in field.split("|"):
                     key = key.strip()
                     if key:
                         d.setdefault(key, set()).add(sym)
-        out[kind] = {k: tuple(sorted(v)) for k, v in d.items()}
-    # case-insensitive variants of approved, previous and alias
-    for kind in ("approved", "previous", "alias"):
-        up: dict[str, set[str]] = {}
-        for k, v in out[kind].items():
-            up.setdefault(k.upper(), set()).update(v)
-        out[kind + "_upper"] = {k: tuple(sorted(v)) for k, v in up.items()}
-    return out
+    return {k: tuple(sorted(v)) for k, v in d.items()}
+
+
+class _LazyLookups(dict):
+    """``_lookups()[kind]`` -> {key: sorted tuple of current symbols}; each kind is built on first use.
+
+    Kinds: approved, previous, alias, ensembl, entrez, and approved_upper / previous_upper / alias_upper
+    (case-insensitive keys). A CLI call that only meets approved symbols builds only ``approved``.
+    """
+
+    KINDS = ("approved", "previous", "alias", "ensembl", "entrez", "approved_upper", "previous_upper", "alias_upper")
+
+    def __missing__(self, kind: str) -> dict[str, tuple[str, ...]]:
+        if kind not in self.KINDS:
+            raise KeyError(kind)
+        value = self[kind] = _build_kind(kind)
+        return value
+
+
+_LOOKUPS = _LazyLookups()
+
+
+def _lookups() -> _LazyLookups:
+    """Lookup tables by kind of key, built lazily (see ``_LazyLookups``)."""
+    return _LOOKUPS
 
 
 def _resolve_symbol(x: str, lk: dict) -> tuple[str, str, str]:
@@ -134,44 +157,90 @@ def representative_rows(symbols: Sequence[str], labels: Sequence[str], means: np
 
 
 COLLAPSE_RULES = ("max_mean", "max_variance", "mean", "sum")
+_UNRESOLVED = ("unmapped", "ambiguous")
 
 
 def harmonize(matrix: pd.DataFrame, id_type: str, collapse: str = "max_mean") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rename rows to current HGNC symbols and collapse rows that map to the same gene.
 
-    Returns ``(matrix, mapping)``: the matrix indexed by unique symbols, sorted (so independent of the
-    input row order; unmapped and ambiguous ids stay under their original id), and one mapping row per
-    input id with ``input_id, symbol, status, detail, kept``.
+    ``matrix``: genes x samples, index = input ids (unique). Every id is resolved with :func:`resolve_ids`;
+    rows resolving to the same current symbol are collapsed by ``collapse``:
+
+    - ``max_mean``: keep the row with the highest mean over samples (NAs skipped; ties: smallest input id);
+    - ``max_variance``: keep the row with the highest variance (ddof=1, NAs skipped; ties: smallest input id);
+    - ``mean`` / ``sum``: element-wise mean / sum of the rows (NAs skipped; all-NA stays NA). ``sum`` is for counts.
+
+    Unmapped and ambiguous ids stay as rows under their original id.
+
+    Returns ``(matrix, mapping)``: the matrix indexed by unique symbols (index name ``gene``), sorted by
+    symbol, so independent of the input row order; and one mapping row per input id, sorted by
+    ``input_id``, with columns ``input_id, symbol, status, detail, kept`` (``kept``: the row's values are
+    in the output: only the chosen row for ``max_*``, every contributing row for ``mean``/``sum``).
     """
     if collapse not in COLLAPSE_RULES:
         raise SeedsigError(f"collapse rule '{collapse}' is not one of {', '.join(COLLAPSE_RULES)}.")
-    mapping = resolve_ids(list(matrix.index.astype(str)), id_type)
+    index = matrix.index.astype(str).str.strip()
+    if index.has_duplicates:
+        dup = index[index.duplicated()].unique().tolist()
+        raise SeedsigError(f"gene ids must be unique before harmonizing; duplicated: {', '.join(dup[:10])}{' ...' if len(dup) > 10 else ''}. Remove or rename the duplicated rows.")
+    mapping = resolve_ids(list(index), id_type)
     symbols = mapping["symbol"].to_numpy(dtype=object)
     labels = mapping["input_id"].to_numpy(dtype=object)
+    status = mapping["status"].to_numpy(dtype=object)
     values = matrix.to_numpy(dtype=np.float64)
+
+    # guard: an id kept as given must not take the name of a gene another row resolved to
+    # (impossible for symbols, since approved symbols win; possible for a symbol mixed into Ensembl/Entrez ids)
+    unresolved = np.isin(status, _UNRESOLVED)
+    clash = np.intersect1d(symbols[unresolved].astype(str), symbols[~unresolved].astype(str))
+    if clash.size:
+        assert id_type != "symbol", f"internal error: unresolved id(s) equal to resolved symbol(s): {list(clash[:10])}"
+        pairs = [f"'{c}' (given as is) vs {', '.join(repr(x) for x in labels[(symbols == c) & ~unresolved])}" for c in clash[:5]]
+        raise SeedsigError(
+            f"{id_type} ids: {len(clash)} id(s) that could not be resolved are the same text as the symbol another row "
+            f"resolves to: {'; '.join(pairs)}. The matrix mixes id types; give one id type per matrix (gene_id) or remove those rows."
+        )
+
     dup = pd.Series(symbols).duplicated(keep=False).to_numpy()
     kept = np.ones(len(symbols), dtype=bool)
-    detail = mapping["detail"].to_numpy(dtype=object).copy()
+    detail = mapping["detail"].astype(str)
     if dup.any():
         if collapse in ("max_mean", "max_variance"):
-            stat = np.nanmean(values, axis=1) if collapse == "max_mean" else np.nanvar(values, axis=1, ddof=1)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NA rows / one sample: stat NA, never chosen first
+                stat = np.nanmean(values, axis=1) if collapse == "max_mean" else np.nanvar(values, axis=1, ddof=1)
             keep_pos = representative_rows(symbols, labels, stat)
             kept[:] = False
             kept[keep_pos] = True
-            winner = dict(zip(symbols[keep_pos], labels[keep_pos]))
-            for i in np.flatnonzero(~kept):
-                detail[i] = f"{detail[i]}; collapsed into {symbols[i]} ({collapse}: '{winner[symbols[i]]}' kept)"
+            winner_of = pd.Series(keep_pos, index=symbols[keep_pos])
+            w = winner_of.reindex(symbols[~kept]).to_numpy()
+            what = "mean" if collapse == "max_mean" else "variance"
+            mine, theirs = stat[~kept], stat[w]
+            reason = np.where(
+                np.isnan(mine), f"{what} not computable",
+                np.where(mine < theirs, f"lower {what} than", f"same {what} as, and sorts after,"),
+            )
+            reason = np.where(np.isnan(mine), reason.astype(object) + " (all NA); kept", reason.astype(object))
+            lost = pd.Series(symbols[~kept], index=np.flatnonzero(~kept)).astype(str)
+            detail.iloc[np.flatnonzero(~kept)] = (
+                detail.iloc[np.flatnonzero(~kept)].to_numpy().astype(object)
+                + "; collapsed into " + lost.to_numpy().astype(object)
+                + f" ({collapse}: " + reason + " '" + labels[w].astype(str).astype(object) + "')"
+            )
             out = pd.DataFrame(values[kept], index=symbols[kept], columns=matrix.columns)
         else:
             grouped = pd.DataFrame(values, columns=matrix.columns).groupby(symbols, sort=False)
             out = grouped.sum(min_count=1) if collapse == "sum" else grouped.mean()
-            for i in np.flatnonzero(dup):
-                detail[i] = f"{detail[i]}; combined with the other rows of {symbols[i]} ({collapse})"
+            n_rows = pd.Series(symbols).map(pd.Series(symbols).value_counts()).to_numpy()
+            pos = np.flatnonzero(dup)
+            detail.iloc[pos] = (
+                detail.iloc[pos].to_numpy().astype(object)
+                + f"; {collapse} of " + n_rows[pos].astype(str).astype(object) + " rows for " + symbols[pos].astype(str).astype(object)
+            )
     else:
         out = pd.DataFrame(values, index=symbols, columns=matrix.columns)
-    out.index = out.index.astype(str)
-    out.index.name = "gene"
+    out.index = pd.Index(out.index.astype(str), name="gene")
     out = out.sort_index(kind="mergesort")
-    mapping["detail"] = detail
+    mapping["detail"] = detail.to_numpy()
     mapping["kept"] = kept
     return out, mapping.sort_values("input_id", kind="mergesort").reset_index(drop=True)

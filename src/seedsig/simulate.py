@@ -55,8 +55,14 @@ SITES = ("lung", "bone", "brain", "liver")
 
 
 def default_signature_dir() -> Path:
-    """config/signatures of the repository this package runs from (the shipped signature files)."""
-    return Path(__file__).resolve().parents[2] / "config" / "signatures"
+    """The shipped signature files: config/signatures of the repository this package was installed
+    from (editable install), else of the current directory (a repository checkout)."""
+    from .errors import SeedsigError
+
+    for cand in (Path(__file__).resolve().parents[2] / "config" / "signatures", Path.cwd() / "config" / "signatures"):
+        if all((cand / f).is_file() for f in SHIPPED_SIGNATURE_FILES):
+            return cand
+    raise SeedsigError(f"the shipped signature files ({', '.join(SHIPPED_SIGNATURE_FILES)}) were not found in config/signatures: run from the seedsig repository or pass --signature-dir.")
 
 
 def _write_gz_tsv(df: pd.DataFrame, path: Path) -> None:

@@ -14,5 +14,6 @@ rule simulate_example:
         seed=config["example"]["seed"],
         n_samples=config["example"]["n_samples"],
         n_genes=config["example"]["n_genes"],
+        signature_dir=str(ROOT / "config" / "signatures"),
     script:
         "../scripts/simulate_example.py"

@@ -9,7 +9,7 @@ def main(smk):
     from seedsig.simulate import simulate_cohort
 
     out_dir = Path(smk.output.counts).parent
-    simulate_cohort(out_dir, seed=smk.params.seed, n_samples=smk.params.n_samples, n_genes=smk.params.n_genes)
+    simulate_cohort(out_dir, seed=smk.params.seed, n_samples=smk.params.n_samples, n_genes=smk.params.n_genes, signature_dir=smk.params.signature_dir)
 
 
 run_rule(snakemake, main)  # noqa: F821
