@@ -46,6 +46,8 @@ def _cmd_score(args: argparse.Namespace) -> None:
     params: dict = {}
     if args.method == "ssgsea":
         params = {"alpha": args.alpha, "normalize": args.ssgsea_normalize}
+    elif args.method == "score_genes":
+        params = {"random_state": args.seed}
     res = score(expr, sigs, args.method, row_symbols=symbols, min_genes=args.min_genes, min_fraction=args.min_fraction, params=params)
     table = res.scores.copy()
     table.index.name = "sample"
@@ -80,13 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("score", help="score signatures on a genes x samples TSV (every row ranked as given)")
     c.add_argument("--expr", required=True, help="genes x samples TSV/CSV of log-scale expression (first column gene id)")
     c.add_argument("--signatures", required=True, nargs="+", help="signature file(s): TSV (project format) or GMT")
-    c.add_argument("--method", required=True, choices=["ssgsea", "zscore"])
+    c.add_argument("--method", required=True, choices=["ssgsea", "zscore", "plage", "singscore", "score_genes", "mean_z"])
     c.add_argument("--out", required=True, help="output TSV: column sample, then one column per signature")
     c.add_argument("--gene-id", default="symbol", choices=["symbol", "ensembl", "entrez"], help="kind of id in the first column")
     c.add_argument("--min-genes", type=int, default=2)
     c.add_argument("--min-fraction", type=float, default=0.5)
     c.add_argument("--alpha", type=float, default=0.25, help="ssgsea weight exponent (default 0.25)")
     c.add_argument("--ssgsea-normalize", action="store_true", help="divide ssgsea scores by their range over the run (cohort-relative)")
+    c.add_argument("--seed", type=int, default=0, help="random_state of score_genes' control genes (default 0)")
     c.set_defaults(func=_cmd_score)
     return p
 

@@ -204,15 +204,21 @@ def score_cohort(h5ad: str | Path, signature_files: Sequence[str], method: str, 
     log.info("score %s with %s: %d samples x %d signatures (%d not scored)", adata.uns.get("cohort", ""), method, table.shape[0], table.shape[1], int((~res.coverage["scored"]).sum()))
 
 
-def coverage_cohort(h5ad: str | Path, signature_files: Sequence[str], out_tsv: str | Path, *, min_genes: int = 2, min_fraction: float = 0.5) -> None:
-    from .scoring import coverage_table
+def coverage_cohort(h5ad: str | Path, signature_files: Sequence[str], out_tsv: str | Path, out_qc: str | Path | None = None, *, min_genes: int = 2, min_fraction: float = 0.5) -> None:
+    """coverage.tsv (genes present per signature) and signature_qc.tsv (coverage + coherence)."""
+    from .scoring import COVERAGE_COLUMNS, coherence_table
     from .signatures import load_signatures
 
     expr, adata = expression_frame(h5ad)
     sigs = load_signatures(signature_files)
-    cov = coverage_table(expr, sigs, min_genes=min_genes, min_fraction=min_fraction)
-    write_table(cov, out_tsv)
-    write_sidecar(out_tsv, provenance({"min_genes": min_genes, "min_fraction": min_fraction}, inputs=[str(h5ad), *map(str, signature_files)], cohort=adata.uns.get("cohort", "")))
+    qc = coherence_table(expr, sigs, min_genes=min_genes, min_fraction=min_fraction)
+    record = provenance({"min_genes": min_genes, "min_fraction": min_fraction}, inputs=[str(h5ad), *map(str, signature_files)], cohort=adata.uns.get("cohort", ""))
+    write_table(qc[list(COVERAGE_COLUMNS)], out_tsv)
+    write_sidecar(out_tsv, record)
+    if out_qc:
+        write_table(qc, out_qc)
+        write_sidecar(out_qc, {**record, "coherence": "genes oriented by direction (down genes negated), standardized across samples; mean_inter_gene_r = mean off-diagonal Pearson r; cronbach_alpha = k r / (1 + (k - 1) r); gene_rest_r = each gene's r with the mean of the other genes"})
+    log.info("coverage %s: %d signatures, %d not scored", adata.uns.get("cohort", ""), len(qc), int((~qc["scored"]).sum()))
 
 
 # ------------------------------------------------------------------------------------------- associate

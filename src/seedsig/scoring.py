@@ -26,8 +26,21 @@ Methods
     sum of the set's z-scores / sqrt(k). Cohort-relative. Genes constant across samples are left out
     (as GSVA 1.46 does) and reported.
 
-Signed signatures (``up`` and ``down`` genes) score as score(up genes) - score(down genes) for both
-methods; unsigned lists score as ``up``. A signature is scored when at least ``min_genes`` of its
+``plage``
+    Tomfohr et al. 2005 as in GSVA: first right singular vector of the set's standardized genes (unit
+    length across samples), oriented to correlate positively with the set's mean z-score. Cohort-relative.
+``singscore``
+    Foroutan et al. 2018: within-sample ranks (ties "min"), mean rank of the set scaled to [0, 1]
+    between the lowest and highest possible mean rank, centered (-0.5); signed sets: up score + down score
+    computed on reversed ranks (its native direction handling). Single-sample.
+``score_genes``
+    scanpy's ``tl.score_genes`` (set mean minus the mean of expression-binned control genes), called
+    through scanpy, seeded with ``random_state``; numpy's global RNG state is restored afterwards.
+``mean_z``
+    the signed mean of gene z-scores: the simplest transparent score. Cohort-relative.
+
+Signed signatures (``up`` and ``down`` genes) score as score(up genes) - score(down genes) for every
+method except singscore (native direction); unsigned lists score as ``up``. A signature is scored when at least ``min_genes`` of its
 genes and at least ``min_fraction`` of them are measured; otherwise its column is NA and the coverage
 table gives the reason. Small signatures (2 or 4 genes) are never dropped.
 """
@@ -119,6 +132,58 @@ def _zscore(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
     return np.vstack([z[idx, :].sum(axis=0) / np.sqrt(idx.size) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
+def _standardize(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, ddof=1, keepdims=True)
+
+
+def _plage(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
+    """First right singular vector of the set's standardized genes (GSVA's plage), sign-oriented so that it
+    correlates positively with the set's mean z-score (the SVD's sign is arbitrary)."""
+    z = _standardize(x)
+    out = np.empty((len(sets), x.shape[1]))
+    for i, idx in enumerate(sets):
+        _, _, vt = np.linalg.svd(z[idx, :], full_matrices=False)
+        v = vt[0]
+        mean_z = z[idx, :].mean(axis=0)
+        out[i] = v if np.dot(v - v.mean(), mean_z - mean_z.mean()) >= 0 else -v
+    return out
+
+
+def _mean_z(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
+    z = _standardize(x)
+    return np.vstack([z[idx, :].mean(axis=0) for idx in sets]) if sets else np.empty((0, x.shape[1]))
+
+
+def _singscore_one(ranks: np.ndarray, idx: np.ndarray, centered: bool) -> tuple[np.ndarray, np.ndarray]:
+    """singscore of one directional set from its 'min'-tie ranks: mean rank scaled to [0, 1] between the
+    lowest and highest possible mean rank of k genes among n (Foroutan et al. 2018); dispersion = MAD / range."""
+    n, k = ranks.shape[0], idx.size
+    r = ranks[idx, :]
+    low, high = (k + 1) / 2.0, (2 * n - k + 1) / 2.0
+    score = (r.mean(axis=0) - low) / (high - low)
+    med = np.median(r, axis=0)
+    mad = 1.4826 * np.median(np.abs(r - med), axis=0)
+    return score - (0.5 if centered else 0.0), mad / (high - low)
+
+
+def _score_genes(x: np.ndarray, sets: list[np.ndarray], *, ctrl_size: int = 50, n_bins: int = 25, random_state: int = 0) -> np.ndarray:
+    """scanpy.tl.score_genes (mean of the set minus mean of expression-matched control genes), called through
+    scanpy on an AnnData of the usable rows. scanpy seeds numpy's global RNG; its state is restored after."""
+    import anndata as ad
+    import scanpy as sc
+
+    names = np.array([f"r{i}" for i in range(x.shape[0])])
+    adata = ad.AnnData(X=np.ascontiguousarray(x.T), var=pd.DataFrame(index=names))
+    out = np.empty((len(sets), x.shape[1]))
+    state = np.random.get_state()
+    try:
+        for i, idx in enumerate(sets):
+            out[i] = sc.tl.score_genes(adata, names[idx].tolist(), ctrl_size=ctrl_size, n_bins=n_bins, random_state=random_state, copy=True, use_raw=False).obs["score"].to_numpy()
+    finally:
+        np.random.set_state(state)
+    return out
+
+
 METHODS: dict[str, MethodSpec] = {
     "ssgsea": MethodSpec(
         "ssgsea",
@@ -132,6 +197,36 @@ METHODS: dict[str, MethodSpec] = {
         _zscore,
         single_sample=lambda p: False,
         description="combined z-score (Lee et al. 2008) as in GSVA: genes standardized across samples, sum / sqrt(k)",
+        defaults={},
+        drops_constant_genes=True,
+    ),
+    "plage": MethodSpec(
+        "plage",
+        _plage,
+        single_sample=lambda p: False,
+        description="PLAGE (Tomfohr et al. 2005) as in GSVA: first right singular vector of the standardized set genes, sign-oriented to agree with their mean z-score",
+        defaults={},
+        drops_constant_genes=True,
+    ),
+    "singscore": MethodSpec(
+        "singscore",
+        None,  # native up/down handling in score()
+        single_sample=lambda p: True,
+        description="singscore (Foroutan et al. 2018): mean within-sample rank (ties 'min') of the set, scaled to [0, 1] and centered; up + down (reversed ranks) for signed sets",
+        defaults={"centered": True},
+    ),
+    "score_genes": MethodSpec(
+        "score_genes",
+        _score_genes,
+        single_sample=lambda p: False,
+        description="scanpy.tl.score_genes: mean expression of the set minus that of expression-binned control genes (seeded, global RNG untouched)",
+        defaults={"ctrl_size": 50, "n_bins": 25, "random_state": 0},
+    ),
+    "mean_z": MethodSpec(
+        "mean_z",
+        _mean_z,
+        single_sample=lambda p: False,
+        description="signed mean of gene z-scores (genes standardized across samples): mean z of up genes minus mean z of down genes",
         defaults={},
         drops_constant_genes=True,
     ),
@@ -250,7 +345,15 @@ def score(
             sets.append(down)
             plan[-1] = (i, plan[-1][1], len(sets) - 1)
     out = np.full((len(signatures), values.shape[1]), np.nan)
-    if sets:
+    if sets and method == "singscore":
+        from scipy.stats import rankdata
+
+        up_ranks = rankdata(x, axis=0, method="min")
+        down_ranks = rankdata(-x, axis=0, method="min")
+        for i, u, d in plan:
+            sc_up, _ = _singscore_one(up_ranks, sets[u], p["centered"])
+            out[i] = sc_up + (_singscore_one(down_ranks, sets[d], p["centered"])[0] if d >= 0 else 0.0)
+    elif sets:
         es = spec.func(x, sets, **p)
         for i, u, d in plan:
             out[i] = es[u] - (es[d] if d >= 0 else 0.0)
@@ -261,3 +364,150 @@ def score(
                 out /= rng
     scores = pd.DataFrame(out.T, index=pd.Index(matrix.columns.astype(str), name="sample"), columns=[s.name for s in signatures])
     return ScoreResult(scores=scores, coverage=cov, method=method, params=p, single_sample=spec.single_sample(p), n_genes=int(upos.size))
+
+
+# ------------------------------------------------------------------------------------------ coherence
+QC_COLUMNS = (*COVERAGE_COLUMNS, "mean_inter_gene_r", "cronbach_alpha", "gene_rest_r", "leading_gene")
+
+
+def coherence_table(matrix: pd.DataFrame, signatures: Sequence[Signature], *, row_symbols: Sequence[str] | None = None, min_genes: int = 2, min_fraction: float = 0.5) -> pd.DataFrame:
+    """Coverage plus coherence of each signature in the cohort (genes oriented by direction):
+    mean inter-gene Pearson correlation, standardized Cronbach's alpha k r / (1 + (k - 1) r), and each gene's
+    correlation with the mean z-score of the other genes ('gene_rest_r'; the highest is the 'leading_gene',
+    the gene that carries the score in this cohort)."""
+    values = matrix.to_numpy(dtype=np.float64)
+    usable, _ = _usable_rows(values, drop_constant=True)
+    rows = _row_positions(matrix, row_symbols, usable)
+    z = np.full_like(values, np.nan)
+    z[usable] = _standardize(values[usable])
+    cov = coverage_table(matrix, signatures, row_symbols=row_symbols, min_genes=min_genes, min_fraction=min_fraction)
+    extra = []
+    for sig in signatures:
+        genes = [g for g in sig.genes if g in rows]
+        rec = {"mean_inter_gene_r": np.nan, "cronbach_alpha": np.nan, "gene_rest_r": "", "leading_gene": ""}
+        if len(genes) >= 2:
+            sign = np.array([d for g, d in zip(sig.genes, sig.directions) if g in rows], dtype=float)
+            zs = z[[rows[g] for g in genes]] * sign[:, None]
+            k = len(genes)
+            r = np.corrcoef(zs)
+            rbar = (r.sum() - k) / (k * (k - 1))
+            rest = (zs.sum(axis=0, keepdims=True) - zs) / (k - 1)
+            zc, rc = zs - zs.mean(axis=1, keepdims=True), rest - rest.mean(axis=1, keepdims=True)
+            item = (zc * rc).sum(axis=1) / np.sqrt((zc**2).sum(axis=1) * (rc**2).sum(axis=1))
+            rec = {
+                "mean_inter_gene_r": round(float(rbar), 6),
+                "cronbach_alpha": round(float(k * rbar / (1 + (k - 1) * rbar)), 6),
+                "gene_rest_r": ",".join(f"{g}:{v:.3f}" for g, v in zip(genes, item)),
+                "leading_gene": genes[int(np.nanargmax(item))] if np.isfinite(item).any() else "",
+            }
+        extra.append(rec)
+    return pd.concat([cov, pd.DataFrame(extra)], axis=1)[list(QC_COLUMNS)]
+
+
+# --------------------------------------------------------------------------------- random signatures
+def expression_bins(means: np.ndarray, n_bins: int = 25) -> np.ndarray:
+    """Bin index (0..n_bins-1) of each gene by its mean expression (equal-count bins, as scanpy's controls)."""
+    order = np.argsort(means, kind="mergesort")
+    bins = np.empty(len(means), dtype=np.int64)
+    bins[order] = np.arange(len(means)) * n_bins // max(len(means), 1)
+    return bins
+
+
+def matched_random_sets(bins: np.ndarray, idx: np.ndarray, n_sets: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_sets`` random gene sets (rows of row indices) matched to the set ``idx``: the same number of genes
+    from each expression bin, distinct within a set, never a gene of ``idx`` itself."""
+    out = np.empty((n_sets, idx.size), dtype=np.int64)
+    col = 0
+    exclude = np.zeros(len(bins), dtype=bool)
+    exclude[idx] = True
+    for b in np.unique(bins[idx]):
+        need = int((bins[idx] == b).sum())
+        pool = np.flatnonzero((bins == b) & ~exclude)
+        if pool.size < need:  # tiny matrices: widen to all non-set genes
+            pool = np.flatnonzero(~exclude)
+        keys = rng.random((n_sets, pool.size))
+        pick = np.argpartition(keys, need - 1, axis=1)[:, :need] if need < pool.size else np.tile(np.arange(pool.size), (n_sets, 1))
+        out[:, col : col + need] = pool[pick]
+        col += need
+    return out
+
+
+NULL_METHODS = ("ssgsea", "zscore", "mean_z", "singscore")
+
+
+def _null_scores(method: str, prepared: np.ndarray, sets: np.ndarray, p: dict, n_rows: int) -> np.ndarray:
+    """Scores of many equal-size sets at once (sets: B x k row indices), chunked to ~64 MB."""
+    B, k = sets.shape
+    S = prepared.shape[1]
+    out = np.empty((B, S))
+    step = max(1, int(8e6 // max(k * S, 1)))
+    for a in range(0, B, step):
+        g = prepared[sets[a : a + step]]  # b x k x S
+        if method == "ssgsea":
+            w = g ** p.get("alpha", 0.25)
+            out[a : a + step] = (w * g).sum(axis=1) / w.sum(axis=1) - (n_rows * (n_rows + 1) / 2.0 - g.sum(axis=1)) / (n_rows - k)
+        elif method == "zscore":
+            out[a : a + step] = g.sum(axis=1) / np.sqrt(k)
+        elif method == "mean_z":
+            out[a : a + step] = g.mean(axis=1)
+        else:  # singscore on 'min' ranks
+            low, high = (k + 1) / 2.0, (2 * n_rows - k + 1) / 2.0
+            out[a : a + step] = (g.mean(axis=1) - low) / (high - low) - (0.5 if p.get("centered", True) else 0.0)
+    return out
+
+
+def random_signature_scores(
+    matrix: pd.DataFrame,
+    signature: Signature,
+    method: str,
+    n: int = 1000,
+    seed: int = 0,
+    *,
+    row_symbols: Sequence[str] | None = None,
+    n_bins: int = 25,
+    params: dict | None = None,
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Scores of ``n`` random signatures matched to ``signature``'s size and the mean expression of its genes
+    (per direction), in every sample: an (n x samples) array and the random gene sets (row labels).
+
+    Vectorized: the matrix is ranked / standardized once and all sets of a size are scored together.
+    Seeded with ``np.random.default_rng(seed)``; the global RNG is not touched."""
+    if method not in NULL_METHODS:
+        raise SeedsigError(f"random-signature nulls support the methods {', '.join(NULL_METHODS)}, not '{method}'.")
+    spec = METHODS[method]
+    p = {**spec.defaults, **(params or {})}
+    values = matrix.to_numpy(dtype=np.float64)
+    usable, _ = _usable_rows(values, spec.drops_constant_genes)
+    rows = _row_positions(matrix, row_symbols, usable)
+    upos = np.flatnonzero(usable)
+    remap = np.full(values.shape[0], -1)
+    remap[upos] = np.arange(upos.size)
+    x = values[upos]
+    bins = expression_bins(x.mean(axis=1), n_bins)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for genes, sign in ((signature.up, 1.0), (signature.down, -1.0)):
+        idx = np.array(sorted(remap[rows[g]] for g in genes if g in rows), dtype=np.int64)
+        if idx.size:
+            parts.append((idx, sign))
+    if not parts:
+        raise SeedsigError(f"signature '{signature.name}' has no gene in the matrix: no random null can be matched to it.")
+    if method == "ssgsea":
+        prep_up = prep_down = rank_columns(x)
+    elif method == "singscore":
+        from scipy.stats import rankdata
+
+        prep_up, prep_down = rankdata(x, axis=0, method="min"), rankdata(-x, axis=0, method="min")
+    else:
+        prep_up = prep_down = _standardize(x)
+    total = np.zeros((n, x.shape[1]))
+    labels = np.asarray(matrix.index.astype(str))[upos]
+    sets_out: list[list[str]] = [[] for _ in range(n)]
+    for idx, sign in parts:
+        sets = matched_random_sets(bins, idx, n, rng)
+        prep = prep_up if sign > 0 else prep_down
+        sc = _null_scores(method, prep, sets, p, x.shape[0])
+        total += sc if (method == "singscore" or sign > 0) else -sc
+        for i in range(n):
+            sets_out[i].extend(labels[sets[i]].tolist())
+    return total, [tuple(s) for s in sets_out]

@@ -39,7 +39,8 @@ rule coverage:
         h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
         signatures=SIGNATURE_FILES,
     output:
-        f"{RESULTS}/{{cohort}}/coverage.tsv",
+        coverage=f"{RESULTS}/{{cohort}}/coverage.tsv",
+        qc=f"{RESULTS}/{{cohort}}/signature_qc.tsv",
     log:
         f"{RESULTS}/logs/coverage/{{cohort}}.log",
     conda:

@@ -79,6 +79,7 @@ def cohort_outputs(cohort):
         f"{base}/expression.h5ad",
         f"{base}/gene_mapping.tsv",
         f"{base}/coverage.tsv",
+        f"{base}/signature_qc.tsv",
         *[f"{base}/scores/{m}.tsv" for m in METHODS],
         f"{base}/correlations.tsv",
         f"{base}/survival.tsv",

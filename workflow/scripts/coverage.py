@@ -1,10 +1,17 @@
-"""Rule coverage: genes present / total per signature -> coverage.tsv."""
+"""Rule coverage: genes present / total per signature -> coverage.tsv; coverage + coherence -> signature_qc.tsv."""
 
 from seedsig.pipeline import coverage_cohort, run_rule
 
 
 def main(smk):
-    coverage_cohort(smk.input.h5ad, list(smk.input.signatures), smk.output[0], min_genes=smk.params.min_genes, min_fraction=smk.params.min_fraction)
+    coverage_cohort(
+        smk.input.h5ad,
+        list(smk.input.signatures),
+        smk.output.coverage,
+        smk.output.qc,
+        min_genes=smk.params.min_genes,
+        min_fraction=smk.params.min_fraction,
+    )
 
 
 run_rule(snakemake, main)  # noqa: F821
