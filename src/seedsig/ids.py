@@ -212,19 +212,18 @@ def harmonize(matrix: pd.DataFrame, id_type: str, collapse: str = "max_mean") ->
             keep_pos = representative_rows(symbols, labels, stat)
             kept[:] = False
             kept[keep_pos] = True
-            winner_of = pd.Series(keep_pos, index=symbols[keep_pos])
-            w = winner_of.reindex(symbols[~kept]).to_numpy()
+            lost = np.flatnonzero(~kept)
+            w = pd.Series(keep_pos, index=symbols[keep_pos]).reindex(symbols[lost]).to_numpy()  # winner of each lost row
             what = "mean" if collapse == "max_mean" else "variance"
-            mine, theirs = stat[~kept], stat[w]
-            reason = np.where(
-                np.isnan(mine), f"{what} not computable",
-                np.where(mine < theirs, f"lower {what} than", f"same {what} as, and sorts after,"),
-            )
-            reason = np.where(np.isnan(mine), reason.astype(object) + " (all NA); kept", reason.astype(object))
-            lost = pd.Series(symbols[~kept], index=np.flatnonzero(~kept)).astype(str)
-            detail.iloc[np.flatnonzero(~kept)] = (
-                detail.iloc[np.flatnonzero(~kept)].to_numpy().astype(object)
-                + "; collapsed into " + lost.to_numpy().astype(object)
+            mine, theirs = stat[lost], stat[w]
+            reason = np.select(
+                [np.isnan(mine), mine < theirs],
+                [f"{what} not computable (all NA); kept", f"lower {what} than"],
+                default=f"same {what} as, and sorts after,",
+            ).astype(object)
+            detail.iloc[lost] = (
+                detail.iloc[lost].to_numpy(dtype=object)
+                + "; collapsed into " + symbols[lost].astype(str).astype(object)
                 + f" ({collapse}: " + reason + " '" + labels[w].astype(str).astype(object) + "')"
             )
             out = pd.DataFrame(values[kept], index=symbols[kept], columns=matrix.columns)

@@ -201,9 +201,9 @@ def read_signature_file(path: str | Path) -> list[Signature]:
     raw = _read_gmt(p) if p.suffix.lower() == ".gmt" else _read_tsv(p)
     out = []
     for s in raw:
-        _dedupe(s["name"], s["genes"], s["dirs"], p)
         mapping = resolve_ids(s["genes"], "symbol")
         symbols = mapping["symbol"].tolist()
+        _dedupe(s["name"], symbols, s["dirs"], p)  # after resolution: IL8 up + CXCL8 down is a conflict
         status = mapping["status"].tolist()
         # Two input symbols resolving to one current gene: keep the first occurrence.
         genes, dirs, weights, origs, res, seen = [], [], [], [], [], set()
