@@ -103,7 +103,8 @@ def test_coherence_names_the_gene_that_carries_the_score():
     sig = Signature("S", ("G0", "G1", "G2", "G3"), (1, 1, -1, 1))
     qc = coherence_table(x, [sig, Signature("one", ("G5", "X"), (1, 1))]).set_index("signature")
     assert list(qc.reset_index().columns) == list(QC_COLUMNS)
-    z = x.loc[["G0", "G1", "G2", "G3"]].T * np.array([1, 1, -1, 1])
+    sub = x.loc[["G0", "G1", "G2", "G3"]]
+    z = sub.sub(sub.mean(axis=1), axis=0).div(sub.std(axis=1, ddof=1), axis=0).T * np.array([1, 1, -1, 1])
     r = z.corr().to_numpy()
     rbar = (r.sum() - 4) / 12
     assert qc.loc["S", "mean_inter_gene_r"] == pytest.approx(rbar, abs=1e-6)
