@@ -53,7 +53,7 @@ def read_tsv(path: Path) -> pd.DataFrame:
 def test_outputs_of_the_contract_exist(example_run):
     wd, proc = example_run
     base = wd / "results" / "example"
-    for name in ["expression.h5ad", "gene_mapping.tsv", "coverage.tsv", "scores/ssgsea.tsv", "scores/zscore.tsv", "correlations.tsv", "survival.tsv"]:
+    for name in ["expression.h5ad", "gene_mapping.tsv", "coverage.tsv", "signature_qc.tsv", "scores/ssgsea.tsv", "scores/zscore.tsv", "correlations.tsv", "survival.tsv"]:
         assert (base / name).is_file(), name
     assert (wd / "results" / "report.html").is_file()
     assert "Report:" in proc.stdout + proc.stderr
@@ -109,6 +109,8 @@ def test_alias_resolution_and_coverage(example_run):
     cov = read_tsv(wd / "results" / "example" / "coverage.tsv").set_index("signature")
     assert cov.loc["SS", "n_present"] == 4 and cov.loc["SS", "n_genes"] == 4 and bool(cov.loc["SS", "scored"])
     assert not bool(cov.loc["LMS", "complete"])
+    qc = read_tsv(wd / "results" / "example" / "signature_qc.tsv").set_index("signature")
+    assert qc.loc["SS", "mean_inter_gene_r"] > 0.2 and qc.loc["SS", "leading_gene"] in {"IL6", "CXCL8", "FSCN1", "MMP1"}
 
 
 def test_h5ad_records_provenance_and_counts(example_run):

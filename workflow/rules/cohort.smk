@@ -15,7 +15,7 @@ rule ingest:
         row=lambda wc: dict(cohort_row(wc)),
         collapse=config["ingest"]["collapse"],
     script:
-        "../scripts/ingest.py"
+        "../scripts/rule_ingest.py"
 
 
 rule normalize:
@@ -31,7 +31,7 @@ rule normalize:
         method=normalize_method,
         prior_count=config["normalize"]["prior_count"],
     script:
-        "../scripts/normalize.py"
+        "../scripts/rule_normalize.py"
 
 
 rule coverage:
@@ -49,7 +49,7 @@ rule coverage:
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],
     script:
-        "../scripts/coverage.py"
+        "../scripts/rule_coverage.py"
 
 
 rule score:
@@ -67,7 +67,7 @@ rule score:
         min_fraction=config["scoring"]["min_fraction"],
         method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
     script:
-        "../scripts/score.py"
+        "../scripts/rule_score.py"
 
 
 rule associate:
@@ -86,4 +86,4 @@ rule associate:
         focal=FOCAL,
         targets=TARGETS,
     script:
-        "../scripts/associate.py"
+        "../scripts/rule_associate.py"

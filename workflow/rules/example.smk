@@ -16,4 +16,4 @@ rule simulate_example:
         n_genes=config["example"]["n_genes"],
         signature_dir=str(ROOT / "config" / "signatures"),
     script:
-        "../scripts/simulate_example.py"
+        "../scripts/rule_simulate_example.py"

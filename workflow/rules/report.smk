@@ -17,4 +17,4 @@ rule report:
         primary_method=config["report"]["primary_method"],
         config=config,
     script:
-        "../scripts/report.py"
+        "../scripts/rule_report.py"
