@@ -18,3 +18,7 @@ sets = {
 with open("tests/golden/scoring/fixture_sets.gmt", "w") as fh:
     for k, v in sets.items():
         fh.write("\t".join([k, "fixture"] + v) + "\n")
+
+# RNA-seq-like integer counts for GSVA's Poisson kernel (ties among genes are possible; sets as above)
+counts = pd.DataFrame(rng.poisson(rng.gamma(2.0, 40.0, size=(300, 1)), size=(300, 12)), index=pd.Index(genes, name="gene"), columns=[f"s{i:02d}" for i in range(12)])
+counts.to_csv("tests/golden/scoring/fixture_counts.tsv", sep="\t")
