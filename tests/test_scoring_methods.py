@@ -140,3 +140,43 @@ def test_random_signatures_matched_seeded_and_exact(method):
     state = np.random.get_state()[1].copy()
     random_signature_scores(x, sig, method, n=10, seed=1)
     assert np.array_equal(np.random.get_state()[1], state)
+
+
+@pytest.mark.parametrize(
+    "data,params,file",
+    [
+        ("fixture_expr.tsv", {"kcdf": "gaussian"}, "fixture_gsva_gaussian.tsv"),
+        ("fixture_expr.tsv", {}, "fixture_gsva_gaussian.tsv"),  # auto -> gaussian for continuous values
+        ("fixture_expr.tsv", {"kcdf": "gaussian", "max_diff": False}, "fixture_gsva_gaussian_nomaxdiff.tsv"),
+        ("log2:fixture_expr.tsv", {"kcdf": "none"}, "fixture_gsva_none.tsv"),
+        ("fixture_counts.tsv", {"kcdf": "poisson"}, "fixture_gsva_poisson.tsv"),
+        ("fixture_counts.tsv", {}, "fixture_gsva_poisson.tsv"),  # auto -> poisson for integer counts
+    ],
+)
+def test_gsva_equals_r_gsva(data, params, file):
+    log2 = data.startswith("log2:")
+    x = read_matrix(G / data.removeprefix("log2:"))
+    if log2:
+        x = np.log2(x)
+    sigs = load_signatures(G / "fixture_sets.gmt")
+    res = score(x, sigs, "gsva", min_genes=1, min_fraction=0, params=params)
+    g = pd.read_csv(G / file, sep="\t", index_col=0)
+    assert np.abs(res.scores.T.loc[g.index, g.columns].to_numpy() - g.to_numpy()).max() <= 1e-6
+    assert not res.single_sample
+
+
+def test_gsva_and_plage_on_gse1992():
+    from seedsig.ids import resolve_ids
+
+    from conftest import REPO, shared_file
+
+    e = read_matrix(shared_file("gse1992_unc_hu2006_survjamda", "expression.tsv.gz"))
+    symbols = resolve_ids(list(e.index), "symbol")["symbol"].tolist()
+    sigs = load_signatures(REPO / "config" / "signatures" / "self_seeding.tsv")
+    g = pd.read_csv(G / "gse1992_gsva.tsv", sep="\t", index_col=0)
+    r = score(e, sigs, "gsva", row_symbols=symbols).scores.T.loc[g.index, g.columns]
+    assert np.abs(r.to_numpy() - g.to_numpy()).max() <= 1e-6
+    g = pd.read_csv(G / "gse1992_plage.tsv", sep="\t", index_col=0)
+    r = score(e, sigs, "plage", row_symbols=symbols).scores.T.loc[g.index, g.columns]
+    signs = np.sign((r.to_numpy() * g.to_numpy()).sum(axis=1, keepdims=True))
+    assert np.abs(r.to_numpy() - signs * g.to_numpy()).max() <= 1e-6

@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("score", help="score signatures on a genes x samples TSV (every row ranked as given)")
     c.add_argument("--expr", required=True, help="genes x samples TSV/CSV of log-scale expression (first column gene id)")
     c.add_argument("--signatures", required=True, nargs="+", help="signature file(s): TSV (project format) or GMT")
-    c.add_argument("--method", required=True, choices=["ssgsea", "zscore", "plage", "singscore", "score_genes", "mean_z"])
+    c.add_argument("--method", required=True, choices=["ssgsea", "gsva", "zscore", "plage", "singscore", "score_genes", "mean_z"])
     c.add_argument("--out", required=True, help="output TSV: column sample, then one column per signature")
     c.add_argument("--gene-id", default="symbol", choices=["symbol", "ensembl", "entrez"], help="kind of id in the first column")
     c.add_argument("--min-genes", type=int, default=2)

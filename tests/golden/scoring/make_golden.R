@@ -21,4 +21,5 @@ ss <- list(SS = c("IL6", "IL8", "FSCN1", "MMP1"), SS_attraction = c("IL6", "IL8"
 wr(gsva(e, ss, method = "ssgsea", ssgsea.norm = FALSE, min.sz = 1, verbose = FALSE), "gse1992_ssgsea.tsv")
 wr(gsva(e, ss, method = "zscore", min.sz = 1, verbose = FALSE), "gse1992_zscore.tsv")
 wr(gsva(e, ss, method = "plage", min.sz = 1, verbose = FALSE), "gse1992_plage.tsv")
+wr(gsva(e, ss, method = "gsva", kcdf = "Gaussian", min.sz = 1, verbose = FALSE), "gse1992_gsva.tsv")
 writeLines(c(paste("GSVA", packageVersion("GSVA")), R.version.string), file.path(d, "VERSIONS.txt"))
