@@ -211,3 +211,14 @@ def test_rank_columns_equals_scipy_rankdata(method):
     rng = np.random.default_rng(11)
     for x in (np.round(rng.normal(size=(600, 25)), 1), rng.normal(size=(300, 9)), np.zeros((5, 3)), np.log2(rng.poisson(3, size=(400, 12)) + 1.0)):
         np.testing.assert_array_equal(rank_columns(x, method), rankdata(x, axis=0, method=method))
+
+
+@pytest.mark.parametrize("method", ["ssgsea", "singscore"])
+def test_chunked_over_samples_equals_whole(monkeypatch, fixture, method):
+    import seedsig.scoring as scoring
+
+    x, sigs = fixture
+    whole = score(x, sigs, method, min_genes=1, min_fraction=0).scores
+    monkeypatch.setattr(scoring, "CHUNK_ELEMENTS", x.shape[0] * 5)  # chunks of 5 samples
+    chunked = score(x, sigs, method, min_genes=1, min_fraction=0).scores
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=False, atol=1e-12)

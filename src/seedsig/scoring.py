@@ -125,32 +125,25 @@ def rank_columns(x: np.ndarray, method: str = "average") -> np.ndarray:
     return out.T
 
 
-def _ssgsea_from_ranks(ranks: np.ndarray, idx: np.ndarray, alpha: float) -> np.ndarray:
-    """ES of one gene set (row indices ``idx``) in every sample, from the rank matrix (genes x samples)."""
-    n = ranks.shape[0]
-    k = idx.size
-    r = ranks[idx, :]  # k x samples
+def _ssgsea_es(r: np.ndarray, n: int, alpha: float) -> np.ndarray:
+    """The ssGSEA walk sum from the ranks ``r`` of a set's genes (shape ..., k, samples; n genes ranked)."""
+    k = r.shape[-2]
     w = r**alpha
-    hit = (w * r).sum(axis=0) / w.sum(axis=0)
-    miss = (n * (n + 1) / 2.0 - r.sum(axis=0)) / (n - k)
-    return hit - miss
+    return (w * r).sum(axis=-2) / w.sum(axis=-2) - (n * (n + 1) / 2.0 - r.sum(axis=-2)) / (n - k)
 
 
-def _ssgsea(x: np.ndarray, sets: list[np.ndarray], *, alpha: float = 0.25, normalize: bool = False, ranks: np.ndarray | None = None) -> np.ndarray:
-    ranks = rank_columns(x) if ranks is None else ranks
-    out = np.vstack([_ssgsea_from_ranks(ranks, idx, alpha) for idx in sets]) if sets else np.empty((0, x.shape[1]))
-    return out
-
-
-def _zscore(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
-    mu = x.mean(axis=1, keepdims=True)
-    sd = x.std(axis=1, ddof=1, keepdims=True)
-    z = (x - mu) / sd
-    return np.vstack([z[idx, :].sum(axis=0) / np.sqrt(idx.size) for idx in sets]) if sets else np.empty((0, x.shape[1]))
+def _ssgsea(x: np.ndarray, sets: list[np.ndarray], *, alpha: float = 0.25, normalize: bool = False) -> np.ndarray:
+    ranks = rank_columns(x)
+    return np.vstack([_ssgsea_es(ranks[idx, :], x.shape[0], alpha) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
 def _standardize(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, ddof=1, keepdims=True)
+
+
+def _zscore(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
+    z = _standardize(x)
+    return np.vstack([z[idx, :].sum(axis=0) / np.sqrt(idx.size) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
 def _plage(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
@@ -475,14 +468,18 @@ def score(
             sets.append(down)
             plan[-1] = (i, plan[-1][1], len(sets) - 1)
     out = np.full((len(signatures), values.shape[1]), np.nan)
+    # Rank-based single-sample methods run per chunk of samples: the ranks of the whole matrix are never
+    # held at once (memory stays bounded for 20,000 genes x 10,000 samples).
+    step = max(1, CHUNK_ELEMENTS // max(x.shape[0], 1)) if method in ("ssgsea", "singscore") else max(x.shape[1], 1)
     if sets and method == "singscore":
-        up_ranks = rank_columns(x, "min")
-        down_ranks = rank_columns(-x, "min")
-        for i, u, d in plan:
-            sc_up, _ = _singscore_one(up_ranks, sets[u], p["centered"])
-            out[i] = sc_up + (_singscore_one(down_ranks, sets[d], p["centered"])[0] if d >= 0 else 0.0)
+        for a in range(0, x.shape[1], step):
+            up_ranks = rank_columns(x[:, a : a + step], "min")
+            down_ranks = rank_columns(-x[:, a : a + step], "min")
+            for i, u, d in plan:
+                sc_up, _ = _singscore_one(up_ranks, sets[u], p["centered"])
+                out[i, a : a + step] = sc_up + (_singscore_one(down_ranks, sets[d], p["centered"])[0] if d >= 0 else 0.0)
     elif sets:
-        es = spec.func(x, sets, **p)
+        es = np.hstack([spec.func(x[:, a : a + step], sets, **p) for a in range(0, x.shape[1], step)])
         for i, u, d in plan:
             out[i] = es[u] - (es[d] if d >= 0 else 0.0)
         if method == "ssgsea" and p.get("normalize"):
@@ -572,8 +569,7 @@ def _null_scores(method: str, prepared: np.ndarray, sets: np.ndarray, p: dict, n
     for a in range(0, B, step):
         g = prepared[sets[a : a + step]]  # b x k x S
         if method == "ssgsea":
-            w = g ** p.get("alpha", 0.25)
-            out[a : a + step] = (w * g).sum(axis=1) / w.sum(axis=1) - (n_rows * (n_rows + 1) / 2.0 - g.sum(axis=1)) / (n_rows - k)
+            out[a : a + step] = _ssgsea_es(g, n_rows, p.get("alpha", 0.25))
         elif method == "zscore":
             out[a : a + step] = g.sum(axis=1) / np.sqrt(k)
         elif method == "mean_z":
