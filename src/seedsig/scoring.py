@@ -275,7 +275,9 @@ def _gsva(x: np.ndarray, sets: list[np.ndarray], *, kcdf: str = "auto", max_diff
         kcdf = "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
     dens = gsva_density(x, kcdf)
     g, n = dens.shape
-    order = np.argsort(-dens, axis=0, kind="stable")  # as R's order(decreasing=TRUE): ties keep row order
+    # as R's order(decreasing=TRUE): tied densities keep row order. Exact ties across genes occur with few
+    # samples (GSVA's tabulated kernel); the pipeline's rows are sorted by symbol, so its scores are deterministic.
+    order = np.argsort(-dens, axis=0, kind="stable")
     pos = np.empty_like(order)
     pos[order, np.arange(n)[None, :]] = np.arange(g)[:, None]  # 0-based position of each gene
     rank_score = np.abs((g - pos).astype(float) - g / 2.0)  # abs(seq(n, 1) - n/2) at each gene's position
