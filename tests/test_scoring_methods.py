@@ -228,3 +228,29 @@ def test_chunked_over_samples_equals_whole(monkeypatch, fixture, method):
     monkeypatch.setattr(scoring, "CHUNK_ELEMENTS", x.shape[0] * 5)  # chunks of 5 samples
     chunked = score(x, sigs, method, min_genes=1, min_fraction=0).scores
     pd.testing.assert_frame_equal(chunked, whole, check_exact=False, atol=1e-12)
+
+
+def test_gsva_does_not_depend_on_row_order_even_with_tied_densities(fixture):
+    x, sigs = fixture  # 12 samples: GSVA's kernel gives exactly tied densities across genes
+    base = score(x, sigs, "gsva", min_genes=1, min_fraction=0).scores
+    perm = x.sample(frac=1, random_state=4)
+    pd.testing.assert_frame_equal(score(perm, sigs, "gsva", min_genes=1, min_fraction=0).scores, base)
+
+
+def test_singscore_dispersion_by_definition():
+    rng = np.random.default_rng(6)
+    x = pd.DataFrame(rng.normal(size=(200, 6)), index=[f"G{i}" for i in range(200)], columns=[f"s{i}" for i in range(6)])
+    up, down = [f"G{i}" for i in range(8)], [f"G{i}" for i in range(100, 105)]
+    res = score(x, [Signature("s", tuple(up + down), (1,) * 8 + (-1,) * 5)], "singscore")
+    n = 200
+
+    def disp(ranks, genes):
+        k = len(genes)
+        r = ranks.loc[genes]
+        mad = 1.4826 * (r - r.median()).abs().median()
+        return mad / ((2 * n - k + 1) / 2 - (k + 1) / 2)
+
+    up_r = x.apply(lambda c: pd.Series(rankdata(c, method="min"), index=x.index))
+    dn_r = (-x).apply(lambda c: pd.Series(rankdata(c, method="min"), index=x.index))
+    np.testing.assert_allclose(res.dispersion["s"], (disp(up_r, up) + disp(dn_r, down)).to_numpy(), atol=1e-12)
+    assert score(x, [Signature("s", tuple(up), (1,) * 8)], "zscore").dispersion is None

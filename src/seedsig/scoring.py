@@ -32,12 +32,15 @@ Methods
 ``singscore``
     Foroutan et al. 2018: within-sample ranks (ties "min"), mean rank of the set scaled to [0, 1]
     between the lowest and highest possible mean rank, centered (-0.5); signed sets: up score + down score
-    computed on reversed ranks (its native direction handling). Single-sample.
+    computed on reversed ranks (its native direction handling). Single-sample. Its dispersion (MAD of the
+    set's ranks over the same range; up + down) is in ``ScoreResult.dispersion`` (API only).
 ``score_genes``
     scanpy's ``tl.score_genes`` (set mean minus the mean of expression-binned control genes), called
     through scanpy, seeded with ``random_state``; numpy's global RNG state is restored afterwards.
 ``mean_z``
     the signed mean of gene z-scores: the simplest transparent score. Cohort-relative.
+
+Rows are used in a canonical order (sorted by label), so no score depends on the input row order.
 
 Signed signatures (``up`` and ``down`` genes) score as score(up genes) - score(down genes) for every
 method except singscore (native direction); unsigned lists score as ``up``. A signature is scored when at least ``min_genes`` of its
@@ -78,6 +81,7 @@ class ScoreResult:
     params: dict
     single_sample: bool
     n_genes: int = 0
+    dispersion: pd.DataFrame | None = None  # singscore: MAD of the set's ranks / (max - min possible mean rank), up + down
 
     def provenance(self) -> dict:
         spec = METHODS[self.method]
@@ -415,6 +419,21 @@ def _coverage(sig: Signature, present: list[str], missing: list[str], constant: 
     }
 
 
+def _usable_matrix(matrix: pd.DataFrame, row_symbols: Sequence[str] | None, drop_constant: bool) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+    """The usable rows (finite; non-constant if asked) in a canonical order (sorted by row label, so no result
+    depends on the input row order, ties in GSVA's density included), the row of each symbol in it (one row
+    per symbol: highest mean), and their labels. No row is dropped or merged otherwise."""
+    values = matrix.to_numpy(dtype=np.float64)
+    usable, _ = _usable_rows(values, drop_constant)
+    rows = _row_positions(matrix, row_symbols, usable)
+    labels = np.asarray(matrix.index.astype(str))
+    upos = np.flatnonzero(usable)
+    upos = upos[np.argsort(labels[upos], kind="stable")]
+    remap = np.full(values.shape[0], -1)
+    remap[upos] = np.arange(upos.size)
+    return values[upos], {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
+
+
 def coverage_table(matrix: pd.DataFrame, signatures: Sequence[Signature], *, row_symbols: Sequence[str] | None = None, min_genes: int = 2, min_fraction: float = 0.5, drop_constant: bool = False) -> pd.DataFrame:
     """Genes present / total per signature (rows with a missing value do not count as present)."""
     usable, constant = _usable_rows(matrix.to_numpy(dtype=np.float64), drop_constant)
@@ -448,38 +467,36 @@ def score(
     if unknown:
         raise SeedsigError(f"scoring method '{method}' has no parameter(s) {', '.join(sorted(unknown))}; its parameters are: {', '.join(spec.defaults) or 'none'}.")
     p = {**spec.defaults, **(params or {})}
-    values = matrix.to_numpy(dtype=np.float64)
-    usable, _ = _usable_rows(values, spec.drops_constant_genes)
     cov = coverage_table(matrix, signatures, row_symbols=row_symbols, min_genes=min_genes, min_fraction=min_fraction, drop_constant=spec.drops_constant_genes)
-    rows = _row_positions(matrix, row_symbols, usable)
     # Rank-based methods rank over every usable row of the matrix as given (no row dropped or merged).
-    upos = np.flatnonzero(usable)
-    x = values[upos]
-    remap = np.full(values.shape[0], -1)
-    remap[upos] = np.arange(upos.size)
+    x, rows, _ = _usable_matrix(matrix, row_symbols, spec.drops_constant_genes)
     sets: list[np.ndarray] = []
     plan: list[tuple[int, int, int]] = []  # (signature index, up set index, down set index or -1)
     for i, (sig, ok) in enumerate(zip(signatures, cov["scored"])):
         if not ok:
             continue
-        up = np.array(sorted(remap[rows[g]] for g in sig.up if g in rows), dtype=np.int64)
-        down = np.array(sorted(remap[rows[g]] for g in sig.down if g in rows), dtype=np.int64)
+        up = np.array(sorted(rows[g] for g in sig.up if g in rows), dtype=np.int64)
+        down = np.array(sorted(rows[g] for g in sig.down if g in rows), dtype=np.int64)
         sets.append(up)
         plan.append((i, len(sets) - 1, -1))
         if down.size:
             sets.append(down)
             plan[-1] = (i, plan[-1][1], len(sets) - 1)
-    out = np.full((len(signatures), values.shape[1]), np.nan)
+    out = np.full((len(signatures), x.shape[1]), np.nan)
     # Rank-based single-sample methods run per chunk of samples: the ranks of the whole matrix are never
     # held at once (memory stays bounded for 20,000 genes x 10,000 samples).
     step = max(1, CHUNK_ELEMENTS // max(x.shape[0], 1)) if method in ("ssgsea", "singscore") else max(x.shape[1], 1)
+    disp = np.full_like(out, np.nan) if method == "singscore" else None
     if sets and method == "singscore":
         for a in range(0, x.shape[1], step):
             up_ranks = rank_columns(x[:, a : a + step], "min")
             down_ranks = rank_columns(-x[:, a : a + step], "min")
             for i, u, d in plan:
-                sc_up, _ = _singscore_one(up_ranks, sets[u], p["centered"])
-                out[i, a : a + step] = sc_up + (_singscore_one(down_ranks, sets[d], p["centered"])[0] if d >= 0 else 0.0)
+                sc, dp = _singscore_one(up_ranks, sets[u], p["centered"])
+                if d >= 0:
+                    sc_d, dp_d = _singscore_one(down_ranks, sets[d], p["centered"])
+                    sc, dp = sc + sc_d, dp + dp_d
+                out[i, a : a + step], disp[i, a : a + step] = sc, dp
     elif sets:
         es = np.hstack([spec.func(x[:, a : a + step], sets, **p) for a in range(0, x.shape[1], step)])
         for i, u, d in plan:
@@ -489,8 +506,10 @@ def score(
             rng = np.nanmax(scored) - np.nanmin(scored)
             if rng > 0:
                 out /= rng
-    scores = pd.DataFrame(out.T, index=pd.Index(matrix.columns.astype(str), name="sample"), columns=[s.name for s in signatures])
-    return ScoreResult(scores=scores, coverage=cov, method=method, params=p, single_sample=spec.single_sample(p), n_genes=int(upos.size))
+    index = pd.Index(matrix.columns.astype(str), name="sample")
+    scores = pd.DataFrame(out.T, index=index, columns=[s.name for s in signatures])
+    dispersion = None if disp is None else pd.DataFrame(disp.T, index=index, columns=scores.columns)
+    return ScoreResult(scores=scores, coverage=cov, method=method, params=p, single_sample=spec.single_sample(p), n_genes=int(x.shape[0]), dispersion=dispersion)
 
 
 # ------------------------------------------------------------------------------------------ coherence
@@ -502,11 +521,8 @@ def coherence_table(matrix: pd.DataFrame, signatures: Sequence[Signature], *, ro
     mean inter-gene Pearson correlation, standardized Cronbach's alpha k r / (1 + (k - 1) r), and each gene's
     correlation with the mean z-score of the other genes ('gene_rest_r'; the highest is the 'leading_gene',
     the gene that carries the score in this cohort)."""
-    values = matrix.to_numpy(dtype=np.float64)
-    usable, _ = _usable_rows(values, drop_constant=True)
-    rows = _row_positions(matrix, row_symbols, usable)
-    z = np.full_like(values, np.nan)
-    z[usable] = _standardize(values[usable])
+    x, rows, _ = _usable_matrix(matrix, row_symbols, drop_constant=True)
+    z = _standardize(x)
     cov = coverage_table(matrix, signatures, row_symbols=row_symbols, min_genes=min_genes, min_fraction=min_fraction)
     extra = []
     for sig in signatures:
@@ -602,18 +618,12 @@ def random_signature_scores(
         raise SeedsigError(f"random-signature nulls support the methods {', '.join(NULL_METHODS)}, not '{method}'.")
     spec = METHODS[method]
     p = {**spec.defaults, **(params or {})}
-    values = matrix.to_numpy(dtype=np.float64)
-    usable, _ = _usable_rows(values, spec.drops_constant_genes)
-    rows = _row_positions(matrix, row_symbols, usable)
-    upos = np.flatnonzero(usable)
-    remap = np.full(values.shape[0], -1)
-    remap[upos] = np.arange(upos.size)
-    x = values[upos]
+    x, rows, labels = _usable_matrix(matrix, row_symbols, spec.drops_constant_genes)
     bins = expression_bins(x.mean(axis=1), n_bins)
     rng = np.random.default_rng(seed)
     parts = []
     for genes, sign in ((signature.up, 1.0), (signature.down, -1.0)):
-        idx = np.array(sorted(remap[rows[g]] for g in genes if g in rows), dtype=np.int64)
+        idx = np.array(sorted(rows[g] for g in genes if g in rows), dtype=np.int64)
         if idx.size:
             parts.append((idx, sign))
     if not parts:
@@ -625,7 +635,6 @@ def random_signature_scores(
     else:
         prep_up = prep_down = _standardize(x)
     total = np.zeros((n, x.shape[1]))
-    labels = np.asarray(matrix.index.astype(str))[upos]
     sets_out: list[list[str]] = [[] for _ in range(n)]
     for idx, sign in parts:
         sets = matched_random_sets(bins, idx, n, rng)
