@@ -44,7 +44,9 @@ def digest(paths) -> dict:
     return {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
 
 
-def expect_failure(wd: Path, files: dict, *needles: str, extra_args=()) -> str:
+def expect_failure(wd: Path, files: dict, *needles: str, extra_args=(), completed=()) -> str:
+    """``completed``: outputs of rules that finished before the failing one (complete and valid, reused by
+    Snakemake after the fix); nothing else may be left in results/."""
     before = digest(v for v in files.values() if Path(v).is_file())
     proc = run_snakemake(wd, "--configfile", str(files["config"]), *extra_args, check=False)
     out = proc.stdout + proc.stderr
@@ -53,7 +55,7 @@ def expect_failure(wd: Path, files: dict, *needles: str, extra_args=()) -> str:
         assert needle in out, f"{needle!r} not in:\n{out[-3000:]}"
     assert "Traceback (most recent call last)" not in out, out[-3000:]
     results = wd / "results"
-    leftovers = [p for p in results.rglob("*") if p.is_file() and "logs" not in p.parts] if results.exists() else []
+    leftovers = [p for p in results.rglob("*") if p.is_file() and "logs" not in p.parts and p.relative_to(results).as_posix() not in completed] if results.exists() else []
     assert leftovers == [], leftovers
     assert digest(before) == before  # inputs never modified
     return out
@@ -180,3 +182,95 @@ def test_unknown_focal_signature(wd):
     files = write_cohort(wd)
     files["config"].write_text(files["config"].read_text() + "signatures:\n  focal: [SELF_SEEDING]\n")
     expect_failure(wd, files, "SELF_SEEDING", "signatures.focal")
+
+
+INGESTED = ("tiny/ingested.h5ad", "tiny/gene_mapping.tsv", "tiny/gene_mapping.json")  # the ingest rule finished; normalize failed
+
+
+def _probe_cohort(wd: Path, annotation_text: str) -> dict:
+    files = write_cohort(wd)
+    probes = [f"{i}_at" for i in range(len(GENES))]
+    counts = pd.read_csv(files["counts"], sep="\t", index_col=0)
+    counts.index = pd.Index(probes, name="ID_REF")
+    counts.to_csv(files["counts"], sep="\t")
+    ann = wd / "data" / "GPLX.tsv"
+    ann.write_text(annotation_text.format(rows="\n".join(f"{p}\t{g}" for p, g in zip(probes, GENES))))
+    files["annotation"] = ann
+    files["sheet"].write_text(
+        "cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent\tplatform_annotation\n"
+        f"tiny\t{files['counts']}\tintensity\tprobe\t{files['clinical']}\tmonths\trelapse\t{ann}\n"
+    )
+    return files
+
+
+def test_probe_ids_without_platform_annotation(wd):
+    files = write_cohort(wd)
+    files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\tsymbol\t", "\tcounts\tprobe\t"))
+    expect_failure(wd, files, "line 2", "gene_id is 'probe'", "platform_annotation")
+
+
+def test_platform_annotation_without_a_gene_column(wd):
+    files = _probe_cohort(wd, "ID\tDescription\n{rows}\n")
+    expect_failure(wd, files, "platform annotation", "GPLX.tsv", "Description")
+
+
+def test_probe_cohort_runs_and_maps_old_symbols(wd):
+    files = _probe_cohort(wd, "ID\tGene Symbol\n{rows}\n")
+    run_snakemake(wd, "--configfile", str(files["config"]))
+    mapping = pd.read_csv(wd / "results" / "tiny" / "gene_mapping.tsv", sep="\t").set_index("input_id")
+    assert mapping.loc["1_at", "symbol"] == "CXCL8" and mapping.loc["9_at", "symbol"] == "CCN2"  # IL8, CTGF via previous symbols
+
+
+def test_tpm_without_gene_lengths(wd):
+    files = write_cohort(wd)
+    files["config"].write_text(files["config"].read_text() + "normalize:\n  counts: [tpm, log2]\n")
+    expect_failure(wd, files, "normalize.counts", "tpm", "normalize.gene_lengths")
+
+
+def test_gene_lengths_for_other_genes(wd):
+    files = write_cohort(wd)
+    lengths = wd / "data" / "lengths.tsv"
+    lengths.write_text("gene\tlength\n" + "\n".join(f"OTHER{i}\t{1000 + i}" for i in range(30)) + "\n")
+    files["lengths"] = lengths
+    files["config"].write_text(files["config"].read_text() + f"normalize:\n  counts: [tpm, log2]\n  gene_lengths: {lengths}\n")
+    expect_failure(wd, files, "none of the", "has a length", "cohort 'tiny'", completed=INGESTED)
+
+
+def test_count_method_for_log_data_in_config(wd):
+    files = write_cohort(wd)
+    files["config"].write_text(files["config"].read_text() + "normalize:\n  counts: [quantile]\n")
+    expect_failure(wd, files, "normalize.counts")
+
+
+def test_non_integer_counts_with_deseq2(wd):
+    def frac(p):
+        df = pd.read_csv(p, sep="\t", index_col=0).astype(float)
+        df.iloc[4, 3] = 210.5
+        df.to_csv(p, sep="\t")
+
+    files = write_cohort(wd, counts_edit=frac)
+    files["config"].write_text(files["config"].read_text() + "normalize:\n  counts: deseq2_vst\n")
+    expect_failure(wd, files, "DESeq2 models integer counts", "gene 'ID1'", "sample 'P03'", "tmm_logcpm", completed=INGESTED)
+
+
+def test_logged_values_declared_as_intensity(wd):
+    def logged(p):
+        df = pd.read_csv(p, sep="\t", index_col=0)
+        np.log2(df + 0.5).to_csv(p, sep="\t")
+
+    files = write_cohort(wd, counts_edit=logged)
+    files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\t", "\tintensity\t"))
+    expect_failure(wd, files, "declared as intensity", "log_expression")
+
+
+def test_all_na_rows_are_removed_and_reported(wd):
+    def na_row(p):
+        lines = p.read_text().splitlines()
+        p.write_text("\n".join(lines + ["EMPTYGENE\t" + "\t".join(["NA"] * 24)]) + "\n")
+
+    files = write_cohort(wd, counts_edit=na_row)
+    files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\t", "\tlog_expression\t"))
+    proc = run_snakemake(wd, "--configfile", str(files["config"]))
+    mapping = pd.read_csv(wd / "results" / "tiny" / "gene_mapping.tsv", sep="\t").set_index("input_id")
+    assert "row removed" in mapping.loc["EMPTYGENE", "detail"] and not mapping.loc["EMPTYGENE", "kept"]
+    assert "every value missing removed" in proc.stdout + proc.stderr

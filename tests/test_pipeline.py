@@ -121,7 +121,14 @@ def test_h5ad_records_provenance_and_counts(example_run):
     assert a.n_obs == 200 and "counts" in a.layers and "CXCL8" in a.var_names and "IL8" not in a.var_names
     prov = {k: json.loads(v) for k, v in a.uns["seedsig_provenance"].items()}
     assert prov["normalize"]["parameters"]["method"] == "tmm_logcpm"
-    np.testing.assert_allclose(a.obs["library_size"].to_numpy(), np.asarray(a.layers["counts"]).sum(axis=1))
+    # edgeR's workflow: filterByExpr, then library sizes of the kept genes (keep.lib.sizes=FALSE)
+    np.testing.assert_allclose(a.obs["library_size_filtered"].to_numpy(), np.asarray(a.layers["counts"]).sum(axis=1))
+    assert (a.obs["library_size"] > a.obs["library_size_filtered"]).all()
+    norm = a.uns["normalization"]
+    assert norm["method"] == "tmm_logcpm" and json.loads(norm["filter"])["method"] == "filter_by_expr"
+    filtered = set(np.asarray(norm["filtered_genes"]).tolist())
+    assert len(filtered) == json.loads(norm["filter"])["n_removed"] > 0 and not filtered & set(a.var_names)
+    assert a.n_vars + len(filtered) == len(pd.read_csv(wd / "results" / "example" / "gene_mapping.tsv", sep="\t").query("kept").symbol.unique())
 
 
 def test_rerun_is_a_no_op(example_run):

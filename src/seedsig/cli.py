@@ -14,6 +14,8 @@ from pathlib import Path
 from . import __version__
 from .errors import SeedsigError
 
+METHODS = ("tmm_logcpm", "logcpm", "upperquartile_logcpm", "deseq2_log", "deseq2_vst", "tpm", "log2", "quantile", "none")  # = normalize.METHODS (kept here so --help starts fast)
+
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from .simulate import simulate_cohort
@@ -23,15 +25,38 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def _cmd_normalize(args: argparse.Namespace) -> None:
+    import warnings
+
     from .io import provenance, read_matrix, write_sidecar, write_table
-    from .normalize import normalize_matrix
+    from .normalize import COUNT_METHODS, filter_by_expr, match_lengths, normalize_matrix, parse_steps, read_gene_lengths
 
     df = read_matrix(args.input, what="input matrix")
-    out, info = normalize_matrix(df, args.method, prior_count=args.prior_count, where=f"input matrix '{args.input}'")
+    steps = parse_steps(args.method)
+    data_type = args.data_type or ("counts" if steps[0] in COUNT_METHODS else None)
+    where = f"input matrix '{args.input}'"
+    n_filtered = 0
+    if args.filter_by_expr:
+        if data_type != "counts":
+            raise SeedsigError("--filter-by-expr filters raw counts: use it with a count method (or --data-type counts).")
+        from .normalize import check_counts
+
+        check_counts(df, where)
+        keep = filter_by_expr(df.to_numpy())
+        n_filtered = int((~keep).sum())
+        df = df.loc[keep]
+    lengths = None
+    if args.gene_lengths:
+        lengths = match_lengths([[str(i)] for i in df.index], read_gene_lengths(args.gene_lengths))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out, info = normalize_matrix(df, steps, data_type=data_type, prior_count=args.prior_count, gene_lengths=lengths, pseudocount=args.pseudocount, size_factors=args.size_factors, where=where)
+    for w in caught:
+        print(f"seedsig: warning: {w.message}", file=sys.stderr)
     out.index.name = df.index.name or "gene_id"
     write_table(out.reset_index(), args.out, float_format="%.12g")
-    write_sidecar(args.out, provenance({"method": args.method, "prior_count": args.prior_count}, inputs=[args.input], normalization=info))
-    print(f"wrote {args.out} ({out.shape[0]} genes x {out.shape[1]} samples, {args.method})")
+    params = {"method": info["method"], "data_type": data_type, "prior_count": args.prior_count, "pseudocount": args.pseudocount, "size_factors": args.size_factors, "gene_lengths": args.gene_lengths or "", "filter_by_expr": args.filter_by_expr, "n_filtered_genes": n_filtered}
+    write_sidecar(args.out, provenance(params, inputs=[args.input, *([args.gene_lengths] if args.gene_lengths else [])], normalization=info))
+    print(f"wrote {args.out} ({out.shape[0]} genes x {out.shape[1]} samples, {info['method']}{f'; {n_filtered} genes filtered' if args.filter_by_expr else ''})")
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -42,7 +67,10 @@ def _cmd_score(args: argparse.Namespace) -> None:
 
     expr = read_matrix(args.expr, what="expression matrix")
     sigs = load_signatures(args.signatures)
-    symbols = resolve_ids(list(expr.index), args.gene_id)["symbol"].tolist()
+    if args.gene_id == "probe" and not args.platform_annotation:
+        raise SeedsigError("--gene-id probe needs --platform-annotation (a GEO GPL table or .annot file mapping probe ids to genes).")
+    ann = {"annotation": args.platform_annotation, "require_match": True} if args.gene_id == "probe" else {}
+    symbols = resolve_ids(list(expr.index), args.gene_id, **ann)["symbol"].tolist()
     params: dict = {}
     if args.method == "ssgsea":
         params = {"alpha": args.alpha, "normalize": args.ssgsea_normalize}
@@ -72,11 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--signature-dir", default=None, help="folder with the shipped signature files (default: the repository's config/signatures)")
     s.set_defaults(func=_cmd_simulate)
 
-    n = sub.add_parser("normalize", help="normalize a genes x samples TSV (ids unchanged, nothing filtered)")
+    n = sub.add_parser("normalize", help="normalize a genes x samples TSV (ids unchanged, nothing filtered unless asked)")
     n.add_argument("--input", required=True, help="genes x samples TSV/CSV (first column gene id)")
-    n.add_argument("--method", required=True, choices=["tmm_logcpm", "logcpm", "none"])
+    n.add_argument("--method", required=True, nargs="+", choices=list(METHODS), metavar="METHOD", help=f"one method or steps in order, e.g. 'log2 quantile' ({', '.join(METHODS)})")
     n.add_argument("--out", required=True, help="output TSV")
+    n.add_argument("--data-type", choices=["counts", "log_expression", "intensity", "tpm"], default=None, help="what the input holds (default: counts for count methods)")
     n.add_argument("--prior-count", type=float, default=2.0, help="edgeR cpm(log=TRUE) prior count (default 2)")
+    n.add_argument("--pseudocount", type=float, default=None, help="added before log2 (default 1 after TPM, else 0)")
+    n.add_argument("--size-factors", choices=["auto", "ratio", "poscounts"], default="auto", help="DESeq2 size factors (default auto: ratio, or poscounts when every gene has a zero)")
+    n.add_argument("--gene-lengths", default=None, help="GTF or two-column table (id, length) for tpm")
+    n.add_argument("--filter-by-expr", action="store_true", help="drop low-expression genes first (edgeR filterByExpr defaults; off by default)")
     n.set_defaults(func=_cmd_normalize)
 
     c = sub.add_parser("score", help="score signatures on a genes x samples TSV (every row ranked as given)")
@@ -84,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--signatures", required=True, nargs="+", help="signature file(s): TSV (project format) or GMT")
     c.add_argument("--method", required=True, choices=["ssgsea", "gsva", "zscore", "plage", "singscore", "score_genes", "mean_z"])
     c.add_argument("--out", required=True, help="output TSV: column sample, then one column per signature")
-    c.add_argument("--gene-id", default="symbol", choices=["symbol", "ensembl", "entrez"], help="kind of id in the first column")
+    c.add_argument("--gene-id", default="symbol", choices=["symbol", "ensembl", "entrez", "refseq", "probe"], help="kind of id in the first column")
+    c.add_argument("--platform-annotation", default=None, help="platform annotation (GEO GPL table or .annot) for --gene-id probe")
     c.add_argument("--min-genes", type=int, default=2)
     c.add_argument("--min-fraction", type=float, default=0.5)
     c.add_argument("--alpha", type=float, default=0.25, help="ssgsea weight exponent (default 0.25)")

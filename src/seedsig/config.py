@@ -14,7 +14,7 @@ import pandas as pd
 
 from .errors import SeedsigError
 
-SHEET_COLUMNS = ("cohort", "expression", "data_type", "gene_id", "clinical", "time", "event")
+SHEET_COLUMNS = ("cohort", "expression", "data_type", "gene_id", "clinical", "time", "event", "platform_annotation")
 
 
 def _load_schema(path: str | Path) -> dict:
@@ -79,6 +79,8 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
         check_against_schema(row, schema_path, f"cohort sheet '{p}', line {i} (cohort '{rec.get('cohort', '')}')")
         if bool(rec["time"]) != bool(rec["event"]):
             raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): give both 'time' and 'event' columns of the endpoint, or neither.")
+        if rec["gene_id"] == "probe" and not rec["platform_annotation"]:
+            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): gene_id is 'probe' but the 'platform_annotation' column is empty. Add the column with the platform annotation file (e.g. a GEO GPL table) that maps probe ids to genes.")
         if rec["time"] and not rec["clinical"]:
             raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'time'/'event' name clinical columns but 'clinical' is empty. Give the clinical file.")
     dup = sheet["cohort"][sheet["cohort"].duplicated()].tolist()
@@ -90,7 +92,7 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
 def check_input_files(sheet: pd.DataFrame, sheet_path: str | Path, generated: set[str] = frozenset()) -> None:
     """Every file the sheet names must exist (unless a rule of the workflow generates it)."""
     for cohort, rec in sheet.iterrows():
-        for col in ("expression", "clinical"):
+        for col in ("expression", "clinical", "platform_annotation"):
             f = rec[col]
             if f and f not in generated and not Path(f).is_file():
                 raise SeedsigError(f"cohort sheet '{sheet_path}', cohort '{cohort}', column '{col}': file '{f}' does not exist. Fix the path (relative to the directory you run snakemake from).")
@@ -112,3 +114,18 @@ def target_signatures(config: dict, names: list[str]) -> list[str]:
     if sig["targets"] == "all":
         return [n for n in names if n not in sig["focal"]]
     return list(sig["targets"])
+
+
+def check_normalize(config: dict, sheet: pd.DataFrame, where: str) -> None:
+    """The normalization of each data type in the sheet must be valid for it; tpm needs gene lengths."""
+    from .normalize import check_steps, parse_steps
+
+    norm = config["normalize"]
+    lengths = norm.get("gene_lengths") or ""
+    if lengths and not Path(lengths).is_file():
+        raise SeedsigError(f"{where}: 'normalize.gene_lengths' is '{lengths}', which does not exist. Give the GTF (or two-column table id, length) the counts were made with, or ''.")
+    for data_type in sorted(set(sheet["data_type"])):
+        steps = parse_steps(norm[data_type])
+        check_steps(steps, data_type, f"{where}: 'normalize.{data_type}'")
+        if "tpm" in steps and not lengths:
+            raise SeedsigError(f"{where}: 'normalize.{data_type}' uses tpm, which needs gene lengths: set 'normalize.gene_lengths' to a GTF or a two-column table (id, length).")

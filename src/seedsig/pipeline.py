@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -100,21 +101,50 @@ def ingest_cohort(
     time: str | None = None,
     event: str | None = None,
     collapse: str = "max_mean",
+    platform_annotation: str | None = None,
 ) -> None:
-    """Read the matrix, harmonize gene ids to current HGNC symbols, join the clinical table -> AnnData."""
+    """Read the matrix, harmonize gene ids to current HGNC symbols, join the clinical table -> AnnData.
+
+    Rows whose values are all missing are removed (listed in gene_mapping.tsv and the log), never kept
+    as NA rows. Counts are checked (no NA, no negative value, no zero library, not log-scale).
+    """
     import anndata as ad
 
-    from .ids import harmonize
-    from .normalize import check_counts
+    from .ids import harmonize, resolve_ids
+    from .normalize import check_counts, looks_logged
 
+    where = f"cohort '{cohort}', expression file '{expression}'"
     matrix = read_matrix(expression, what=f"expression file of cohort '{cohort}'")
+    if gene_id == "probe" and not platform_annotation:
+        raise SeedsigError(f"cohort '{cohort}': gene_id is 'probe' but the sheet's platform_annotation column is empty. Give the platform annotation file (e.g. a GEO GPL table) that maps the probe ids to genes.")
+    all_na = matrix.isna().all(axis=1).to_numpy()
+    if all_na.all():
+        raise SeedsigError(f"{where}: every value is NA.")
+    kwargs = {}
+    if gene_id == "probe":
+        from .ids import read_platform_annotation
+
+        kwargs["annotation"] = read_platform_annotation(platform_annotation)  # read once, used twice
+    removed = pd.DataFrame(columns=["input_id", "symbol", "status", "detail", "kept"])
+    if all_na.any():
+        ids = list(matrix.index[all_na])
+        log.warning("ingest %s: %d row(s) with every value missing removed (e.g. %s)", cohort, len(ids), ", ".join(ids[:5]))
+        removed = resolve_ids(ids, gene_id, **kwargs)
+        removed["detail"] = removed["detail"].astype(str) + "; every value missing (NA): row removed"
+        removed["kept"] = False
+        matrix = matrix.loc[~all_na]
     if data_type == "counts":
-        check_counts(matrix, f"cohort '{cohort}', expression file '{expression}'")
-    else:
-        all_na = matrix.isna().all(axis=1)
-        if all_na.all():
-            raise SeedsigError(f"cohort '{cohort}', expression file '{expression}': every value is NA.")
-    harmonized, mapping = harmonize(matrix, gene_id, collapse=collapse if data_type == "counts" or collapse != "sum" else "max_mean")
+        n_frac = check_counts(matrix, where)
+        if n_frac:
+            log.warning("ingest %s: %d count value(s) are not whole numbers (e.g. RSEM expected counts): fine for edgeR methods; DESeq2 methods need integers", cohort, n_frac)
+    elif data_type in ("intensity", "tpm") and looks_logged(matrix.to_numpy()):
+        raise SeedsigError(f"{where}: declared as {data_type} (un-logged) but every value is below 50 and not whole: this looks log-scale already. Set data_type to log_expression in the cohort sheet.")
+    elif data_type == "tpm" and (matrix.to_numpy() < 0).any():
+        i, j = (int(a[0]) for a in np.nonzero(matrix.to_numpy() < 0))
+        raise SeedsigError(f"{where}: negative TPM {matrix.iat[i, j]:g} (gene '{matrix.index[i]}', sample '{matrix.columns[j]}'). TPM values are >= 0; if the matrix is log-scale, set data_type to log_expression.")
+    harmonized, mapping = harmonize(matrix, gene_id, collapse=collapse if data_type == "counts" or collapse != "sum" else "max_mean", **kwargs)
+    if len(removed):
+        mapping = pd.concat([mapping, removed[mapping.columns]], ignore_index=True).sort_values("input_id", kind="mergesort").reset_index(drop=True)
     samples = list(map(str, harmonized.columns))
     if clinical:
         clin = prepare_clinical(read_clinical(clinical, what=f"clinical file of cohort '{cohort}'"), samples, clinical, time, event)
@@ -137,8 +167,8 @@ def ingest_cohort(
         adata,
         "ingest",
         provenance(
-            {"cohort": cohort, "data_type": data_type, "gene_id": gene_id, "collapse": collapse, "time": time, "event": event},
-            inputs=[p for p in (expression, clinical) if p],
+            {"cohort": cohort, "data_type": data_type, "gene_id": gene_id, "collapse": collapse, "time": time, "event": event, "platform_annotation": platform_annotation or ""},
+            inputs=[p for p in (expression, clinical, platform_annotation) if p],
             id_status_counts=counts,
             n_input_rows=int(matrix.shape[0]),
             n_genes=int(harmonized.shape[0]),
@@ -146,31 +176,102 @@ def ingest_cohort(
         ),
     )
     write_table(mapping, out_mapping)
-    write_sidecar(out_mapping, provenance({"cohort": cohort, "gene_id": gene_id, "collapse": collapse}, inputs=[expression], id_status_counts=counts))
+    write_sidecar(out_mapping, provenance({"cohort": cohort, "gene_id": gene_id, "collapse": collapse, "platform_annotation": platform_annotation or ""}, inputs=[p for p in (expression, platform_annotation) if p], id_status_counts=counts))
     _write_h5ad(adata, out_h5ad)
     log.info("ingest %s: %d input rows -> %d genes x %d samples; id status: %s", cohort, matrix.shape[0], harmonized.shape[0], harmonized.shape[1], counts)
 
 
 # ------------------------------------------------------------------------------------------- normalize
-def normalize_cohort(in_h5ad: str | Path, out_h5ad: str | Path, method: str, prior_count: float = 2.0) -> None:
-    """Normalize X; raw counts are kept in ``layers['counts']``; method and parameters in ``uns``."""
+def normalize_cohort(
+    in_h5ad: str | Path,
+    out_h5ad: str | Path,
+    method: str | Sequence[str],
+    prior_count: float = 2.0,
+    *,
+    filter: dict | None = None,
+    gene_lengths: str | None = None,
+    pseudocount: float | None = None,
+    size_factors: str = "auto",
+) -> None:
+    """Filter (counts) and normalize X; raw counts kept in ``layers['counts']``; method and parameters in ``uns``.
+
+    ``filter``: ``{"method": "filter_by_expr" | "none", "min_count", "min_total_count", "large_n",
+    "min_prop", "group"}`` (edgeR filterByExpr arguments; ``group`` a clinical column). The genes it
+    removes are listed in ``uns['normalization']['filtered_genes']``, so the coverage table can say when
+    a signature gene was filtered.
+    """
     import anndata as ad
 
-    from .normalize import normalize_matrix
+    from .normalize import filter_by_expr, match_lengths, normalize_matrix, parse_steps, read_gene_lengths
 
     adata = ad.read_h5ad(in_h5ad)
     cohort = adata.uns.get("cohort", "?")
+    data_type = adata.uns.get("data_type", "counts")
+    steps = parse_steps(method)
+    where = f"cohort '{cohort}'"
     df = pd.DataFrame(np.asarray(adata.X).T, index=adata.var_names, columns=adata.obs_names)
-    out, info = normalize_matrix(df, method, prior_count=prior_count, where=f"cohort '{cohort}'")
-    if adata.uns.get("data_type") == "counts":
+    record: dict[str, Any] = {"method": "+".join(steps), "steps": list(steps), "data_type": data_type}
+    filtered: list[str] = []
+    filt = dict(filter or {})
+    if data_type == "counts" and filt.get("method", "none") == "filter_by_expr":
+        group = None
+        gcol = filt.get("group") or ""
+        if gcol:
+            if gcol not in adata.obs.columns:
+                log.warning("normalize %s: filter group column '%s' is not in the clinical table; filtering without groups", cohort, gcol)
+            else:
+                g = adata.obs[gcol]
+                if g.isna().any():
+                    raise SeedsigError(f"{where}: the filter group column '{gcol}' is missing for sample(s) {', '.join(map(str, g.index[g.isna()][:5]))}. Give every sample a group or set normalize.filter.group to ''.")
+                group = g.astype(str).to_numpy()
+        keep = filter_by_expr(df.to_numpy(), group, min_count=filt.get("min_count", 10), min_total_count=filt.get("min_total_count", 15), large_n=filt.get("large_n", 10), min_prop=filt.get("min_prop", 0.7))
+        if not keep.any():
+            raise SeedsigError(f"{where}: the low-expression filter (edgeR filterByExpr) removes every gene. Lower normalize.filter.min_count or set normalize.filter.method to none.")
+        filtered = list(map(str, df.index[~keep]))
+        adata = adata[:, keep].copy()
+        df = df.loc[keep]
+        adata.obs["library_size_filtered"] = df.sum(axis=0).to_numpy()  # what normalization uses (edgeR keep.lib.sizes=FALSE)
+        record["filter"] = {"method": "filter_by_expr", "reference": "edgeR filterByExpr; library sizes recomputed after filtering (keep.lib.sizes=FALSE)", **{k: filt.get(k) for k in ("min_count", "min_total_count", "large_n", "min_prop", "group")}, "n_removed": len(filtered), "n_kept": int(keep.sum())}
+        log.info("normalize %s: filterByExpr kept %d of %d genes", cohort, int(keep.sum()), len(keep))
+    else:
+        record["filter"] = {"method": "none"}
+    lengths = None
+    if "tpm" in steps:
+        if not gene_lengths:
+            raise SeedsigError(f"{where}: normalization 'tpm' needs gene lengths: set normalize.gene_lengths in the config to the GTF (or a two-column table id, length) the counts were made with.")
+        table = read_gene_lengths(gene_lengths)
+        ids = adata.var["input_ids"].astype(str).tolist() if "input_ids" in adata.var else [""] * adata.n_vars
+        keys = [[*(i.split(";") if i and i != "nan" else []), str(g)] for i, g in zip(ids, adata.var_names)]
+        lengths = match_lengths(keys, table)
+        record["gene_lengths"] = str(gene_lengths)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out, info = normalize_matrix(df, steps, data_type=data_type, prior_count=prior_count, gene_lengths=lengths, pseudocount=pseudocount, size_factors=size_factors, where=where)
+    for w in caught:
+        log.warning("normalize %s: %s", cohort, w.message)
+    if len(out.index) < adata.n_vars:  # TPM: genes without a length left out
+        adata = adata[:, adata.var_names.isin(out.index)].copy()
+    if data_type == "counts":
         adata.layers["counts"] = np.asarray(adata.X).copy()
-    adata.X = out.to_numpy().T
-    adata.uns["normalization"] = {"method": method, "prior_count": float(prior_count) if method != "none" else "NA"}
-    if "norm_factors" in info:
-        adata.obs["norm_factor"] = pd.Series(info["norm_factors"]).reindex(adata.obs_names).to_numpy()
-    _set_provenance(adata, "normalize", provenance({"method": method, "prior_count": prior_count}, inputs=[in_h5ad], reference=info.get("reference", "")))
+    adata.X = out.loc[adata.var_names].to_numpy().T
+    for key in ("prior_count", "pseudocount", "size_factor_type", "vst", "values_raised_before_log2", "genes_without_length", "reference"):
+        if key in info:
+            record[key] = info[key]
+    record["filtered_genes"] = filtered
+    from .io import to_jsonable
+
+    adata.uns["normalization"] = {k: (json.dumps(to_jsonable(v)) if isinstance(v, dict) else v) for k, v in record.items() if k != "filtered_genes"}
+    adata.uns["normalization"]["filtered_genes"] = np.asarray(filtered, dtype=object) if filtered else np.asarray([], dtype=str)
+    for key, col in (("norm_factors", "norm_factor"), ("size_factors", "size_factor")):
+        if key in info:
+            adata.obs[col] = pd.Series(info[key]).reindex(adata.obs_names).to_numpy()
+    _set_provenance(
+        adata,
+        "normalize",
+        provenance({"method": "+".join(steps), "prior_count": prior_count, "filter": filt, "gene_lengths": gene_lengths or "", "pseudocount": pseudocount, "size_factors": size_factors}, inputs=[str(in_h5ad), *([gene_lengths] if gene_lengths else [])], reference=info.get("reference", "")),
+    )
     _write_h5ad(adata, out_h5ad)
-    log.info("normalize %s: %s on %d genes x %d samples", cohort, method, adata.n_vars, adata.n_obs)
+    log.info("normalize %s: %s on %d genes x %d samples", cohort, "+".join(steps), adata.n_vars, adata.n_obs)
 
 
 # ----------------------------------------------------------------------------------------------- score
@@ -197,26 +298,54 @@ def score_cohort(h5ad: str | Path, signature_files: Sequence[str], method: str, 
             res.provenance(),
             inputs=[str(h5ad), *map(str, signature_files)],
             cohort=adata.uns.get("cohort", ""),
-            normalization=dict(adata.uns.get("normalization", {})),
+            normalization=normalization_record(adata),
             signatures=[s.metadata() for s in sigs],
         ),
     )
     log.info("score %s with %s: %d samples x %d signatures (%d not scored)", adata.uns.get("cohort", ""), method, table.shape[0], table.shape[1], int((~res.coverage["scored"]).sum()))
 
 
+# columns the pipeline adds to coverage.tsv and signature_qc.tsv (after the scoring engine's columns)
+EXTRA_COVERAGE_COLUMNS = ("filtered_genes", "not_expressed_genes")
+
+
+def normalization_record(adata) -> dict:
+    """The normalization record of an AnnData for a sidecar (the filtered genes as a count)."""
+    rec = {k: v for k, v in dict(adata.uns.get("normalization", {})).items() if k != "filtered_genes"}
+    rec["n_filtered_genes"] = int(len(np.asarray(adata.uns.get("normalization", {}).get("filtered_genes", []))))
+    for k, v in list(rec.items()):
+        if isinstance(v, np.ndarray):
+            rec[k] = v.tolist()
+        elif isinstance(v, str) and v.startswith("{"):
+            try:
+                rec[k] = json.loads(v)
+            except ValueError:
+                pass
+    return rec
+
+
 def coverage_cohort(h5ad: str | Path, signature_files: Sequence[str], out_tsv: str | Path, out_qc: str | Path | None = None, *, min_genes: int = 2, min_fraction: float = 0.5) -> None:
     """coverage.tsv (genes present per signature) and signature_qc.tsv (coverage + coherence)."""
-    from .scoring import COVERAGE_COLUMNS, coherence_table
+    from .scoring import COVERAGE_COLUMNS, QC_COLUMNS, coherence_table
     from .signatures import load_signatures
 
     expr, adata = expression_frame(h5ad)
     sigs = load_signatures(signature_files)
     qc = coherence_table(expr, sigs, min_genes=min_genes, min_fraction=min_fraction)
+    filtered = set(map(str, np.asarray(adata.uns.get("normalization", {}).get("filtered_genes", []))))
+    silent = set()
+    if "counts" in adata.layers:
+        silent = set(adata.var_names[np.asarray(adata.layers["counts"]).sum(axis=0) == 0].astype(str))
+    qc["filtered_genes"] = [";".join(g for g in s.genes if g in filtered) for s in sigs]
+    qc["not_expressed_genes"] = [";".join(g for g in s.genes if g in silent) for s in sigs]
+    reason = qc["reason"].fillna("").astype(str)
+    lost = (~qc["scored"]) & (qc["filtered_genes"] != "")
+    qc.loc[lost, "reason"] = reason[lost] + "; removed by the low-expression filter: " + qc.loc[lost, "filtered_genes"]
     record = provenance({"min_genes": min_genes, "min_fraction": min_fraction}, inputs=[str(h5ad), *map(str, signature_files)], cohort=adata.uns.get("cohort", ""))
-    write_table(qc[list(COVERAGE_COLUMNS)], out_tsv)
+    write_table(qc[[*COVERAGE_COLUMNS, *EXTRA_COVERAGE_COLUMNS]], out_tsv)
     write_sidecar(out_tsv, record)
     if out_qc:
-        write_table(qc, out_qc)
+        write_table(qc[[*QC_COLUMNS, *EXTRA_COVERAGE_COLUMNS]], out_qc)
         write_sidecar(out_qc, {**record, "coherence": "genes oriented by direction (down genes negated), standardized across samples; mean_inter_gene_r = mean off-diagonal Pearson r; cronbach_alpha = k r / (1 + (k - 1) r); gene_rest_r = each gene's r with the mean of the other genes"})
     log.info("coverage %s: %d signatures, %d not scored", adata.uns.get("cohort", ""), len(qc), int((~qc["scored"]).sum()))
 

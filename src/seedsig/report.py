@@ -57,9 +57,12 @@ def _png(fig) -> str:
 
 
 def _distribution_figure(scores: pd.DataFrame, method: str, cohort: str) -> str:
+    """Box and points per scored signature; '' when no signature was scored in this cohort."""
     import matplotlib.pyplot as plt
 
     cols = [c for c in scores.columns if scores[c].notna().any()]
+    if not cols:
+        return ""
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(cols) + 2), 3.6))
     data = [scores[c].dropna().to_numpy() for c in cols]
     bp = ax.boxplot(data, patch_artist=True, widths=0.6, showfliers=False)
@@ -195,7 +198,9 @@ def _cohort_section(name: str, d: Path, focal: Sequence[str], primary: str, sigm
     # Figures
     figs = []
     if primary in scores:
-        figs.append(("Score distributions", _distribution_figure(scores[primary], primary, name)))
+        dist = _distribution_figure(scores[primary], primary, name)
+        if dist:
+            figs.append(("Score distributions", dist))
         if corr is not None:
             targets = corr[(corr.method == primary) & (corr.signature_a == main_focal)]["signature_b"].tolist()
             sc = _scatter_figure(scores[primary], corr, primary, main_focal, targets, name)

@@ -20,7 +20,7 @@ rule ingest:
 
 rule normalize:
     input:
-        f"{RESULTS}/{{cohort}}/ingested.h5ad",
+        unpack(normalize_inputs),
     output:
         f"{RESULTS}/{{cohort}}/expression.h5ad",
     log:
@@ -30,6 +30,9 @@ rule normalize:
     params:
         method=normalize_method,
         prior_count=config["normalize"]["prior_count"],
+        pseudocount=config["normalize"]["pseudocount"],
+        size_factors=config["normalize"]["size_factors"],
+        filter=config["normalize"]["filter"],
     script:
         "../scripts/rule_normalize.py"
 

@@ -34,6 +34,7 @@ try:
     SHEET = sconf.read_sheet(config["cohorts"], SCHEMAS / "cohorts.schema.yaml")
     validate(SHEET, schema="../schemas/cohorts.schema.yaml")
     sconf.check_input_files(SHEET, config["cohorts"], generated=EXAMPLE_FILES)
+    sconf.check_normalize(config, SHEET, CONFIG_SOURCE)
     from seedsig.signatures import load_signatures
 
     SIGNATURE_FILES = list(config["signatures"]["files"])
@@ -62,11 +63,20 @@ def ingest_inputs(wildcards):
     inputs = {"expression": row["expression"]}
     if row["clinical"]:
         inputs["clinical"] = row["clinical"]
+    if row["platform_annotation"]:
+        inputs["platform_annotation"] = row["platform_annotation"]
     return inputs
 
 
 def normalize_method(wildcards):
     return config["normalize"][cohort_row(wildcards)["data_type"]]
+
+
+def normalize_inputs(wildcards):
+    inputs = {"h5ad": f"{RESULTS}/{wildcards.cohort}/ingested.h5ad"}
+    if config["normalize"]["gene_lengths"]:
+        inputs["gene_lengths"] = config["normalize"]["gene_lengths"]
+    return inputs
 
 
 def score_files(wildcards):

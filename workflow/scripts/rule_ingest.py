@@ -16,6 +16,7 @@ def main(smk):
         time=row["time"] or None,
         event=row["event"] or None,
         collapse=smk.params.collapse,
+        platform_annotation=smk.input.get("platform_annotation"),
     )
 
 

@@ -1,10 +1,19 @@
-"""Rule normalize: X -> normalized log-expression (counts kept in layers['counts'])."""
+"""Rule normalize: filter low-expression genes (counts) and normalize X (counts kept in layers['counts'])."""
 
 from seedsig.pipeline import normalize_cohort, run_rule
 
 
 def main(smk):
-    normalize_cohort(smk.input[0], smk.output[0], smk.params.method, smk.params.prior_count)
+    normalize_cohort(
+        smk.input.h5ad,
+        smk.output[0],
+        smk.params.method,
+        smk.params.prior_count,
+        filter=dict(smk.params.filter),
+        gene_lengths=smk.input.get("gene_lengths"),
+        pseudocount=smk.params.pseudocount,
+        size_factors=smk.params.size_factors,
+    )
 
 
 run_rule(snakemake, main)  # noqa: F821

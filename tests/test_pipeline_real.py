@@ -1,0 +1,105 @@
+"""End-to-end on real cohorts: RefSeq log-ratio arrays with survival (vdv), probe-level intensities with a GEO
+platform annotation (GDS507 / GPL97), and Ensembl RNA-seq counts (airway) through DESeq2's VST."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import GOLDEN, shared_file
+from test_pipeline import new_workdir, read_tsv, run_snakemake
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    vdv = shared_file("vdv_vantveer2002_78_randomforestsrc", "expression.tsv.gz")
+    vdv_clin = shared_file("vdv_vantveer2002_78_randomforestsrc", "clinical.tsv")
+    gpl97 = shared_file("geo_geoquery_extdata_gse781_gds507", "GPL97.annot.gz")
+    airway = shared_file("airway_rnaseq_counts", "airway_counts.tsv.gz")
+    wd = new_workdir(tmp_path_factory.mktemp("real"))
+    data = wd / "data"
+    data.mkdir()
+    # MAS5 intensities of GDS507 (first 5,000 GPL97 probes), un-logged as GEO gives them
+    x = pd.read_csv(GOLDEN / "normalize" / "gds507_log2_input.tsv.gz", sep="\t", index_col=0)
+    (2.0**x).to_csv(data / "gds507_intensity.tsv", sep="\t")
+    shutil.copy(vdv_clin, data / "vdv_clinical.tsv")
+    sheet = pd.DataFrame(
+        [
+            {"cohort": "vdv", "expression": str(vdv), "data_type": "log_expression", "gene_id": "refseq", "clinical": "data/vdv_clinical.tsv", "time": "time", "event": "event", "platform_annotation": ""},
+            {"cohort": "gds507", "expression": "data/gds507_intensity.tsv", "data_type": "intensity", "gene_id": "probe", "clinical": "", "time": "", "event": "", "platform_annotation": str(gpl97)},
+            {"cohort": "airway", "expression": str(airway), "data_type": "counts", "gene_id": "ensembl", "clinical": "", "time": "", "event": "", "platform_annotation": ""},
+        ]
+    )
+    sheet.to_csv(wd / "config" / "real.tsv", sep="\t", index=False)
+    cfg = yaml.safe_load((wd / "config" / "config.yaml").read_text())
+    cfg["cohorts"] = "config/real.tsv"
+    cfg["normalize"]["counts"] = "deseq2_vst"
+    cfg["scoring"]["methods"] = ["ssgsea", "zscore"]
+    (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    run_snakemake(wd)
+    return wd
+
+
+def test_refseq_cohort_maps_the_ss_genes_and_scores_survival(real_run):
+    base = real_run / "results" / "vdv"
+    mapping = read_tsv(base / "gene_mapping.tsv").set_index("input_id")
+    for acc, sym in {"NM_000600": "IL6", "NM_000584": "CXCL8", "NM_003088": "FSCN1", "NM_002421": "MMP1"}.items():
+        assert mapping.loc[acc, "symbol"] == sym and mapping.loc[acc, "status"] == "mapped"
+    assert (mapping["status"] == "mapped").sum() == 2411
+    cov = read_tsv(base / "coverage.tsv").set_index("signature")
+    assert cov.loc["SS", "n_present"] == 4
+    surv = read_tsv(base / "survival.tsv")
+    fitted = surv[surv["n"] > 0]
+    assert set(fitted["method"]) == {"ssgsea", "zscore"} and (fitted["n"] == 78).all() and (fitted["events"] == 34).all()
+    assert set(fitted.query("method == 'ssgsea'")["signature"]) >= {"SS", "SS_attraction", "SS_infiltration"}
+    import anndata as ad
+
+    a = ad.read_h5ad(base / "expression.h5ad")
+    assert a.uns["normalization"]["method"] == "none"
+    raw = pd.read_csv(shared_file("vdv_vantveer2002_78_randomforestsrc", "expression.tsv.gz"), sep="\t", index_col=0)
+    np.testing.assert_allclose(a[:, "IL6"].X.ravel(), raw.loc["NM_000600"].to_numpy())  # a logged matrix reaches scoring unchanged
+
+
+def test_probe_intensity_cohort_is_logged_and_quantile_normalized(real_run):
+    import anndata as ad
+
+    base = real_run / "results" / "gds507"
+    a = ad.read_h5ad(base / "expression.h5ad")
+    assert a.uns["normalization"]["method"] == "log2+quantile"
+    x = np.asarray(a.X)
+    # quantile normalization: every sample has the same distribution (up to limma's averaging of tied values)
+    srt = np.sort(x, axis=1)
+    spread = np.abs(srt - srt.mean(axis=0)).mean(axis=1)
+    assert spread.max() < 0.01 and x.min() > 0 and x.max() < 20
+    mapping = read_tsv(base / "gene_mapping.tsv")
+    assert len(mapping) == 5000 and set(mapping["status"]) <= {"mapped", "unmapped", "ambiguous"}
+    assert (mapping["status"] == "mapped").sum() > 2000
+    side = json.loads((base / "gene_mapping.json").read_text())
+    assert side["parameters"]["platform_annotation"].endswith("GPL97.annot.gz")
+
+
+def test_counts_cohort_through_deseq2_vst_with_filtering(real_run):
+    import anndata as ad
+
+    base = real_run / "results" / "airway"
+    a = ad.read_h5ad(base / "expression.h5ad")
+    norm = a.uns["normalization"]
+    assert norm["method"] == "deseq2_vst" and json.loads(norm["vst"])["fit_type"] == "parametric"
+    assert json.loads(norm["filter"])["n_kept"] == a.n_vars
+    assert "size_factor" in a.obs and np.isfinite(a.obs["size_factor"]).all()
+    qc = read_tsv(base / "signature_qc.tsv").set_index("signature")
+    assert {"filtered_genes", "not_expressed_genes"} <= set(qc.columns)
+    cov = read_tsv(base / "coverage.tsv").set_index("signature")
+    # airway (airway smooth muscle cells): IL6 and CXCL8 pass the filter; whatever a filter removed is named
+    assert "IL6" in cov.loc["SS", "present_genes"]
+    filtered = set(np.asarray(norm["filtered_genes"]).tolist())
+    for sig, row in cov.iterrows():
+        named = set(str(row["filtered_genes"]).split(";")) - {"nan", ""}
+        assert named <= filtered
+    surv = read_tsv(base / "survival.tsv")
+    assert surv.empty  # no clinical data: the model is skipped, not an error
