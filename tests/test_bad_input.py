@@ -274,3 +274,22 @@ def test_all_na_rows_are_removed_and_reported(wd):
     mapping = pd.read_csv(wd / "results" / "tiny" / "gene_mapping.tsv", sep="\t").set_index("input_id")
     assert "row removed" in mapping.loc["EMPTYGENE", "detail"] and not mapping.loc["EMPTYGENE", "kept"]
     assert "every value missing removed" in proc.stdout + proc.stderr
+
+
+def test_tpm_with_a_length_table_runs(wd):
+    files = write_cohort(wd)
+    lengths = wd / "data" / "lengths.tsv"
+    # keyed by current symbols: IL8 / CTGF rows find their lengths through the symbol they resolve to
+    names = ["CXCL8" if g == "IL8" else "CCN2" if g == "CTGF" else g for g in GENES]
+    lengths.write_text("gene\tlength\n" + "\n".join(f"{g}\t{1000 + 10 * i}" for i, g in enumerate(names)) + "\n")
+    files["config"].write_text(files["config"].read_text() + f"normalize:\n  counts: [tpm, log2]\n  gene_lengths: {lengths}\n  filter:\n    method: none\n")
+    run_snakemake(wd, "--configfile", str(files["config"]))
+    import anndata as ad
+
+    a = ad.read_h5ad(wd / "results" / "tiny" / "expression.h5ad")
+    assert a.uns["normalization"]["method"] == "tpm+log2" and a.n_vars == len(GENES)
+    counts = pd.read_csv(files["counts"], sep="\t", index_col=0)
+    rate = counts["P00"].to_numpy() / np.array([1000 + 10 * i for i in range(len(GENES))])
+    expect = pd.Series(np.log2(rate / rate.sum() * 1e6 + 1), index=names)
+    np.testing.assert_allclose(a[:, "CXCL8"].X[0, 0], expect["CXCL8"], rtol=1e-12)
+    np.testing.assert_allclose(a[:, "RPL3"].X[0, 0], expect["RPL3"], rtol=1e-12)

@@ -241,8 +241,8 @@ def normalize_cohort(
             raise SeedsigError(f"{where}: normalization 'tpm' needs gene lengths: set normalize.gene_lengths in the config to the GTF (or a two-column table id, length) the counts were made with.")
         table = read_gene_lengths(gene_lengths)
         ids = adata.var["input_ids"].astype(str).tolist() if "input_ids" in adata.var else [""] * adata.n_vars
-        keys = [[*(i.split(";") if i and i != "nan" else []), str(g)] for i, g in zip(ids, adata.var_names)]
-        lengths = match_lengths(keys, table)
+        keys = [i.split(";") if i and i != "nan" else [] for i in ids]
+        lengths = match_lengths(keys, table, fallback=list(map(str, adata.var_names)))
         record["gene_lengths"] = str(gene_lengths)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
