@@ -215,7 +215,7 @@ def contenders(method: str, counts: Path, a: argparse.Namespace) -> list[dict]:
     ours_out = OUT / f"norm_seedsig_{method}.tsv"
     rows = [run([*seedsig_cli(), "normalize", "--input", str(counts), "--method", method, "--out", str(ours_out)], "seedsig", a.max_time)]
     comp = run([sys.executable, str(OUT / "run_seedsig_normalize.py"), str(counts), method], "seedsig compute", a.max_time)
-    rows[0].update({k: comp[k] for k in ("compute_s", "factors", "coef") if k in comp})
+    rows[0].update({k: comp[k] for k in ("compute_s", "read_s", "factors", "coef") if k in comp})
     rows[0]["compute_run"] = {k: comp.get(k) for k in ("wall_s", "peak_mb", "error", "timeout_s")}
     ours = read_result(ours_out) if ours_out.exists() and "error" not in rows[0] else None
     py, rr = METHODS[method]
@@ -292,6 +292,10 @@ def versions() -> dict:
             v[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             v[name] = "not installed"
+    git = subprocess.run(["git", "-C", str(HERE.parent), "log", "-1", "--format=%h", "--", "src"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "src"], capture_output=True, text=True)
+    if git.returncode == 0 and git.stdout.strip():
+        v["seedsig"] += f" (src at {git.stdout.strip()}{', modified' if dirty.stdout.strip() else ''})"
     if shutil.which("Rscript"):
         expr = 'cat(paste(R.version$major, R.version$minor, sep="."), as.character(packageVersion("edgeR")), as.character(packageVersion("DESeq2")))'
         p = subprocess.run(["Rscript", "-e", expr], capture_output=True, text=True)
@@ -319,11 +323,12 @@ def main() -> None:
     (OUT / "run_seedsig_normalize.py").write_text(SEEDSIG_COMPUTE)
     (OUT / "run_python_peer.py").write_text(PYTHON_PEER)
     (OUT / "run_r_peer.R").write_text(R_PEER)
+    vers = versions()  # before the runs: the seedsig source measured
     rows: list[dict] = []
     for method in a.methods:
         print(f"{method} ...", file=sys.stderr, flush=True)
         rows += contenders(method, counts, a)
-    result = {"data": data, "timeout_s": a.timeout, "rows": rows, "versions": versions(), "machine": machine()}
+    result = {"data": data, "timeout_s": a.timeout, "rows": rows, "versions": vers, "machine": machine()}
     (OUT / "normalize.json").write_text(json.dumps(result, indent=2))
     v, mach = result["versions"], result["machine"]
     cmd = "python benchmarks/bench_normalize.py" + ("" if (a.genes, a.samples) == (60000, 500) else f" --genes {a.genes} --samples {a.samples}")
