@@ -402,12 +402,16 @@ def quantile_normalize(x: np.ndarray) -> np.ndarray:
     grid = np.arange(n, dtype=np.float64) / (n - 1) if n > 1 else np.zeros(1)
 
     def interp_columns(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """values[pos] with linear interpolation at fractional row positions ``pos`` (per column)."""
+        """values[pos] with linear interpolation at fractional row positions ``pos``: per column for a
+        matrix of values, or from one column (a 1-D array) shared by all."""
         lo = np.floor(pos).astype(np.int64)
         hi = np.minimum(lo + 1, values.shape[0] - 1)
         frac = pos - lo
-        vlo = np.take_along_axis(values, lo, axis=0)
-        vhi = np.take_along_axis(values, hi, axis=0)
+        if values.ndim == 1:
+            vlo, vhi = values[lo], values[hi]
+        else:
+            vlo = np.take_along_axis(values, lo, axis=0)
+            vhi = np.take_along_axis(values, hi, axis=0)
         return np.where(frac == 0, vlo, vlo + frac * (vhi - vlo))
 
     if (nobs < n).any():
@@ -417,7 +421,7 @@ def quantile_normalize(x: np.ndarray) -> np.ndarray:
     r = rank_columns(a)  # NaN ranked last; observed values get 1..nobs with average ties
     q = (r - 1.0) / (nobs[None, :] - 1.0) * (n - 1)
     q = np.where(np.isnan(a), 0.0, np.clip(q, 0.0, n - 1))
-    out = interp_columns(np.broadcast_to(target[:, None], (n, m)).copy(), q)
+    out = interp_columns(target, q)  # the target at each value's rank
     out[np.isnan(a)] = np.nan
     return out
 
@@ -462,11 +466,11 @@ def _union_exon_lengths(exons: pd.DataFrame) -> pd.Series:
     return pd.Series(add).groupby(e["gene"].to_numpy()).sum()
 
 
-def read_gene_lengths(path: str | Path) -> dict[str, float]:
+def read_gene_lengths(path: str | Path) -> pd.Series:
     """Gene lengths from a GTF (exonic union per gene_id) or a two-column table (id, length).
 
-    Returns id -> length in bp. A GTF's lengths are keyed by its ``gene_id`` (as written and without
-    a version suffix) and by ``gene_name`` (names shared by several gene_ids are left out).
+    Returns the length in bp indexed by id (each id once). A GTF's lengths are keyed by its ``gene_id`` (as
+    written and without a version suffix) and by ``gene_name`` (names shared by several gene_ids are left out).
     """
     p = Path(path)
     if not p.is_file():
@@ -488,16 +492,12 @@ def read_gene_lengths(path: str | Path) -> dict[str, float]:
         gname = df[8].str.extract(r'gene_name "([^"]+)"', expand=False)
         exons = pd.DataFrame({"gene": gid.to_numpy(), "chrom": df[0].to_numpy(), "strand": df[6].to_numpy(), "start": df[3].to_numpy(), "end": df[4].to_numpy()}).dropna(subset=["gene"])
         lengths = _union_exon_lengths(exons)
-        out: dict[str, float] = {}
-        names = pd.DataFrame({"gene": gid, "name": gname}).dropna().drop_duplicates()
-        unique_names = names.drop_duplicates("name", keep=False)
-        for g, n in zip(unique_names["gene"], unique_names["name"]):
-            out[str(n)] = float(lengths[g])
-        stripped = pd.Series(lengths.index.astype(str)).str.replace(r"\.\d+$", "", regex=True)
-        unique_stripped = ~stripped.duplicated(keep=False)
-        out.update({s: float(v) for s, v, u in zip(stripped, lengths.to_numpy(), unique_stripped) if u})
-        out.update({str(g): float(v) for g, v in lengths.items()})
-        return out
+        lengths.index = lengths.index.astype(str)
+        stripped = pd.Series(lengths.to_numpy(), index=lengths.index.str.replace(r"\.\d+$", "", regex=True))
+        names = pd.DataFrame({"gene": gid, "name": gname}).dropna().drop_duplicates().drop_duplicates("name", keep=False)
+        by_name = pd.Series(lengths.reindex(names["gene"].astype(str)).to_numpy(), index=names["name"].astype(str).to_numpy())
+        # priority: gene_id as written, then without version (ids unique after stripping), then gene_name
+        return _first_per_key(lengths, stripped[~stripped.index.duplicated(keep=False)], by_name)
     try:
         tab = pd.read_csv(p, sep="," if name.endswith(".csv") else "\t", dtype=str, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, UnicodeDecodeError) as exc:
@@ -511,20 +511,24 @@ def read_gene_lengths(path: str | Path) -> dict[str, float]:
     ids = tab.iloc[:, 0].astype(str).str.strip()
     if ids.duplicated().any():
         raise SeedsigError(f"gene length file '{p}': id '{ids[ids.duplicated()].iloc[0]}' has two lengths. Give one length per id.")
-    out = dict(zip(ids, ln.astype(float)))
-    for s, v in zip(ids.str.replace(r"\.\d+$", "", regex=True), ln.astype(float)):
-        out.setdefault(s, v)
-    return out
+    full = pd.Series(ln.astype(float).to_numpy(), index=ids.to_numpy())
+    return _first_per_key(full, pd.Series(full.to_numpy(), index=ids.str.replace(r"\.\d+$", "", regex=True).to_numpy()))
 
 
-def match_lengths(keys: Sequence[Sequence[str]], lengths: Mapping[str, float], fallback: Sequence[str] | None = None) -> np.ndarray:
+def _first_per_key(*tables: pd.Series) -> pd.Series:
+    """One length per key: from the first table that has the key."""
+    out = pd.concat(tables)
+    return out[~out.index.duplicated(keep="first")].astype(float)
+
+
+def match_lengths(keys: Sequence[Sequence[str]], lengths: pd.Series | Mapping[str, float], fallback: Sequence[str] | None = None) -> np.ndarray:
     """One length per gene from its candidate keys (its input ids; Ensembl ids also without version);
     where none matches, from its ``fallback`` key (e.g. the current symbol, matched to a GTF's gene_name).
 
     A gene made of several input rows (``mean``/``sum`` collapse) gets the mean length of its rows. NaN when
     nothing matches. Vectorized (pandas lookups, no loop over genes).
     """
-    table = pd.Series(lengths, dtype=float)
+    table = lengths if isinstance(lengths, pd.Series) else pd.Series(lengths, dtype=float)
     n = len(keys)
     sizes = np.fromiter((len(k) for k in keys), dtype=np.int64, count=n)
     flat = pd.Series([str(k) for ks in keys for k in ks], dtype=object)
@@ -584,12 +588,16 @@ def check_counts(df: pd.DataFrame, where: str, *, integers: bool = False) -> int
     return n_frac
 
 
-def _check_values(df: pd.DataFrame, where: str, data_type: str) -> None:
+def check_values(df: pd.DataFrame, where: str, data_type: str) -> None:
+    """Raise a clear error for a matrix that cannot be un-logged ``intensity`` or ``tpm`` values."""
     values = df.to_numpy()
     if np.isnan(values).all():
         raise SeedsigError(f"{where}: every value is missing (NA).")
     if data_type in ("intensity", "tpm") and looks_logged(values):
-        raise SeedsigError(f"{where}: declared as {data_type} (un-logged) but every value is below 50 and not whole: this looks log-scale already. Set data_type to log_expression.")
+        raise SeedsigError(f"{where}: declared as {data_type} (un-logged) but every value is below 50 and not whole: this looks log-scale already. Set data_type to log_expression in the cohort sheet.")
+    if data_type == "tpm" and (values < 0).any():
+        i, j = (int(a[0]) for a in np.nonzero(values < 0))
+        raise SeedsigError(f"{where}: negative TPM {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). TPM values are >= 0; if the matrix is log-scale, set data_type to log_expression.")
 
 
 # ------------------------------------------------------------------------------------------- driver
@@ -697,7 +705,7 @@ def normalize_matrix(
             after_tpm = True
         elif step == "log2":
             if data_type != "tpm" and not after_tpm:
-                _check_values(pd.DataFrame(values, index=index, columns=df.columns), where, data_type or "intensity")
+                check_values(pd.DataFrame(values, index=index, columns=df.columns), where, data_type or "intensity")
             pc = (1.0 if after_tpm else 0.0) if pseudocount is None else float(pseudocount)
             values, n_low = log2_transform(values, pc)
             info["pseudocount"] = pc

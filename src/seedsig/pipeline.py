@@ -111,7 +111,7 @@ def ingest_cohort(
     import anndata as ad
 
     from .ids import harmonize, resolve_ids
-    from .normalize import check_counts, looks_logged
+    from .normalize import check_counts, check_values
 
     where = f"cohort '{cohort}', expression file '{expression}'"
     matrix = read_matrix(expression, what=f"expression file of cohort '{cohort}'")
@@ -137,11 +137,8 @@ def ingest_cohort(
         n_frac = check_counts(matrix, where)
         if n_frac:
             log.warning("ingest %s: %d count value(s) are not whole numbers (e.g. RSEM expected counts): fine for edgeR methods; DESeq2 methods need integers", cohort, n_frac)
-    elif data_type in ("intensity", "tpm") and looks_logged(matrix.to_numpy()):
-        raise SeedsigError(f"{where}: declared as {data_type} (un-logged) but every value is below 50 and not whole: this looks log-scale already. Set data_type to log_expression in the cohort sheet.")
-    elif data_type == "tpm" and (matrix.to_numpy() < 0).any():
-        i, j = (int(a[0]) for a in np.nonzero(matrix.to_numpy() < 0))
-        raise SeedsigError(f"{where}: negative TPM {matrix.iat[i, j]:g} (gene '{matrix.index[i]}', sample '{matrix.columns[j]}'). TPM values are >= 0; if the matrix is log-scale, set data_type to log_expression.")
+    else:
+        check_values(matrix, where, data_type)
     harmonized, mapping = harmonize(matrix, gene_id, collapse=collapse if data_type == "counts" or collapse != "sum" else "max_mean", **kwargs)
     if len(removed):
         mapping = pd.concat([mapping, removed[mapping.columns]], ignore_index=True).sort_values("input_id", kind="mergesort").reset_index(drop=True)
