@@ -8,6 +8,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/example.smk"
 include: "workflow/rules/cohort.smk"
+include: "workflow/rules/meta.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -21,6 +21,8 @@ def real_run(tmp_path_factory):
     vdv_clin = shared_file("vdv_vantveer2002_78_randomforestsrc", "clinical.tsv")
     gpl97 = shared_file("geo_geoquery_extdata_gse781_gds507", "GPL97.annot.gz")
     airway = shared_file("airway_rnaseq_counts", "airway_counts.tsv.gz")
+    gse1992 = shared_file("gse1992_unc_hu2006_survjamda", "expression.tsv.gz")
+    gse1992_clin = shared_file("gse1992_unc_hu2006_survjamda", "clinical.tsv")
     wd = new_workdir(tmp_path_factory.mktemp("real"))
     data = wd / "data"
     data.mkdir()
@@ -33,6 +35,7 @@ def real_run(tmp_path_factory):
             {"cohort": "vdv", "expression": str(vdv), "data_type": "log_expression", "gene_id": "refseq", "clinical": "data/vdv_clinical.tsv", "time": "time", "event": "event", "platform_annotation": ""},
             {"cohort": "gds507", "expression": "data/gds507_intensity.tsv", "data_type": "intensity", "gene_id": "probe", "clinical": "", "time": "", "event": "", "platform_annotation": str(gpl97)},
             {"cohort": "airway", "expression": str(airway), "data_type": "counts", "gene_id": "ensembl", "clinical": "", "time": "", "event": "", "platform_annotation": ""},
+            {"cohort": "gse1992", "expression": str(gse1992), "data_type": "log_expression", "gene_id": "symbol", "clinical": str(gse1992_clin), "time": "time", "event": "event", "platform_annotation": ""},
         ]
     )
     sheet.to_csv(wd / "config" / "real.tsv", sep="\t", index=False)
@@ -40,6 +43,9 @@ def real_run(tmp_path_factory):
     cfg["cohorts"] = "config/real.tsv"
     cfg["normalize"]["counts"] = "deseq2_vst"
     cfg["scoring"]["methods"] = ["ssgsea", "zscore"]
+    # GSE1992 records ER status as er_positive (0/1) and no relapse site: configured per cohort, as the README says
+    cfg["associate"]["cohorts"] = {"gse1992": {"covariates": ["er_positive"]}}
+    cfg["survival"]["cohorts"] = {"gse1992": {"covariates": ["er_positive", "age"], "relapse_site": {"column": ""}}}
     (wd / "config" / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     run_snakemake(wd)
     return wd
@@ -103,3 +109,36 @@ def test_counts_cohort_through_deseq2_vst_with_filtering(real_run):
         assert named <= filtered
     surv = read_tsv(base / "survival.tsv")
     assert surv.empty  # no clinical data: the model is skipped, not an error
+
+
+def test_gse1992_rfs_association_survival_and_meta(real_run):
+    base = real_run / "results" / "gse1992"
+    surv = read_tsv(base / "survival.tsv")
+    uni = surv[(surv.method == "zscore") & (surv.signature == "SS") & (surv.model == "univariate")].iloc[0]
+    # the pipeline's SS z-score Cox model on RFS equals R's coxph on the same score (tests/golden/survival)
+    gold = pd.read_csv(GOLDEN / "survival" / "coxph.tsv", sep="\t", index_col=0).loc["gse1992_ss"]
+    assert uni["endpoint"] == "time/event" and uni["n"] == gold["n"] and uni["events"] == gold["events"]
+    for ours, theirs in (("hr_per_sd", "hr"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p", "p")):
+        assert uni[ours] == pytest.approx(gold[theirs], rel=1e-6), ours
+    assert 0 <= uni["p_random_null"] <= 1 and 0.3 < uni["concordance"] < 0.8 and 0 <= uni["ph_p"] <= 1
+    adj = surv[(surv.method == "zscore") & (surv.signature == "SS") & (surv.model == "adjusted")].iloc[0]
+    # er_positive is 'missing' for 2 samples: read as NA (not a third ER category), so the model has 122 complete cases as R's
+    gold_adj = pd.read_csv(GOLDEN / "survival" / "coxph_models.tsv", sep="\t", index_col=0).loc["gse1992_ss_adjusted"]
+    assert adj["covariates"] == "er_positive;age" and adj["n"] == gold_adj["n"] == 122 and adj["events"] == gold_adj["events"]
+    for ours, theirs in (("hr_per_sd", "hr"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p", "p"), ("concordance", "concordance")):
+        assert adj[ours] == pytest.approx(gold_adj[theirs], rel=1e-6), ours
+    assert not surv["endpoint"].str.startswith("relapse:").any()
+    corr = read_tsv(base / "correlations.tsv")
+    assert set(corr["covariates"].dropna()) == {"meta_pcna;er_positive"}
+    assert corr["p_random_null"].notna().all() and corr["r"].notna().all()
+    assert len(read_tsv(base / "km.tsv")) > 0 and len(read_tsv(base / "logrank.tsv")) == 2 * 3
+    # meta-analysis: vdv and gse1992 both have the primary endpoint; correlations from every scored cohort
+    meta = read_tsv(real_run / "results" / "meta" / "survival.tsv")
+    m = meta[(meta.method == "zscore") & (meta.signature == "SS") & (meta.endpoint == "primary") & (meta.model == "univariate")].set_index("pooling")
+    assert set(m.index) == {"random_dl", "random_pm", "fixed"} and (m["k"] == 2).all() and m.loc["fixed", "cohorts"] == "gse1992;vdv"
+    assert m.loc["random_dl", "ci_low"] <= m.loc["random_dl", "estimate"] <= m.loc["random_dl", "ci_high"]
+    mc = read_tsv(real_run / "results" / "meta" / "correlations.tsv")
+    lms = mc[(mc.method == "zscore") & (mc.signature_a == "SS") & (mc.signature_b == "LMS") & (mc.statistic == "spearman")].set_index("pooling")
+    assert lms.loc["random_dl", "k"] >= 2 and np.isfinite(lms.loc["random_dl", "i2"])
+    html = (real_run / "results" / "report.html").read_text()
+    assert "Across cohorts" in html and "pooled across cohorts" in html

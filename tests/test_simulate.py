@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seedsig.associate import correlation_grid, cox_per_sd
+from seedsig.associate import correlation_grid
+from seedsig.survival import cox_table
 from seedsig.ids import harmonize
 from seedsig.io import read_clinical, read_matrix
 from seedsig.normalize import normalize_matrix
@@ -81,7 +82,7 @@ def cohort_stats(out):
     names = [s.name for s in sigs]
     corr = correlation_grid(sc, ["SS"], [n for n in names if not n.startswith("SS")])
     clin = read_clinical(out / "clinical.tsv")
-    surv = cox_per_sd(sc, clin["mfs_months"], clin["mfs_event"], "mfs")
+    surv = cox_table(sc, clin["mfs_months"], clin["mfs_event"], "mfs")
     return corr, surv
 
 

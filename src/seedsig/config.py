@@ -129,3 +129,39 @@ def check_normalize(config: dict, sheet: pd.DataFrame, where: str) -> None:
         check_steps(steps, data_type, f"{where}: 'normalize.{data_type}'")
         if "tpm" in steps and not lengths:
             raise SeedsigError(f"{where}: 'normalize.{data_type}' uses tpm, which needs gene lengths: set 'normalize.gene_lengths' to a GTF or a two-column table (id, length).")
+
+
+ASSOCIATE_DEFAULTS = {"statistics": ["spearman", "pearson"], "n_bootstrap": 1000, "n_random": 1000, "seed": 2010, "proliferation": True, "covariates": [], "prerank": {}}
+PRERANK_DEFAULTS = {"enabled": True, "statistic": "spearman", "permutations": 1000, "min_size": 2, "exclude_focal_genes": True}
+SURVIVAL_DEFAULTS = {"covariates": [], "cut_points": "median", "n_random": 1000, "seed": 2010, "endpoints": []}
+RELAPSE_DEFAULTS = {"column": "", "sites": ["lung", "bone", "brain", "liver"]}
+
+
+def check_cohort_settings(config: dict, sheet: pd.DataFrame, where: str) -> None:
+    """Per-cohort settings (``associate.cohorts``, ``survival.cohorts``) must name cohorts of the sheet;
+    endpoint names must be unique and not clash with the site-of-relapse endpoints."""
+    known = set(sheet.index)
+    for section in ("associate", "survival"):
+        for name in (config.get(section) or {}).get("cohorts") or {}:
+            if name not in known:
+                raise SeedsigError(f"{where}: '{section}.cohorts' has settings for cohort '{name}', which is not in the cohort sheet. Cohorts: {', '.join(sorted(known))}.")
+    for cohort in sheet.index:
+        s = cohort_settings(config, cohort)["survival"]
+        names = [e["name"] for e in s["endpoints"]]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise SeedsigError(f"{where}: survival endpoints of cohort '{cohort}' repeat the name(s) {', '.join(dup)}. Give each endpoint its own name.")
+
+
+def cohort_settings(config: dict, cohort: str) -> dict:
+    """The association and survival settings of one cohort: defaults < config section < ``{section}.cohorts[cohort]``."""
+    a = {**ASSOCIATE_DEFAULTS, **{k: v for k, v in (config.get("associate") or {}).items() if k != "cohorts"}}
+    a["prerank"] = {**PRERANK_DEFAULTS, **(a.get("prerank") or {})}
+    a.update(((config.get("associate") or {}).get("cohorts") or {}).get(cohort) or {})
+    s = {**SURVIVAL_DEFAULTS, **{k: v for k, v in (config.get("survival") or {}).items() if k != "cohorts"}}
+    s["relapse_site"] = {**RELAPSE_DEFAULTS, **(s.get("relapse_site") or {})}
+    override = dict(((config.get("survival") or {}).get("cohorts") or {}).get(cohort) or {})
+    if "relapse_site" in override:
+        override["relapse_site"] = {**RELAPSE_DEFAULTS, **override["relapse_site"]}
+    s.update(override)
+    return {"associate": a, "survival": s}

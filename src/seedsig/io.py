@@ -112,12 +112,18 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file") -> pd.Da
     return df.astype(np.float64, copy=False)
 
 
+# Missing-value words of clinical tables besides pandas' defaults (NA, NaN, '', N/A, null, ...): GEO and
+# survJamda tables write "missing" or "not available"; they must not become a category of a covariate.
+CLINICAL_NA = ("missing", "Missing", "MISSING", "not available", "Not available", "Not Available", "not reported", "Not reported", "--")
+
+
 def read_clinical(path: str | os.PathLike, what: str = "clinical file") -> pd.DataFrame:
-    """Read a clinical table: first column holds the sample ids (unique), other columns as given."""
+    """Read a clinical table: first column holds the sample ids (unique), other columns as given; empty cells,
+    pandas' NA words and :data:`CLINICAL_NA` are missing values."""
     p = require_file(path, what)
     sep = _sep_for(p)
     try:
-        df = pd.read_csv(p, sep=sep, dtype={0: str}, index_col=0, keep_default_na=True)
+        df = pd.read_csv(p, sep=sep, dtype={0: str}, index_col=0, keep_default_na=True, na_values=list(CLINICAL_NA))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise SeedsigError(f"{what} '{p}' cannot be read as a table: {exc}") from None
     df.index = df.index.astype(str)

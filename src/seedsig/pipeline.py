@@ -352,39 +352,324 @@ def read_scores(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     return {m: pd.read_csv(p, sep="\t", index_col=0, dtype={0: str}) for m, p in paths.items()}
 
 
-def associate_cohort(h5ad: str | Path, score_files: dict[str, str | Path], focal: Sequence[str], targets: Sequence[str], out_correlations: str | Path, out_survival: str | Path) -> None:
-    import anndata as ad
+def covariate_frame(obs: pd.DataFrame, names: Sequence[str], cohort: str) -> tuple[pd.DataFrame | None, list[str]]:
+    """The clinical covariates named in the config that the cohort has (samples x covariates), and a note
+    for each one it lacks (skipped, never an error: cohorts differ in what they record)."""
+    present = [c for c in names if c in obs.columns]
+    notes = [f"covariate column '{c}' is not in the clinical table of cohort '{cohort}'" for c in names if c not in obs.columns]
+    if not present:
+        return None, notes
+    df = obs[present].copy()
+    for c in present:
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            df[c] = df[c].astype(object)
+    return df, notes
 
-    from .associate import correlation_grid, cox_per_sd
 
-    adata = ad.read_h5ad(h5ad, backed="r")
-    obs = adata.obs.copy()
-    endpoint = dict(adata.uns.get("endpoint", {}))
+def method_params(scoring: dict, methods: Sequence[str]) -> dict[str, dict]:
+    return {m: dict(scoring.get(m) or {}) for m in methods}
+
+
+def associate_cohort(
+    h5ad: str | Path,
+    score_files: dict[str, str | Path],
+    signature_files: Sequence[str],
+    focal: Sequence[str],
+    targets: Sequence[str],
+    out_correlations: str | Path,
+    out_prerank: str | Path,
+    *,
+    settings: dict | None = None,
+    scoring: dict | None = None,
+) -> None:
+    """correlations.tsv: each focal score vs each target, per method and statistic, with CIs, overlap,
+    the leave-shared-genes-out correlation, the random-signature null and the partial correlation;
+    prerank.tsv: gseapy prerank of the targets on genes ranked by their correlation with each focal score."""
+    from .associate import correlation_table
+    from .config import ASSOCIATE_DEFAULTS, PRERANK_DEFAULTS
+    from .prerank import PRERANK_COLUMNS, prerank_table
+    from .signatures import load_signatures
+
+    st = {**ASSOCIATE_DEFAULTS, **(settings or {})}
+    pre = {**PRERANK_DEFAULTS, **(st.get("prerank") or {})}
+    scoring = dict(scoring or {})
+    expr, adata = expression_frame(h5ad)
     cohort = adata.uns.get("cohort", "")
-    adata.file.close()
+    sigs = load_signatures(signature_files)
     scores = read_scores(score_files)
-    focal = [f for f in focal]
-    corr = correlation_grid(scores, focal, list(targets))
-    write_table(corr, out_correlations)
-    write_sidecar(
-        out_correlations,
-        provenance({"statistic": "spearman", "focal": list(focal), "targets": list(targets), "multiple_testing": "Benjamini-Hochberg over every row of this table (all methods x focal x target pairs)"}, inputs=[str(p) for p in score_files.values()], cohort=cohort),
+    cov, cov_notes = covariate_frame(adata.obs, st["covariates"], cohort)
+    for n in cov_notes:
+        log.warning("associate %s: %s: r_partial is not adjusted for it", cohort, n)
+    table, info = correlation_table(
+        expr,
+        scores,
+        sigs,
+        list(focal),
+        list(targets),
+        statistics=tuple(st["statistics"]),
+        n_bootstrap=int(st["n_bootstrap"]),
+        n_random=int(st["n_random"]),
+        seed=int(st["seed"]),
+        covariates=cov,
+        proliferation=bool(st["proliferation"]),
+        min_genes=int(scoring.get("min_genes", 2)),
+        min_fraction=float(scoring.get("min_fraction", 0.5)),
+        method_params=method_params(scoring, list(scores)),
     )
-    time, event = endpoint.get("time", ""), endpoint.get("event", "")
-    if time and event:
-        surv = cox_per_sd(scores, obs[time].astype(float), obs[event].astype(float), endpoint=f"{time}/{event}")
-        note = ""
-    else:
-        from .associate import SURVIVAL_COLUMNS
+    params = {k: st[k] for k in ("statistics", "n_bootstrap", "n_random", "seed", "proliferation", "covariates")}
+    write_table(table, out_correlations)
+    write_sidecar(out_correlations, provenance({**params, "focal": list(focal), "targets": list(targets)}, inputs=[str(h5ad), *map(str, score_files.values()), *map(str, signature_files)], cohort=cohort, info=info, covariate_notes=cov_notes))
+    log.info("associate %s: %d correlation rows (%d focal x %d targets x %d methods x %d statistics)", cohort, len(table), len(focal), len(targets), len(scores), len(st["statistics"]))
 
-        surv = pd.DataFrame(columns=list(SURVIVAL_COLUMNS))
-        note = "no endpoint given in the cohort sheet (time/event columns): no survival model was fitted"
-    write_table(surv, out_survival)
+    parts, note = [], ""
+    if pre["enabled"]:
+        for m, sc in scores.items():
+            res = prerank_table(expr, sc, list(focal), sigs, statistic=pre["statistic"], permutations=int(pre["permutations"]), seed=int(st["seed"]), min_size=int(pre["min_size"]), exclude_focal_genes=bool(pre["exclude_focal_genes"]))
+            res.insert(0, "method", m)
+            parts.append(res)
+    else:
+        note = "prerank disabled in the config (associate.prerank.enabled: false)"
+    pr = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["method", *PRERANK_COLUMNS])
+    write_table(pr, out_prerank)
+    write_sidecar(out_prerank, provenance({**pre, "seed": int(st["seed"])}, inputs=[str(h5ad), *map(str, score_files.values())], cohort=cohort, note=note, reference="gseapy prerank (Subramanian et al. 2005) on genes ranked by their correlation with the focal score"))
+    log.info("associate %s: prerank %d rows", cohort, len(pr))
+
+
+# -------------------------------------------------------------------------------------------- survival
+KM_KEYS = ("method", "signature", "endpoint", "cut")
+
+
+def _endpoint_values(obs: pd.DataFrame, time: str, event: str, cohort: str) -> tuple[pd.Series | None, pd.Series | None, str]:
+    """Numeric time and 0/1 event of an endpoint, or a note saying why the endpoint cannot be used."""
+    missing = [c for c in (time, event) if c not in obs.columns]
+    if missing:
+        return None, None, f"column(s) {', '.join(repr(c) for c in missing)} not in the clinical table of cohort '{cohort}': endpoint skipped"
+    raw_t = obs[time].astype(object)
+    t = pd.to_numeric(raw_t, errors="coerce")
+    bad = t.isna() & raw_t.notna()
+    if bad.any():
+        return None, None, f"clinical column '{time}' has non-numeric time(s) such as {raw_t[bad].iloc[0]!r} (sample {raw_t.index[bad][0]}): endpoint skipped; times must be numbers (NA for unknown)"
+    if (t < 0).any():
+        return None, None, f"clinical column '{time}' has negative time(s) (sample {t.index[t < 0][0]}): endpoint skipped"
+    raw_e = obs[event].astype(object)
+    e = raw_e.map(lambda v: EVENT_CODES.get(str(v).strip().lower()) if pd.notna(v) else np.nan).astype(float)
+    bad = e.isna() & raw_e.notna()
+    if bad.any():
+        return None, None, f"clinical column '{event}' has event value(s) {sorted({str(v) for v in raw_e[bad]})[:5]} that are not 1/0 or TRUE/FALSE: endpoint skipped"
+    return t.astype(float), e, ""
+
+
+def complete_cases(score: pd.Series, time: pd.Series, event: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score, time and event aligned on the score's samples, and the mask of samples where all three are known."""
+    x = score.to_numpy(dtype=float)
+    t = time.reindex(score.index).to_numpy(dtype=float)
+    e = event.reindex(score.index).to_numpy(dtype=float)
+    return x, t, e, np.isfinite(x) & np.isfinite(t) & np.isfinite(e)
+
+
+def relapse_sites(obs: pd.DataFrame, column: str, sites: Sequence[str], event: pd.Series) -> pd.Series:
+    """Site of first relapse per sample, harmonized: one of ``sites`` (case-insensitive), 'other' for any
+    other value, 'unknown' for an event without a site, '' for samples without an event."""
+    raw = obs[column].astype(object)
+    low = raw.map(lambda v: str(v).strip().lower() if pd.notna(v) and str(v).strip() not in ("", "NA", "nan") else "")
+    wanted = {s.lower(): s for s in sites}
+    site = low.map(lambda v: wanted.get(v, "other" if v else ""))
+    ev = event.reindex(obs.index) == 1
+    site = site.where(ev, "")
+    return site.mask(ev & (site == ""), "unknown")
+
+
+def survival_cohort(
+    h5ad: str | Path,
+    score_files: dict[str, str | Path],
+    signature_files: Sequence[str],
+    focal: Sequence[str],
+    outputs: dict[str, str | Path],
+    *,
+    settings: dict | None = None,
+    scoring: dict | None = None,
+) -> None:
+    """survival.tsv (Cox per SD, univariate and adjusted, concordance, PH test, random-signature null),
+    km.tsv and logrank.tsv (focal scores in groups at pre-set cut-points), cumulative_incidence.tsv
+    (site of first relapse, Aalen-Johansen by score group). ``outputs``: keys survival, km, logrank, incidence."""
+    from .config import RELAPSE_DEFAULTS, SURVIVAL_DEFAULTS
+    from .curves import AJ_COLUMNS, KM_COLUMNS, LOGRANK_COLUMNS, aalen_johansen, cut_groups, kaplan_meier, logrank
+    from .signatures import load_signatures
+    from .survival import SURVIVAL_COLUMNS, cox_table
+
+    st = {**SURVIVAL_DEFAULTS, **(settings or {})}
+    rs = {**RELAPSE_DEFAULTS, **(st.get("relapse_site") or {})}
+    scoring = dict(scoring or {})
+    expr, adata = expression_frame(h5ad)
+    obs = adata.obs
+    cohort = adata.uns.get("cohort", "")
+    endpoint = dict(adata.uns.get("endpoint", {}))
+    sigs = {s.name: s for s in load_signatures(signature_files)}
+    scores = read_scores(score_files)
+    notes: list[str] = []
+
+    # endpoints: the sheet's primary one, then the configured ones
+    endpoints: list[tuple[str, str, str, str]] = []  # (label, time, event, kind)
+    primary_label = ""
+    if endpoint.get("time") and endpoint.get("event"):
+        primary_label = f"{endpoint['time']}/{endpoint['event']}"
+        endpoints.append((primary_label, endpoint["time"], endpoint["event"], "primary"))
+    else:
+        notes.append("no endpoint given in the cohort sheet (time/event columns): no primary survival model")
+    for e in st["endpoints"]:
+        endpoints.append((e["name"], e["time"], e["event"], "secondary"))
+    cov, cov_notes = covariate_frame(obs, st["covariates"], cohort)
+    rows, km_parts, lr_rows, aj_parts = [], [], [], []
+    cut = st["cut_points"]
+    cut_label = cut if isinstance(cut, str) else "values:" + ",".join(f"{v:g}" for v in cut)
+    null_cache: dict[tuple[str, str], np.ndarray | None] = {}
+    null_notes: dict[str, str] = {}
+
+    def note_rows(label: str, model: str, note: str, covs: str = "") -> list[dict]:
+        return [{"method": m, "signature": g, "endpoint": label, "n": 0, "events": 0, "note": note, "model": model, "covariates": covs} for m, t in scores.items() for g in t.columns]
+
+    def fit_endpoint(label: str, time: pd.Series, event: pd.Series) -> None:
+        tab = cox_table(scores, time, event, label, covariates=cov)
+        if cov_notes and st["covariates"]:
+            if cov is None:
+                tab = pd.concat([tab, pd.DataFrame(note_rows(label, "adjusted", "; ".join(cov_notes) + ": adjusted model not fitted", ";".join(st["covariates"])))], ignore_index=True)
+            else:
+                adj = tab["model"] == "adjusted"
+                tab.loc[adj, "note"] = tab.loc[adj, "note"].fillna("").astype(str).map(lambda s: "; ".join(x for x in (s, "; ".join(cov_notes) + ": not adjusted for it") if x))
+        tab["p_random_null"] = _random_null(tab, time, event)
+        rows.append(tab)
+
+    def _random_null(tab: pd.DataFrame, time: pd.Series, event: pd.Series) -> np.ndarray:
+        from .survival import cox_univariate_many, random_null_p
+
+        out = np.full(len(tab), np.nan)
+        if int(st["n_random"]) <= 0:
+            return out
+        for i, r in enumerate(tab.itertuples(index=False)):
+            if r.model != "univariate" or not np.isfinite(r.hr_per_sd):
+                continue
+            sc = scores[r.method]
+            null = _null_scores(r.method, r.signature, sc.index)
+            if null is None:
+                continue
+            x, t, e, ok = complete_cases(sc[r.signature], time, event)
+            b, se = cox_univariate_many(np.vstack([x[ok], null[:, ok]]), t[ok], e[ok].astype(int))
+            z = b / se
+            out[i] = random_null_p(z[0], z[1:])
+        return out
+
+    def _null_scores(method: str, signature: str, samples: pd.Index) -> np.ndarray | None:
+        from .associate import random_null_scores, stable_seed
+
+        key = (method, signature)
+        if key not in null_cache:
+            try:
+                seed = stable_seed(int(st["seed"]), "survival", method, signature)
+                null_cache[key] = random_null_scores(expr[list(samples)], sigs[signature], method, int(st["n_random"]), seed, scoring.get(method) or {})
+            except SeedsigError as exc:
+                null_cache[key] = None
+                null_notes[f"{method}/{signature}"] = str(exc)
+        return null_cache[key]
+
+    for label, tcol, ecol, kind in endpoints:
+        time, event, why = _endpoint_values(obs, tcol, ecol, cohort)
+        if why:
+            rows.append(pd.DataFrame(note_rows(label, "univariate", why)))
+            notes.append(f"endpoint {label}: {why}")
+            continue
+        fit_endpoint(label, time, event)
+        for m, sc in scores.items():
+            for g in [f for f in focal if f in sc.columns]:
+                x, t, e, ok = complete_cases(sc[g], time, event)
+                keys = {"method": m, "signature": g, "endpoint": label, "cut": cut_label}
+                if ok.sum() < 2 or np.nanstd(x[ok]) == 0:
+                    lr_rows.append({**keys, "note": "score not available or constant"})
+                    continue
+                cg = cut_groups(x[ok], cut)
+                km = kaplan_meier(t[ok], e[ok], cg.labels, levels=cg.names)
+                km_parts.append(km.assign(**keys)[[*KM_KEYS, *KM_COLUMNS]])
+                lr = logrank(t[ok], e[ok], cg.labels, levels=cg.names)
+                lr["note"] = "; ".join(x for x in (cg.note, lr.get("note") or "") if x)
+                lr_rows.append({**keys, **{k: lr.get(k) for k in LOGRANK_COLUMNS}})
+        # site of first relapse: cause-specific Cox per site, cumulative incidence by score group
+        if kind == "primary":
+            col = rs["column"]
+            if not col:
+                continue
+            if col not in obs.columns:
+                notes.append(f"relapse-site column '{col}' is not in the clinical table of cohort '{cohort}': no site-specific analysis")
+                continue
+            site = relapse_sites(obs, col, rs["sites"], event)
+            for s_name in list(rs["sites"]) + (["other"] if (site == "other").any() else []):
+                ev_s = ((event == 1) & (site == s_name)).astype(float).where(event.notna())
+                fit_endpoint(f"relapse:{s_name}", time, ev_s)
+            n_unknown = int((site == "unknown").sum())
+            if n_unknown:
+                notes.append(f"{n_unknown} event(s) without a relapse site: censored in every cause-specific model, counted as cause 'unknown' in the cumulative incidence")
+            for m, sc in scores.items():
+                for g in [f for f in focal if f in sc.columns]:
+                    x, t, e, ok = complete_cases(sc[g], time, event)
+                    if ok.sum() < 2 or np.nanstd(x[ok]) == 0:
+                        continue
+                    cg = cut_groups(x[ok], cut)
+                    cause = site.reindex(sc.index).to_numpy(dtype=object)[ok]
+                    causes = [c for c in [*rs["sites"], "other", "unknown"] if c in set(cause) or c in rs["sites"]]
+                    aj = aalen_johansen(t[ok], cause, cg.labels, causes=causes, levels=cg.names)
+                    aj_parts.append(aj.assign(method=m, signature=g, endpoint=label, cut=cut_label)[[*KM_KEYS, *AJ_COLUMNS]])
+
+    surv = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(SURVIVAL_COLUMNS))
+    surv = surv.reindex(columns=list(SURVIVAL_COLUMNS))
+    inputs = [str(h5ad), *map(str, score_files.values())]
+    write_table(surv, outputs["survival"])
     write_sidecar(
-        out_survival,
-        provenance({"model": "Cox proportional hazards, one score per model, HR per sample SD (n-1) of the score", "ties": "efron", "time": time, "event": event}, inputs=[str(h5ad)], cohort=cohort, note=note),
+        outputs["survival"],
+        provenance(
+            {"model": "Cox proportional hazards, HR per sample SD (n-1) of the score over the samples in the model", "ties": "efron", "covariates": list(st["covariates"]), "n_random": int(st["n_random"]), "seed": int(st["seed"]), "endpoints": [{"name": a, "time": b, "event": c, "kind": d} for a, b, c, d in endpoints], "relapse_site": rs},
+            inputs=inputs,
+            cohort=cohort,
+            primary_endpoint=primary_label,
+            note="; ".join(notes),
+            covariate_notes=cov_notes,
+            random_null="p_random_null = (b + 1) / (B + 1), b = random signatures (matched to the signature's size and genes' mean expression) whose univariate Cox |z| >= the signature's",
+            random_null_unavailable=null_notes,
+        ),
     )
-    log.info("associate %s: %d correlations, %d survival rows", cohort, len(corr), len(surv))
+    km = pd.concat(km_parts, ignore_index=True) if km_parts else pd.DataFrame(columns=[*KM_KEYS, *KM_COLUMNS])
+    lr = pd.DataFrame(lr_rows).reindex(columns=[*KM_KEYS, *LOGRANK_COLUMNS])
+    aj = pd.concat(aj_parts, ignore_index=True) if aj_parts else pd.DataFrame(columns=[*KM_KEYS, *AJ_COLUMNS])
+    curve_record = provenance({"cut_points": cut, "focal": list(focal)}, inputs=inputs, cohort=cohort, note="; ".join(notes))
+    for key, df in (("km", km), ("logrank", lr), ("incidence", aj)):
+        write_table(df, outputs[key])
+        write_sidecar(outputs[key], curve_record)
+    log.info("survival %s: %d Cox rows, %d KM groups, %d log-rank tests, %d cumulative-incidence rows%s", cohort, len(surv), km.groupby([*KM_KEYS, "group"]).ngroups if len(km) else 0, len(lr), len(aj), f"; {'; '.join(notes)}" if notes else "")
+
+
+# ------------------------------------------------------------------------------------------------ meta
+def meta_run(correlations: dict[str, str | Path], survival: dict[str, str | Path], out_correlations: str | Path, out_survival: str | Path) -> None:
+    """Pool the per-cohort correlations (Fisher z) and hazard ratios (log HR) across cohorts: random effects
+    (DerSimonian-Laird, Paule-Mandel) and fixed effect. The sheet's primary endpoints are pooled together as
+    endpoint 'primary'; with one cohort nothing is pooled (header-only tables)."""
+    from .io import sidecar_path
+    from .meta import pool_correlations, pool_hazard_ratios
+
+    corr = [pd.read_csv(p, sep="\t").assign(cohort=c) for c, p in correlations.items()]
+    surv = []
+    for c, p in survival.items():
+        d = pd.read_csv(p, sep="\t").assign(cohort=c)
+        side = sidecar_path(p)
+        primary = json.loads(side.read_text()).get("primary_endpoint", "") if side.is_file() else ""
+        if primary:
+            d["endpoint"] = d["endpoint"].replace(primary, "primary")
+        surv.append(d)
+    note = "" if len(correlations) > 1 else "one cohort in the run: nothing to pool"
+    mc = pool_correlations(pd.concat(corr, ignore_index=True)) if len(corr) > 1 else pool_correlations(corr[0].iloc[0:0])
+    ms = pool_hazard_ratios(pd.concat(surv, ignore_index=True)) if len(surv) > 1 else pool_hazard_ratios(surv[0].iloc[0:0])
+    record = dict(cohorts=list(correlations), note=note, reference="statsmodels combine_effects: random effects DerSimonian-Laird (random_dl) and Paule-Mandel (random_pm), fixed effect (fixed); checked against R metafor rma")
+    write_table(mc, out_correlations)
+    write_sidecar(out_correlations, provenance({"scale": "Fisher z = atanh(r), variance 1/(n-3) (Pearson) or 1.06/(n-3) (Spearman); estimates back-transformed to r"}, inputs=[str(p) for p in correlations.values()], **record))
+    write_table(ms, out_survival)
+    write_sidecar(out_survival, provenance({"scale": "log hazard ratio per SD, SE from the 95% Wald CI; estimates back-transformed to HR per SD", "primary": "the cohort sheet's time/event endpoint of each cohort is pooled as endpoint 'primary'"}, inputs=[str(p) for p in survival.values()], **record))
+    log.info("meta: %d cohorts; %d pooled correlation rows, %d pooled survival rows%s", len(correlations), len(mc), len(ms), f" ({note})" if note else "")
 
 
 # -------------------------------------------------------------------------------------- snakemake glue
@@ -421,11 +706,11 @@ def run_rule(snakemake: Any, func: Callable[[Any], None]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- report
-def report_run(cohorts: dict[str, str], out_html: str | Path, signature_files: Sequence[str], config: dict, focal: Sequence[str], primary_method: str) -> None:
+def report_run(cohorts: dict[str, str], out_html: str | Path, signature_files: Sequence[str], config: dict, focal: Sequence[str], primary_method: str, meta_dir: str | Path | None = None) -> None:
     from .report import build_report
     from .signatures import load_signatures
 
     methods = list(config.get("scoring", {}).get("methods", [primary_method]))
     primary = primary_method if primary_method in methods else methods[0]
-    build_report(cohorts, out_html, signatures=load_signatures(signature_files), config=config, focal=tuple(focal), primary_method=primary)
+    build_report(cohorts, out_html, signatures=load_signatures(signature_files), config=config, focal=tuple(focal), primary_method=primary, meta_dir=meta_dir)
     log.info("report: %s (%d cohort(s), summary method %s)", out_html, len(cohorts), primary)

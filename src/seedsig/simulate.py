@@ -88,8 +88,20 @@ def _pick_renames(rng: np.random.Generator, fillers: Sequence[str]) -> dict[str,
     return {options[i][0]: options[i][1] for i in sorted(pick)}
 
 
-def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples: int = 200, n_genes: int = 16000, signature_dir: str | Path | None = None) -> dict:
-    """Write counts.tsv.gz, clinical.tsv and truth.json into ``out_dir``; return the truth dict."""
+def simulate_cohort(
+    out_dir: str | Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    n_samples: int = 200,
+    n_genes: int = 16000,
+    signature_dir: str | Path | None = None,
+    organ_loading: float = ORGAN_LOADING,
+    hr_per_sd: float = HR_PER_SD,
+) -> dict:
+    """Write counts.tsv.gz, clinical.tsv and truth.json into ``out_dir``; return the truth dict.
+
+    ``organ_loading=0`` plants no link between the self-seeding program and the organ signatures (only
+    the shared genes remain), ``hr_per_sd=1`` no link with outcome: the null cohorts of the calibration tests."""
     from .ids import hgnc_table
     from .signatures import load_signatures
 
@@ -153,7 +165,7 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
     for g in SS_GENES:
         loading[gi[g]] = SS_LOADING
     for g in driven:
-        loading[gi[g]] = ORGAN_LOADING * direction[g]
+        loading[gi[g]] = organ_loading * direction[g]
 
     # --- expression model
     log_cpm = rng.normal(np.log(3.0), 2.5, size=G)  # wide spectrum: many low genes, some zeros
@@ -175,7 +187,7 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
 
     # --- outcome
     h0 = 0.0045  # per month; gives ~40% distant relapses within follow-up
-    t_event = rng.exponential(1.0 / (h0 * np.exp(np.log(HR_PER_SD) * s)))
+    t_event = rng.exponential(1.0 / (h0 * np.exp(np.log(hr_per_sd) * s)))
     t_cens = np.minimum(120.0, rng.uniform(30.0, 240.0, size=N))
     event = t_event <= t_cens
     time = np.round(np.maximum(np.where(event, t_event, t_cens), 0.1), 2)
@@ -218,13 +230,13 @@ def simulate_cohort(out_dir: str | Path, *, seed: int = DEFAULT_SEED, n_samples:
         "n_samples": N,
         "n_genes": G,
         "model": "negative binomial counts; log mean = log(library size x proportion) + loading x latent self-seeding program s ~ N(0,1)",
-        "latent_loading_log": {"ss_genes": SS_LOADING, "organ_genes": ORGAN_LOADING},
+        "latent_loading_log": {"ss_genes": SS_LOADING, "organ_genes": organ_loading},
         "driven_fraction": DRIVEN_FRACTION,
-        "correlated_signatures": [n for n in CORRELATED if n in sigs],
+        "correlated_signatures": [n for n in CORRELATED if n in sigs] if organ_loading else [n for n in ("SS", "SS_attraction", "SS_infiltration") if n in sigs],
         "independent_signatures": [n for n in UNDRIVEN if n in sigs and n not in shared],
         "shared_gene_signatures": shared,
         "driven_genes": {name: sorted(g for g in genes_of(name) if g in set(driven) or g in SS_GENES) for name in CORRELATED if name in sigs},
-        "hazard_ratio_per_sd_latent": HR_PER_SD,
+        "hazard_ratio_per_sd_latent": hr_per_sd,
         "baseline_hazard_per_month": h0,
         "event_rate": round(float(event.mean()), 4),
         "n_events": int(event.sum()),

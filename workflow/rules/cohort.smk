@@ -77,9 +77,10 @@ rule associate:
     input:
         unpack(score_files),
         h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
+        signatures=SIGNATURE_FILES,
     output:
         correlations=f"{RESULTS}/{{cohort}}/correlations.tsv",
-        survival=f"{RESULTS}/{{cohort}}/survival.tsv",
+        prerank=f"{RESULTS}/{{cohort}}/prerank.tsv",
     log:
         f"{RESULTS}/logs/associate/{{cohort}}.log",
     conda:
@@ -88,5 +89,30 @@ rule associate:
         methods=METHODS,
         focal=FOCAL,
         targets=TARGETS,
+        settings=lambda wc: COHORT_SETTINGS[wc.cohort]["associate"],
+        scoring=config["scoring"],
     script:
         "../scripts/rule_associate.py"
+
+
+rule survival:
+    input:
+        unpack(score_files),
+        h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
+        signatures=SIGNATURE_FILES,
+    output:
+        survival=f"{RESULTS}/{{cohort}}/survival.tsv",
+        km=f"{RESULTS}/{{cohort}}/km.tsv",
+        logrank=f"{RESULTS}/{{cohort}}/logrank.tsv",
+        incidence=f"{RESULTS}/{{cohort}}/cumulative_incidence.tsv",
+    log:
+        f"{RESULTS}/logs/survival/{{cohort}}.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    params:
+        methods=METHODS,
+        focal=FOCAL,
+        settings=lambda wc: COHORT_SETTINGS[wc.cohort]["survival"],
+        scoring=config["scoring"],
+    script:
+        "../scripts/rule_survival.py"

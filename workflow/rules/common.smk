@@ -40,6 +40,7 @@ try:
     SIGNATURE_FILES = list(config["signatures"]["files"])
     SIGNATURE_NAMES = [s.name for s in load_signatures(SIGNATURE_FILES)]
     sconf.check_signature_names(config, SIGNATURE_NAMES, CONFIG_SOURCE)
+    sconf.check_cohort_settings(config, SHEET, CONFIG_SOURCE)
 except SeedsigError as exc:
     _fail(exc)
 
@@ -47,6 +48,9 @@ COHORTS = list(SHEET.index)
 METHODS = list(config["scoring"]["methods"])
 FOCAL = list(config["signatures"]["focal"])
 TARGETS = sconf.target_signatures(config, SIGNATURE_NAMES)
+COHORT_SETTINGS = {c: sconf.cohort_settings(config, c) for c in COHORTS}
+META = f"{RESULTS}/meta"
+META_OUTPUTS = [f"{META}/correlations.tsv", f"{META}/survival.tsv"]
 
 
 wildcard_constraints:
@@ -92,9 +96,13 @@ def cohort_outputs(cohort):
         f"{base}/signature_qc.tsv",
         *[f"{base}/scores/{m}.tsv" for m in METHODS],
         f"{base}/correlations.tsv",
+        f"{base}/prerank.tsv",
         f"{base}/survival.tsv",
+        f"{base}/km.tsv",
+        f"{base}/logrank.tsv",
+        f"{base}/cumulative_incidence.tsv",
     ]
 
 
 def all_outputs():
-    return [out for c in COHORTS for out in cohort_outputs(c)] + [REPORT]
+    return [out for c in COHORTS for out in cohort_outputs(c)] + META_OUTPUTS + [REPORT]

@@ -5,6 +5,7 @@ rule report:
     input:
         [out for c in COHORTS for out in cohort_outputs(c)],
         signatures=SIGNATURE_FILES,
+        meta=META_OUTPUTS,
     output:
         REPORT,
     log:
@@ -13,6 +14,7 @@ rule report:
         "../../envs/seedsig.yaml"
     params:
         cohorts={c: f"{RESULTS}/{c}" for c in COHORTS},
+        meta=lambda wc, input: str(Path(input.meta[0]).parent),
         focal=FOCAL,
         primary_method=config["report"]["primary_method"],
         config=config,

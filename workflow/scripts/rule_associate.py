@@ -1,11 +1,21 @@
-"""Rule associate: correlations.tsv (SS vs organ signatures) and survival.tsv (Cox per SD)."""
+"""Rule associate: correlations.tsv (focal vs target signatures, with nulls) and prerank.tsv (gseapy prerank)."""
 
 from seedsig.pipeline import associate_cohort, run_rule
 
 
 def main(smk):
     score_files = {m: smk.input[m] for m in smk.params.methods}
-    associate_cohort(smk.input.h5ad, score_files, smk.params.focal, smk.params.targets, smk.output.correlations, smk.output.survival)
+    associate_cohort(
+        smk.input.h5ad,
+        score_files,
+        list(smk.input.signatures),
+        smk.params.focal,
+        smk.params.targets,
+        smk.output.correlations,
+        smk.output.prerank,
+        settings=dict(smk.params.settings),
+        scoring=dict(smk.params.scoring),
+    )
 
 
 run_rule(snakemake, main)  # noqa: F821

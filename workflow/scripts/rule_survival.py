@@ -1,0 +1,20 @@
+"""Rule survival: survival.tsv (Cox per SD, random-signature null), km.tsv + logrank.tsv (pre-set cut-points),
+cumulative_incidence.tsv (site of relapse)."""
+
+from seedsig.pipeline import run_rule, survival_cohort
+
+
+def main(smk):
+    score_files = {m: smk.input[m] for m in smk.params.methods}
+    survival_cohort(
+        smk.input.h5ad,
+        score_files,
+        list(smk.input.signatures),
+        smk.params.focal,
+        dict(smk.output),
+        settings=dict(smk.params.settings),
+        scoring=dict(smk.params.scoring),
+    )
+
+
+run_rule(snakemake, main)  # noqa: F821
