@@ -12,7 +12,6 @@ from seedsig.associate import (
     bh_qvalues,
     bootstrap_ci,
     correlation,
-    correlation_grid,
     correlation_table,
     covariate_design,
     meta_pcna,
@@ -370,19 +369,3 @@ def test_user_mistakes_raise(planted):
         correlation_table(expr, scores, sigs, ["F"], ["T"], seed="x")
     with pytest.raises(SeedsigError, match="no sample id"):
         correlation_table(expr, scores, sigs, ["F"], ["T"], covariates=pd.DataFrame({"age": [1, 2]}, index=["u", "v"]))
-
-
-def test_correlation_grid_lightweight():
-    rng = np.random.default_rng(0)
-    n = 50
-    a = rng.normal(size=n)
-    t = pd.DataFrame({"SS": a, "X": a + rng.normal(size=n), "Y": rng.normal(size=n), "NA_SIG": np.nan, "CONST": 1.0}, index=[f"s{i}" for i in range(n)])
-    t.loc["s3", "Y"] = np.nan
-    grid = correlation_grid({"m2": -t, "m1": t}, ["SS"], ["X", "Y", "NA_SIG", "CONST"])
-    assert list(grid.columns) == list(CORRELATION_COLUMNS[:7]) and len(grid) == 8 and grid.iloc[0]["method"] == "m1"
-    y = grid[(grid.method == "m1") & (grid.signature_b == "Y")].iloc[0]
-    ok = t["Y"].notna()
-    assert y["n"] == 49 and y["r"] == pytest.approx(stats.spearmanr(t["SS"][ok], t["Y"][ok])[0], abs=1e-12)
-    assert grid[grid.signature_b.isin(["NA_SIG", "CONST"])][["r", "p", "q"]].isna().all().all()
-    perm = t.sample(frac=1, random_state=1)
-    pd.testing.assert_frame_equal(correlation_grid({"m1": perm, "m2": -perm}, ["SS"], ["X", "Y", "NA_SIG", "CONST"]), grid)

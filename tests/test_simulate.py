@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seedsig.associate import correlation_grid
+from seedsig.associate import correlation_table
 from seedsig.survival import cox_table
 from seedsig.ids import harmonize
 from seedsig.io import read_clinical, read_matrix
@@ -80,7 +80,7 @@ def cohort_stats(out):
     sigs = load_signatures(SIG_FILES)
     sc = {m: score(x, sigs, m).scores for m in ("ssgsea", "zscore")}
     names = [s.name for s in sigs]
-    corr = correlation_grid(sc, ["SS"], [n for n in names if not n.startswith("SS")])
+    corr, _ = correlation_table(x, sc, sigs, ["SS"], [n for n in names if not n.startswith("SS")], statistics=("spearman",), n_bootstrap=0, n_random=0, proliferation=False)
     clin = read_clinical(out / "clinical.tsv")
     surv = cox_table(sc, clin["mfs_months"], clin["mfs_event"], "mfs")
     return corr, surv

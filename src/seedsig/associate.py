@@ -149,11 +149,6 @@ def correlation(a: np.ndarray, b: np.ndarray, statistic: str = "spearman") -> tu
     return r, correlation_p(r, n), n
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> tuple[float, float, int]:
-    """Spearman r, two-sided p (t approximation, as scipy) and n over pairs where both are finite."""
-    return correlation(a, b, "spearman")
-
-
 def fisher_ci(r: float, n: int) -> tuple[float, float]:
     """95% interval of a Pearson r by Fisher's z: tanh(atanh(r) -/+ 1.96 / sqrt(n - 3))."""
     if not np.isfinite(r) or n < 4:
@@ -353,26 +348,6 @@ def random_null_scores(
 
 
 # ----------------------------------------------------------------------------------------- the grid
-def correlation_grid(scores: dict[str, pd.DataFrame], focal: Sequence[str], targets: Sequence[str], statistic: str = "spearman") -> pd.DataFrame:
-    """Lightweight grid: r, p, n of each focal score with each target score per method (one statistic), BH q
-    over the grid; the first seven :data:`CORRELATION_COLUMNS`. Signatures missing from a table are skipped."""
-    rows = []
-    for method in sorted(scores):
-        table = scores[method]
-        table = table.loc[sorted(table.index.astype(str))] if table.index.is_unique else table
-        for a in focal:
-            if a not in table.columns:
-                continue
-            for b in targets:
-                if b == a or b not in table.columns:
-                    continue
-                r, p, n = correlation(table[a].to_numpy(dtype=float), table[b].to_numpy(dtype=float), statistic)
-                rows.append((method, a, b, r, p, n))
-    df = pd.DataFrame(rows, columns=["method", "signature_a", "signature_b", "r", "p", "n"])
-    df["q"] = bh_qvalues(df["p"].to_numpy())
-    return df[list(CORRELATION_COLUMNS[:7])]
-
-
 def _whole(v: object) -> bool:
     """A whole number >= 0 (an int, or a float without fraction; not a bool)."""
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
