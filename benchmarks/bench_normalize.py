@@ -309,6 +309,17 @@ def machine() -> dict:
     return {"cores": os.cpu_count(), "cpu": cpu}
 
 
+def write_readme_section(name: str, md: str) -> None:
+    """Put ``md`` between the ``<!-- BEGIN name -->`` / ``<!-- END name -->`` markers of benchmarks/README.md
+    (appended at the end when the markers are not there yet)."""
+    readme = HERE / "README.md"
+    text = readme.read_text() if readme.exists() else ""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    block = f"{begin}\n{md}\n{end}"
+    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S) if begin in text else text.rstrip("\n") + "\n\n" + block + "\n"
+    readme.write_text(text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--genes", type=int, default=60000)
@@ -349,12 +360,7 @@ def main() -> None:
     md += "\nVersions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".\n"
     (OUT / "normalize.md").write_text(md)
     if not a.no_readme:
-        readme = HERE / "README.md"
-        text = readme.read_text() if readme.exists() else ""
-        begin, end = "<!-- BEGIN normalize -->", "<!-- END normalize -->"
-        block = f"{begin}\n{md}\n{end}"
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S) if begin in text else text.rstrip("\n") + "\n\n" + block + "\n"
-        readme.write_text(text)
+        write_readme_section("normalize", md)
     print(md)
 
 

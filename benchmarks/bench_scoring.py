@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench_normalize import write_readme_section  # same directory: one writer of the README's sections
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 ROOT = HERE.parent
@@ -203,12 +205,7 @@ def main() -> None:
         f"{e['numpy_argsort_s']:.1f} s); ssGSEA of the {e['n_shipped']} shipped signatures {e['shipped_ssgsea_s']:.1f} s (ranking included); "
         f"{e['n_random']} size- and expression-matched random signatures of SS {e['random_null_ssgsea_s']:.1f} s (ranking included).\n"
     )
-    readme = HERE / "README.md"
-    text = readme.read_text() if readme.exists() else ""
-    begin, end = "<!-- BEGIN scoring -->", "<!-- END scoring -->"
-    block = f"{begin}\n{md}\n{end}"
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), block, text, flags=re.S) if begin in text else text + "\n" + block + "\n"
-    readme.write_text(text)
+    write_readme_section("scoring", md)
     print(md)
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -44,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench_normalize import fmt, machine, run  # same directory: GNU-time runner with a time limit
+from bench_normalize import fmt, machine, run, write_readme_section  # same directory: GNU-time runner with a time limit
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -319,12 +318,7 @@ def main() -> None:
     )
     (OUT / "survival.md").write_text(md)
     if not a.no_readme:
-        readme = HERE / "README.md"
-        text = readme.read_text() if readme.exists() else ""
-        begin, end = "<!-- BEGIN survival -->", "<!-- END survival -->"
-        block = f"{begin}\n{md}\n{end}"
-        text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S) if begin in text else text.rstrip("\n") + "\n\n" + block + "\n"
-        readme.write_text(text)
+        write_readme_section("survival", md)
     print(md)
 
 
