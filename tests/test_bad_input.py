@@ -154,11 +154,11 @@ def test_clinical_time_with_text(wd):
     def text(p):
         df = pd.read_csv(p, sep="\t")
         df["months"] = df["months"].astype(object)
-        df.loc[3, "months"] = "unknown"
+        df.loc[3, "months"] = "twelve"
         df.to_csv(p, sep="\t", index=False)
 
     files = write_cohort(wd, clinical_edit=text)
-    expect_failure(wd, files, "column 'months'", "non-numeric time 'unknown'", "P03")
+    expect_failure(wd, files, "column 'months'", "'twelve'", "P03", "not a number")
 
 
 def test_unparseable_signature_file(wd):
@@ -184,7 +184,7 @@ def test_unknown_focal_signature(wd):
     expect_failure(wd, files, "SELF_SEEDING", "signatures.focal")
 
 
-INGESTED = ("tiny/ingested.h5ad", "tiny/gene_mapping.tsv", "tiny/gene_mapping.json")  # the ingest rule finished; normalize failed
+INGESTED = ("tiny/ingested.h5ad", "tiny/gene_mapping.tsv", "tiny/gene_mapping.json", "tiny/clinical.tsv", "tiny/clinical.json")  # the ingest rule finished; normalize failed
 
 
 def _probe_cohort(wd: Path, annotation_text: str) -> dict:

@@ -380,6 +380,7 @@ def correlation_table(
     min_genes: int = 2,
     min_fraction: float = 0.5,
     method_params: dict[str, dict] | None = None,
+    timer=None,
 ) -> tuple[pd.DataFrame, dict]:
     """The correlation table (:data:`CORRELATION_COLUMNS`, one row per method x focal x target x statistic) and
     an info dict for the sidecar. See the module docstring for every column.
@@ -395,8 +396,15 @@ def correlation_table(
     score table: NA rows), ``reduced_signatures`` (each re-scored reduced list with its coverage and reason),
     ``random_null_methods`` (method -> how its random scores were made), ``random_null_seeds`` (method -> focal ->
     seed), ``random_null_unavailable`` (method -> focal -> reason), ``meta_pcna`` (used, genes, reason),
-    ``covariates`` (used, skipped with reasons, coding, adjusted_for), ``n_rows``, ``n_tests``."""
+    ``covariates`` (used, skipped with reasons, coding, adjusted_for), ``n_rows``, ``n_tests``.
+
+    ``timer``: an optional :class:`seedsig.progress.Timer` that gets the seconds spent on the random null
+    (``random_null``) and the bootstrap (``bootstrap``), for the log (never in the table or the info). Progress
+    bars (:func:`seedsig.progress.progress`) go to the rule log."""
+    from .progress import Timer, progress
     from .scoring import METHODS, score
+
+    timer = timer if timer is not None else Timer()
 
     statistics = _unique([statistics] if isinstance(statistics, str) else statistics)
     bad = [s for s in statistics if s not in STATISTICS]
@@ -500,8 +508,19 @@ def correlation_table(
         for rec in res.coverage.to_dict("records"):
             info["reduced_signatures"].append({"method": m, "signature": rec["signature"], "n_genes": int(rec["n_genes"]), "n_present": int(rec["n_present"]), "scored": bool(rec["scored"]), "reason": rec["reason"]})
 
+    # ---- the random-signature nulls: one set of B random scores per method x focal signature
+    null_scores: dict[tuple[str, str], np.ndarray | None] = {}
+    if n_random > 0:
+        focal_used = list(dict.fromkeys(a for a, *_ in pairs))
+        steps = [(m, a) for m in tables for a in focal_used]
+        for m, a in progress(steps, desc=f"random null B={n_random} (method x focal)", unit="set"):
+            with timer("random_null"):
+                va = tables[m][a].to_numpy(dtype=float) if a in tables[m].columns else np.full(len(tables[m]), np.nan)
+                null_scores[(m, a)] = _random_scores(x_expr, sig_by_name[a], m, n_random, seed, method_params.get(m), va, tables[m].index, info)
+
     # ---- the grid
     rows = []
+    bar = progress(total=len(tables) * len(pairs), desc=f"correlations, bootstrap B={n_bootstrap} (method x pair)", unit="pair")
     for m, table in tables.items():
         col = {}
         for s in [*focal, *targets]:
@@ -511,16 +530,12 @@ def correlation_table(
                 col[s] = np.full(len(table), np.nan)
                 info["missing_scores"].setdefault(m, []).append(s)
         z_m = None if z_all is None else pd.DataFrame(z_all, index=samples).reindex(table.index).to_numpy()
-        null_cache: dict[str, np.ndarray | None] = {}
         null_cache_ranked: dict[tuple, np.ndarray] = {}
         for a, b, shared, jac, p_ov, drop in pairs:
+            bar.update(1)
             va, vb = col[a], col[b]
             both = np.isfinite(va) & np.isfinite(vb)
-            null = None
-            if n_random > 0:
-                if a not in null_cache:
-                    null_cache[a] = _random_scores(x_expr, sig_by_name[a], m, n_random, seed, method_params.get(m), va, table.index, info)
-                null = null_cache[a]
+            null = null_scores.get((m, a))
             for st in statistics:
                 r, p, n = correlation(va, vb, st)
                 rec = {"method": m, "signature_a": a, "signature_b": b, "r": r, "p": p, "q": np.nan, "n": n, "statistic": st,
@@ -530,14 +545,16 @@ def correlation_table(
                     if st == "pearson":
                         rec["ci_low"], rec["ci_high"] = fisher_ci(r, n)
                     else:
-                        rec["ci_low"], rec["ci_high"] = bootstrap_ci(va[both], vb[both], n_bootstrap, stable_seed(seed, "bootstrap", m, a, b))
+                        with timer("bootstrap"):
+                            rec["ci_low"], rec["ci_high"] = bootstrap_ci(va[both], vb[both], n_bootstrap, stable_seed(seed, "bootstrap", m, a, b))
                     if null is not None:
-                        key = (a, st, both.tobytes())  # the random scores are ranked once per focal, statistic and sample set
-                        if key not in null_cache_ranked:
-                            if any(k[0] != a for k in null_cache_ranked):  # pairs come focal by focal: keep one focal's
-                                null_cache_ranked.clear()
-                            null_cache_ranked[key] = _ranks(null[:, both]) if st == "spearman" else null[:, both]
-                        rec["p_random_null"] = _null_p(r, null_cache_ranked[key], _ranks(vb[both]) if st == "spearman" else vb[both])
+                        with timer("random_null"):
+                            key = (a, st, both.tobytes())  # the random scores are ranked once per focal, statistic and sample set
+                            if key not in null_cache_ranked:
+                                if any(k[0] != a for k in null_cache_ranked):  # pairs come focal by focal: keep one focal's
+                                    null_cache_ranked.clear()
+                                null_cache_ranked[key] = _ranks(null[:, both]) if st == "spearman" else null[:, both]
+                            rec["p_random_null"] = _null_p(r, null_cache_ranked[key], _ranks(vb[both]) if st == "spearman" else vb[both])
                     if z_m is not None:
                         rp, _, _, _ = partial_correlation(va, vb, z_m, st)
                         rec["r_partial"], rec["covariates"] = rp, cov_label
@@ -546,6 +563,7 @@ def correlation_table(
                 else:
                     rec["r_without_shared"] = correlation(reduced[(m, a, drop)].to_numpy(dtype=float), reduced[(m, b, drop)].to_numpy(dtype=float), st)[0]
                 rows.append(rec)
+    bar.close()
     table_out = pd.DataFrame(rows, columns=list(CORRELATION_COLUMNS))
     for c in CORRELATION_COLUMNS:
         if c in ("n", "n_shared_genes"):

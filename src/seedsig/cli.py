@@ -1,4 +1,4 @@
-"""Command-line interface: ``seedsig simulate | normalize | score``.
+"""Command-line interface: ``seedsig simulate | normalize | score | download``.
 
 The same code paths as the Snakemake rules, for use outside the pipeline. Heavy packages are
 imported only inside the commands that need them, so ``seedsig --help`` starts fast.
@@ -20,6 +20,23 @@ METHODS = ("tmm_logcpm", "logcpm", "upperquartile_logcpm", "deseq2_log", "deseq2
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from .simulate import simulate_cohort
 
+    if args.single_cell:
+        from .io import atomic_path
+        from .simulate import SC_CELLS_PER_SAMPLE, SC_N_GENES, SC_N_SAMPLES, simulate_single_cell
+
+        adata = simulate_single_cell(
+            seed=args.seed,
+            n_samples=args.n_samples if args.n_samples is not None else SC_N_SAMPLES,
+            cells_per_sample=args.cells_per_sample or SC_CELLS_PER_SAMPLE,
+            n_genes=args.n_genes if args.n_genes is not None else SC_N_GENES,
+            signature_dir=args.signature_dir,
+        )
+        with atomic_path(args.single_cell) as tmp:
+            adata.write_h5ad(tmp)
+        print(f"wrote {args.single_cell} ({adata.n_obs} cells x {adata.n_vars} genes, {adata.obs['sample'].nunique()} samples, seed {args.seed})")
+        return
+    args.n_samples = 200 if args.n_samples is None else args.n_samples
+    args.n_genes = 16000 if args.n_genes is None else args.n_genes
     truth = simulate_cohort(Path(args.out), seed=args.seed, n_samples=args.n_samples, n_genes=args.n_genes, signature_dir=args.signature_dir)
     print(f"wrote {args.out}/counts.tsv.gz, clinical.tsv, truth.json ({truth['n_genes']} genes x {truth['n_samples']} samples, seed {truth['seed']})")
 
@@ -87,6 +104,24 @@ def _cmd_score(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({table.shape[0]} samples x {table.shape[1]} signatures, {args.method})")
 
 
+def _cmd_download(args: argparse.Namespace) -> None:
+    from .download import fetch_geo, fetch_geo_platform, parse_accession, series_platform
+
+    accessions = [parse_accession(a) for a in args.accessions]  # every accession checked before any download
+    opts = {"retries": args.retries, "timeout": args.timeout, "progress": not args.no_progress}
+    for acc, gpl in accessions:
+        name = f"geo:{acc}-{gpl}" if gpl else f"geo:{acc}"
+        paths = fetch_geo(name, args.cache, geo_base=args.geo_base, download_base=args.download_base, **opts)
+        for kind, path in paths.items():
+            print(f"{name} {kind}: {path}")
+        if "series_matrix" in paths and "ncbi_counts" not in paths:
+            platform = series_platform(paths["series_matrix"], name)
+            if args.with_platform:
+                print(f"{name} platform_annotation ({platform}): {fetch_geo_platform(platform, args.cache, geo_base=args.geo_base, **opts)}")
+            else:
+                print(f"{name} platform: {platform} (add geo:{platform} or --with-platform to fetch its annotation)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seedsig", description="Self-seeding and organ-specific metastasis signatures across tumour cohorts.")
     p.add_argument("--version", action="version", version=f"seedsig {__version__}")
@@ -95,8 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="write the built-in simulated example cohort (counts, clinical, truth)")
     s.add_argument("--out", default="resources/example", help="output directory (default: resources/example)")
     s.add_argument("--seed", type=int, default=2010)
-    s.add_argument("--n-samples", type=int, default=200)
-    s.add_argument("--n-genes", type=int, default=16000)
+    s.add_argument("--n-samples", type=int, default=None, help="samples (default 200; --single-cell: 12)")
+    s.add_argument("--n-genes", type=int, default=None, help="genes (default 16000; --single-cell: 3000)")
+    s.add_argument("--single-cell", default=None, metavar="OUT.h5ad", help="write the simulated single-cell cohort (AnnData: cells of each sample, raw counts) to this file instead")
+    s.add_argument("--cells-per-sample", type=int, default=None, help="--single-cell: cells per sample (default 150)")
     s.add_argument("--signature-dir", default=None, help="folder with the shipped signature files (default: the repository's config/signatures)")
     s.set_defaults(func=_cmd_simulate)
 
@@ -125,6 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--ssgsea-normalize", action="store_true", help="divide ssgsea scores by their range over the run (cohort-relative)")
     c.add_argument("--seed", type=int, default=0, help="random_state of score_genes' control genes (default 0)")
     c.set_defaults(func=_cmd_score)
+
+    d = sub.add_parser("download", help="download GEO inputs by accession into the cache (prefetch for offline runs)")
+    d.add_argument("accessions", nargs="+", metavar="ACCESSION", help="geo:GSE2034, geo:GSE781-GPL96 (one platform of a series) or geo:GPL96")
+    d.add_argument("--cache", default="resources/geo", help="cache directory (config geo.cache; default: resources/geo)")
+    d.add_argument("--geo-base", default="https://ftp.ncbi.nlm.nih.gov/geo", help="GEO base URL (config geo.base_url)")
+    d.add_argument("--download-base", default="https://www.ncbi.nlm.nih.gov/geo/download", help="NCBI download URL of RNA-seq counts (config geo.download_url)")
+    d.add_argument("--with-platform", action="store_true", help="also fetch the platform annotation of each (microarray) series")
+    d.add_argument("--retries", type=int, default=5, help="attempts after the first, with exponential backoff (default 5)")
+    d.add_argument("--timeout", type=float, default=60, help="seconds without data before an attempt is abandoned (default 60)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    d.set_defaults(func=_cmd_download)
     return p
 
 

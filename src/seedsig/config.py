@@ -14,7 +14,7 @@ import pandas as pd
 
 from .errors import SeedsigError
 
-SHEET_COLUMNS = ("cohort", "expression", "data_type", "gene_id", "clinical", "time", "event", "platform_annotation")
+SHEET_COLUMNS = ("cohort", "expression", "data_type", "gene_id", "clinical", "time", "event", "platform_annotation", "format", "orientation", "platform", "layer", "sample_column", "time_unit", "relapse_site")
 
 
 def _load_schema(path: str | Path) -> dict:
@@ -79,14 +79,52 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
         check_against_schema(row, schema_path, f"cohort sheet '{p}', line {i} (cohort '{rec.get('cohort', '')}')")
         if bool(rec["time"]) != bool(rec["event"]):
             raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): give both 'time' and 'event' columns of the endpoint, or neither.")
-        if rec["gene_id"] == "probe" and not rec["platform_annotation"]:
-            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): gene_id is 'probe' but the 'platform_annotation' column is empty. Add the column with the platform annotation file (e.g. a GEO GPL table) that maps probe ids to genes.")
-        if rec["time"] and not rec["clinical"]:
+        fmt = expression_format(rec)
+        if rec["gene_id"] == "probe" and not rec["platform_annotation"] and fmt not in ("geo", "soft"):
+            raise SeedsigError(
+                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): gene_id is 'probe' but the 'platform_annotation' column is empty. "
+                "Add the column with the platform annotation file (e.g. a GEO GPL table or GPLxxx.annot.gz) that maps probe ids to genes, or geo:GPLxxx to download it."
+            )
+        if rec["time"] and not rec["clinical"] and fmt in ("table", "parquet"):
             raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'time'/'event' name clinical columns but 'clinical' is empty. Give the clinical file.")
+        if rec["sample_column"] and fmt != "h5ad":
+            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'sample_column' is for single-cell h5ad files, but the expression is read as {fmt}. Leave it empty, or give the .h5ad file.")
+        if rec["sample_column"] and rec["data_type"] != "counts":
+            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): a single-cell cohort (sample_column set) is summed to a pseudobulk of raw counts: set data_type to counts.")
+        for col in ("expression", "platform_annotation", "clinical"):
+            if rec[col].startswith("geo:"):
+                check_geo_entry(rec[col], col, f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}')")
+    sheet["format"] = sheet["format"].replace("", "auto")
+    sheet["orientation"] = sheet["orientation"].replace("", "genes_x_samples")
     dup = sheet["cohort"][sheet["cohort"].duplicated()].tolist()
     if dup:
         raise SeedsigError(f"cohort sheet '{p}': cohort name(s) used twice: {', '.join(dup)}. Each cohort needs a unique name.")
     return sheet.set_index("cohort", drop=False)
+
+
+GEO_PATTERNS = {
+    "expression": (r"^geo:GSE[0-9]+(-GPL[0-9]+)?$", "geo:GSE2034 (or geo:GSE781-GPL96 for one platform of a series of several)"),
+    "platform_annotation": (r"^geo:GPL[0-9]+$", "geo:GPL96"),
+    "clinical": (r"^geo:GSE[0-9]+(-GPL[0-9]+)?$", "geo:GSE2034 (the series' sample characteristics)"),
+}
+
+
+def check_geo_entry(value: str, column: str, where: str) -> None:
+    import re
+
+    pattern, example = GEO_PATTERNS[column]
+    if not re.match(pattern, value):
+        raise SeedsigError(f"{where}, column '{column}': '{value}' is not a GEO accession of the form {example}.")
+
+
+def expression_format(rec: dict) -> str:
+    """How the expression entry of a sheet row is read: 'geo' (download), or a file format of readers.FORMATS."""
+    from .readers import detect_format
+
+    expr = rec.get("expression", "")
+    if expr.startswith("geo:"):
+        return "geo"
+    return detect_format(expr, rec.get("format") or "auto")
 
 
 def check_input_files(sheet: pd.DataFrame, sheet_path: str | Path, generated: set[str] = frozenset()) -> None:
@@ -94,7 +132,7 @@ def check_input_files(sheet: pd.DataFrame, sheet_path: str | Path, generated: se
     for cohort, rec in sheet.iterrows():
         for col in ("expression", "clinical", "platform_annotation"):
             f = rec[col]
-            if f and f not in generated and not Path(f).is_file():
+            if f and not f.startswith("geo:") and f not in generated and not Path(f).is_file():
                 raise SeedsigError(f"cohort sheet '{sheet_path}', cohort '{cohort}', column '{col}': file '{f}' does not exist. Fix the path (relative to the directory you run snakemake from).")
 
 
@@ -153,8 +191,9 @@ def check_cohort_settings(config: dict, sheet: pd.DataFrame, where: str) -> None
             raise SeedsigError(f"{where}: survival endpoints of cohort '{cohort}' repeat the name(s) {', '.join(dup)}. Give each endpoint its own name.")
 
 
-def cohort_settings(config: dict, cohort: str) -> dict:
-    """The association and survival settings of one cohort: defaults < config section < ``{section}.cohorts[cohort]``."""
+def cohort_settings(config: dict, cohort: str, sheet_row: dict | None = None) -> dict:
+    """The association and survival settings of one cohort: defaults < config section < ``{section}.cohorts[cohort]``
+    < the sheet row's ``relapse_site`` column (when not empty)."""
     a = {**ASSOCIATE_DEFAULTS, **{k: v for k, v in (config.get("associate") or {}).items() if k != "cohorts"}}
     a["prerank"] = {**PRERANK_DEFAULTS, **(a.get("prerank") or {})}
     a.update(((config.get("associate") or {}).get("cohorts") or {}).get(cohort) or {})
@@ -164,4 +203,6 @@ def cohort_settings(config: dict, cohort: str) -> dict:
     if "relapse_site" in override:
         override["relapse_site"] = {**RELAPSE_DEFAULTS, **override["relapse_site"]}
     s.update(override)
+    if sheet_row and (sheet_row.get("relapse_site") or ""):
+        s["relapse_site"] = {**s["relapse_site"], "column": sheet_row["relapse_site"]}
     return {"associate": a, "survival": s}

@@ -324,7 +324,14 @@ def read_platform_annotation(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise SeedsigError(f"platform annotation {p} not found; give the path of the platform's annotation table (e.g. GPL96.annot.gz from GEO) in the cohort sheet's platform_annotation column.")
-    table = _table_text(_read_text(p), p)
+    return platform_annotation_from_table(_table_text(_read_text(p), p), str(p))
+
+
+def platform_annotation_from_table(table: str, source: str) -> pd.DataFrame:
+    """The annotation :func:`read_platform_annotation` returns, from the text of a platform table (header line, then
+    one row per probe; tab- or comma-separated) already cut out of its file; ``source`` names it in messages and
+    ``attrs['source']`` (a path, or e.g. ``'GSE781_family.soft.gz (platform GPL96)'`` for a table inside a family SOFT)."""
+    p = source
     header = table.split("\n", 1)[0]
     sep = "\t" if "\t" in header or "," not in header else ","
     quoted = sep == "," or header.lstrip().startswith('"')  # else quotes are text (a GEO title may start with one)
@@ -368,7 +375,7 @@ def read_platform_annotation(path: str | Path) -> pd.DataFrame:
         raise SeedsigError(f"platform annotation {p}: probe ids annotated twice with different genes: {', '.join(dup[:5])}{' ...' if len(dup) > 5 else ''}. Give one row per probe.")
     if out.empty:
         raise SeedsigError(f"platform annotation {p}: the table has no probe rows; download the annotation again.")
-    out.attrs.update(source=str(p), id_column=id_col, symbol_column=sym_col, entrez_column=entrez_col)
+    out.attrs.update(source=source, id_column=id_col, symbol_column=sym_col, entrez_column=entrez_col)
     return out
 
 

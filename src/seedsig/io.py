@@ -52,17 +52,22 @@ def require_file(path: str | os.PathLike, what: str) -> Path:
     return p
 
 
-def read_matrix(path: str | os.PathLike, what: str = "expression file") -> pd.DataFrame:
+def read_matrix(path: str | os.PathLike, what: str = "expression file", *, skip_lines: int = 0, skip_columns: int = 0, rows: str = "gene", columns: str = "sample") -> pd.DataFrame:
     """Read a genes x samples table: first column gene id, one numeric column per sample.
 
     Returns a float64 DataFrame indexed by the gene ids (as strings) with the sample ids as columns.
     Raises :class:`SeedsigError` for an empty table, duplicated gene or sample ids, or non-numeric cells.
+    ``skip_lines``: lines before the header (e.g. featureCounts' '# Program' line); ``skip_columns``: annotation
+    columns after the id column left out (nf-core's gene_name, featureCounts' Chr..Length); ``rows``/``columns``:
+    what the file's rows and columns hold, for the messages (a samples x genes table: rows="sample", columns="gene").
     """
     p = require_file(path, what)
     sep = _sep_for(p)
     try:
         # the raw header line: pandas would silently rename a duplicated column (P1 -> P1.1)
         with (gzip.open(p, "rt") if p.name.lower().endswith(".gz") else open(p)) as fh:
+            for _ in range(skip_lines):
+                fh.readline()
             first = fh.readline().rstrip("\r\n")
             second = fh.readline().rstrip("\r\n")
     except (UnicodeDecodeError, OSError, EOFError) as exc:
@@ -70,21 +75,25 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file") -> pd.Da
     cols = [c.strip().strip('"') for c in first.split(sep)] if first else []
     if second and len(second.split(sep)) == len(cols) + 1:
         cols = ["gene_id", *cols]  # R write.table style: the header has no field for the row names
-    if len(cols) < 2:
-        raise SeedsigError(f"{what} '{p}' has {len(cols)} column(s); expected a gene id column followed by one column per sample, separated by {'commas' if sep == ',' else 'tabs'}.")
-    samples = [str(c) for c in cols[1:]]
+    if len(cols) < 2 + skip_columns:
+        raise SeedsigError(f"{what} '{p}' has {len(cols)} column(s); expected a {rows} id column followed by one column per {columns}, separated by {'commas' if sep == ',' else 'tabs'}.")
+    samples = [str(c) for c in cols[1 + skip_columns :]]
     dup = pd.Index(samples)[pd.Index(samples).duplicated()].unique().tolist()
     if dup:
-        raise SeedsigError(f"{what} '{p}': duplicated sample id(s) in the header: {', '.join(map(str, dup[:10]))}. Give each sample column a unique name.")
+        raise SeedsigError(f"{what} '{p}': duplicated {columns} id(s) in the header: {', '.join(map(str, dup[:10]))}. Give each {columns} column a unique name.")
     # Read the ids as strings and the values as float in one C-parser pass.
     dtypes: dict[Any, Any] = {cols[0]: str}
+    extra: dict[str, Any] = {"skiprows": skip_lines} if skip_lines else {}
+    if skip_columns:
+        extra["usecols"] = [0, *range(1 + skip_columns, len(cols))]
+        dtypes = {0: str}
     try:
-        df = pd.read_csv(p, sep=sep, dtype=dtypes, index_col=0, na_values=["NA", "NaN", "nan", ""], keep_default_na=False, low_memory=False)
+        df = pd.read_csv(p, sep=sep, dtype=dtypes, index_col=0, na_values=["NA", "NaN", "nan", ""], keep_default_na=False, low_memory=False, **extra)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise SeedsigError(f"{what} '{p}' cannot be parsed: {exc}. Check that every row has the same number of fields as the header.") from None
     df.columns = samples
     if df.shape[0] == 0:
-        raise SeedsigError(f"{what} '{p}' has a header but no gene rows.")
+        raise SeedsigError(f"{what} '{p}' has a header but no {rows} rows.")
     bad_cols = [c for c, t in df.dtypes.items() if not np.issubdtype(t, np.number)]
     if bad_cols:
         c = bad_cols[0]
@@ -102,11 +111,11 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file") -> pd.Da
     df.index.name = "gene_id"
     missing_id = df.index.isin(["nan", ""])
     if missing_id.any():
-        raise SeedsigError(f"{what} '{p}': {int(missing_id.sum())} row(s) have an empty gene id in the first column. Give every row an id or remove it.")
+        raise SeedsigError(f"{what} '{p}': {int(missing_id.sum())} row(s) have an empty {rows} id in the first column. Give every row an id or remove it.")
     dup_genes = df.index[df.index.duplicated()].unique().tolist()
     if dup_genes:
         raise SeedsigError(
-            f"{what} '{p}': duplicated gene id(s) in the first column: {', '.join(dup_genes[:10])}"
+            f"{what} '{p}': duplicated {rows} id(s) in the first column: {', '.join(dup_genes[:10])}"
             f"{' ...' if len(dup_genes) > 10 else ''}. Each row needs a unique id; remove or rename the duplicates."
         )
     return df.astype(np.float64, copy=False)
@@ -119,15 +128,23 @@ CLINICAL_NA = ("missing", "Missing", "MISSING", "not available", "Not available"
 
 def read_clinical(path: str | os.PathLike, what: str = "clinical file") -> pd.DataFrame:
     """Read a clinical table: first column holds the sample ids (unique), other columns as given; empty cells,
-    pandas' NA words and :data:`CLINICAL_NA` are missing values."""
+    pandas' NA words and :data:`CLINICAL_NA` are missing values; leading ``#`` comment lines are skipped."""
     p = require_file(path, what)
     sep = _sep_for(p)
+    skip = 0  # leading '#' comment lines (GEO supplementary tables describe their columns this way)
     try:
-        df = pd.read_csv(p, sep=sep, dtype={0: str}, index_col=0, keep_default_na=True, na_values=list(CLINICAL_NA))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        with (gzip.open(p, "rt") if p.name.lower().endswith(".gz") else open(p)) as fh:
+            for line in fh:
+                if not line.startswith("#"):
+                    break
+                skip += 1
+        df = pd.read_csv(p, sep=sep, dtype={0: str}, index_col=0, keep_default_na=True, na_values=list(CLINICAL_NA), skiprows=skip)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise SeedsigError(f"{what} '{p}' cannot be read as a table: {exc}") from None
+    first_column = str(df.index.name) if df.index.name is not None else "sample"
     df.index = df.index.astype(str)
     df.index.name = "sample"
+    df.attrs["id_column"] = first_column
     dup = df.index[df.index.duplicated()].unique().tolist()
     if dup:
         raise SeedsigError(f"{what} '{p}': duplicated sample id(s) in the first column: {', '.join(dup[:10])}. Each sample must appear once.")
@@ -156,7 +173,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def write_table(df: pd.DataFrame, path: str | os.PathLike, index: bool = False, float_format: str | None = "%.10g") -> None:
     """Write a plain TSV (one header line, no comments) atomically; NA is written as 'NA'."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=index, na_rep="NA", float_format=float_format, compression="infer" if str(path).endswith(".gz") else None)
+        df.to_csv(tmp, sep="\t", index=index, na_rep="NA", float_format=float_format, compression={"method": "gzip", "mtime": 0} if str(path).endswith(".gz") else None)
 
 
 def versions(packages: Iterable[str] = PROVENANCE_PACKAGES) -> dict[str, str]:

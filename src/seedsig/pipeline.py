@@ -89,6 +89,156 @@ def _set_provenance(adata, stage: str, record: dict) -> None:
     adata.uns["seedsig_provenance"] = prov
 
 
+class CohortInput:
+    """Everything ingest reads for one sheet row: the expression input, the probe annotation, the clinical
+    tables (embedded in the expression file and/or given separately) and the local files used."""
+
+    def __init__(self, expr, annotation, clinical: list[tuple[str, pd.DataFrame]], files: list[str], notes: list[str]):
+        self.expr = expr
+        self.annotation = annotation
+        self.clinical = clinical
+        self.files = files
+        self.notes = notes
+
+
+def _geo_settings(geo: dict | None) -> dict:
+    from .download import DOWNLOAD_BASE, GEO_BASE
+
+    g = {"cache": "resources/geo", "base_url": GEO_BASE, "download_url": DOWNLOAD_BASE, "retries": 5, "timeout": 60, "offline": False}
+    g.update(geo or {})
+    return g
+
+
+def _fetch_series(accession: str, geo: dict) -> dict:
+    from .download import fetch_geo_series
+
+    return fetch_geo_series(accession, geo["cache"], geo_base=geo["base_url"], download_base=geo["download_url"], retries=int(geo["retries"]), timeout=float(geo["timeout"]), offline=bool(geo["offline"]))
+
+
+def _fetch_platform(gpl: str, geo: dict) -> Path:
+    from .download import fetch_geo_platform
+
+    return fetch_geo_platform(gpl, geo["cache"], geo_base=geo["base_url"], retries=int(geo["retries"]), timeout=float(geo["timeout"]), offline=bool(geo["offline"]))
+
+
+def resolve_cohort_input(
+    cohort: str,
+    expression: str,
+    gene_id: str,
+    *,
+    clinical: str | None = None,
+    platform_annotation: str | None = None,
+    fmt: str = "auto",
+    orientation: str = "genes_x_samples",
+    platform: str | None = None,
+    layer: str | None = None,
+    sample_column: str | None = None,
+    geo: dict | None = None,
+) -> CohortInput:
+    """Read the expression entry of a sheet row (a file of any accepted format, or ``geo:GSE...`` downloaded into
+    the cache), its probe annotation (file, ``geo:GPL...``, or the platform table of a family SOFT) and its
+    clinical tables (the file's own sample annotation, plus the sheet's clinical file or series matrix)."""
+    from .geo import read_ncbi_counts, read_series_matrix, series_clinical
+    from .readers import detect_format, read_expression_input
+
+    geo = _geo_settings(geo)
+    files: list[str] = []
+    notes: list[str] = []
+    if expression.startswith("geo:"):
+        got = _fetch_series(expression, geo)
+        files.append(str(got["series_matrix"]))
+        if got.get("ncbi_counts"):
+            if gene_id != "entrez":
+                raise SeedsigError(
+                    f"cohort '{cohort}': {expression[4:]} is an RNA-seq series: its expression comes as GEO's NCBI-generated count table, "
+                    f"whose rows are Entrez gene ids. Set gene_id to entrez (and data_type to counts) in the cohort sheet."
+                )
+            expr = read_ncbi_counts(got["ncbi_counts"])
+            files.append(str(got["ncbi_counts"]))
+            expr.clinical = series_clinical(got["series_matrix"])
+            notes.append(f"RNA-seq series: counts from GEO's NCBI-generated table {Path(got['ncbi_counts']).name}, sample annotation from the series matrix")
+        else:
+            expr = read_series_matrix(got["series_matrix"], platform or None)
+        if gene_id == "probe" and not platform_annotation:
+            gpl = expr.platform or got.get("platform")
+            if not gpl:
+                raise SeedsigError(f"cohort '{cohort}': the series matrix of {expression[4:]} names no platform; give the platform annotation in the sheet's platform_annotation column.")
+            platform_annotation = f"geo:{gpl}"
+    else:
+        expr = read_expression_input(expression, format=fmt or "auto", orientation=orientation or "genes_x_samples", platform=platform or None, layer=layer or None, sample_column=sample_column or None)
+        files.append(expression)
+    annotation: Any = None
+    if gene_id == "probe":
+        if platform_annotation and platform_annotation.startswith("geo:"):
+            path = _fetch_platform(platform_annotation[4:], geo)
+            files.append(str(path))
+            annotation = str(path)
+        elif platform_annotation:
+            annotation = platform_annotation
+            files.append(platform_annotation)
+        elif expr.annotation is not None:
+            annotation = expr.annotation
+            notes.append(f"probe annotation: the platform table of {expr.platform or 'the platform'} in the expression file")
+        else:
+            raise SeedsigError(f"cohort '{cohort}': gene_id is 'probe' but no platform annotation: give the platform annotation file (or geo:GPLxxx) in the sheet's platform_annotation column.")
+    tables: list[tuple[str, pd.DataFrame]] = []
+    if expr.clinical is not None and expr.clinical.shape[1]:
+        tables.append((expression, expr.clinical))
+    if clinical:
+        what = f"clinical file of cohort '{cohort}'"
+        if clinical.startswith("geo:"):
+            got = _fetch_series(clinical, geo)
+            files.append(str(got["series_matrix"]))
+            tables.append((clinical, series_clinical(got["series_matrix"])))
+        elif detect_format(clinical) == "series_matrix":
+            files.append(clinical)
+            tables.append((clinical, series_clinical(clinical)))
+        else:
+            files.append(clinical)
+            tables.append((clinical, read_clinical(clinical, what=what)))
+    return CohortInput(expr, annotation, tables, files, notes)
+
+
+def _sample_id_column(clin: pd.DataFrame, samples: pd.Index, path: str) -> pd.DataFrame:
+    """A clinical table keyed by the matrix's sample ids: its first column, or else the one column whose values are
+    all sample ids of the matrix (e.g. GSE2034's table: patient id first, GEO accession second), said in the log."""
+    if len(clin.index.intersection(samples)) or clin.empty:
+        return clin
+    for c in clin.columns:
+        vals = clin[c].dropna().astype(str).str.strip()
+        if len(vals) == len(clin) and vals.is_unique and vals.isin(samples).all():
+            first = str(clin.attrs.get("id_column") or "id")
+            first = first if first not in ("sample", c) else f"{first}_id"
+            log.info("clinical file '%s': sample ids taken from column '%s' (its first column '%s' holds no sample id of the matrix)", path, c, first)
+            out = clin.drop(columns=[c])
+            out.insert(0, first, clin.index)
+            out.index = pd.Index(vals.to_numpy(), name="sample")
+            return out
+    return clin
+
+
+def merge_clinical(tables: list[tuple[str, pd.DataFrame]], samples: Sequence[str], time: str | None, event: str | None) -> pd.DataFrame:
+    """One clinical table over the matrix samples: the expression file's own annotation first, then the clinical
+    file's columns (a column in both takes the clinical file's values). Every table is checked against the samples."""
+    samples = pd.Index(samples)
+    out = pd.DataFrame(index=pd.Index(samples, name="sample"))
+    for path, clin in tables:
+        clin = _sample_id_column(clin, samples, path)
+        aligned = prepare_clinical(clin, samples, path, None, None)
+        for c in aligned.columns:
+            col = aligned[c]
+            if col.dtype == object:  # GEO characteristics are text: "age: 26" -> a number, as a table reader would
+                num = pd.to_numeric(col, errors="coerce")
+                if num.notna().sum() == col.notna().sum() and col.notna().any():
+                    col = num
+            out[c] = col
+    for role, col in (("time", time), ("event", event)):
+        if col and col not in out.columns:
+            names = " and ".join(f"'{p}'" for p, _ in tables) or "(none given)"
+            raise SeedsigError(f"clinical data of {names}: no column '{col}' (named as '{role}' in the cohort sheet). Columns are: {', '.join(map(str, out.columns)) or 'none'}.")
+    return out
+
+
 def ingest_cohort(
     cohort: str,
     expression: str,
@@ -102,21 +252,39 @@ def ingest_cohort(
     event: str | None = None,
     collapse: str = "max_mean",
     platform_annotation: str | None = None,
+    out_clinical: str | Path | None = None,
+    fmt: str = "auto",
+    orientation: str = "genes_x_samples",
+    platform: str | None = None,
+    layer: str | None = None,
+    sample_column: str | None = None,
+    geo: dict | None = None,
+    harmonization: dict | None = None,
+    endpoints: Sequence[dict] = (),
+    site_column: str | None = None,
+    sites: Sequence[str] = ("lung", "bone", "brain", "liver"),
 ) -> None:
-    """Read the matrix, harmonize gene ids to current HGNC symbols, join the clinical table -> AnnData.
+    """Read the expression input, harmonize gene ids to current HGNC symbols, harmonize and join the clinical
+    data -> AnnData; gene_mapping.tsv; clinical.tsv (times in months, events 0/1, sites of relapse mapped).
 
     Rows whose values are all missing are removed (listed in gene_mapping.tsv and the log), never kept
     as NA rows. Counts are checked (no NA, no negative value, no zero library, not log-scale).
+    ``harmonization``: time_unit, event_codes, site_terms (:func:`seedsig.clinical.harmonize_settings`);
+    ``endpoints``: further {name, time, event} endpoints whose columns are harmonized too.
     """
     import anndata as ad
 
+    from .clinical import harmonize_clinical
     from .ids import harmonize, resolve_ids
     from .normalize import check_counts, check_values
 
-    where = f"cohort '{cohort}', expression file '{expression}'"
-    matrix = read_matrix(expression, what=f"expression file of cohort '{cohort}'")
-    if gene_id == "probe" and not platform_annotation:
-        raise SeedsigError(f"cohort '{cohort}': gene_id is 'probe' but the sheet's platform_annotation column is empty. Give the platform annotation file (e.g. a GEO GPL table) that maps the probe ids to genes.")
+    where = f"cohort '{cohort}', expression '{expression}'"
+    src = resolve_cohort_input(cohort, expression, gene_id, clinical=clinical, platform_annotation=platform_annotation, fmt=fmt, orientation=orientation, platform=platform, layer=layer, sample_column=sample_column, geo=geo)
+    for n in src.notes:
+        log.info("ingest %s: %s", cohort, n)
+    matrix = src.expr.matrix
+    if matrix.shape[0] == 0:
+        raise SeedsigError(f"{where}: the expression table has no rows{' (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write geo:GSE... to fetch it)' if src.expr.info.get('empty_table') else ''}.")
     all_na = matrix.isna().all(axis=1).to_numpy()
     if all_na.all():
         raise SeedsigError(f"{where}: every value is NA.")
@@ -124,7 +292,8 @@ def ingest_cohort(
     if gene_id == "probe":
         from .ids import read_platform_annotation
 
-        kwargs["annotation"] = read_platform_annotation(platform_annotation)  # read once, used twice
+        ann = src.annotation
+        kwargs["annotation"] = read_platform_annotation(ann) if not isinstance(ann, pd.DataFrame) else ann  # read once, used twice
     removed = pd.DataFrame(columns=["input_id", "symbol", "status", "detail", "kept"])
     if all_na.any():
         ids = list(matrix.index[all_na])
@@ -143,10 +312,13 @@ def ingest_cohort(
     if len(removed):
         mapping = pd.concat([mapping, removed[mapping.columns]], ignore_index=True).sort_values("input_id", kind="mergesort").reset_index(drop=True)
     samples = list(map(str, harmonized.columns))
-    if clinical:
-        clin = prepare_clinical(read_clinical(clinical, what=f"clinical file of cohort '{cohort}'"), samples, clinical, time, event)
-    else:
-        clin = pd.DataFrame(index=pd.Index(samples, name="sample"))
+    clin = merge_clinical(src.clinical, samples, time, event)
+    eps = [{"name": "primary", "time": time, "event": event}] if time and event else []
+    eps += [dict(e) for e in endpoints]
+    h = dict(harmonization or {})
+    clin, clin_record = harmonize_clinical(clin, endpoints=eps, site_column=site_column or None, sites=list(sites), source=" + ".join(p for p, _ in src.clinical) or expression, **h)
+    if time or event:
+        clin = prepare_clinical(clin, samples, " + ".join(p for p, _ in src.clinical), time, event)
     obs = _obs_frame(clin)
     obs.index = obs.index.astype(str)
     if data_type == "counts":
@@ -160,22 +332,79 @@ def ingest_cohort(
     adata.uns["data_type"] = data_type
     adata.uns["endpoint"] = {"time": time or "", "event": event or ""}
     counts = mapping["status"].value_counts().to_dict()
+    params = {
+        "cohort": cohort, "expression": expression, "data_type": data_type, "gene_id": gene_id, "collapse": collapse, "time": time, "event": event,
+        "platform_annotation": platform_annotation or "", "format": src.expr.info.get("format", fmt), "orientation": orientation, "platform": src.expr.platform or platform or "",
+        "layer": layer or "", "sample_column": sample_column or "",
+    }
     _set_provenance(
         adata,
         "ingest",
         provenance(
-            {"cohort": cohort, "data_type": data_type, "gene_id": gene_id, "collapse": collapse, "time": time, "event": event, "platform_annotation": platform_annotation or ""},
-            inputs=[p for p in (expression, clinical, platform_annotation) if p],
+            params,
+            inputs=src.files,
             id_status_counts=counts,
             n_input_rows=int(matrix.shape[0]),
             n_genes=int(harmonized.shape[0]),
             n_samples=int(harmonized.shape[1]),
+            reader=src.expr.info,
+            notes=src.notes,
         ),
     )
     write_table(mapping, out_mapping)
-    write_sidecar(out_mapping, provenance({"cohort": cohort, "gene_id": gene_id, "collapse": collapse, "platform_annotation": platform_annotation or ""}, inputs=[p for p in (expression, platform_annotation) if p], id_status_counts=counts))
+    write_sidecar(out_mapping, provenance({"cohort": cohort, "gene_id": gene_id, "collapse": collapse, "platform_annotation": platform_annotation or ""}, inputs=src.files, id_status_counts=counts))
+    if out_clinical:
+        table = clin.copy()
+        table.index.name = "sample"
+        write_table(table.reset_index(), out_clinical)
+        write_sidecar(out_clinical, provenance({"cohort": cohort, **h, "time": time, "event": event, "endpoints": list(endpoints), "site_column": site_column or "", "sites": list(sites)}, inputs=[p for p, _ in src.clinical], harmonization=clin_record))
     _write_h5ad(adata, out_h5ad)
-    log.info("ingest %s: %d input rows -> %d genes x %d samples; id status: %s", cohort, matrix.shape[0], harmonized.shape[0], harmonized.shape[1], counts)
+    log.info("ingest %s: %d input rows -> %d genes x %d samples; id status: %s; %d clinical column(s)", cohort, matrix.shape[0], harmonized.shape[0], harmonized.shape[1], counts, clin.shape[1])
+
+
+def cell_scores_cohort(
+    cohort: str,
+    h5ad: str | Path,
+    gene_id: str,
+    sample_column: str,
+    signature_files: Sequence[str],
+    method: str,
+    out_tsv: str | Path,
+    *,
+    layer: str | None = None,
+    min_genes: int = 2,
+    min_fraction: float = 0.5,
+    params: dict | None = None,
+) -> None:
+    """Per-cell scores of a single-cell cohort: genes resolved to current HGNC symbols as in ingest (one column per
+    symbol: the one with the most counts), scanpy-style per-cell normalization, the scoring engine."""
+    import anndata as ad
+
+    from .ids import representative_rows, resolve_ids
+    from .single_cell import cell_scores
+    from .signatures import load_signatures
+
+    adata = ad.read_h5ad(h5ad)
+    if sample_column not in adata.obs.columns:
+        raise SeedsigError(f"single-cell file '{h5ad}' of cohort '{cohort}': no obs column '{sample_column}' (the sheet's sample_column). Columns are: {', '.join(map(str, adata.obs.columns))}.")
+    res = resolve_ids(list(map(str, adata.var_names)), gene_id)
+    kept = ~res["status"].isin(["unmapped", "ambiguous"]).to_numpy()
+    symbols = res["symbol"].astype(str).to_numpy()
+    x = adata.layers[layer] if layer else adata.layers["counts"] if "counts" in adata.layers else adata.X
+    totals = np.asarray(x.sum(axis=0)).ravel()
+    idx = np.flatnonzero(kept)
+    rep = idx[representative_rows(symbols[idx], np.asarray(adata.var_names.astype(str))[idx], totals[idx])]
+    sub = adata[:, rep].copy()
+    sub.var_names = pd.Index(symbols[rep])
+    sigs = load_signatures(signature_files)
+    tables = cell_scores(sub, sigs, [method], layer=layer, min_genes=min_genes, min_fraction=min_fraction, params={method: dict(params or {})}, sample_column=sample_column)
+    table = tables[method].copy()
+    if "sample" not in table.columns:
+        table.insert(0, "sample", sub.obs[sample_column].astype(str).reindex(table.index).to_numpy())
+    table.index.name = "cell"
+    write_table(table.reset_index(), out_tsv)
+    write_sidecar(out_tsv, provenance({"method": method, "min_genes": min_genes, "min_fraction": min_fraction, "params": params or {}, "layer": layer or "", "sample_column": sample_column}, inputs=[str(h5ad), *map(str, signature_files)], cohort=cohort, n_cells=int(sub.n_obs), n_genes=int(sub.n_vars), normalization="scanpy normalize_total(target_sum=1e4) + log1p per cell"))
+    log.info("cell_scores %s with %s: %d cells x %d signatures", cohort, method, table.shape[0], table.shape[1] - 1)
 
 
 # ------------------------------------------------------------------------------------------- normalize
@@ -280,12 +509,15 @@ def expression_frame(h5ad: str | Path) -> tuple[pd.DataFrame, Any]:
 
 
 def score_cohort(h5ad: str | Path, signature_files: Sequence[str], method: str, out_tsv: str | Path, *, min_genes: int = 2, min_fraction: float = 0.5, params: dict | None = None) -> None:
+    from .progress import Timer
     from .scoring import score
     from .signatures import load_signatures
 
+    timer = Timer()
     expr, adata = expression_frame(h5ad)
     sigs = load_signatures(signature_files)
-    res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params)
+    with timer("score"):
+        res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params)
     table = res.scores.copy()
     table.index.name = "sample"
     write_table(table.reset_index(), out_tsv)
@@ -299,7 +531,7 @@ def score_cohort(h5ad: str | Path, signature_files: Sequence[str], method: str, 
             signatures=[s.metadata() for s in sigs],
         ),
     )
-    log.info("score %s with %s: %d samples x %d signatures (%d not scored)", adata.uns.get("cohort", ""), method, table.shape[0], table.shape[1], int((~res.coverage["scored"]).sum()))
+    log.info("score %s with %s: %d samples x %d signatures (%d not scored) in %s", adata.uns.get("cohort", ""), method, table.shape[0], table.shape[1], int((~res.coverage["scored"]).sum()), timer.fmt("score"))
 
 
 # columns the pipeline adds to coverage.tsv and signature_qc.tsv (after the scoring engine's columns)
@@ -388,8 +620,10 @@ def associate_cohort(
     from .associate import correlation_table
     from .config import ASSOCIATE_DEFAULTS, PRERANK_DEFAULTS
     from .prerank import PRERANK_COLUMNS, prerank_table
+    from .progress import Timer, progress
     from .signatures import load_signatures
 
+    timer = Timer()
     st = {**ASSOCIATE_DEFAULTS, **(settings or {})}
     pre = {**PRERANK_DEFAULTS, **(st.get("prerank") or {})}
     scoring = dict(scoring or {})
@@ -415,6 +649,7 @@ def associate_cohort(
         min_genes=int(scoring.get("min_genes", 2)),
         min_fraction=float(scoring.get("min_fraction", 0.5)),
         method_params=method_params(scoring, list(scores)),
+        timer=timer,
     )
     params = {k: st[k] for k in ("statistics", "n_bootstrap", "n_random", "seed", "proliferation", "covariates")}
     write_table(table, out_correlations)
@@ -423,8 +658,9 @@ def associate_cohort(
 
     parts, note = [], ""
     if pre["enabled"]:
-        for m, sc in scores.items():
-            res = prerank_table(expr, sc, list(focal), sigs, statistic=pre["statistic"], permutations=int(pre["permutations"]), seed=int(st["seed"]), min_size=int(pre["min_size"]), exclude_focal_genes=bool(pre["exclude_focal_genes"]))
+        for m, sc in progress(list(scores.items()), desc=f"prerank, {int(pre['permutations'])} permutations (method)", unit="method"):
+            with timer("prerank"):
+                res = prerank_table(expr, sc, list(focal), sigs, statistic=pre["statistic"], permutations=int(pre["permutations"]), seed=int(st["seed"]), min_size=int(pre["min_size"]), exclude_focal_genes=bool(pre["exclude_focal_genes"]))
             res.insert(0, "method", m)
             parts.append(res)
     else:
@@ -432,7 +668,13 @@ def associate_cohort(
     pr = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["method", *PRERANK_COLUMNS])
     write_table(pr, out_prerank)
     write_sidecar(out_prerank, provenance({**pre, "seed": int(st["seed"])}, inputs=[str(h5ad), *map(str, score_files.values())], cohort=cohort, note=note, reference="gseapy prerank (Subramanian et al. 2005) on genes ranked by their correlation with the focal score"))
-    log.info("associate %s: prerank %d rows", cohort, len(pr))
+    n_focal = len({f for seeds in info.get("random_null_seeds", {}).values() for f in seeds})
+    n_spearman = int(((table["statistic"] == "spearman") & table["r"].notna()).sum())
+    log.info(
+        "associate %s: %d correlation rows; random null B=%d for %d focal x %d methods in %s; bootstrap B=%d for %d Spearman rows in %s; prerank %s; %s in all",
+        cohort, len(table), int(st["n_random"]), n_focal, len(scores), timer.fmt("random_null"), int(st["n_bootstrap"]), n_spearman, timer.fmt("bootstrap"),
+        f"{len(pr)} rows for {len(parts)} method(s) in {timer.fmt('prerank')}" if pre["enabled"] else "disabled", timer.fmt(),
+    )
 
 
 # -------------------------------------------------------------------------------------------- survival
@@ -494,9 +736,11 @@ def survival_cohort(
     (site of first relapse, Aalen-Johansen by score group). ``outputs``: keys survival, km, logrank, incidence."""
     from .config import RELAPSE_DEFAULTS, SURVIVAL_DEFAULTS
     from .curves import AJ_COLUMNS, KM_COLUMNS, LOGRANK_COLUMNS, aalen_johansen, cut_groups, kaplan_meier, logrank
+    from .progress import Timer, progress
     from .signatures import load_signatures
     from .survival import SURVIVAL_COLUMNS, cox_table
 
+    timer = Timer()
     st = {**SURVIVAL_DEFAULTS, **(settings or {})}
     rs = {**RELAPSE_DEFAULTS, **(st.get("relapse_site") or {})}
     scoring = dict(scoring or {})
@@ -524,35 +768,39 @@ def survival_cohort(
     cut_label = cut if isinstance(cut, str) else "values:" + ",".join(f"{v:g}" for v in cut)
     null_cache: dict[tuple[str, str], np.ndarray | None] = {}
     null_notes: dict[str, str] = {}
+    null_fits = [0]  # univariate Cox rows tested against the random null
 
     def note_rows(label: str, model: str, note: str, covs: str = "") -> list[dict]:
         return [{"method": m, "signature": g, "endpoint": label, "n": 0, "events": 0, "note": note, "model": model, "covariates": covs} for m, t in scores.items() for g in t.columns]
 
     def fit_endpoint(label: str, time: pd.Series, event: pd.Series) -> None:
-        tab = cox_table(scores, time, event, label, covariates=cov)
+        with timer("cox"):
+            tab = cox_table(scores, time, event, label, covariates=cov)
         if cov_notes and st["covariates"]:
             if cov is None:
                 tab = pd.concat([tab, pd.DataFrame(note_rows(label, "adjusted", "; ".join(cov_notes) + ": adjusted model not fitted", ";".join(st["covariates"])))], ignore_index=True)
             else:
                 adj = tab["model"] == "adjusted"
                 tab.loc[adj, "note"] = tab.loc[adj, "note"].fillna("").astype(str).map(lambda s: "; ".join(x for x in (s, "; ".join(cov_notes) + ": not adjusted for it") if x))
-        tab["p_random_null"] = _random_null(tab, time, event)
+        with timer("random_null"):
+            tab["p_random_null"] = _random_null(tab, time, event, label)
         rows.append(tab)
 
-    def _random_null(tab: pd.DataFrame, time: pd.Series, event: pd.Series) -> np.ndarray:
+    def _random_null(tab: pd.DataFrame, time: pd.Series, event: pd.Series, label: str) -> np.ndarray:
         from .survival import cox_univariate_many, random_null_p
 
         out = np.full(len(tab), np.nan)
         if int(st["n_random"]) <= 0:
             return out
-        for i, r in enumerate(tab.itertuples(index=False)):
-            if r.model != "univariate" or not np.isfinite(r.hr_per_sd):
-                continue
-            sc = scores[r.method]
-            null = _null_scores(r.method, r.signature, sc.index)
+        todo = [i for i, r in enumerate(tab.itertuples(index=False)) if r.model == "univariate" and np.isfinite(r.hr_per_sd)]
+        null_fits[0] += len(todo)
+        for i in progress(todo, desc=f"random null B={int(st['n_random'])} {label} (method x signature)", unit="sig"):
+            method, signature = tab["method"].iat[i], tab["signature"].iat[i]
+            sc = scores[method]
+            null = _null_scores(method, signature, sc.index)
             if null is None:
                 continue
-            x, t, e, ok = complete_cases(sc[r.signature], time, event)
+            x, t, e, ok = complete_cases(sc[signature], time, event)
             b, se = cox_univariate_many(np.vstack([x[ok], null[:, ok]]), t[ok], e[ok].astype(int))
             z = b / se
             out[i] = random_null_p(z[0], z[1:])
@@ -641,7 +889,13 @@ def survival_cohort(
     for key, df in (("km", km), ("logrank", lr), ("incidence", aj)):
         write_table(df, outputs[key])
         write_sidecar(outputs[key], curve_record)
-    log.info("survival %s: %d Cox rows, %d KM groups, %d log-rank tests, %d cumulative-incidence rows%s", cohort, len(surv), km.groupby([*KM_KEYS, "group"]).ngroups if len(km) else 0, len(lr), len(aj), f"; {'; '.join(notes)}" if notes else "")
+    if notes:
+        log.info("survival %s: %s", cohort, "; ".join(notes))
+    log.info(
+        "survival %s: %d Cox rows (%d endpoint(s) x %d methods) in %s; random null B=%d for %d univariate rows from %d method x signature score sets in %s; %d KM groups, %d log-rank tests, %d cumulative-incidence rows; %s in all",
+        cohort, len(surv), int(surv["endpoint"].nunique()), len(scores), timer.fmt("cox"), int(st["n_random"]), null_fits[0], len(null_cache), timer.fmt("random_null"),
+        km.groupby([*KM_KEYS, "group"]).ngroups if len(km) else 0, len(lr), len(aj), timer.fmt(),
+    )
 
 
 # ------------------------------------------------------------------------------------------------ meta

@@ -7,12 +7,13 @@ rule ingest:
     output:
         h5ad=temp(f"{RESULTS}/{{cohort}}/ingested.h5ad"),
         mapping=f"{RESULTS}/{{cohort}}/gene_mapping.tsv",
+        clinical=f"{RESULTS}/{{cohort}}/clinical.tsv",
     log:
         f"{RESULTS}/logs/ingest/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
     params:
-        row=lambda wc: dict(cohort_row(wc)),
+        settings=ingest_settings,
         collapse=config["ingest"]["collapse"],
     script:
         "../scripts/rule_ingest.py"
@@ -42,8 +43,20 @@ rule coverage:
         h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
         signatures=SIGNATURE_FILES,
     output:
-        coverage=f"{RESULTS}/{{cohort}}/coverage.tsv",
-        qc=f"{RESULTS}/{{cohort}}/signature_qc.tsv",
+        coverage=report(
+            f"{RESULTS}/{{cohort}}/coverage.tsv",
+            caption="../report/coverage.rst",
+            category="Cohort {cohort}",
+            subcategory="coverage and scores",
+            labels={"cohort": "{cohort}", "table": "coverage", "method": "all"},
+        ),
+        qc=report(
+            f"{RESULTS}/{{cohort}}/signature_qc.tsv",
+            caption="../report/signature_qc.rst",
+            category="Cohort {cohort}",
+            subcategory="coverage and scores",
+            labels={"cohort": "{cohort}", "table": "signature_qc", "method": "all"},
+        ),
     log:
         f"{RESULTS}/logs/coverage/{{cohort}}.log",
     conda:
@@ -60,7 +73,13 @@ rule score:
         h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
         signatures=SIGNATURE_FILES,
     output:
-        f"{RESULTS}/{{cohort}}/scores/{{method}}.tsv",
+        report(
+            f"{RESULTS}/{{cohort}}/scores/{{method}}.tsv",
+            caption="../report/scores.rst",
+            category="Cohort {cohort}",
+            subcategory="coverage and scores",
+            labels={"cohort": "{cohort}", "table": "scores", "method": "{method}"},
+        ),
     log:
         f"{RESULTS}/logs/score/{{cohort}}.{{method}}.log",
     conda:
@@ -79,8 +98,20 @@ rule associate:
         h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
         signatures=SIGNATURE_FILES,
     output:
-        correlations=f"{RESULTS}/{{cohort}}/correlations.tsv",
-        prerank=f"{RESULTS}/{{cohort}}/prerank.tsv",
+        correlations=report(
+            f"{RESULTS}/{{cohort}}/correlations.tsv",
+            caption="../report/correlations.rst",
+            category="Cohort {cohort}",
+            subcategory="association",
+            labels={"cohort": "{cohort}", "table": "correlations", "method": "all"},
+        ),
+        prerank=report(
+            f"{RESULTS}/{{cohort}}/prerank.tsv",
+            caption="../report/prerank.rst",
+            category="Cohort {cohort}",
+            subcategory="association",
+            labels={"cohort": "{cohort}", "table": "prerank", "method": "all"},
+        ),
     log:
         f"{RESULTS}/logs/associate/{{cohort}}.log",
     conda:
@@ -101,10 +132,38 @@ rule survival:
         h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
         signatures=SIGNATURE_FILES,
     output:
-        survival=f"{RESULTS}/{{cohort}}/survival.tsv",
-        km=f"{RESULTS}/{{cohort}}/km.tsv",
-        logrank=f"{RESULTS}/{{cohort}}/logrank.tsv",
-        incidence=f"{RESULTS}/{{cohort}}/cumulative_incidence.tsv",
+        survival=report(
+            f"{RESULTS}/{{cohort}}/survival.tsv",
+            caption="../report/survival.rst",
+            category="Cohort {cohort}",
+            subcategory="survival",
+            labels={"cohort": "{cohort}", "table": "survival", "method": "all"},
+        ),
+        km=report(
+            f"{RESULTS}/{{cohort}}/km.tsv",
+            caption="../report/km.rst",
+            category="Cohort {cohort}",
+            subcategory="survival",
+            labels={"cohort": "{cohort}", "table": "km", "method": "all"},
+        ),
+        logrank=report(
+            f"{RESULTS}/{{cohort}}/logrank.tsv",
+            caption="../report/logrank.rst",
+            category="Cohort {cohort}",
+            subcategory="survival",
+            labels={"cohort": "{cohort}", "table": "logrank", "method": "all"},
+        ),
+        incidence=report(
+            f"{RESULTS}/{{cohort}}/cumulative_incidence.tsv",
+            caption="../report/cumulative_incidence.rst",
+            category="Cohort {cohort}",
+            subcategory="survival",
+            labels={
+                "cohort": "{cohort}",
+                "table": "cumulative_incidence",
+                "method": "all",
+            },
+        ),
     log:
         f"{RESULTS}/logs/survival/{{cohort}}.log",
     conda:
@@ -116,3 +175,22 @@ rule survival:
         scoring=config["scoring"],
     script:
         "../scripts/rule_survival.py"
+
+
+rule cell_scores:
+    input:
+        unpack(ingest_inputs),
+        signatures=SIGNATURE_FILES,
+    output:
+        f"{RESULTS}/{{cohort}}/cell_scores/{{method}}.tsv.gz",
+    log:
+        f"{RESULTS}/logs/cell_scores/{{cohort}}.{{method}}.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    params:
+        row=lambda wc: dict(cohort_row(wc)),
+        min_genes=config["scoring"]["min_genes"],
+        min_fraction=config["scoring"]["min_fraction"],
+        method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
+    script:
+        "../scripts/rule_cell_scores.py"

@@ -16,7 +16,11 @@ RESULTS = "results"
 REPORT = f"{RESULTS}/report.html"
 # Files the example rule generates (the sheet's example row points at them).
 EXAMPLE_DIR = "resources/example"
-EXAMPLE_FILES = {f"{EXAMPLE_DIR}/counts.tsv.gz", f"{EXAMPLE_DIR}/clinical.tsv"}
+EXAMPLE_FILES = {
+    f"{EXAMPLE_DIR}/counts.tsv.gz",
+    f"{EXAMPLE_DIR}/clinical.tsv",
+    f"{EXAMPLE_DIR}/single_cell.h5ad",
+}
 
 
 def _fail(exc):
@@ -48,7 +52,10 @@ COHORTS = list(SHEET.index)
 METHODS = list(config["scoring"]["methods"])
 FOCAL = list(config["signatures"]["focal"])
 TARGETS = sconf.target_signatures(config, SIGNATURE_NAMES)
-COHORT_SETTINGS = {c: sconf.cohort_settings(config, c) for c in COHORTS}
+COHORT_SETTINGS = {
+    c: sconf.cohort_settings(config, c, dict(SHEET.loc[c])) for c in COHORTS
+}
+SINGLE_CELL = [c for c in COHORTS if SHEET.loc[c, "sample_column"]]
 META = f"{RESULTS}/meta"
 META_OUTPUTS = [f"{META}/correlations.tsv", f"{META}/survival.tsv"]
 
@@ -63,13 +70,29 @@ def cohort_row(wildcards):
 
 
 def ingest_inputs(wildcards):
+    """The sheet's local files of a cohort (geo: entries are downloaded by the ingest rule itself)."""
     row = cohort_row(wildcards)
-    inputs = {"expression": row["expression"]}
-    if row["clinical"]:
-        inputs["clinical"] = row["clinical"]
-    if row["platform_annotation"]:
-        inputs["platform_annotation"] = row["platform_annotation"]
-    return inputs
+    return {
+        col: row[col]
+        for col in ("expression", "clinical", "platform_annotation")
+        if row[col] and not row[col].startswith("geo:")
+    }
+
+
+def ingest_settings(wildcards):
+    """What ingest needs besides the files: the sheet row, clinical harmonization, endpoints, relapse site."""
+    from seedsig.clinical import harmonize_settings
+
+    row = dict(cohort_row(wildcards))
+    surv = COHORT_SETTINGS[wildcards.cohort]["survival"]
+    return {
+        "row": row,
+        "harmonization": harmonize_settings(config, wildcards.cohort, row),
+        "endpoints": list(surv["endpoints"]),
+        "site_column": surv["relapse_site"]["column"],
+        "sites": list(surv["relapse_site"]["sites"]),
+        "geo": dict(config.get("geo") or {}),
+    }
 
 
 def normalize_method(wildcards):
@@ -92,6 +115,7 @@ def cohort_outputs(cohort):
     return [
         f"{base}/expression.h5ad",
         f"{base}/gene_mapping.tsv",
+        f"{base}/clinical.tsv",
         f"{base}/coverage.tsv",
         f"{base}/signature_qc.tsv",
         *[f"{base}/scores/{m}.tsv" for m in METHODS],
@@ -101,6 +125,11 @@ def cohort_outputs(cohort):
         f"{base}/km.tsv",
         f"{base}/logrank.tsv",
         f"{base}/cumulative_incidence.tsv",
+        *(
+            [f"{base}/cell_scores/{m}.tsv.gz" for m in METHODS]
+            if cohort in SINGLE_CELL
+            else []
+        ),
     ]
 
 

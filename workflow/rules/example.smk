@@ -17,3 +17,16 @@ rule simulate_example:
         signature_dir=str(ROOT / "config" / "signatures"),
     script:
         "../scripts/rule_simulate_example.py"
+
+
+rule simulate_single_cell_example:
+    output:
+        f"{EXAMPLE_DIR}/single_cell.h5ad",
+    log:
+        f"{RESULTS}/logs/simulate_single_cell_example.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    params:
+        seed=config["example"]["seed"],
+    script:
+        "../scripts/rule_simulate_single_cell.py"

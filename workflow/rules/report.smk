@@ -1,4 +1,5 @@
-# The run's report: one standalone HTML file over every cohort of the sheet.
+# The run's report: one standalone HTML file over every cohort of the sheet, and every figure of it in
+# results/figures/ as SVG and PDF (registered for `snakemake --report report.zip`).
 
 
 rule report:
@@ -7,7 +8,17 @@ rule report:
         signatures=SIGNATURE_FILES,
         meta=META_OUTPUTS,
     output:
-        REPORT,
+        html=report(
+            REPORT,
+            caption="../report/figures_html_report.rst",
+            category="Report",
+        ),
+        figures=report(
+            directory(f"{RESULTS}/figures"),
+            patterns=["{name}.svg"],
+            caption="../report/figures_svg.rst",
+            category="Figures",
+        ),
     log:
         f"{RESULTS}/logs/report.log",
     conda:
@@ -18,5 +29,19 @@ rule report:
         focal=FOCAL,
         primary_method=config["report"]["primary_method"],
         config=config,
+        # every input file named in the sheet (sha256 in the report's Methods), then the configuration
+        input_files=[
+            (f"{c}: {col}", str(SHEET.loc[c, col]))
+            for c in COHORTS
+            for col in ("expression", "clinical", "platform_annotation")
+            if col in SHEET.columns and SHEET.loc[c, col]
+        ]
+        + [("cohort sheet", str(config["cohorts"]))]
+        + [("configuration", str(f)) for f in workflow.configfiles]
+        + (
+            [("gene lengths", str(config["normalize"]["gene_lengths"]))]
+            if config["normalize"].get("gene_lengths")
+            else []
+        ),
     script:
         "../scripts/rule_report.py"

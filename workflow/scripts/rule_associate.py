@@ -1,6 +1,7 @@
 """Rule associate: correlations.tsv (focal vs target signatures, with nulls) and prerank.tsv (gseapy prerank)."""
 
 from seedsig.pipeline import associate_cohort, run_rule
+from seedsig.progress import summarized
 
 
 def main(smk):
@@ -18,4 +19,4 @@ def main(smk):
     )
 
 
-run_rule(snakemake, main)  # noqa: F821
+run_rule(snakemake, summarized(main))  # noqa: F821

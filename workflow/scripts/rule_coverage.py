@@ -1,6 +1,7 @@
 """Rule coverage: genes present / total per signature -> coverage.tsv; coverage + coherence -> signature_qc.tsv."""
 
 from seedsig.pipeline import coverage_cohort, run_rule
+from seedsig.progress import summarized
 
 
 def main(smk):
@@ -14,4 +15,4 @@ def main(smk):
     )
 
 
-run_rule(snakemake, main)  # noqa: F821
+run_rule(snakemake, summarized(main))  # noqa: F821

@@ -1,23 +1,37 @@
-"""Rule ingest: matrix + clinical -> AnnData with current HGNC symbols; gene_mapping.tsv."""
+"""Rule ingest: expression input (file or geo: accession) + clinical -> AnnData with current HGNC symbols;
+gene_mapping.tsv; clinical.tsv (harmonized)."""
 
 from seedsig.pipeline import ingest_cohort, run_rule
+from seedsig.progress import summarized
 
 
 def main(smk):
-    row = smk.params.row
+    st = smk.params.settings
+    row = st["row"]
     ingest_cohort(
         row["cohort"],
-        smk.input.expression,
+        row["expression"],
         row["data_type"],
         row["gene_id"],
         smk.output.h5ad,
         smk.output.mapping,
-        clinical=smk.input.get("clinical"),
+        out_clinical=smk.output.clinical,
+        clinical=row["clinical"] or None,
         time=row["time"] or None,
         event=row["event"] or None,
         collapse=smk.params.collapse,
-        platform_annotation=smk.input.get("platform_annotation"),
+        platform_annotation=row["platform_annotation"] or None,
+        fmt=row["format"],
+        orientation=row["orientation"],
+        platform=row["platform"] or None,
+        layer=row["layer"] or None,
+        sample_column=row["sample_column"] or None,
+        geo=st["geo"],
+        harmonization=st["harmonization"],
+        endpoints=st["endpoints"],
+        site_column=st["site_column"] or None,
+        sites=st["sites"],
     )
 
 
-run_rule(snakemake, main)  # noqa: F821
+run_rule(snakemake, summarized(main))  # noqa: F821

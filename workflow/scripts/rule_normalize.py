@@ -1,6 +1,7 @@
 """Rule normalize: filter low-expression genes (counts) and normalize X (counts kept in layers['counts'])."""
 
 from seedsig.pipeline import normalize_cohort, run_rule
+from seedsig.progress import summarized
 
 
 def main(smk):
@@ -16,4 +17,4 @@ def main(smk):
     )
 
 
-run_rule(snakemake, main)  # noqa: F821
+run_rule(snakemake, summarized(main))  # noqa: F821

@@ -1,6 +1,7 @@
 """Rule score: one scoring method -> scores/{method}.tsv (+ sidecar JSON with parameters)."""
 
 from seedsig.pipeline import run_rule, score_cohort
+from seedsig.progress import summarized
 
 
 def main(smk):
@@ -15,4 +16,4 @@ def main(smk):
     )
 
 
-run_rule(snakemake, main)  # noqa: F821
+run_rule(snakemake, summarized(main))  # noqa: F821

@@ -2,6 +2,7 @@
 cumulative_incidence.tsv (site of relapse)."""
 
 from seedsig.pipeline import run_rule, survival_cohort
+from seedsig.progress import summarized
 
 
 def main(smk):
@@ -17,4 +18,4 @@ def main(smk):
     )
 
 
-run_rule(snakemake, main)  # noqa: F821
+run_rule(snakemake, summarized(main))  # noqa: F821

@@ -1,0 +1,24 @@
+"""Rule cell_scores: per-cell scores of a single-cell cohort (scanpy-style normalization, the scoring engine)."""
+
+from seedsig.pipeline import cell_scores_cohort, run_rule
+from seedsig.progress import summarized
+
+
+def main(smk):
+    row = smk.params.row
+    cell_scores_cohort(
+        row["cohort"],
+        smk.input.expression,
+        row["gene_id"],
+        row["sample_column"],
+        list(smk.input.signatures),
+        smk.wildcards.method,
+        smk.output[0],
+        layer=row["layer"] or None,
+        min_genes=smk.params.min_genes,
+        min_fraction=smk.params.min_fraction,
+        params=smk.params.method_params,
+    )
+
+
+run_rule(snakemake, summarized(main))  # noqa: F821
