@@ -38,7 +38,7 @@ from pandas._libs.parsers import STR_NA_VALUES
 
 from .errors import SeedsigError
 from .ids import platform_annotation_from_table
-from .io import CLINICAL_NA, read_matrix, require_file
+from .io import CLINICAL_NA, read_bytes, read_matrix, require_file
 from .readers import ExpressionInput
 
 NA_WORDS = frozenset(STR_NA_VALUES) | frozenset(CLINICAL_NA)
@@ -53,18 +53,6 @@ _NUMERIC = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 # ---------------------------------------------------------------- shared helpers
-def _read_bytes(path: str | os.PathLike, what: str) -> tuple[Path, bytes]:
-    """The file's bytes, gunzipped when gzipped (by content, not name), without a UTF-8 BOM."""
-    p = require_file(path, what)
-    raw = p.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise SeedsigError(f"{what} '{p}' is not a complete gzip file ({exc}): the download was cut or damaged; download it again.") from None
-    return p, raw.removeprefix(b"\xef\xbb\xbf")
-
-
 def _decode(b: bytes) -> str:
     return b.decode("utf-8", errors="replace")
 
@@ -362,7 +350,7 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
     counts in a separate file) is not an error: the matrix has 0 rows and ``info['empty_table']`` is True.
     """
     what = f"series matrix '{Path(path)}'"
-    p, raw = _read_bytes(path, "series matrix")
+    p, raw = read_bytes(path, "series matrix")
     begin = _marker(raw, b"!series_matrix_table_begin")
     if begin is None:
         raise SeedsigError(
@@ -451,7 +439,7 @@ def series_clinical(path: str | os.PathLike) -> pd.DataFrame:
     """The sample annotation of a GEO series matrix alone (index = GSM ids; columns as :func:`read_series_matrix`),
     for a cohort whose expression is a separate file (an RNA-seq series' NCBI count table). The table is not read."""
     what = f"series matrix '{Path(path)}'"
-    _, raw = _read_bytes(path, "series matrix")
+    _, raw = read_bytes(path, "series matrix")
     begin = _marker(raw, b"!series_matrix_table_begin")
     sample, lines_of, accessions = _series_header(raw, begin[0] if begin else len(raw), what)
     return _clinical_frame(_series_records(sample, lines_of, accessions, what))
@@ -552,7 +540,7 @@ def read_soft(path: str | os.PathLike, platform: str | None = None) -> Expressio
     maps ``ID_REF`` to the ``IDENTIFIER`` (GEO's gene symbol) column.
     """
     what = f"SOFT file '{Path(path)}'"
-    p, raw = _read_bytes(path, "SOFT file")
+    p, raw = read_bytes(path, "SOFT file")
     ents = _entities(raw)
     types = {e[0] for e in ents}
     if "DATASET" in types:

@@ -38,7 +38,6 @@ Other id types (``gene_id`` of the cohort sheet) give ``mapped`` | ``unmapped`` 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
@@ -52,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SeedsigError
+from .io import read_bytes
 
 ID_TYPES = ("symbol", "ensembl", "entrez", "refseq", "probe")
 
@@ -261,16 +261,6 @@ def _pick_column(columns: list[str], names: Sequence[str]) -> str | None:
     return None
 
 
-def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise SeedsigError(f"platform annotation {path}: not a readable gzip file ({e}); download it again.") from None
-    return raw.decode("utf-8", errors="replace").lstrip("\ufeff")
-
-
 def _table_text(text: str, path: Path) -> str:
     """The tab-separated table of a GEO .annot / SOFT platform file, or of a plain table after its header lines."""
     begins = [m.end() for m in re.finditer(r"(?im)^!platform_table_begin[ \t\r]*$", text)]
@@ -324,7 +314,8 @@ def read_platform_annotation(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise SeedsigError(f"platform annotation {p} not found; give the path of the platform's annotation table (e.g. GPL96.annot.gz from GEO) in the cohort sheet's platform_annotation column.")
-    return platform_annotation_from_table(_table_text(_read_text(p), p), str(p))
+    text = read_bytes(p, "platform annotation")[1].decode("utf-8", errors="replace")
+    return platform_annotation_from_table(_table_text(text, p), str(p))
 
 
 def platform_annotation_from_table(table: str, source: str) -> pd.DataFrame:

@@ -52,6 +52,21 @@ def require_file(path: str | os.PathLike, what: str) -> Path:
     return p
 
 
+def read_bytes(path: str | os.PathLike, what: str) -> tuple[Path, bytes]:
+    """A file's bytes, gunzipped when gzipped (judged by content, not name), without a UTF-8 BOM; a cut or damaged
+    gzip stream is one clear error. The one raw reader of the GEO, GCT and platform-annotation parsers."""
+    import zlib
+
+    p = require_file(path, what)
+    raw = p.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SeedsigError(f"{what} '{p}' is not a complete gzip file ({exc}): the file was cut or damaged (an interrupted download?); download it again.") from None
+    return p, raw.removeprefix(b"\xef\xbb\xbf")
+
+
 def read_matrix(path: str | os.PathLike, what: str = "expression file", *, skip_lines: int = 0, skip_columns: int = 0, rows: str = "gene", columns: str = "sample") -> pd.DataFrame:
     """Read a genes x samples table: first column gene id, one numeric column per sample.
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SeedsigError
-from .io import atomic_path, provenance, read_clinical, read_matrix, write_sidecar, write_table
+from .io import atomic_path, provenance, read_clinical, write_sidecar, write_table
 
 log = logging.getLogger("seedsig")
 
@@ -960,11 +960,25 @@ def run_rule(snakemake: Any, func: Callable[[Any], None]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- report
-def report_run(cohorts: dict[str, str], out_html: str | Path, signature_files: Sequence[str], config: dict, focal: Sequence[str], primary_method: str, meta_dir: str | Path | None = None) -> None:
+def report_run(
+    cohorts: dict[str, str],
+    out_html: str | Path,
+    signature_files: Sequence[str],
+    config: dict,
+    focal: Sequence[str],
+    primary_method: str,
+    meta_dir: str | Path | None = None,
+    *,
+    figures_dir: str | Path | None = None,
+    input_files: Sequence[tuple[str, str]] = (),
+) -> None:
+    """results/report.html (and every figure in ``figures_dir``); the summary uses ``primary_method`` when it was
+    run, else the first scoring method. ``input_files``: (label, path) pairs whose sha256 the methods section lists."""
     from .report import build_report
     from .signatures import load_signatures
 
     methods = list(config.get("scoring", {}).get("methods", [primary_method]))
     primary = primary_method if primary_method in methods else methods[0]
-    build_report(cohorts, out_html, signatures=load_signatures(signature_files), config=config, focal=tuple(focal), primary_method=primary, meta_dir=meta_dir)
+    inputs = [*map(tuple, input_files), *(("signatures", f) for f in signature_files)]
+    build_report(cohorts, out_html, signatures=load_signatures(signature_files), config=config, focal=tuple(focal), primary_method=primary, meta_dir=meta_dir, figures_dir=figures_dir, input_files=inputs)
     log.info("report: %s (%d cohort(s), summary method %s)", out_html, len(cohorts), primary)

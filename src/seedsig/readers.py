@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SeedsigError
-from .io import read_matrix, require_file
+from .io import read_bytes, read_matrix, require_file
 
 FORMATS = ("auto", "table", "series_matrix", "soft", "gct", "parquet", "h5ad")
 ORIENTATIONS = ("genes_x_samples", "samples_x_genes")
@@ -87,18 +87,6 @@ def _check_orientation(orientation: str, p: Path) -> str:
     return orientation
 
 
-def _read_raw(path: str | os.PathLike, what: str = WHAT) -> tuple[Path, bytes]:
-    """The file's bytes (gunzipped when gzipped, by content), without a UTF-8 BOM."""
-    p = require_file(path, what)
-    raw = p.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise SeedsigError(f"{what} '{p}' is a damaged gzip file ({exc}): download or write it again.") from None
-    return p, raw.removeprefix(b"\xef\xbb\xbf")
-
-
 def _line_spans(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start and end (exclusive, without '\r') of every line, and its number of tab-separated fields (vectorized)."""
     a = np.frombuffer(raw, dtype=np.uint8)
@@ -155,7 +143,7 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
     which become clinical columns, then the data rows. The counts of line 2 are checked against the body.
     ``matrix`` rows are the Name / id column; Description and the 1.3 row metadata go to ``row_metadata``.
     """
-    p, raw = _read_raw(path)
+    p, raw = read_bytes(path, WHAT)
     starts, ends, fields = _line_spans(raw)
     if starts.size == 0:
         raise SeedsigError(f"{WHAT} '{p}' is empty: a GCT file starts with '#1.2' or '#1.3'.")

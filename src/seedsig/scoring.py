@@ -51,7 +51,7 @@ table gives the reason. Small signatures (2 or 4 genes) are never dropped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -439,12 +439,18 @@ def coverage_table(matrix: pd.DataFrame, signatures: Sequence[Signature], *, row
     usable, constant = _usable_rows(matrix.to_numpy(dtype=np.float64), drop_constant)
     rows = _row_positions(matrix, row_symbols, usable)
     const_rows = _row_positions(matrix, row_symbols, constant) if constant.any() else {}
+    return coverage_of(signatures, rows, const_rows, min_genes, min_fraction)
+
+
+def coverage_of(signatures: Sequence[Signature], present: Collection[str], constant: Collection[str], min_genes: int, min_fraction: float) -> pd.DataFrame:
+    """The coverage table given the measured genes (``present``) and those measured but constant; every other
+    signature gene is missing. Shared by the bulk engine and the per-cell scoring."""
     out = []
     for sig in signatures:
-        present = [g for g in sig.genes if g in rows]
-        const = [g for g in sig.genes if g not in rows and g in const_rows]
-        missing = [g for g in sig.genes if g not in rows and g not in const_rows]
-        out.append(_coverage(sig, present, missing, const, min_genes, min_fraction))
+        pres = [g for g in sig.genes if g in present]
+        const = [g for g in sig.genes if g not in present and g in constant]
+        missing = [g for g in sig.genes if g not in present and g not in constant]
+        out.append(_coverage(sig, pres, missing, const, min_genes, min_fraction))
     return pd.DataFrame(out, columns=list(COVERAGE_COLUMNS))
 
 

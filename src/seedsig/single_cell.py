@@ -37,6 +37,7 @@ import pandas as pd
 
 from .errors import SeedsigError
 from .readers import ExpressionInput, h5ad_values, obs_clinical, read_h5ad
+from .scoring import coverage_of
 
 log = logging.getLogger(__name__)
 
@@ -213,18 +214,6 @@ def _method_params(params: dict | None, methods: Sequence[str]) -> dict[str, dic
     raise SeedsigError(f"cell_scores params: give one dict of parameters per method (keys {', '.join(methods)}), not {', '.join(map(str, params))}.")
 
 
-def _coverage(signatures, present: set[str], constant: set[str], min_genes: int, min_fraction: float) -> pd.DataFrame:
-    from .scoring import COVERAGE_COLUMNS, _coverage as one
-
-    out = []
-    for sig in signatures:
-        pres = [g for g in sig.genes if g in present]
-        const = [g for g in sig.genes if g not in present and g in constant]
-        miss = [g for g in sig.genes if g not in present and g not in constant]
-        out.append(one(sig, pres, miss, const, min_genes, min_fraction))
-    return pd.DataFrame(out, columns=list(COVERAGE_COLUMNS))
-
-
 def _plan(signatures, coverage: pd.DataFrame, col: dict[str, int]) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """(signature index, up columns, down columns) of each scored signature, columns into the signature-gene block."""
     plan = []
@@ -257,7 +246,7 @@ def _standardized_scores(method: str, xn, genes: np.ndarray, signatures, min_gen
     mean, sd, constant = _gene_stats(xn)
     usable = ~constant
     gi = {g: i for i, g in enumerate(genes)}
-    cov = _coverage(signatures, {g for g in genes[usable]}, {g for g in genes[constant]}, min_genes, min_fraction)
+    cov = coverage_of(signatures, {g for g in genes[usable]}, {g for g in genes[constant]}, min_genes, min_fraction)
     sig_genes = sorted({g for sig, ok in zip(signatures, cov["scored"]) if ok for g in sig.genes if g in gi and usable[gi[g]]})
     cols = np.array([gi[g] for g in sig_genes], dtype=np.int64)
     col = {g: j for j, g in enumerate(sig_genes)}
@@ -319,7 +308,7 @@ def _score_genes_whole(xn, genes: np.ndarray, signatures, p: dict, min_genes: in
     g_sorted = genes[order]
     adata = ad.AnnData(X=xn[:, order].tocsr(), obs=pd.DataFrame(index=pd.RangeIndex(xn.shape[0]).astype(str)), var=pd.DataFrame(index=pd.Index(g_sorted)))
     present = set(g_sorted)
-    cov = _coverage(signatures, present, set(), min_genes, min_fraction)
+    cov = coverage_of(signatures, present, set(), min_genes, min_fraction)
     out = np.full((len(signatures), xn.shape[0]), np.nan)
     state = np.random.get_state()
     try:

@@ -1,28 +1,21 @@
 """Rule report: results/report.html over every cohort, and every figure in results/figures/ (SVG + PDF)."""
 
-from seedsig.pipeline import run_rule
+from seedsig.pipeline import report_run, run_rule
+from seedsig.progress import summarized
 
 
 def main(smk):
-    from seedsig.report import build_report
-    from seedsig.signatures import load_signatures
-
-    config = dict(smk.params.config)
-    methods = list(config.get("scoring", {}).get("methods", [smk.params.primary_method]))
-    primary = smk.params.primary_method if smk.params.primary_method in methods else methods[0]
-    signature_files = list(smk.input.signatures)
-    inputs = [*map(tuple, smk.params.input_files), *(("signatures", f) for f in signature_files)]
-    build_report(
+    report_run(
         dict(smk.params.cohorts),
         smk.output.html,
-        signatures=load_signatures(signature_files),
-        config=config,
-        focal=tuple(smk.params.focal),
-        primary_method=primary,
-        meta_dir=smk.params.meta,
+        list(smk.input.signatures),
+        dict(smk.params.config),
+        smk.params.focal,
+        smk.params.primary_method,
+        smk.params.meta,
         figures_dir=smk.output.figures,
-        input_files=inputs,
+        input_files=smk.params.input_files,
     )
 
 
-run_rule(snakemake, main)  # noqa: F821
+run_rule(snakemake, summarized(main))  # noqa: F821
