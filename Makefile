@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 STAMP := $(VENV)/.seedsig-installed
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test test-fast lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: install
 ## make test: install, then the full test suite.
 test: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+
+## make test-fast: the unit tests only (no Snakemake runs; about a minute): the development loop.
+test-fast: install
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "not slow" -q
 
 lint: install
 	$(BIN)/snakemake --lint

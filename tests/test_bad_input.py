@@ -2,16 +2,24 @@
 no partial output in results/, inputs untouched."""
 
 import hashlib
+import os
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from snakemake.utils import update_config
 
+from seedsig.config import check_workflow_config
+from seedsig.errors import SeedsigError
+
+from conftest import REPO
 from test_pipeline import new_workdir, run_snakemake
 
-pytestmark = pytest.mark.slow
+# Tests that only check the sheet or the config call the workflow's validation (check_workflow_config, what
+# workflow/rules/common.smk runs before any job) directly; tests that need a rule to run start Snakemake (slow).
 
 GENES = ["IL6", "IL8", "FSCN1", "MMP1", "ID1", "TNC", "PTGS2", "HBEGF", "IL11", "CTGF", "ESR1", "GAPDH", "ACTB"] + [f"RPL{i}" for i in range(3, 40)]
 
@@ -61,11 +69,33 @@ def expect_failure(wd: Path, files: dict, *needles: str, extra_args=(), complete
     return out
 
 
+def expect_config_error(wd: Path, files: dict, *needles: str) -> str:
+    """The config and sheet of ``files`` as Snakemake merges them (config/config.yaml, then --configfile) go through the
+    workflow's validation: a SeedsigError naming every needle, nothing written, inputs unchanged."""
+    before = digest(v for v in files.values() if Path(v).is_file())
+    config = yaml.safe_load((wd / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(files["config"].read_text()) or {})
+    cwd = Path.cwd()
+    os.chdir(wd)
+    try:
+        with pytest.raises(SeedsigError) as exc:
+            check_workflow_config(config, [str(files["config"]), "config/config.yaml"], REPO / "workflow" / "schemas")
+    finally:
+        os.chdir(cwd)
+    msg = str(exc.value)
+    for needle in needles:
+        assert needle in msg, f"{needle!r} not in: {msg}"
+    assert not (wd / "results").exists()
+    assert digest(before) == before
+    return msg
+
+
 @pytest.fixture
 def wd(tmp_path):
     return new_workdir(tmp_path)
 
 
+@pytest.mark.slow
 def test_valid_tiny_cohort_runs(wd):
     files = write_cohort(wd)
     run_snakemake(wd, "--configfile", str(files["config"]))
@@ -81,27 +111,28 @@ def test_valid_tiny_cohort_runs(wd):
 def test_missing_expression_file(wd):
     files = write_cohort(wd)
     files["counts"].unlink()
-    expect_failure(wd, files, "column 'expression'", "does not exist", "tiny")
+    expect_config_error(wd, files, "column 'expression'", "does not exist", "tiny")
 
 
 def test_unknown_data_type(wd):
     files = write_cohort(wd)
     files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\t", "\tmicroarray\t"))
-    expect_failure(wd, files, "line 2", "'data_type' is 'microarray'", "counts, log_expression")
+    expect_config_error(wd, files, "line 2", "'data_type' is 'microarray'", "counts, log_expression")
 
 
 def test_unknown_config_key(wd):
     files = write_cohort(wd)
     files["config"].write_text(files["config"].read_text() + "scoring:\n  method: [ssgsea]\n")
-    expect_failure(wd, files, "unknown key 'method' under 'scoring'", "my.yaml")
+    expect_config_error(wd, files, "unknown key 'method' under 'scoring'", "my.yaml")
 
 
 def test_config_value_out_of_range(wd):
     files = write_cohort(wd)
     files["config"].write_text(files["config"].read_text() + "scoring:\n  min_fraction: 2\n")
-    expect_failure(wd, files, "scoring.min_fraction")
+    expect_config_error(wd, files, "scoring.min_fraction")
 
 
+@pytest.mark.slow
 def test_duplicated_sample_ids(wd):
     def dup(p):
         lines = p.read_text().splitlines()
@@ -113,6 +144,7 @@ def test_duplicated_sample_ids(wd):
     expect_failure(wd, files, "duplicated sample id", "P00", str(files["counts"]))
 
 
+@pytest.mark.slow
 def test_duplicated_gene_ids(wd):
     def dup(p):
         lines = p.read_text().splitlines()
@@ -122,6 +154,7 @@ def test_duplicated_gene_ids(wd):
     expect_failure(wd, files, "duplicated gene id", "FSCN1")
 
 
+@pytest.mark.slow
 def test_non_numeric_counts(wd):
     def text(p):
         p.write_text(p.read_text().replace("\n", "\nBADGENE\t" + "\t".join(["x"] * 24) + "\n", 1))
@@ -130,6 +163,7 @@ def test_non_numeric_counts(wd):
     expect_failure(wd, files, "non-numeric value 'x'", "BADGENE")
 
 
+@pytest.mark.slow
 def test_negative_counts(wd):
     def neg(p):
         lines = p.read_text().splitlines()
@@ -142,6 +176,7 @@ def test_negative_counts(wd):
     expect_failure(wd, files, "negative count", "sample 'P02'", "log_expression")
 
 
+@pytest.mark.slow
 def test_clinical_samples_do_not_match(wd):
     def rename(p):
         p.write_text(p.read_text().replace("P05\t", "Q05\t"))
@@ -150,6 +185,7 @@ def test_clinical_samples_do_not_match(wd):
     expect_failure(wd, files, "Q05", "not columns of the expression matrix", str(files["clinical"]))
 
 
+@pytest.mark.slow
 def test_clinical_time_with_text(wd):
     def text(p):
         df = pd.read_csv(p, sep="\t")
@@ -175,13 +211,13 @@ def test_unparseable_signature_file(wd):
         )
     )
     files["sig"] = bad
-    expect_failure(wd, files, str(bad), "'signature' and 'gene' columns")
+    expect_config_error(wd, files, str(bad), "'signature' and 'gene' columns")
 
 
 def test_unknown_focal_signature(wd):
     files = write_cohort(wd)
     files["config"].write_text(files["config"].read_text() + "signatures:\n  focal: [SELF_SEEDING]\n")
-    expect_failure(wd, files, "SELF_SEEDING", "signatures.focal")
+    expect_config_error(wd, files, "SELF_SEEDING", "signatures.focal")
 
 
 INGESTED = ("tiny/ingested.h5ad", "tiny/gene_mapping.tsv", "tiny/gene_mapping.json", "tiny/clinical.tsv", "tiny/clinical.json")  # the ingest rule finished; normalize failed
@@ -206,14 +242,16 @@ def _probe_cohort(wd: Path, annotation_text: str) -> dict:
 def test_probe_ids_without_platform_annotation(wd):
     files = write_cohort(wd)
     files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\tsymbol\t", "\tcounts\tprobe\t"))
-    expect_failure(wd, files, "line 2", "gene_id is 'probe'", "platform_annotation")
+    expect_config_error(wd, files, "line 2", "gene_id is 'probe'", "platform_annotation")
 
 
+@pytest.mark.slow
 def test_platform_annotation_without_a_gene_column(wd):
     files = _probe_cohort(wd, "ID\tDescription\n{rows}\n")
     expect_failure(wd, files, "platform annotation", "GPLX.tsv", "Description")
 
 
+@pytest.mark.slow
 def test_probe_cohort_runs_and_maps_old_symbols(wd):
     files = _probe_cohort(wd, "ID\tGene Symbol\n{rows}\n")
     run_snakemake(wd, "--configfile", str(files["config"]))
@@ -224,9 +262,10 @@ def test_probe_cohort_runs_and_maps_old_symbols(wd):
 def test_tpm_without_gene_lengths(wd):
     files = write_cohort(wd)
     files["config"].write_text(files["config"].read_text() + "normalize:\n  counts: [tpm, log2]\n")
-    expect_failure(wd, files, "normalize.counts", "tpm", "normalize.gene_lengths")
+    expect_config_error(wd, files, "normalize.counts", "tpm", "normalize.gene_lengths")
 
 
+@pytest.mark.slow
 def test_gene_lengths_for_other_genes(wd):
     files = write_cohort(wd)
     lengths = wd / "data" / "lengths.tsv"
@@ -239,9 +278,10 @@ def test_gene_lengths_for_other_genes(wd):
 def test_count_method_for_log_data_in_config(wd):
     files = write_cohort(wd)
     files["config"].write_text(files["config"].read_text() + "normalize:\n  counts: [quantile]\n")
-    expect_failure(wd, files, "normalize.counts")
+    expect_config_error(wd, files, "normalize.counts")
 
 
+@pytest.mark.slow
 def test_non_integer_counts_with_deseq2(wd):
     def frac(p):
         df = pd.read_csv(p, sep="\t", index_col=0).astype(float)
@@ -253,6 +293,7 @@ def test_non_integer_counts_with_deseq2(wd):
     expect_failure(wd, files, "DESeq2 models integer counts", "gene 'ID1'", "sample 'P03'", "tmm_logcpm", completed=INGESTED)
 
 
+@pytest.mark.slow
 def test_logged_values_declared_as_intensity(wd):
     def logged(p):
         df = pd.read_csv(p, sep="\t", index_col=0)
@@ -263,8 +304,10 @@ def test_logged_values_declared_as_intensity(wd):
     expect_failure(wd, files, "declared as intensity", "log_expression")
 
 
+@pytest.mark.slow
 def test_all_na_rows_are_removed_and_reported(wd):
     def na_row(p):
+        np.log2(pd.read_csv(p, sep="\t", index_col=0) + 1).to_csv(p, sep="\t")  # log-scale values, as the sheet declares
         lines = p.read_text().splitlines()
         p.write_text("\n".join(lines + ["EMPTYGENE\t" + "\t".join(["NA"] * 24)]) + "\n")
 
@@ -276,6 +319,7 @@ def test_all_na_rows_are_removed_and_reported(wd):
     assert "every value missing removed" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_tpm_with_a_length_table_runs(wd):
     files = write_cohort(wd)
     lengths = wd / "data" / "lengths.tsv"

@@ -67,7 +67,7 @@ def test_outputs_of_the_contract_exist(example_run):
         assert side["versions"]["seedsig"] and side["versions"]["numpy"]
     corr = read_tsv(base / "correlations.tsv")
     # the contract columns first, in their order; the association issue's columns added after them
-    assert list(corr.columns) == ["method", "signature_a", "signature_b", "r", "p", "q", "n", "statistic", "ci_low", "ci_high", "n_shared_genes", "jaccard", "p_overlap", "r_without_shared", "p_random_null", "r_partial", "covariates"]
+    assert list(corr.columns) == ["method", "signature_a", "signature_b", "r", "p", "q", "n", "statistic", "ci_low", "ci_high", "n_shared_genes", "jaccard", "p_overlap", "r_without_shared", "p_random_null", "r_partial", "covariates", "note"]
     surv = read_tsv(base / "survival.tsv")
     assert list(surv.columns) == ["method", "signature", "endpoint", "n", "events", "hr_per_sd", "ci_low", "ci_high", "p", "note", "model", "covariates", "concordance", "ph_p", "p_random_null"]
     scores = read_tsv(base / "scores" / "ssgsea.tsv")

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from seedsig.report import build_report, data_value, fmt_p, fmt_r
+from seedsig.report import build_report, data_value, fmt_p, fmt_p_null, fmt_r
 from seedsig.signatures import load_signatures
 
 from conftest import REPO
@@ -248,6 +248,8 @@ def test_e2e_summary_tables_equal_the_tsvs(two_cohort_run):
     html = (wd / "results" / "report.html").read_text()
     check_standalone(html)
     p = parse(html)
+    cfg = yaml.safe_load((wd / "config" / "test.yaml").read_text())  # p_random_null at its floor 1/(B + 1) is shown as '< bound'
+    fmt_null_corr, fmt_null_surv = (lambda v, b=cfg[k]["n_random"]: fmt_p_null(v, b, with_b=False) for k in ("associate", "survival"))
     rows = {tuple(r["attrs"][k] for k in ("data-cohort", "data-method", "data-signature-a", "data-signature-b", "data-statistic")): r["cells"] for r in p.rows["summary-correlations"]}
     n = 0
     for cohort in ("example", "nosurv"):
@@ -255,10 +257,10 @@ def test_e2e_summary_tables_equal_the_tsvs(two_cohort_run):
             cells = rows[(cohort, r["method"], r["signature_a"], r["signature_b"], r["statistic"])]
             for col in ("r", "ci_low", "ci_high", "r_without_shared"):
                 check_cell(cells, col, r[col], fmt_r)
-            check_cell(cells, "p_random_null", r["p_random_null"], fmt_p)
+            check_cell(cells, "p_random_null", r["p_random_null"], fmt_null_corr)
             n += 1
     meta = pd.read_csv(wd / "results" / "meta" / "correlations.tsv", sep="\t")
-    for r in meta[meta["pooling"] == "random_dl"].to_dict("records"):
+    for r in meta[(meta["pooling"] == "random_dl") & (meta["k"] >= 2)].to_dict("records"):  # k < 2: nothing pooled, not shown
         cells = rows[("pooled", r["method"], r["signature_a"], r["signature_b"], r["statistic"])]
         check_cell(cells, "r", r["estimate"], fmt_r)
         check_cell(cells, "ci_low", r["ci_low"], fmt_r)
@@ -274,11 +276,11 @@ def test_e2e_summary_tables_equal_the_tsvs(two_cohort_run):
         cells = srows[("example", r["method"], r["signature"], r["endpoint"], r["model"])]
         for col in ("hr_per_sd", "ci_low", "ci_high"):
             check_cell(cells, col, r[col], fmt_r)
-        for col in ("p", "p_random_null"):
-            check_cell(cells, col, r[col], fmt_p)
+        check_cell(cells, "p", r["p"], fmt_p)
+        check_cell(cells, "p_random_null", r["p_random_null"], fmt_null_surv)
         assert cells["events"][0] == str(int(r["events"]))
     ms = pd.read_csv(wd / "results" / "meta" / "survival.tsv", sep="\t")
-    for r in ms[(ms["pooling"] == "random_dl") & ms["signature"].isin(["SS", "SS_attraction", "SS_infiltration"])].to_dict("records"):
+    for r in ms[(ms["pooling"] == "random_dl") & (ms["k"] >= 2) & ms["signature"].isin(["SS", "SS_attraction", "SS_infiltration"])].to_dict("records"):
         check_cell(srows[("pooled", r["method"], r["signature"], r["endpoint"], r["model"])], "hr_per_sd", r["estimate"], fmt_r)  # HR scale, as the meta table gives it
     assert not any(k[0] == "nosurv" for k in srows)
 

@@ -1,10 +1,14 @@
 """Signature files: the shipped ones, user TSV/GMT files, and clear errors for bad files."""
 
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from seedsig.errors import SeedsigError
+from seedsig.scoring import coverage_table, score
 from seedsig.signatures import load_signatures, read_signature_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -160,3 +164,76 @@ def test_conflict_after_resolution_is_an_error(tmp_path):
     f.write_text("signature\tgene\tdirection\nX\tIL8\tup\nX\tCXCL8\tdown\n")
     with pytest.raises(SeedsigError, match="both up and down"):
         read_signature_file(f)
+
+
+# --- a GMT set keeps the user's name unless both halves of X_UP / X_DN are in the file (issue 14, item 6) ---
+SMID_LUNG_UP = "SMID_BREAST_CANCER_RELAPSE_IN_LUNG_UP"
+LONE_GMT = (
+    f"{SMID_LUNG_UP}\thttp://www.gsea-msigdb.org\tIL6\tIL8\tFSCN1\n"
+    "LONE_SET_DN\tdesc\tESR1\tGAPDH\n"
+    "PAIR_UP\td\tMMP1\nPAIR_DOWN\td\tACTB\n"
+)
+
+
+def test_gmt_lone_halves_keep_their_names(tmp_path):
+    f = tmp_path / "msigdb.gmt"
+    f.write_text(LONE_GMT)
+    sigs = {s.name: s for s in read_signature_file(f)}
+    assert list(sigs) == [SMID_LUNG_UP, "LONE_SET_DN", "PAIR"]
+    lung, lone_dn, pair = sigs[SMID_LUNG_UP], sigs["LONE_SET_DN"], sigs["PAIR"]
+    assert lung.genes == ("IL6", "CXCL8", "FSCN1") and lung.directions == (1, 1, 1) and lung.merged_from == ()
+    # a lone DN set is a set of its own: its genes are the set, scored up (high score = those genes high)
+    assert lone_dn.genes == ("ESR1", "GAPDH") and lone_dn.directions == (1, 1) and not lone_dn.signed
+    assert pair.up == ["MMP1"] and pair.down == ["ACTB"] and pair.merged_from == ("PAIR_UP", "PAIR_DOWN")
+    meta = {m["name"]: m for m in (s.metadata() for s in sigs.values())}
+    assert meta["PAIR"]["merged_from"] == ["PAIR_UP", "PAIR_DOWN"] and meta[SMID_LUNG_UP]["merged_from"] == []
+    assert (meta["LONE_SET_DN"]["n_up"], meta["LONE_SET_DN"]["n_down"]) == (2, 0)
+
+
+def test_halves_of_different_bases_are_not_merged(tmp_path):
+    f = tmp_path / "two.gmt"
+    f.write_text("A_UP\td\tIL6\nB_DN\td\tESR1\nc_UP\td\tMMP1\nC_DN\td\tACTB\n")
+    sigs = {s.name: s for s in read_signature_file(f)}
+    assert list(sigs) == ["A_UP", "B_DN", "c_UP", "C_DN"]  # the base is compared as written: c != C
+    assert all(not s.signed for s in sigs.values())
+
+
+def test_tsv_never_merges_or_renames(tmp_path):
+    f = tmp_path / "halves.tsv"
+    f.write_text("signature\tgene\tdirection\nX_UP\tIL6\tup\nX_DN\tESR1\tNA\n")
+    sigs = {s.name: s for s in read_signature_file(f)}
+    assert list(sigs) == ["X_UP", "X_DN"] and sigs["X_DN"].directions == (1,)
+
+
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ("X_UP\td\tIL6\nX_UP\td\tMMP1\n", "line 2: set 'X_UP' is already defined on line 1"),
+        ("X\td\tIL6\nX_UP\td\tMMP1\nX_DN\td\tESR1\n", "line 1: set 'X' has the name of the signed set merged from X_UP + X_DN."),
+    ],
+)
+def test_gmt_name_clashes_are_errors(tmp_path, content, needle):
+    f = tmp_path / "clash.gmt"
+    f.write_text(content)
+    with pytest.raises(SeedsigError, match=re.escape(needle)) as exc:
+        read_signature_file(f)
+    assert f"'{f}'" in str(exc.value)
+
+
+def test_lone_up_set_keeps_its_name_in_scores_and_coverage(tmp_path):
+    f = tmp_path / "msigdb.gmt"
+    f.write_text(LONE_GMT)
+    sigs = read_signature_file(f)
+    genes = ["IL6", "IL8", "FSCN1", "ESR1", "GAPDH", "MMP1", "ACTB", "TNC", "ID1", "HBEGF"]
+    rng = np.random.default_rng(3)
+    expr = pd.DataFrame(rng.normal(5, 1, size=(len(genes), 8)), index=genes, columns=[f"S{i}" for i in range(8)])
+    symbols = [{"IL8": "CXCL8"}.get(g, g) for g in genes]
+    res = score(expr, sigs, "zscore", row_symbols=symbols, min_genes=1, min_fraction=0.5)
+    assert list(res.scores.columns) == [SMID_LUNG_UP, "LONE_SET_DN", "PAIR"]
+    # the lone DN set scores its genes up: sum of the z of ESR1 and GAPDH / sqrt(2), not minus that
+    z = expr.sub(expr.mean(axis=1), axis=0).div(expr.std(axis=1, ddof=1), axis=0)
+    assert np.allclose(res.scores["LONE_SET_DN"], z.loc[["ESR1", "GAPDH"]].sum() / np.sqrt(2), atol=1e-12)
+    assert np.allclose(res.scores["PAIR"], z.loc["MMP1"] - z.loc["ACTB"], atol=1e-12)
+    cov = coverage_table(expr, sigs, row_symbols=symbols, min_genes=1)
+    assert cov["signature"].tolist() == [SMID_LUNG_UP, "LONE_SET_DN", "PAIR"]
+    assert cov.set_index("signature").loc[SMID_LUNG_UP, "n_present"] == 3

@@ -10,7 +10,7 @@ target signature x statistic (``spearman``, ``pearson``), columns :data:`CORRELA
     this is the exact test, equal to ``scipy.stats.pearsonr``). Fewer than 3 samples or a constant score: NA.
 ``q``
     Benjamini-Hochberg over **the grid**: every row of the table (all methods x focal x targets x statistics)
-    that has a p-value.
+    that has a p-value (rows below ``min_samples`` have none and are not in the family).
 ``ci_low``, ``ci_high``
     95% interval. Pearson: Fisher z, tanh(atanh(r) -/+ 1.96 / sqrt(n - 3)). Spearman: percentile bootstrap over
     samples, ``n_bootstrap`` resamples drawn at once (a B x n index matrix), each resample ranked row-wise
@@ -40,6 +40,16 @@ target signature x statistic (``spearman``, ``pearson``), columns :data:`CORRELA
     nothing). Numeric covariates enter as they are, text ones as dummies (the first sorted level is the
     reference). ``covariates`` lists what was adjusted for (``meta_pcna;er_status``); with nothing to adjust
     for ``r_partial`` is NA and ``covariates`` is empty.
+``note``
+    Why a row has no r (or lacks one of its statistics): a signature that is not scored, fewer samples with both
+    scores than ``min_samples`` (``associate.min_samples``, default 10), a constant score, a reduced list that no
+    longer meets the coverage rule, a random null that could not be drawn. Empty when nothing is missing.
+
+The floor: a row whose n (samples where both scores are finite) is below ``min_samples`` is not tested. Its
+``r``, ``p``, ``q``, ``ci_low``, ``ci_high``, ``r_without_shared``, ``r_partial`` and ``p_random_null`` are NA, its
+``note`` says why, it is not in the BH family, and nothing is computed for it (no bootstrap, no re-scoring without
+shared genes, no random-signature scores for a focal signature none of whose rows is tested). Spearman's |r| on 3
+samples is 1 (p = 0) one time in three by chance alone: such numbers must not look like results.
 
 Data conditions (a score that could not be computed, a constant score, a covariate with one level, too few
 samples) give NA values and a reason in the info dict, never an exception. Samples are used in sorted order
@@ -78,12 +88,14 @@ CORRELATION_COLUMNS = (
     "p_random_null",
     "r_partial",
     "covariates",
+    "note",
 )
 STATISTICS = ("spearman", "pearson")
 Z975 = stats.norm.ppf(0.975)
 META_PCNA_FRACTION = 0.01  # Venet et al. 2011: the 1% of genes most positively correlated with PCNA
 META_PCNA_MIN_GENES = 10  # floor for small matrices (1% of 2,000 genes would be a median of 20 genes; of 500, of 5)
-MIN_SAMPLES = 3
+MIN_SAMPLES = 3  # the least n at which r and its p are defined at all (correlation())
+MIN_SAMPLES_TESTED = 10  # default floor of correlation_table (associate.min_samples): below it a row is not tested
 CHUNK_ELEMENTS = 5_000_000  # resamples x samples per chunk of the bootstrap
 
 
@@ -135,12 +147,15 @@ def correlation_p(r: float, n: int, k: int = 0) -> float:
     return float(2.0 * stats.t.sf(abs(t), df))
 
 
-def correlation(a: np.ndarray, b: np.ndarray, statistic: str = "spearman") -> tuple[float, float, int]:
-    """Spearman or Pearson r, two-sided p and n over the pairs where both values are finite."""
+def correlation(
+    a: np.ndarray, b: np.ndarray, statistic: str = "spearman", min_samples: int = MIN_SAMPLES
+) -> tuple[float, float, int]:
+    """Spearman or Pearson r, two-sided p and n over the pairs where both values are finite (r and p NA with fewer
+    than ``min_samples`` pairs, at least 3)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     ok = np.isfinite(a) & np.isfinite(b)
     n = int(ok.sum())
-    if n < MIN_SAMPLES:
+    if n < max(MIN_SAMPLES, int(min_samples)):
         return np.nan, np.nan, n
     x, y = a[ok], b[ok]
     if statistic == "spearman":
@@ -380,6 +395,7 @@ def correlation_table(
     min_genes: int = 2,
     min_fraction: float = 0.5,
     method_params: dict[str, dict] | None = None,
+    min_samples: int = MIN_SAMPLES_TESTED,
     timer=None,
 ) -> tuple[pd.DataFrame, dict]:
     """The correlation table (:data:`CORRELATION_COLUMNS`, one row per method x focal x target x statistic) and
@@ -388,15 +404,18 @@ def correlation_table(
     ``expr``: genes x samples normalized log expression (index = gene symbols), the matrix the scores were
     computed from; ``scores``: method -> samples x signatures (the score stage's tables); ``covariates``:
     samples x clinical covariates. Rows: methods in sorted order, then focal, targets and statistics in the
-    order given (duplicates dropped; a signature is not correlated with itself).
+    order given (duplicates dropped; a signature is not correlated with itself). ``min_samples`` (whole number
+    >= 3, ``associate.min_samples``): rows with fewer samples where both scores are finite are not tested (NA,
+    with a ``note``; nothing is computed for them).
 
     Info keys: ``grid`` (what q covers), ``methods``, ``statistics``, ``order``, ``p``, ``ci``, ``n_bootstrap``,
-    ``n_random``, ``seed``, ``overlap``, ``r_without_shared``, ``random_null``, ``partial`` (definitions),
-    ``samples``, ``skipped_pairs`` (focal = target), ``missing_scores`` (method -> signatures absent from its
-    score table: NA rows), ``reduced_signatures`` (each re-scored reduced list with its coverage and reason),
-    ``random_null_methods`` (method -> how its random scores were made), ``random_null_seeds`` (method -> focal ->
-    seed), ``random_null_unavailable`` (method -> focal -> reason), ``meta_pcna`` (used, genes, reason),
-    ``covariates`` (used, skipped with reasons, coding, adjusted_for), ``n_rows``, ``n_tests``.
+    ``n_random``, ``seed``, ``min_samples``, ``overlap``, ``r_without_shared``, ``random_null``, ``partial``
+    (definitions), ``samples``, ``skipped_pairs`` (focal = target), ``missing_scores`` (method -> signatures absent
+    from its score table: NA rows), ``reduced_signatures`` (each re-scored reduced list with its coverage and
+    reason), ``random_null_methods`` (method -> how its random scores were made), ``random_null_seeds`` (method ->
+    focal -> seed), ``random_null_unavailable`` (method -> focal -> reason), ``meta_pcna`` (used, genes, reason),
+    ``covariates`` (used, skipped with reasons, coding, adjusted_for), ``n_rows``, ``n_tests``, ``n_below_min_samples``
+    (rows not tested for want of samples).
 
     ``timer``: an optional :class:`seedsig.progress.Timer` that gets the seconds spent on the random null
     (``random_null``) and the bootstrap (``bootstrap``), for the log (never in the table or the info). Progress
@@ -413,7 +432,12 @@ def correlation_table(
     for label, v in (("n_bootstrap", n_bootstrap), ("n_random", n_random), ("seed", seed)):
         if not _whole(v):
             raise SeedsigError(f"associate.{label} must be a whole number >= 0{' (0 switches it off)' if label != 'seed' else ''}, not {v!r}.")
-    n_bootstrap, n_random, seed = int(n_bootstrap), int(n_random), int(seed)
+    if not _whole(min_samples) or min_samples < MIN_SAMPLES:
+        raise SeedsigError(
+            f"associate.min_samples must be a whole number >= {MIN_SAMPLES} (default {MIN_SAMPLES_TESTED}), "
+            f"not {min_samples!r}."
+        )
+    n_bootstrap, n_random, seed, min_samples = int(n_bootstrap), int(n_random), int(seed), int(min_samples)
     focal, targets = _unique(focal), _unique(targets)
     sig_by_name = {s.name: s for s in signatures}
     unknown = [n for n in [*focal, *targets] if n not in sig_by_name]
@@ -443,7 +467,11 @@ def correlation_table(
     measured = measured_genes(x_expr)
 
     info: dict = {
-        "grid": f"q = Benjamini-Hochberg over every row of the table with a p-value: {len(tables)} method(s) x {len(focal)} focal x {len(targets)} target signature(s) x {len(statistics)} statistic(s)",
+        "grid": (
+            f"q = Benjamini-Hochberg over every row of the table with a p-value: {len(tables)} method(s) x "
+            f"{len(focal)} focal x {len(targets)} target signature(s) x {len(statistics)} statistic(s), "
+            "less the rows below min_samples"
+        ),
         "methods": list(tables),
         "statistics": statistics,
         "order": "rows by method (sorted), then focal, target and statistic in the order given",
@@ -452,6 +480,11 @@ def correlation_table(
         "n_bootstrap": n_bootstrap,
         "n_random": n_random,
         "seed": int(seed),
+        "min_samples": min_samples,
+        "floor": (
+            f"a row with fewer than {min_samples} samples where both scores are finite is not tested: r, p, q, CI, "
+            "r_without_shared, r_partial, p_random_null NA, a note, not in the BH family"
+        ),
         "overlap": f"gene lists restricted to the {len(measured)} genes measured in every sample; p_overlap = hypergeometric P(X >= shared)",
         "r_without_shared": "both signatures re-scored without the measured shared genes (same method, parameters and coverage rule on the reduced lists)",
         "random_null": "(b + 1) / (B + 1), b = random signatures matched to the focal one (size per direction, expression bins) with |r| >= |r observed| against the target; seed per method and focal from seed",
@@ -465,10 +498,37 @@ def correlation_table(
         "random_null_seeds": {},
     }
 
+    # ---- the pairs, the score columns, and which rows reach the floor (nothing is computed for the others)
+    pairs = []
+    for a in focal:
+        for b in targets:
+            if a == b:
+                info["skipped_pairs"].append(f"{a} vs itself")
+                continue
+            shared, jac, p_ov = overlap(sig_by_name[a].genes, sig_by_name[b].genes, measured)
+            drop = frozenset(set(sig_by_name[a].genes) & set(sig_by_name[b].genes) & measured)
+            pairs.append((a, b, shared, jac, p_ov, drop))
+    cols: dict[str, dict[str, np.ndarray]] = {}
+    for m, table in tables.items():
+        cols[m] = {}
+        for s in dict.fromkeys([*focal, *targets]):
+            if s in table.columns:
+                cols[m][s] = table[s].to_numpy(dtype=float)
+            else:
+                cols[m][s] = np.full(len(table), np.nan)
+                info["missing_scores"].setdefault(m, []).append(s)
+    n_pair = {
+        (m, a, b): int((np.isfinite(cols[m][a]) & np.isfinite(cols[m][b])).sum()) for m in tables for a, b, *_ in pairs
+    }
+    tested = {k: n >= min_samples for k, n in n_pair.items()}
+    any_tested = any(tested.values())
+
     # ---- covariates for the partial correlation
     design, groups, cov_info = covariate_design(covariates, samples)
     pcna_info: dict = {"used": False, "genes": [], "reason": ""}
-    if proliferation:
+    if proliferation and not any_tested:
+        pcna_info["reason"] = f"not computed: no correlation row has {min_samples} samples (associate.min_samples)"
+    elif proliferation:
         mp, genes = meta_pcna(x_expr)
         if genes:
             design.insert(0, "meta_pcna", mp.reindex(samples).to_numpy())
@@ -484,20 +544,11 @@ def correlation_table(
     cov_label = ";".join(groups)
 
     # ---- reduced (shared-genes-removed) signatures: one score call per method, each gene set once
-    pairs = []
-    for a in focal:
-        for b in targets:
-            if a == b:
-                info["skipped_pairs"].append(f"{a} vs itself")
-                continue
-            shared, jac, p_ov = overlap(sig_by_name[a].genes, sig_by_name[b].genes, measured)
-            drop = frozenset(set(sig_by_name[a].genes) & set(sig_by_name[b].genes) & measured)
-            pairs.append((a, b, shared, jac, p_ov, drop))
     reduced: dict[tuple[str, str, frozenset], pd.Series] = {}
     for m in tables:
         todo: dict[tuple[str, frozenset], Signature] = {}
         for a, b, shared, _, _, drop in pairs:
-            if shared:
+            if shared and tested[(m, a, b)]:
                 for s in (a, b):
                     todo.setdefault((s, drop), _reduced(sig_by_name[s], drop))
         if not todo:
@@ -508,72 +559,102 @@ def correlation_table(
         for rec in res.coverage.to_dict("records"):
             info["reduced_signatures"].append({"method": m, "signature": rec["signature"], "n_genes": int(rec["n_genes"]), "n_present": int(rec["n_present"]), "scored": bool(rec["scored"]), "reason": rec["reason"]})
 
-    # ---- the random-signature nulls: one set of B random scores per method x focal signature
+    # ---- the random-signature nulls: one set of B random scores per method x focal signature with a tested row
     null_scores: dict[tuple[str, str], np.ndarray | None] = {}
     if n_random > 0:
-        focal_used = list(dict.fromkeys(a for a, *_ in pairs))
-        steps = [(m, a) for m in tables for a in focal_used]
+        steps = list(dict.fromkeys((m, a) for m in tables for a, b, *_ in pairs if tested[(m, a, b)]))
         for m, a in progress(steps, desc=f"random null B={n_random} (method x focal)", unit="set"):
             with timer("random_null"):
-                va = tables[m][a].to_numpy(dtype=float) if a in tables[m].columns else np.full(len(tables[m]), np.nan)
-                null_scores[(m, a)] = _random_scores(x_expr, sig_by_name[a], m, n_random, seed, method_params.get(m), va, tables[m].index, info)
+                null_scores[(m, a)] = _random_scores(
+                    x_expr, sig_by_name[a], m, n_random, seed, method_params.get(m), cols[m][a], tables[m].index, info
+                )
 
     # ---- the grid
     rows = []
     bar = progress(total=len(tables) * len(pairs), desc=f"correlations, bootstrap B={n_bootstrap} (method x pair)", unit="pair")
     for m, table in tables.items():
-        col = {}
-        for s in [*focal, *targets]:
-            if s in table.columns:
-                col[s] = table[s].to_numpy(dtype=float)
-            else:
-                col[s] = np.full(len(table), np.nan)
-                info["missing_scores"].setdefault(m, []).append(s)
+        col = cols[m]
         z_m = None if z_all is None else pd.DataFrame(z_all, index=samples).reindex(table.index).to_numpy()
         null_cache_ranked: dict[tuple, np.ndarray] = {}
         for a, b, shared, jac, p_ov, drop in pairs:
             bar.update(1)
             va, vb = col[a], col[b]
             both = np.isfinite(va) & np.isfinite(vb)
+            n = n_pair[(m, a, b)]
             null = null_scores.get((m, a))
             for st in statistics:
-                r, p, n = correlation(va, vb, st)
-                rec = {"method": m, "signature_a": a, "signature_b": b, "r": r, "p": p, "q": np.nan, "n": n, "statistic": st,
-                       "ci_low": np.nan, "ci_high": np.nan, "n_shared_genes": shared, "jaccard": jac, "p_overlap": p_ov,
-                       "r_without_shared": np.nan, "p_random_null": np.nan, "r_partial": np.nan, "covariates": ""}
-                if np.isfinite(r):
-                    if st == "pearson":
-                        rec["ci_low"], rec["ci_high"] = fisher_ci(r, n)
-                    else:
-                        with timer("bootstrap"):
-                            rec["ci_low"], rec["ci_high"] = bootstrap_ci(va[both], vb[both], n_bootstrap, stable_seed(seed, "bootstrap", m, a, b))
-                    if null is not None:
-                        with timer("random_null"):
-                            key = (a, st, both.tobytes())  # the random scores are ranked once per focal, statistic and sample set
-                            if key not in null_cache_ranked:
-                                if any(k[0] != a for k in null_cache_ranked):  # pairs come focal by focal: keep one focal's
-                                    null_cache_ranked.clear()
-                                null_cache_ranked[key] = _ranks(null[:, both]) if st == "spearman" else null[:, both]
-                            rec["p_random_null"] = _null_p(r, null_cache_ranked[key], _ranks(vb[both]) if st == "spearman" else vb[both])
-                    if z_m is not None:
-                        rp, _, _, _ = partial_correlation(va, vb, z_m, st)
-                        rec["r_partial"], rec["covariates"] = rp, cov_label
+                rec = {
+                    "method": m, "signature_a": a, "signature_b": b, "r": np.nan, "p": np.nan, "q": np.nan, "n": n,
+                    "statistic": st, "ci_low": np.nan, "ci_high": np.nan, "n_shared_genes": shared, "jaccard": jac,
+                    "p_overlap": p_ov, "r_without_shared": np.nan, "p_random_null": np.nan, "r_partial": np.nan,
+                    "covariates": "", "note": "",
+                }
+                rows.append(rec)
+                if not tested[(m, a, b)]:
+                    rec["note"] = _untested_note(m, {a: va, b: vb}, n, min_samples)
+                    continue
+                r, p, _ = correlation(va, vb, st, min_samples)
+                rec["r"], rec["p"] = r, p
+                if not np.isfinite(r):
+                    const = [s for s, v in ((a, va), (b, vb)) if v[both].max() == v[both].min()]
+                    what = f"the {' and '.join(const) or 'a'} score{'s are' if len(const) > 1 else ' is'}"
+                    rec["note"] = f"{what} constant across the {n} samples: no correlation"
+                    continue
+                notes = []
+                if st == "pearson":
+                    rec["ci_low"], rec["ci_high"] = fisher_ci(r, n)
+                else:
+                    with timer("bootstrap"):
+                        boot_seed = stable_seed(seed, "bootstrap", m, a, b)
+                        rec["ci_low"], rec["ci_high"] = bootstrap_ci(va[both], vb[both], n_bootstrap, boot_seed)
+                if null is not None:
+                    with timer("random_null"):
+                        key = (a, st, both.tobytes())  # random scores ranked once per focal, statistic and sample set
+                        if key not in null_cache_ranked:
+                            if any(k[0] != a for k in null_cache_ranked):  # pairs come focal by focal: keep one focal's
+                                null_cache_ranked.clear()
+                            null_cache_ranked[key] = _ranks(null[:, both]) if st == "spearman" else null[:, both]
+                        target = _ranks(vb[both]) if st == "spearman" else vb[both]
+                        rec["p_random_null"] = _null_p(r, null_cache_ranked[key], target)
+                elif n_random > 0 and a in info["random_null_unavailable"].get(m, {}):
+                    notes.append(f"p_random_null NA: {info['random_null_unavailable'][m][a]}")
+                if z_m is not None:
+                    rp, _, _, _ = partial_correlation(va, vb, z_m, st)
+                    rec["r_partial"], rec["covariates"] = rp, cov_label
                 if shared == 0:
                     rec["r_without_shared"] = r
                 else:
-                    rec["r_without_shared"] = correlation(reduced[(m, a, drop)].to_numpy(dtype=float), reduced[(m, b, drop)].to_numpy(dtype=float), st)[0]
-                rows.append(rec)
+                    ra, rb = (reduced[(m, s, drop)].to_numpy(dtype=float) for s in (a, b))
+                    rec["r_without_shared"] = correlation(ra, rb, st, min_samples)[0]
+                    lost = [s for s, v in ((a, ra), (b, rb)) if not np.isfinite(v).any()]
+                    if lost:
+                        verb = "meets" if len(lost) == 1 else "meet"
+                        lost_text = " and ".join(lost)
+                        notes.append(f"r_without_shared NA: {lost_text} without the shared genes no longer {verb} the "
+                                     "coverage rule")
+                rec["note"] = "; ".join(notes)
     bar.close()
     table_out = pd.DataFrame(rows, columns=list(CORRELATION_COLUMNS))
     for c in CORRELATION_COLUMNS:
         if c in ("n", "n_shared_genes"):
             table_out[c] = table_out[c].astype(int)
-        elif c not in ("method", "signature_a", "signature_b", "statistic", "covariates"):
+        elif c not in ("method", "signature_a", "signature_b", "statistic", "covariates", "note"):
             table_out[c] = table_out[c].astype(float)
     table_out["q"] = bh_qvalues(table_out["p"].to_numpy())
     info["n_rows"] = int(len(table_out))
     info["n_tests"] = int(np.isfinite(table_out["p"].to_numpy(dtype=float)).sum())
+    info["n_below_min_samples"] = int(table_out["note"].str.contains("associate.min_samples", regex=False).sum())
     return table_out, info
+
+
+def _untested_note(method: str, values: dict[str, np.ndarray], n: int, min_samples: int) -> str:
+    """Why a row below the floor is not tested: a signature without any score, or too few samples."""
+    unscored = [s for s, v in values.items() if not np.isfinite(v).any()]
+    if unscored:
+        verb = "is" if len(unscored) == 1 else "are"
+        return f"{' and '.join(unscored)} {verb} not scored with {method} in this cohort (see coverage.tsv): not tested"
+    samples = f"{n} sample{'s' if n != 1 else ''}"
+    return f"{samples} with both scores, fewer than associate.min_samples = {min_samples}: not tested"
 
 
 def _random_scores(expr: pd.DataFrame, sig: Signature, method: str, n_random: int, seed: int, params: dict | None, observed: np.ndarray, index: pd.Index, info: dict) -> np.ndarray | None:

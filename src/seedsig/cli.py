@@ -1,15 +1,19 @@
-"""Command-line interface: ``seedsig simulate | normalize | score | download``.
+"""Command-line interface: ``seedsig simulate | normalize | score | download | check-config``.
 
 The same code paths as the Snakemake rules, for use outside the pipeline. Heavy packages are
 imported only inside the commands that need them, so ``seedsig --help`` starts fast.
-A user mistake prints one ``seedsig: error: ...`` line and exits with status 2.
+A user mistake prints one ``seedsig: error: ...`` line and exits with status 2. Numeric options are checked
+against the range of the matching config key in the config schema (:data:`RANGES`, the one source of the
+ranges); an ``--out`` that is one of the command's input files is refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .errors import SeedsigError
@@ -77,8 +81,9 @@ def _cmd_normalize(args: argparse.Namespace) -> None:
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
-    from .ids import resolve_ids
+    from .ids import read_platform_annotation
     from .io import provenance, read_matrix, write_sidecar, write_table
+    from .normalize import check_expression
     from .scoring import score
     from .signatures import load_signatures
 
@@ -86,8 +91,15 @@ def _cmd_score(args: argparse.Namespace) -> None:
     sigs = load_signatures(args.signatures)
     if args.gene_id == "probe" and not args.platform_annotation:
         raise SeedsigError("--gene-id probe needs --platform-annotation (a GEO GPL table or .annot file mapping probe ids to genes).")
-    ann = {"annotation": args.platform_annotation, "require_match": True} if args.gene_id == "probe" else {}
-    symbols = resolve_ids(list(expr.index), args.gene_id, **ann)["symbol"].tolist()
+    ann = read_platform_annotation(args.platform_annotation) if args.gene_id == "probe" else None
+    # the checks of the pipeline's ingest (infinite values, transposed, raw counts or un-logged values, ids)
+    where = f"expression matrix '{args.expr}'"
+    checked = check_expression(
+        expr, where, "log_expression", args.gene_id, annotation=ann, orientation=None, command="score"
+    )
+    for warning in checked.warnings:
+        print(f"seedsig: warning: {warning}", file=sys.stderr)
+    symbols = checked.mapping["symbol"].tolist()
     params: dict = {}
     if args.method == "ssgsea":
         params = {"alpha": args.alpha, "normalize": args.ssgsea_normalize}
@@ -122,6 +134,100 @@ def _cmd_download(args: argparse.Namespace) -> None:
                 print(f"{name} platform: {platform} (add geo:{platform} or --with-platform to fetch its annotation)")
 
 
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from .config import check_config_file
+
+    bad = 0
+    for f in args.files:
+        try:
+            check_config_file(f)
+        except SeedsigError as exc:
+            bad += 1
+            print(exc, file=sys.stderr)
+        else:
+            print(f"{f}: ok")
+    return 1 if bad else 0
+
+
+# option -> config key whose schema range it shares, per command: (dest, option, key, applies(args))
+RANGES: dict[str, list[tuple[str, str, str, Callable[[argparse.Namespace], bool]]]] = {
+    "normalize": [
+        ("prior_count", "--prior-count", "normalize.prior_count", lambda a: True),
+        ("pseudocount", "--pseudocount", "normalize.pseudocount", lambda a: True),
+    ],
+    "score": [
+        ("min_genes", "--min-genes", "scoring.min_genes", lambda a: True),
+        ("min_fraction", "--min-fraction", "scoring.min_fraction", lambda a: True),
+        ("alpha", "--alpha", "scoring.ssgsea.alpha", lambda a: True),
+        ("seed", "--seed", "scoring.score_genes.random_state", lambda a: True),
+    ],
+    "download": [
+        ("retries", "--retries", "geo.retries", lambda a: True),
+        ("timeout", "--timeout", "geo.timeout", lambda a: True),
+    ],
+    "simulate": [  # the example.* keys are the bulk example's; the single-cell example has no config key
+        ("seed", "--seed", "example.seed", lambda a: True),
+        ("n_samples", "--n-samples", "example.n_samples", lambda a: not a.single_cell),
+        ("n_genes", "--n-genes", "example.n_genes", lambda a: not a.single_cell),
+    ],
+}
+
+
+def _check_ranges(args: argparse.Namespace) -> None:
+    from .config import describe_range, in_range, schema_range
+
+    for dest, option, key, applies in RANGES.get(args.command, []):
+        value = getattr(args, dest, None)
+        if value is None or not applies(args):
+            continue
+        bounds = schema_range(key)
+        if not in_range(value, bounds):
+            rng = describe_range(bounds)
+            msg = f"argument {option}: {value:g} is out of range: it must be {rng} (as '{key}' in the config)."
+            args._parser.error(msg)
+
+
+def _io_paths(args: argparse.Namespace) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(option, path) of the files a command writes and of the files it reads."""
+    from .io import sidecar_path
+
+    if args.command == "normalize":
+        outs = [("--out", args.out), ("--out (its sidecar)", str(sidecar_path(args.out)))]
+        return outs, [("--input", args.input), *([("--gene-lengths", args.gene_lengths)] if args.gene_lengths else [])]
+    if args.command == "score":
+        outs = [("--out", args.out), ("--out (its sidecar)", str(sidecar_path(args.out)))]
+        ins = [("--expr", args.expr), *(("--signatures", f) for f in args.signatures)]
+        return outs, ins + ([("--platform-annotation", args.platform_annotation)] if args.platform_annotation else [])
+    if args.command == "simulate":
+        sig_dir = Path(args.signature_dir) if args.signature_dir else None
+        ins = [("--signature-dir", str(f)) for f in sorted(sig_dir.glob("*"))] if sig_dir and sig_dir.is_dir() else []
+        if args.single_cell:
+            return [("--single-cell", args.single_cell)], ins
+        return [("--out", str(Path(args.out) / n)) for n in ("counts.tsv.gz", "clinical.tsv", "truth.json")], ins
+    return [], []
+
+
+def _same_file(a: str, b: str) -> bool:
+    pa, pb = Path(a), Path(b)
+    try:
+        if pa.exists() and pb.exists():
+            return os.path.samefile(pa, pb)
+    except OSError:
+        pass
+    return pa.resolve() == pb.resolve()
+
+
+def _refuse_overwrite(args: argparse.Namespace) -> None:
+    outs, ins = _io_paths(args)
+    for opt_out, out in outs:
+        for opt_in, inp in ins:
+            if _same_file(out, inp):
+                args._parser.error(
+                    f"{opt_out} '{out}' is the input file '{inp}' ({opt_in}): seedsig never writes over an input; "
+                    "choose another output path."
+                )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seedsig", description="Self-seeding and organ-specific metastasis signatures across tumour cohorts.")
     p.add_argument("--version", action="version", version=f"seedsig {__version__}")
@@ -135,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--single-cell", default=None, metavar="OUT.h5ad", help="write the simulated single-cell cohort (AnnData: cells of each sample, raw counts) to this file instead")
     s.add_argument("--cells-per-sample", type=int, default=None, help="--single-cell: cells per sample (default 150)")
     s.add_argument("--signature-dir", default=None, help="folder with the shipped signature files (default: the repository's config/signatures)")
-    s.set_defaults(func=_cmd_simulate)
+    s.set_defaults(func=_cmd_simulate, _parser=s)
 
     n = sub.add_parser("normalize", help="normalize a genes x samples TSV (ids unchanged, nothing filtered unless asked)")
     n.add_argument("--input", required=True, help="genes x samples TSV/CSV (first column gene id)")
@@ -147,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--size-factors", choices=["auto", "ratio", "poscounts"], default="auto", help="DESeq2 size factors (default auto: ratio, or poscounts when every gene has a zero)")
     n.add_argument("--gene-lengths", default=None, help="GTF or two-column table (id, length) for tpm")
     n.add_argument("--filter-by-expr", action="store_true", help="drop low-expression genes first (edgeR filterByExpr defaults; off by default)")
-    n.set_defaults(func=_cmd_normalize)
+    n.set_defaults(func=_cmd_normalize, _parser=n)
 
     c = sub.add_parser("score", help="score signatures on a genes x samples TSV (every row ranked as given)")
     c.add_argument("--expr", required=True, help="genes x samples TSV/CSV of log-scale expression (first column gene id)")
@@ -161,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--alpha", type=float, default=0.25, help="ssgsea weight exponent (default 0.25)")
     c.add_argument("--ssgsea-normalize", action="store_true", help="divide ssgsea scores by their range over the run (cohort-relative)")
     c.add_argument("--seed", type=int, default=0, help="random_state of score_genes' control genes (default 0)")
-    c.set_defaults(func=_cmd_score)
+    c.set_defaults(func=_cmd_score, _parser=c)
 
     d = sub.add_parser("download", help="download GEO inputs by accession into the cache (prefetch for offline runs)")
     d.add_argument("accessions", nargs="+", metavar="ACCESSION", help="geo:GSE2034, geo:GSE781-GPL96 (one platform of a series) or geo:GPL96")
@@ -172,7 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--retries", type=int, default=5, help="attempts after the first, with exponential backoff (default 5)")
     d.add_argument("--timeout", type=float, default=60, help="seconds without data before an attempt is abandoned (default 60)")
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
-    d.set_defaults(func=_cmd_download)
+    d.set_defaults(func=_cmd_download, _parser=d)
+
+    k = sub.add_parser("check-config", help="check config YAML files: syntax and schema (file:line:column: problem)")
+    k.add_argument("files", nargs="+", metavar="FILE", help="config file(s), e.g. my.yaml (for snakemake --configfile)")
+    k.set_defaults(func=_cmd_check_config, _parser=k)
     return p
 
 
@@ -180,11 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.func(args)
+        _check_ranges(args)
+        _refuse_overwrite(args)
+        rc = args.func(args)
     except SeedsigError as exc:
         print(f"seedsig: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return int(rc or 0)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,208 @@
 """Config and cohort-sheet validation with messages a user can act on.
 
-The schemas live in ``workflow/schemas/`` (JSON Schema draft 2020-12). The Snakefile validates with
-``snakemake.utils.validate`` too (which fills defaults); this module first turns the first schema
-violation into one sentence naming the file, the key or sheet row/column, and what to do.
+The schemas live in ``workflow/schemas/`` (JSON Schema draft 2020-12); an installed package carries them as
+``seedsig/schemas/`` (package data mapped from that folder by pyproject.toml, not a copy): :func:`schema_path`
+finds them either way. The Snakefile validates with ``snakemake.utils.validate`` too (which fills defaults);
+this module first turns the first schema violation into one sentence naming the file, the key or sheet
+row/column, and what to do. :func:`load_yaml` and :func:`check_config_file` report a YAML file's mistakes as
+``file:line:column: what is wrong`` (``seedsig check-config``).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from .errors import SeedsigError
 
 SHEET_COLUMNS = ("cohort", "expression", "data_type", "gene_id", "clinical", "time", "event", "platform_annotation", "format", "orientation", "platform", "layer", "sample_column", "time_unit", "relapse_site")
+_PACKAGED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
+_REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+
+
+def schema_path(name: str = "config.schema.yaml") -> Path:
+    """A schema of ``workflow/schemas/``: from the installed package, else from the repository checkout."""
+    for d in (_PACKAGED_SCHEMAS, _REPO_SCHEMAS):
+        if (d / name).is_file():
+            return d / name
+    raise SeedsigError(
+        f"schema '{name}' is not installed with seedsig (looked in {_PACKAGED_SCHEMAS} and {_REPO_SCHEMAS}): "
+        "reinstall seedsig (pip install .)."
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_schema_cached(path: str, mtime: float) -> dict:
+    return yaml.safe_load(Path(path).read_text())
 
 
 def _load_schema(path: str | Path) -> dict:
-    import yaml
+    p = Path(path)
+    return _load_schema_cached(str(p.resolve()), p.stat().st_mtime)
 
-    return yaml.safe_load(Path(path).read_text())
+
+def _mark(mark) -> str:
+    return f"{mark.line + 1}:{mark.column + 1}"
+
+
+def load_yaml(path: str | Path, what: str = "config file") -> Any:
+    """Parse a YAML file; a syntax error raises SeedsigError ``file:line:column: what is wrong``."""
+    p = Path(path)
+    if not p.is_file():
+        raise SeedsigError(f"{what} '{p}' does not exist.")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SeedsigError(f"{p}: {what} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = f"{p}:{_mark(mark)}" if mark is not None else str(p)
+        what_wrong = exc.problem or "invalid YAML"
+        ctx = f" ({exc.context} at line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
+        hint = f"Fix the {what} (indentation, quotes, ':')."
+        raise SeedsigError(f"{loc}: YAML syntax error: {what_wrong}{ctx}. {hint}") from None
+    except yaml.YAMLError as exc:
+        raise SeedsigError(f"{p}: YAML syntax error: {exc}") from None
+
+
+def _node_at(node, path, key_node: bool = False) -> tuple[Any, bool]:
+    """The YAML node at a key path (the deepest one that exists) and whether the whole path exists;
+    ``key_node``: the node of the last key itself rather than of its value."""
+    for i, key in enumerate(path):
+        nxt = None
+        if isinstance(node, yaml.MappingNode):
+            last = key_node and i == len(path) - 1
+            nxt = next((k if last else v for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            nxt = node.value[key]
+        if nxt is None:
+            return node, False
+        node = nxt
+    return node, True
+
+
+def _error_path(err) -> list:
+    """The key path of a schema violation; for an unknown key, the path of that key."""
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        path += extra[:1]
+    return path
+
+
+def _locate(err, files) -> str | None:
+    """'file:line:column' of the config file that holds the key of a schema violation (the first of ``files``
+    whose value there is the offending one), or None."""
+    path = _error_path(err)
+    for f in files:
+        p = Path(f)
+        if not p.is_file():
+            continue
+        try:
+            text = p.read_text(encoding="utf-8")
+            root, data = yaml.compose(text), yaml.safe_load(text)
+        except (yaml.YAMLError, UnicodeDecodeError):
+            continue
+        node, found = _node_at(root, path, key_node=err.validator == "additionalProperties")
+        if not found:
+            continue
+        value = data
+        for key in path:
+            value = value[key]
+        if err.validator == "additionalProperties" or value == err.instance:
+            return f"{p}:{_mark(node.start_mark)}"
+    return None
+
+
+def config_source(configfiles) -> str:
+    """How messages name the workflow's merged configuration: 'config (my.yaml, config/config.yaml)'."""
+    return "config (" + ", ".join(map(str, configfiles or ["--config"])) + ")"
+
+
+def check_config(config: dict, configfiles=(), schema: str | Path | None = None) -> None:
+    """The (merged) config against the config schema; the first violation raises SeedsigError naming
+    ``file:line:column`` of the key in the config file that sets it (else the config files)."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    err = best_match(Draft202012Validator(_load_schema(schema or schema_path())).iter_errors(config))
+    if err is not None:
+        raise SeedsigError(_describe(err, _locate(err, list(configfiles)) or config_source(configfiles)))
+
+
+def check_config_file(path: str | Path, schema: str | Path | None = None) -> dict:
+    """Check one config YAML file: syntax, then the config schema. Raises SeedsigError
+    ``file:line:column: what is wrong``; returns the parsed config."""
+    p = Path(path)
+    data = load_yaml(p)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise SeedsigError(f"{p}:1:1: a config file is a mapping of keys (cohorts:, scoring:, ...), not a {kind}.")
+    try:
+        check_config(data, [p], schema)
+    except SeedsigError as exc:
+        msg = str(exc)
+        if not msg.startswith(f"{p}:"):  # not located (a key that is missing): the file's first line
+            msg = f"{p}:1:1: " + msg.removeprefix(f"{config_source([p])}: ")
+        raise SeedsigError(msg) from None
+    return data
+
+
+def check_workflow_config(config: dict, configfiles, schemas: str | Path, generated=frozenset()) -> dict:
+    """Everything the workflow checks before it builds its jobs, in order (the Snakefile's one validation call):
+    the config schema (defaults filled in), the cohort sheet and its files, the normalization per data type, the
+    signature files and the names the config gives them, per-cohort settings. Returns ``sheet``,
+    ``signature_files``, ``signature_names``, ``source`` (how messages name the config)."""
+    from snakemake.utils import validate
+
+    from .signatures import load_signatures
+
+    schemas = Path(schemas)
+    where = config_source(configfiles)
+    check_config(config, configfiles, schemas / "config.schema.yaml")
+    validate(config, schema=str(schemas / "config.schema.yaml"))
+    sheet = read_sheet(config["cohorts"], schemas / "cohorts.schema.yaml")
+    validate(sheet, schema=str(schemas / "cohorts.schema.yaml"))
+    check_input_files(sheet, config["cohorts"], generated=generated)
+    check_normalize(config, sheet, where)
+    files = list(config["signatures"]["files"])
+    names = [s.name for s in load_signatures(files)]
+    check_signature_names(config, names, where)
+    check_cohort_settings(config, sheet, where)
+    return {"sheet": sheet, "signature_files": files, "signature_names": names, "source": where}
+
+
+def schema_range(key: str, schema: str | Path | None = None) -> dict:
+    """The numeric bounds (minimum, maximum, exclusiveMinimum, exclusiveMaximum) of a dotted config key."""
+    node = _load_schema(schema or schema_path())
+    for part in key.split("."):
+        node = node["properties"][part]
+    return {k: node[k] for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in node}
+
+
+def describe_range(bounds: dict) -> str:
+    """'> 0 and <= 100' for {'exclusiveMinimum': 0, 'maximum': 100}."""
+    ops = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
+    return " and ".join(f"{ops[k]} {bounds[k]:g}" for k in ops if k in bounds)
+
+
+def in_range(value: float, bounds: dict) -> bool:
+    if value != value:  # NaN
+        return False
+    return not (
+        ("minimum" in bounds and value < bounds["minimum"])
+        or ("exclusiveMinimum" in bounds and value <= bounds["exclusiveMinimum"])
+        or ("maximum" in bounds and value > bounds["maximum"])
+        or ("exclusiveMaximum" in bounds and value >= bounds["exclusiveMaximum"])
+    )
 
 
 def _key(path) -> str:
@@ -58,6 +240,30 @@ def check_against_schema(instance: Any, schema_path: str | Path, where: str) -> 
         raise SeedsigError(_describe(err, where))
 
 
+def _check_tab_separated(sheet: pd.DataFrame, p: Path) -> None:
+    """A sheet written with commas or semicolons reads as one column (or rows of one field): say so."""
+    def other_sep(text: str) -> str | None:
+        counts = {name: text.count(ch) for ch, name in ((",", "commas"), (";", "semicolons"))}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else None
+
+    if len(sheet.columns) == 1 and (sep := other_sep(sheet.columns[0])):
+        raise SeedsigError(
+            f"cohort sheet '{p}', line 1: the header '{sheet.columns[0][:60]}' is separated by {sep}, not tabs. "
+            "The sheet must be tab-separated (one tab between columns): save it as tab-separated text (TSV)."
+        )
+    if len(sheet.columns) > 1:
+        rest = sheet.iloc[:, 1:].apply(lambda c: c.fillna("").astype(str).str.strip() == "").all(axis=1)
+        first = sheet.iloc[:, 0].fillna("").astype(str)
+        bad = (rest & first.str.contains("[,;]")).to_numpy()
+        if bad.any():
+            i = int(bad.argmax())
+            raise SeedsigError(
+                f"cohort sheet '{p}', line {i + 2}: the row is separated by {other_sep(first.iloc[i])}, not tabs. "
+                "The sheet must be tab-separated (one tab between columns): fix that row."
+            )
+
+
 def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
     """Read and validate the cohort sheet; returns it indexed by cohort (all values strings, '' = empty)."""
     p = Path(path)
@@ -68,6 +274,7 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SeedsigError(f"cohort sheet '{p}' cannot be parsed as a tab-separated table: {exc}") from None
     sheet.columns = [c.strip() for c in sheet.columns]
+    _check_tab_separated(sheet, p)
     if sheet.empty:
         raise SeedsigError(f"cohort sheet '{p}' has no cohort rows.")
     for col in SHEET_COLUMNS:
@@ -169,9 +376,16 @@ def check_normalize(config: dict, sheet: pd.DataFrame, where: str) -> None:
             raise SeedsigError(f"{where}: 'normalize.{data_type}' uses tpm, which needs gene lengths: set 'normalize.gene_lengths' to a GTF or a two-column table (id, length).")
 
 
-ASSOCIATE_DEFAULTS = {"statistics": ["spearman", "pearson"], "n_bootstrap": 1000, "n_random": 1000, "seed": 2010, "proliferation": True, "covariates": [], "prerank": {}}
+# min_samples: the floors below which a correlation row / a Cox model, log-rank test or curve is not computed
+# (associate.MIN_SAMPLES_TESTED and survival.MIN_SAMPLES_COX; tests/test_thin_cohorts.py checks they agree)
+ASSOCIATE_DEFAULTS = {
+    "statistics": ["spearman", "pearson"], "n_bootstrap": 1000, "n_random": 1000, "seed": 2010, "proliferation": True,
+    "covariates": [], "prerank": {}, "min_samples": 10,
+}
 PRERANK_DEFAULTS = {"enabled": True, "statistic": "spearman", "permutations": 1000, "min_size": 2, "exclude_focal_genes": True}
-SURVIVAL_DEFAULTS = {"covariates": [], "cut_points": "median", "n_random": 1000, "seed": 2010, "endpoints": []}
+SURVIVAL_DEFAULTS = {
+    "covariates": [], "cut_points": "median", "n_random": 1000, "seed": 2010, "endpoints": [], "min_samples": 10,
+}
 RELAPSE_DEFAULTS = {"column": "", "sites": ["lung", "bone", "brain", "liver"]}
 
 

@@ -44,7 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import SeedsigError
-from .survival import aeq_times  # R's aeqSurv: one rule for merging near-equal times
+from .survival import aeq_times, below_floor_note  # R's aeqSurv: one rule for merging near-equal times
 
 KM_COLUMNS = ("group", "time", "n_risk", "n_event", "n_censor", "survival", "std_err", "ci_low", "ci_high")
 """Columns of :func:`kaplan_meier` (one row per group and distinct time, events or censorings)."""
@@ -375,7 +375,9 @@ def at_risk(time: Any, group: Any = None, times: Sequence[float] = (), *, levels
 
 
 # ------------------------------------------------------------------------------------------------ log-rank
-def logrank(time: Any, event: Any, group: Any, *, levels: Sequence[str] | None = None) -> dict[str, Any]:
+def logrank(
+    time: Any, event: Any, group: Any, *, levels: Sequence[str] | None = None, min_samples: int = 0
+) -> dict[str, Any]:
     """Log-rank test between groups, as R ``survdiff(Surv(time, event) ~ group)`` (rho = 0).
 
     At each distinct event time t (all groups pooled), with n_k at risk in group k, n = sum n_k and d events:
@@ -388,13 +390,29 @@ def logrank(time: Any, event: Any, group: Any, *, levels: Sequence[str] | None =
     observed, expected) and ``var`` (DataFrame, groups x groups) hold the exact per-group numbers. With fewer than two
     groups at risk at an event time (one group, no events) chisq, df and p are NA and ``note`` says why (R's survdiff
     stops on one group, and reports chisq 0 for the other cases).
+
+    ``min_samples`` (default 0: none, as survdiff): with fewer samples (time, event and group known) nothing is
+    tested: ``expected``, chisq, df and p are NA and ``note`` says so (the pipeline passes ``survival.min_samples``).
     """
     if group is None:
         raise SeedsigError("logrank: group is required (one label per sample); cut the score first, e.g. cut_groups(score, 'median')")
+    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 0:
+        raise SeedsigError(f"logrank: min_samples must be a whole number >= 0, not {min_samples!r}.")
     dat, _ = _prepare("logrank", time, event, group, levels)
     k = len(dat.levels)
     notes = list(dat.notes)
     nk = np.bincount(dat.gidx, minlength=k)
+    if dat.time.size < min_samples:
+        obs = np.bincount(dat.gidx, weights=dat.status.astype(float), minlength=k)
+        notes.append(below_floor_note(int(dat.time.size), int(min_samples), outcome="not tested"))
+        na = np.full(k, np.nan)
+        return {
+            "n": int(nk.sum()), "n_events": int(round(obs.sum())), "groups": ";".join(dat.levels),
+            "n_per_group": ";".join(str(int(v)) for v in nk), "observed": ";".join(f"{v:.10g}" for v in obs),
+            "expected": np.nan, "chisq": np.nan, "df": np.nan, "p": np.nan, "note": "; ".join(notes),
+            "table": pd.DataFrame({"group": dat.levels, "n": nk.astype(int), "observed": obs, "expected": na}),
+            "var": pd.DataFrame(np.full((k, k), np.nan), index=dat.levels, columns=dat.levels),
+        }
     ut, tix = np.unique(dat.time, return_inverse=True)
     m = ut.size
     cnt = np.bincount(dat.gidx * m + tix, minlength=k * m).reshape(k, m).astype(float)

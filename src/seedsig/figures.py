@@ -230,10 +230,14 @@ def score_distribution_figure(scores: pd.DataFrame, method: str, cohort: str, fo
     return fig
 
 
-def scatter_null_figure(x: pd.Series, y: pd.Series, null_r: np.ndarray, observed_r: float, p_null: float, *, method: str, statistic: str, cohort: str, q: float = math.nan):
+def scatter_null_figure(
+    x: pd.Series, y: pd.Series, null_r: np.ndarray, observed_r: float, p_null: float, *, method: str, statistic: str,
+    cohort: str, q: float = math.nan, p_label: str | None = None,
+):
     """Top: the focal score against the target score (one point per sample). Bottom: the correlations of the
     random signatures (matched to the focal one in size and expression) with the target, the observed
-    correlation marked; p_random_null = (b + 1) / (B + 1) with b = random |r| >= observed |r|."""
+    correlation marked; p_random_null = (b + 1) / (B + 1) with b = random |r| >= observed |r|. ``p_label``: the
+    p as the report writes it (e.g. '< 0.001 (B = 1,000)' at its floor); default: rounded, with B."""
     fig = new_figure(WIDTH, 3.7)
     ax, axn = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1.5, 1.0]})
     ok = x.notna() & y.notna()
@@ -241,7 +245,9 @@ def scatter_null_figure(x: pd.Series, y: pd.Series, null_r: np.ndarray, observed
     ax.set_xlabel(f"{x.name} ({method} score)")
     ax.set_ylabel(f"{y.name} ({method} score)")
     label = "Spearman r" if statistic == "spearman" else "Pearson r"
-    ax.set_title(f"{cohort}: {x.name} vs {y.name}\n{label} = {observed_r:.2f}" + (f", q = {_p(q)}" if np.isfinite(q) else ""), fontsize=7.5)
+    r_text = f"{label} = {observed_r:.2f}" if np.isfinite(observed_r) else f"{label} not computed"
+    q_text = f", q = {_p(q)}" if np.isfinite(q) else ""
+    ax.set_title(f"{cohort}: {x.name} vs {y.name}\n{r_text}{q_text}", fontsize=7.5)
     null_r = np.asarray(null_r, dtype=float)
     null_r = null_r[np.isfinite(null_r)]
     if null_r.size:
@@ -251,8 +257,11 @@ def scatter_null_figure(x: pd.Series, y: pd.Series, null_r: np.ndarray, observed
         axn.axvline(-observed_r, color=OKABE_ITO[3], lw=0.7, ls=":")
     axn.set_xlabel(f"r of random signatures with {y.name}")
     axn.set_ylabel("Random signatures")
-    axn.set_title(f"Random-signature null: p = {_p(p_null)} (B = {null_r.size})", fontsize=7.5)
-    axn.legend(frameon=False, fontsize=6, loc="upper left")
+    shown = p_label if p_label is not None else _p(p_null)
+    shown += f" (B = {null_r.size:,})" if "B =" not in shown else ""
+    axn.set_title(f"Random-signature null: p {shown if shown.startswith('<') else '= ' + shown}", fontsize=7.5)
+    if np.isfinite(observed_r):  # a legend without a labelled artist warns
+        axn.legend(frameon=False, fontsize=6, loc="upper left")
     return fig
 
 

@@ -38,7 +38,7 @@ from pandas._libs.parsers import STR_NA_VALUES
 
 from .errors import SeedsigError
 from .ids import platform_annotation_from_table
-from .io import CLINICAL_NA, read_bytes, read_matrix, require_file
+from .io import CLINICAL_NA, corrupt_file_message, read_bytes, read_matrix, require_file
 from .readers import ExpressionInput
 
 NA_WORDS = frozenset(STR_NA_VALUES) | frozenset(CLINICAL_NA)
@@ -684,7 +684,7 @@ def read_ncbi_counts(path: str | os.PathLike) -> ExpressionInput:
         with (gzip.open(p, "rt", encoding="utf-8", errors="replace") if p.read_bytes()[:2] == b"\x1f\x8b" else open(p, encoding="utf-8", errors="replace")) as fh:
             first = fh.readline().rstrip("\r\n")
     except (OSError, EOFError, zlib.error) as exc:
-        raise SeedsigError(f"{what} '{p}' cannot be read ({exc}); download it again.") from None
+        raise SeedsigError(corrupt_file_message(p, what, exc)) from None
     col0 = _unquote(first.split("\t", 1)[0]) if first else ""
     if col0 != "GeneID":
         raise SeedsigError(

@@ -495,7 +495,14 @@ def representative_rows(symbols: Sequence[str], labels: Sequence[str], means: np
 COLLAPSE_RULES = ("max_mean", "max_variance", "mean", "sum")
 
 
-def harmonize(matrix: pd.DataFrame, id_type: str, collapse: str = "max_mean", annotation: str | Path | pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def harmonize(
+    matrix: pd.DataFrame,
+    id_type: str,
+    collapse: str = "max_mean",
+    annotation: str | Path | pd.DataFrame | None = None,
+    *,
+    resolved: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rename rows to current HGNC symbols and collapse rows that map to the same gene.
 
     ``matrix``: genes x samples, index = input ids (unique). Every id is resolved with :func:`resolve_ids`
@@ -513,6 +520,8 @@ def harmonize(matrix: pd.DataFrame, id_type: str, collapse: str = "max_mean", an
     symbol, so independent of the input row order; and one mapping row per input id, sorted by
     ``input_id``, with columns ``input_id, symbol, status, detail, kept`` (``kept``: the row's values are
     in the output: only the chosen row for ``max_*``, every contributing row for ``mean``/``sum``).
+    ``resolved``: the :func:`resolve_ids` table of the matrix's ids, when already made (by
+    :func:`seedsig.normalize.check_expression`): reused instead of resolving again.
     """
     if collapse not in COLLAPSE_RULES:
         raise SeedsigError(f"collapse rule '{collapse}' is not one of {', '.join(COLLAPSE_RULES)}.")
@@ -520,7 +529,10 @@ def harmonize(matrix: pd.DataFrame, id_type: str, collapse: str = "max_mean", an
     if index.has_duplicates:
         dup = index[index.duplicated()].unique().tolist()
         raise SeedsigError(f"gene ids must be unique before harmonizing; duplicated: {', '.join(dup[:10])}{' ...' if len(dup) > 10 else ''}. Remove or rename the duplicated rows.")
-    mapping = resolve_ids(list(index), id_type, annotation, require_match=True)
+    if resolved is not None and resolved["input_id"].tolist() == list(index):
+        mapping = resolved[["input_id", "symbol", "status", "detail"]].copy()
+    else:
+        mapping = resolve_ids(list(index), id_type, annotation, require_match=True)
     symbols = mapping["symbol"].to_numpy(dtype=object)
     labels = mapping["input_id"].to_numpy(dtype=object)
     status = mapping["status"].to_numpy(dtype=object)
@@ -580,3 +592,144 @@ def harmonize(matrix: pd.DataFrame, id_type: str, collapse: str = "max_mean", an
     mapping["detail"] = detail.to_numpy()
     mapping["kept"] = kept
     return out, mapping.sort_values("input_id", kind="mergesort").reset_index(drop=True)
+
+
+# ------------------------------------------------------------- what kind of ids a matrix has (for messages)
+_RESOLVED_STRONGLY = ("approved", "mapped")  # an alias match is weak evidence: short sample ids (P1, S1) are aliases
+_ID_PATTERNS = (  # (pattern, gene_id to declare or None when seedsig cannot map them, description)
+    (re.compile(r"ENSG\d{6,}(\.\d+)?(_PAR_Y)?", re.I), "ensembl", "Ensembl gene ids (ENSG...)"),
+    (
+        re.compile(r"ENST\d{6,}(\.\d+)?", re.I),
+        None,
+        "Ensembl transcript ids (ENST...): summarize them to genes first (e.g. tximport)",
+    ),
+    (
+        re.compile(r"ENS[A-Z]{3,}G\d{6,}(\.\d+)?", re.I),
+        None,
+        "Ensembl gene ids of another species (seedsig maps human genes)",
+    ),
+    (re.compile(r"[NX][MR]_\d+(\.\d+)?", re.I), "refseq", "RefSeq transcript accessions (NM_/XM_...)"),
+    (re.compile(r"[^|\s]+\|\d+"), "entrez", "TCGA-style SYMBOL|ENTREZ ids"),
+    (re.compile(r"AFFX-\S+|\S+_at", re.I), "probe", "Affymetrix probe set ids (..._at)"),
+    (re.compile(r"ILMN_\d+", re.I), "probe", "Illumina probe ids (ILMN_...)"),
+    (re.compile(r"A_\d+_P\d+", re.I), "probe", "Agilent probe ids (A_23_P...)"),
+    (re.compile(r"\d+(\.0)?"), "entrez", "numeric Entrez gene ids"),
+)
+GUESS_SAMPLE = 2000  # ids looked at to guess a type or an orientation (evenly spaced, so deterministic)
+
+
+def _spread(ids: Sequence[str], n: int = GUESS_SAMPLE) -> list[str]:
+    """At most ``n`` of ``ids``, evenly spaced over the list."""
+    ids = [str(x).strip() for x in ids]
+    if len(ids) <= n:
+        return ids
+    return [ids[i] for i in np.linspace(0, len(ids) - 1, n).round().astype(int)]
+
+
+def guess_id_type(ids: Sequence[str]) -> tuple[str | None, str] | None:
+    """The kind of gene ids ``ids`` look like, from their patterns: ``(gene_id, description)``; gene_id is one of
+    :data:`ID_TYPES`, or None for ids seedsig cannot map (Ensembl transcripts, another species). None when no kind
+    covers at least half of the ids. Numeric ids are Entrez ids when at least half of them are HGNC Entrez ids, else
+    probe ids (e.g. Affymetrix Gene ST transcript clusters); other ids are symbols when at least half resolve."""
+    sample = [x for x in _spread(ids) if x]
+    if not sample:
+        return None
+    hits = [sum(bool(p.fullmatch(x)) for x in sample) for p, _, _ in _ID_PATTERNS]
+    best = int(np.argmax(hits))
+    if hits[best] >= 0.5 * len(sample):
+        pattern, gene_id, what = _ID_PATTERNS[best]
+        if what.startswith("numeric"):
+            numeric = [x for x in sample if pattern.fullmatch(x)]
+            n_entrez = int((resolve_ids(numeric, "entrez")["status"] != "unmapped").sum())
+            if n_entrez < 0.5 * len(numeric):
+                return "probe", f"numeric ids mostly not Entrez genes ({n_entrez} of {len(numeric)} are): probe ids?"
+        return gene_id, what
+    if (resolve_ids(sample, "symbol")["status"] != "unmapped").mean() >= 0.5:
+        return "symbol", "gene symbols"
+    return None
+
+
+def _strong_fraction(ids: Sequence[str], gene_id: str, annotation) -> float:
+    """Fraction of (at most GUESS_SAMPLE of) ``ids`` resolving as ``gene_id`` to an approved symbol or a mapped id."""
+    sample = _spread(ids)
+    if not sample:
+        return 0.0
+    status = resolve_ids(sample, gene_id, annotation if gene_id == "probe" else None)["status"]
+    return float(status.isin(_RESOLVED_STRONGLY).mean())
+
+
+def looks_transposed(
+    rows: Sequence[str],
+    columns: Sequence[str],
+    gene_id: str,
+    annotation=None,
+    sample_ids: Sequence[str] | None = None,
+    *,
+    rows_are: str = "row ids",
+    columns_are: str = "column names",
+) -> str | None:
+    """Why a genes x samples matrix with these row and column ids looks transposed (samples as rows), or None.
+
+    Transposed when (1) most row ids are sample ids of the clinical table (``sample_ids``) and no column name is; or
+    (2) at least half of the column names (and at least 3) resolve as ``gene_id`` to an approved symbol / a mapped id
+    while at most a tenth of the row ids do. Alias matches do not count, since short sample ids (P1, S1) are aliases
+    of genes. Never when most column names are sample ids of the clinical table. ``rows_are``/``columns_are``: what
+    the matrix's rows and columns are in the file, for the message (a table read as ``samples_x_genes`` has them the
+    other way round).
+    """
+    rows, columns = [str(x).strip() for x in rows], [str(x).strip() for x in columns]
+    if sample_ids is not None:
+        known = set(map(str, sample_ids))
+        in_rows = sum(x in known for x in rows)
+        in_cols = sum(x in known for x in columns)
+        if in_cols >= 0.5 * len(columns):
+            return None
+        if in_rows >= 0.5 * len(rows) and in_cols == 0:
+            return (
+                f"its {rows_are} are the clinical table's sample ids ({in_rows} of {len(rows)}, "
+                f"e.g. {', '.join(rows[:3])}) and its {columns_are} are not"
+            )
+    if len(columns) < 3:
+        return None
+    f_cols = _strong_fraction(columns, gene_id, annotation)
+    if f_cols < 0.5 or f_cols * len(columns) < 3:
+        return None
+    f_rows = _strong_fraction(rows, gene_id, annotation)
+    if f_rows > 0.1:
+        return None
+    what = "gene symbols" if gene_id == "symbol" else f"{gene_id} ids"
+    return (
+        f"its {columns_are} are {what} ({f_cols:.0%} resolve, e.g. {', '.join(columns[:3])}) while its {rows_are} "
+        f"are not ({f_rows:.0%} resolve, e.g. {', '.join(rows[:3])})"
+    )
+
+
+def id_type_advice(ids: Sequence[str], gene_id: str, *, option: str = "the cohort sheet's gene_id column") -> str:
+    """What the unmapped ``ids`` look like and what to change (``option``: where the user sets the id type)."""
+    guess = guess_id_type(ids)
+    if guess is None:
+        return f"their kind is not recognised: check {option} ({', '.join(ID_TYPES)})"
+    kind, what = guess
+    if kind is None:
+        return f"they look like {what}"
+    if kind == gene_id:
+        return f"they look like {what}, as declared: genes without an HGNC entry (e.g. novel genes), or check {option}"
+    extra = " (and give the platform annotation)" if kind == "probe" else ""
+    return f"they look like {what}: set {option} to {kind}{extra}"
+
+
+def check_mapping(
+    mapping: pd.DataFrame, where: str, gene_id: str, *, option: str = "the cohort sheet's gene_id column"
+) -> str | None:
+    """Raise when none of the ids of ``mapping`` (as :func:`resolve_ids` returns) maps to a gene as ``gene_id``;
+    return a warning (text) when more than half do not, else None. Both name the kind the unmapped ids look like."""
+    unmapped = mapping["status"].to_numpy() == "unmapped"
+    n, k = len(mapping), int(unmapped.sum())
+    if n == 0 or 2 * k <= n:
+        return None
+    ids = mapping["input_id"][unmapped].tolist()
+    advice = id_type_advice(ids, gene_id, option=option)
+    text = f"{k} of {n} ids are unmapped as gene_id '{gene_id}' (e.g. {', '.join(ids[:5])}); {advice}."
+    if k == n:
+        raise SeedsigError(f"{where}: no row id maps to a gene: {text}")
+    return f"{where}: {text}"

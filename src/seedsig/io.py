@@ -11,9 +11,13 @@ import gzip
 import json
 import os
 import platform
+import shlex
+import subprocess
 import sys
 import tempfile
+import zlib
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -39,6 +43,23 @@ PROVENANCE_PACKAGES = (
 )
 
 
+# what a cut or damaged gzip/bgzip stream raises (BadGzipFile is an OSError; EOFError: cut before the end marker)
+COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def corrupt_file_message(p: Path, what: str, exc: BaseException, problem: str = "is not a complete gzip file") -> str:
+    """The one message for a truncated or corrupt compressed (or binary) input file."""
+    detail = " ".join(str(exc).split()) or exc.__class__.__name__
+    return (
+        f"{what} '{p}' is truncated or corrupt: it {problem} ({detail}). It was cut short or damaged "
+        "(an interrupted download or copy?): download it again (or copy it again from its source)."
+    )
+
+
+def _is_compression_error(exc: BaseException) -> bool:
+    return isinstance(exc, COMPRESSION_ERRORS) or (isinstance(exc, OSError) and "gzip" in str(exc).lower())
+
+
 def _sep_for(path: Path) -> str:
     name = path.name.lower().removesuffix(".gz")
     return "," if name.endswith(".csv") else "\t"
@@ -55,15 +76,13 @@ def require_file(path: str | os.PathLike, what: str) -> Path:
 def read_bytes(path: str | os.PathLike, what: str) -> tuple[Path, bytes]:
     """A file's bytes, gunzipped when gzipped (judged by content, not name), without a UTF-8 BOM; a cut or damaged
     gzip stream is one clear error. The one raw reader of the GEO, GCT and platform-annotation parsers."""
-    import zlib
-
     p = require_file(path, what)
     raw = p.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            raise SeedsigError(f"{what} '{p}' is not a complete gzip file ({exc}): the file was cut or damaged (an interrupted download?); download it again.") from None
+            raise SeedsigError(corrupt_file_message(p, what, exc)) from None
     return p, raw.removeprefix(b"\xef\xbb\xbf")
 
 
@@ -85,7 +104,9 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file", *, skip_
                 fh.readline()
             first = fh.readline().rstrip("\r\n")
             second = fh.readline().rstrip("\r\n")
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
+    except COMPRESSION_ERRORS as exc:
+        raise SeedsigError(corrupt_file_message(p, what, exc)) from None
+    except (UnicodeDecodeError, OSError) as exc:
         raise SeedsigError(f"{what} '{p}' cannot be read as a {'comma' if sep == ',' else 'tab'}-separated text table: {exc}") from None
     cols = [c.strip().strip('"') for c in first.split(sep)] if first else []
     if second and len(second.split(sep)) == len(cols) + 1:
@@ -104,7 +125,11 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file", *, skip_
         dtypes = {0: str}
     try:
         df = pd.read_csv(p, sep=sep, dtype=dtypes, index_col=0, na_values=["NA", "NaN", "nan", ""], keep_default_na=False, low_memory=False, **extra)
+    except COMPRESSION_ERRORS as exc:
+        raise SeedsigError(corrupt_file_message(p, what, exc)) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        if _is_compression_error(exc):
+            raise SeedsigError(corrupt_file_message(p, what, exc)) from None
         raise SeedsigError(f"{what} '{p}' cannot be parsed: {exc}. Check that every row has the same number of fields as the header.") from None
     df.columns = samples
     if df.shape[0] == 0:
@@ -154,6 +179,8 @@ def read_clinical(path: str | os.PathLike, what: str = "clinical file") -> pd.Da
                     break
                 skip += 1
         df = pd.read_csv(p, sep=sep, dtype={0: str}, index_col=0, keep_default_na=True, na_values=list(CLINICAL_NA), skiprows=skip)
+    except COMPRESSION_ERRORS as exc:
+        raise SeedsigError(corrupt_file_message(p, what, exc)) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise SeedsigError(f"{what} '{p}' cannot be read as a table: {exc}") from None
     first_column = str(df.index.name) if df.index.name is not None else "sample"
@@ -201,14 +228,72 @@ def versions(packages: Iterable[str] = PROVENANCE_PACKAGES) -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=None)
+def git_state(directory: str) -> tuple[str, bool | None]:
+    """(HEAD commit, tracked files modified?) of the git checkout holding ``directory``: ("", None) when it is
+    none, git is absent or the directory's files are not tracked there (e.g. a package installed into a venv that
+    sits inside some checkout). Asked once per directory and process; never fails, never writes (no index lock)."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+
+    def git(*args: str) -> subprocess.CompletedProcess | None:
+        try:
+            return subprocess.run(["git", "-C", directory, *args], capture_output=True, text=True, timeout=10, env=env)
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    head = git("rev-parse", "--verify", "--quiet", "HEAD")
+    if head is None or head.returncode != 0 or not head.stdout.strip():
+        return "", None
+    tracked = git("ls-files", "--error-unmatch", "--", ".")
+    if tracked is None or tracked.returncode != 0:
+        return "", None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return head.stdout.strip(), None if status is None or status.returncode != 0 else bool(status.stdout.strip())
+
+
+def run_context(smk: Any = None) -> dict[str, Any]:
+    """What ran: a Snakemake rule (``smk``, or the ``snakemake`` object Snakemake puts in a rule script's globals) or a
+    command line. Nothing in it changes between two identical runs (no temporary script name, time or host).
+
+    ``command``: ``rule NAME (wildcard=value, ...)`` for a rule; for the CLI ``seedsig SUBCOMMAND ...`` with the
+    arguments as given. ``git_commit``/``git_modified``: the git checkout of the workflow (the rule scripts) or, for the
+    CLI, of the seedsig package ("" / null when it is not a git checkout)."""
+    if smk is None:
+        smk = getattr(sys.modules.get("__main__"), "snakemake", None)
+    rule = getattr(smk, "rule", None)
+    if isinstance(rule, str) and rule:
+        wildcards = getattr(smk, "wildcards", None)
+        items = [(str(k), str(v)) for k, v in wildcards.items()] if hasattr(wildcards, "items") else []
+        command = f"rule {rule}" + (f" ({', '.join(f'{k}={v}' for k, v in items)})" if items else "")
+        where = str(getattr(smk, "scriptdir", None) or Path.cwd())
+    else:
+        rule = ""
+        argv = list(sys.argv) or [""]
+        first = Path(argv[0])
+        prog = first.name
+        if first.stem == "seedsig" or (prog in ("__main__.py", "cli.py") and first.parent.name == "seedsig"):
+            prog = "seedsig"  # the console script, or python -m seedsig
+        command = shlex.join([prog, *argv[1:]])
+        where = str(Path(__file__).resolve().parent)
+    commit, modified = git_state(where)
+    return {
+        "command": command,
+        "rule": rule,
+        "seedsig_version": versions(("seedsig",)).get("seedsig", ""),
+        "git_commit": commit,
+        "git_modified": modified,
+    }
+
+
 def provenance(parameters: dict[str, Any] | None = None, inputs: Iterable[str | os.PathLike] = (), **extra: Any) -> dict[str, Any]:
-    """The record every output carries: versions, parameters, inputs, command."""
+    """The record every output carries: versions, parameters, inputs, and what ran (:func:`run_context`: the rule or
+    command line, the seedsig version and the git commit of the workflow). Two identical runs give identical records."""
     rec: dict[str, Any] = {
         "tool": "seedsig",
         "versions": versions(),
         "parameters": parameters or {},
         "inputs": [str(p) for p in inputs],
-        "command": " ".join(sys.argv),
+        **run_context(),
     }
     rec.update(extra)
     return rec

@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import SeedsigError
+from .failure import record_error
 from .io import atomic_path, provenance, read_clinical, write_sidecar, write_table
 
 log = logging.getLogger("seedsig")
 
+MIN_COHORT_SAMPLES = 3  # below it ingest stops: no statistic of the pipeline means anything (correlations need 10)
 EVENT_CODES = {"1": 1, "0": 0, "1.0": 1, "0.0": 0, "true": 1, "false": 0}
 
 
@@ -268,7 +270,9 @@ def ingest_cohort(
     data -> AnnData; gene_mapping.tsv; clinical.tsv (times in months, events 0/1, sites of relapse mapped).
 
     Rows whose values are all missing are removed (listed in gene_mapping.tsv and the log), never kept
-    as NA rows. Counts are checked (no NA, no negative value, no zero library, not log-scale).
+    as NA rows. The matrix is checked against the sheet before anything is written
+    (:func:`seedsig.normalize.check_expression`: finite values, not transposed, at least 3 samples, values that fit the
+    data_type, ids that map as gene_id).
     ``harmonization``: time_unit, event_codes, site_terms (:func:`seedsig.clinical.harmonize_settings`);
     ``endpoints``: further {name, time, event} endpoints whose columns are harmonized too.
     """
@@ -276,7 +280,7 @@ def ingest_cohort(
 
     from .clinical import harmonize_clinical
     from .ids import harmonize, resolve_ids
-    from .normalize import check_counts, check_values
+    from .normalize import check_expression
 
     where = f"cohort '{cohort}', expression '{expression}'"
     src = resolve_cohort_input(cohort, expression, gene_id, clinical=clinical, platform_annotation=platform_annotation, fmt=fmt, orientation=orientation, platform=platform, layer=layer, sample_column=sample_column, geo=geo)
@@ -294,6 +298,19 @@ def ingest_cohort(
 
         ann = src.annotation
         kwargs["annotation"] = read_platform_annotation(ann) if not isinstance(ann, pd.DataFrame) else ann  # read once, used twice
+    # every check of the matrix against the sheet, before anything is written (the same code path as `seedsig score`)
+    clinical_ids = [str(i) for p, c in src.clinical if p == clinical for i in c.index] if clinical else None
+    checked = check_expression(
+        matrix.loc[~all_na],
+        where,
+        data_type,
+        gene_id,
+        annotation=kwargs.get("annotation"),
+        sample_ids=clinical_ids,
+        min_samples=MIN_COHORT_SAMPLES,
+        orientation=orientation or "genes_x_samples",
+        fmt=str(src.expr.info.get("format", "table")),
+    )
     removed = pd.DataFrame(columns=["input_id", "symbol", "status", "detail", "kept"])
     if all_na.any():
         ids = list(matrix.index[all_na])
@@ -302,13 +319,15 @@ def ingest_cohort(
         removed["detail"] = removed["detail"].astype(str) + "; every value missing (NA): row removed"
         removed["kept"] = False
         matrix = matrix.loc[~all_na]
-    if data_type == "counts":
-        n_frac = check_counts(matrix, where)
-        if n_frac:
-            log.warning("ingest %s: %d count value(s) are not whole numbers (e.g. RSEM expected counts): fine for edgeR methods; DESeq2 methods need integers", cohort, n_frac)
-    else:
-        check_values(matrix, where, data_type)
-    harmonized, mapping = harmonize(matrix, gene_id, collapse=collapse if data_type == "counts" or collapse != "sum" else "max_mean", **kwargs)
+    for warning in checked.warnings:
+        log.warning("ingest %s: %s", cohort, warning)
+    if checked.n_fractional:
+        log.warning(
+            "ingest %s: %d count value(s) are not whole numbers (e.g. RSEM expected counts): fine for edgeR methods; "
+            "DESeq2 methods need integers", cohort, checked.n_fractional,
+        )
+    rule = collapse if data_type == "counts" or collapse != "sum" else "max_mean"
+    harmonized, mapping = harmonize(matrix, gene_id, collapse=rule, resolved=checked.mapping, **kwargs)
     if len(removed):
         mapping = pd.concat([mapping, removed[mapping.columns]], ignore_index=True).sort_values("input_id", kind="mergesort").reset_index(drop=True)
     samples = list(map(str, harmonized.columns))
@@ -649,31 +668,63 @@ def associate_cohort(
         min_genes=int(scoring.get("min_genes", 2)),
         min_fraction=float(scoring.get("min_fraction", 0.5)),
         method_params=method_params(scoring, list(scores)),
+        min_samples=int(st["min_samples"]),
         timer=timer,
     )
-    params = {k: st[k] for k in ("statistics", "n_bootstrap", "n_random", "seed", "proliferation", "covariates")}
+    floor, n_samples = int(st["min_samples"]), int(info["samples"])
+    keys = ("statistics", "n_bootstrap", "n_random", "seed", "proliferation", "covariates", "min_samples")
+    params = {k: st[k] for k in keys}
     write_table(table, out_correlations)
     write_sidecar(out_correlations, provenance({**params, "focal": list(focal), "targets": list(targets)}, inputs=[str(h5ad), *map(str, score_files.values()), *map(str, signature_files)], cohort=cohort, info=info, covariate_notes=cov_notes))
     log.info("associate %s: %d correlation rows (%d focal x %d targets x %d methods x %d statistics)", cohort, len(table), len(focal), len(targets), len(scores), len(st["statistics"]))
 
+    thin = n_samples < floor
+    if thin:
+        log.warning(
+            "associate %s: %d sample(s), fewer than associate.min_samples = %d: no correlation tested "
+            "(r, p, q NA with a note); bootstrap, random null and prerank skipped",
+            cohort, n_samples, floor,
+        )
+    elif info["n_below_min_samples"]:
+        log.warning(
+            "associate %s: %d correlation row(s) with fewer than associate.min_samples = %d samples with both scores: "
+            "not tested",
+            cohort, info["n_below_min_samples"], floor,
+        )
     parts, note = [], ""
-    if pre["enabled"]:
+    if thin:
+        note = f"{n_samples} sample(s) in the cohort, fewer than associate.min_samples = {floor}: prerank not run"
+    elif pre["enabled"]:
         for m, sc in progress(list(scores.items()), desc=f"prerank, {int(pre['permutations'])} permutations (method)", unit="method"):
             with timer("prerank"):
-                res = prerank_table(expr, sc, list(focal), sigs, statistic=pre["statistic"], permutations=int(pre["permutations"]), seed=int(st["seed"]), min_size=int(pre["min_size"]), exclude_focal_genes=bool(pre["exclude_focal_genes"]))
+                res = prerank_table(
+                    expr, sc, list(focal), sigs, statistic=pre["statistic"], permutations=int(pre["permutations"]),
+                    seed=int(st["seed"]), min_size=int(pre["min_size"]),
+                    exclude_focal_genes=bool(pre["exclude_focal_genes"]), min_samples=floor,
+                )
             res.insert(0, "method", m)
             parts.append(res)
     else:
         note = "prerank disabled in the config (associate.prerank.enabled: false)"
     pr = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["method", *PRERANK_COLUMNS])
     write_table(pr, out_prerank)
-    write_sidecar(out_prerank, provenance({**pre, "seed": int(st["seed"])}, inputs=[str(h5ad), *map(str, score_files.values())], cohort=cohort, note=note, reference="gseapy prerank (Subramanian et al. 2005) on genes ranked by their correlation with the focal score"))
+    pre_params = {**pre, "seed": int(st["seed"]), "min_samples": floor}
+    write_sidecar(
+        out_prerank,
+        provenance(
+            pre_params, inputs=[str(h5ad), *map(str, score_files.values())], cohort=cohort, note=note,
+            reference="gseapy prerank (Subramanian et al. 2005) on genes ranked by their correlation with the focal "
+            "score",
+        ),
+    )
     n_focal = len({f for seeds in info.get("random_null_seeds", {}).values() for f in seeds})
     n_spearman = int(((table["statistic"] == "spearman") & table["r"].notna()).sum())
     log.info(
         "associate %s: %d correlation rows; random null B=%d for %d focal x %d methods in %s; bootstrap B=%d for %d Spearman rows in %s; prerank %s; %s in all",
         cohort, len(table), int(st["n_random"]), n_focal, len(scores), timer.fmt("random_null"), int(st["n_bootstrap"]), n_spearman, timer.fmt("bootstrap"),
-        f"{len(pr)} rows for {len(parts)} method(s) in {timer.fmt('prerank')}" if pre["enabled"] else "disabled", timer.fmt(),
+        f"{len(pr)} rows for {len(parts)} method(s) in {timer.fmt('prerank')}" if parts
+        else ("skipped (too few samples)" if thin else "disabled"),
+        timer.fmt(),
     )
 
 
@@ -743,6 +794,7 @@ def survival_cohort(
     timer = Timer()
     st = {**SURVIVAL_DEFAULTS, **(settings or {})}
     rs = {**RELAPSE_DEFAULTS, **(st.get("relapse_site") or {})}
+    floor = int(st["min_samples"])
     scoring = dict(scoring or {})
     expr, adata = expression_frame(h5ad)
     obs = adata.obs
@@ -769,13 +821,14 @@ def survival_cohort(
     null_cache: dict[tuple[str, str], np.ndarray | None] = {}
     null_notes: dict[str, str] = {}
     null_fits = [0]  # univariate Cox rows tested against the random null
+    thin: list[str] = []  # endpoints with fewer samples than survival.min_samples
 
     def note_rows(label: str, model: str, note: str, covs: str = "") -> list[dict]:
         return [{"method": m, "signature": g, "endpoint": label, "n": 0, "events": 0, "note": note, "model": model, "covariates": covs} for m, t in scores.items() for g in t.columns]
 
     def fit_endpoint(label: str, time: pd.Series, event: pd.Series) -> None:
         with timer("cox"):
-            tab = cox_table(scores, time, event, label, covariates=cov)
+            tab = cox_table(scores, time, event, label, covariates=cov, min_samples=floor)
         if cov_notes and st["covariates"]:
             if cov is None:
                 tab = pd.concat([tab, pd.DataFrame(note_rows(label, "adjusted", "; ".join(cov_notes) + ": adjusted model not fitted", ";".join(st["covariates"])))], ignore_index=True)
@@ -801,7 +854,7 @@ def survival_cohort(
             if null is None:
                 continue
             x, t, e, ok = complete_cases(sc[signature], time, event)
-            b, se = cox_univariate_many(np.vstack([x[ok], null[:, ok]]), t[ok], e[ok].astype(int))
+            b, se = cox_univariate_many(np.vstack([x[ok], null[:, ok]]), t[ok], e[ok].astype(int), min_samples=floor)
             z = b / se
             out[i] = random_null_p(z[0], z[1:])
         return out
@@ -826,17 +879,23 @@ def survival_cohort(
             notes.append(f"endpoint {label}: {why}")
             continue
         fit_endpoint(label, time, event)
+        n_follow = int((time.reindex(obs.index).notna() & event.reindex(obs.index).notna()).sum())
+        if n_follow < floor:
+            thin.append(f"{label}: {n_follow} sample(s) with follow-up")
         for m, sc in scores.items():
             for g in [f for f in focal if f in sc.columns]:
                 x, t, e, ok = complete_cases(sc[g], time, event)
                 keys = {"method": m, "signature": g, "endpoint": label, "cut": cut_label}
-                if ok.sum() < 2 or np.nanstd(x[ok]) == 0:
+                if not ok.any() or (ok.sum() >= floor and np.nanstd(x[ok]) == 0):
                     lr_rows.append({**keys, "note": "score not available or constant"})
                     continue
                 cg = cut_groups(x[ok], cut)
-                km = kaplan_meier(t[ok], e[ok], cg.labels, levels=cg.names)
-                km_parts.append(km.assign(**keys)[[*KM_KEYS, *KM_COLUMNS]])
-                lr = logrank(t[ok], e[ok], cg.labels, levels=cg.names)
+                lr = logrank(t[ok], e[ok], cg.labels, levels=cg.names, min_samples=floor)
+                if ok.sum() >= floor:
+                    km = kaplan_meier(t[ok], e[ok], cg.labels, levels=cg.names)
+                    km_parts.append(km.assign(**keys)[[*KM_KEYS, *KM_COLUMNS]])
+                else:
+                    lr["note"] += "; no Kaplan-Meier curve or cumulative incidence"
                 lr["note"] = "; ".join(x for x in (cg.note, lr.get("note") or "") if x)
                 lr_rows.append({**keys, **{k: lr.get(k) for k in LOGRANK_COLUMNS}})
         # site of first relapse: cause-specific Cox per site, cumulative incidence by score group
@@ -857,7 +916,7 @@ def survival_cohort(
             for m, sc in scores.items():
                 for g in [f for f in focal if f in sc.columns]:
                     x, t, e, ok = complete_cases(sc[g], time, event)
-                    if ok.sum() < 2 or np.nanstd(x[ok]) == 0:
+                    if ok.sum() < max(2, floor) or np.nanstd(x[ok]) == 0:
                         continue
                     cg = cut_groups(x[ok], cut)
                     cause = site.reindex(sc.index).to_numpy(dtype=object)[ok]
@@ -872,11 +931,17 @@ def survival_cohort(
     write_sidecar(
         outputs["survival"],
         provenance(
-            {"model": "Cox proportional hazards, HR per sample SD (n-1) of the score over the samples in the model", "ties": "efron", "covariates": list(st["covariates"]), "n_random": int(st["n_random"]), "seed": int(st["seed"]), "endpoints": [{"name": a, "time": b, "event": c, "kind": d} for a, b, c, d in endpoints], "relapse_site": rs},
+            {
+                "model": "Cox proportional hazards, HR per sample SD (n-1) of the score over the samples in the model",
+                "ties": "efron", "covariates": list(st["covariates"]), "n_random": int(st["n_random"]),
+                "seed": int(st["seed"]), "min_samples": floor,
+                "endpoints": [{"name": a, "time": b, "event": c, "kind": d} for a, b, c, d in endpoints],
+                "relapse_site": rs,
+            },
             inputs=inputs,
             cohort=cohort,
             primary_endpoint=primary_label,
-            note="; ".join(notes),
+            note="; ".join([*notes, *(f"fewer than survival.min_samples = {floor} samples for {t}" for t in thin)]),
             covariate_notes=cov_notes,
             random_null="p_random_null = (b + 1) / (B + 1), b = random signatures (matched to the signature's size and genes' mean expression) whose univariate Cox |z| >= the signature's",
             random_null_unavailable=null_notes,
@@ -885,12 +950,20 @@ def survival_cohort(
     km = pd.concat(km_parts, ignore_index=True) if km_parts else pd.DataFrame(columns=[*KM_KEYS, *KM_COLUMNS])
     lr = pd.DataFrame(lr_rows).reindex(columns=[*KM_KEYS, *LOGRANK_COLUMNS])
     aj = pd.concat(aj_parts, ignore_index=True) if aj_parts else pd.DataFrame(columns=[*KM_KEYS, *AJ_COLUMNS])
-    curve_record = provenance({"cut_points": cut, "focal": list(focal)}, inputs=inputs, cohort=cohort, note="; ".join(notes))
+    thin_notes = [f"fewer than survival.min_samples = {floor} samples for {t}: no test, no curve" for t in thin]
+    curve_params = {"cut_points": cut, "focal": list(focal), "min_samples": floor}
+    curve_record = provenance(curve_params, inputs=inputs, cohort=cohort, note="; ".join([*notes, *thin_notes]))
     for key, df in (("km", km), ("logrank", lr), ("incidence", aj)):
         write_table(df, outputs[key])
         write_sidecar(outputs[key], curve_record)
     if notes:
         log.info("survival %s: %s", cohort, "; ".join(notes))
+    if thin:
+        log.warning(
+            "survival %s: fewer than survival.min_samples = %d samples (%s): "
+            "no Cox model, log-rank test or curve for them",
+            cohort, floor, "; ".join(thin),
+        )
     log.info(
         "survival %s: %d Cox rows (%d endpoint(s) x %d methods) in %s; random null B=%d for %d univariate rows from %d method x signature score sets in %s; %d KM groups, %d log-rank tests, %d cumulative-incidence rows; %s in all",
         cohort, len(surv), int(surv["endpoint"].nunique()), len(scores), timer.fmt("cox"), int(st["n_random"]), null_fits[0], len(null_cache), timer.fmt("random_null"),
@@ -930,8 +1003,10 @@ def meta_run(correlations: dict[str, str | Path], survival: dict[str, str | Path
 def run_rule(snakemake: Any, func: Callable[[Any], None]) -> None:
     """Run a rule body with its log; a user mistake exits 1 with one message, no traceback on screen.
 
-    The rule log gets every message (and the traceback of an unexpected error); the terminal gets
-    the one-line summaries and the error message.
+    The rule log gets every message (and the traceback of an unexpected error); the terminal gets the one-line
+    summaries during the run. The message of a failure is not printed here: it is recorded
+    (:func:`seedsig.failure.record_error`) and the Snakefile's ``onerror`` handler prints it once, after
+    Snakemake's rule-error block.
     """
     import warnings
 
@@ -946,16 +1021,25 @@ def run_rule(snakemake: Any, func: Callable[[Any], None]) -> None:
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
     logging.captureWarnings(True)
     warnings.simplefilter("default")
+    wildcards = dict(snakemake.wildcards.items()) if hasattr(snakemake.wildcards, "items") else {}
+
+    def _to_log_only(level: int, msg: str, *args: Any) -> None:
+        logging.getLogger().removeHandler(handlers[0])  # the terminal gets the message once, from onerror
+        log.log(level, msg, *args)
+
     try:
         func(snakemake)
     except SeedsigError as exc:
-        log.error("error in rule %s: %s", snakemake.rule, exc)
+        _to_log_only(logging.ERROR, "error in rule %s: %s", snakemake.rule, exc)
+        record_error(snakemake.rule, wildcards, str(exc))
         sys.exit(1)
     except Exception:
-        if log_path:
-            with open(log_path, "a") as fh_:
-                fh_.write(traceback.format_exc())
-        log.error("unexpected error in rule %s (%s); the traceback is in %s. Please report it.", snakemake.rule, sys.exc_info()[1].__class__.__name__, log_path)
+        name = sys.exc_info()[1].__class__.__name__
+        where = f"the traceback is in {log_path}" if log_path else "no rule log to hold the traceback"
+        msg = f"unexpected error in rule {snakemake.rule} ({name}); {where}. Please report it."
+        # one record through the log's own handler (a second writer would overwrite the start of the file)
+        _to_log_only(logging.ERROR, "%s\n%s", msg, traceback.format_exc().rstrip())
+        record_error(snakemake.rule, wildcards, msg, unexpected=True)
         sys.exit(1)
 
 

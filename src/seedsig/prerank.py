@@ -148,9 +148,11 @@ def _correlate(x: np.ndarray, s: np.ndarray, statistic: str) -> np.ndarray:
     return r
 
 
-def _correlation_frame(expr: pd.DataFrame, scores: pd.DataFrame, statistic: str) -> pd.DataFrame:
+def _correlation_frame(
+    expr: pd.DataFrame, scores: pd.DataFrame, statistic: str, min_samples: int = MIN_SAMPLES
+) -> pd.DataFrame:
     """genes (sorted by label) x score columns. Columns whose finite samples coincide share one ranking
-    of the genes and one matrix product."""
+    of the genes and one matrix product; a column with fewer than ``min_samples`` finite samples stays NaN."""
     _check_statistic(statistic)
     values = _check_frame(expr)
     if scores.index.duplicated().any():
@@ -177,7 +179,7 @@ def _correlation_frame(expr: pd.DataFrame, scores: pd.DataFrame, statistic: str)
         groups.setdefault(ok[:, j].tobytes(), []).append(j)
     for cols in groups.values():
         use = ok[:, cols[0]]
-        if use.sum() >= MIN_SAMPLES:
+        if use.sum() >= max(MIN_SAMPLES, min_samples):
             out[:, cols] = _correlate(x[:, use], s_all[np.ix_(use, cols)], statistic)
     return pd.DataFrame(out, index=pd.Index(np.asarray(genes)[gorder], name="gene"), columns=scores.columns)
 
@@ -283,6 +285,7 @@ def prerank_table(
     weight: float = 1.0,
     exclude_focal_genes: bool = True,
     threads: int = 1,
+    min_samples: int = MIN_SAMPLES,
 ) -> pd.DataFrame:
     """Pre-ranked GSEA of the target signatures on genes ranked by their correlation with each focal score.
 
@@ -295,6 +298,9 @@ def prerank_table(
     ``nes``, ``p`` (nominal), ``fdr`` (gseapy's FDR q over the sets of that focal), ``leading_edge``
     (';'-joined), ``genes_removed`` (focal genes left out of the ranking, ';'-joined) and ``note``
     (why a row is NA; focal genes a set lost). The ranking of a row: :func:`gene_ranking`.
+
+    ``min_samples`` (at least 3; the pipeline passes ``associate.min_samples``): a focal score with fewer finite
+    values in samples of the matrix gives NA rows with a note, and gseapy is not run for it.
     """
     _check_statistic(statistic)
     permutations = _check_int("permutations", permutations, 1)
@@ -303,6 +309,7 @@ def prerank_table(
         raise SeedsigError(f"prerank: seed must be below 2**64, not {seed}.")
     min_size = _check_int("min_size", min_size, 1)
     threads = _check_int("threads", threads, 1)
+    min_samples = _check_int("min_samples", min_samples, MIN_SAMPLES)
     if isinstance(weight, bool) or not isinstance(weight, Real) or not math.isfinite(weight) or weight < 0:
         raise SeedsigError(f"prerank: weight must be a number >= 0 (1 = GSEA's default), not {weight!r}.")
     if not isinstance(scores, pd.DataFrame):
@@ -328,7 +335,7 @@ def prerank_table(
             )
     focal_set = set(focal)
     targets = [s for s in signatures if s.name not in focal_set]
-    corr = _correlation_frame(expr, scores[present], statistic)
+    corr = _correlation_frame(expr, scores[present], statistic, min_samples)
     expr_samples = set(expr.columns.astype(str))
 
     rows = []
@@ -341,8 +348,11 @@ def prerank_table(
         removed_set = set(removed)
         focal_note = ""
         n_finite = int(np.isfinite(scores[f].to_numpy(dtype=np.float64)[scores.index.astype(str).isin(expr_samples)]).sum())
-        if n_finite < MIN_SAMPLES:
-            focal_note = f"the focal score '{f}' has {n_finite} finite value(s) in samples of the expression matrix; at least {MIN_SAMPLES} are needed"
+        if n_finite < min_samples:
+            focal_note = (
+                f"the focal score '{f}' has {n_finite} finite value(s) in samples of the expression matrix; "
+                f"at least {min_samples} are needed"
+            )
         elif finite.empty:
             focal_note = f"no gene correlates with the focal score '{f}': the score is constant, or every gene is constant or has missing values"
         elif len(ranking) < 2:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SeedsigError
-from .io import read_bytes, read_matrix, require_file
+from .io import COMPRESSION_ERRORS, corrupt_file_message, read_bytes, read_matrix, require_file
 
 FORMATS = ("auto", "table", "series_matrix", "soft", "gct", "parquet", "h5ad")
 ORIENTATIONS = ("genes_x_samples", "samples_x_genes")
@@ -275,7 +275,9 @@ def _table_layout(p: Path) -> tuple[int, int, str, list[str]]:
                     continue
                 header = [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
                 break
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
+    except COMPRESSION_ERRORS as exc:
+        raise SeedsigError(corrupt_file_message(p, WHAT, exc)) from None
+    except (UnicodeDecodeError, OSError) as exc:
         raise SeedsigError(f"{WHAT} '{p}' cannot be read as a text table: {exc}") from None
     if tuple(header[: len(FEATURECOUNTS_COLUMNS)]) == FEATURECOUNTS_COLUMNS:
         return skip, len(FEATURECOUNTS_COLUMNS) - 1, "featureCounts", header
@@ -338,9 +340,13 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
     orientation = _check_orientation(orientation, p)
     rows, cols = ("gene", "sample") if orientation == "genes_x_samples" else ("sample", "gene")
     try:
-        df = pq.read_table(p).to_pandas()
+        table = pq.read_table(p)
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise SeedsigError(f"{WHAT} '{p}' cannot be read as a Parquet file: {exc}") from None
+        raise SeedsigError(corrupt_file_message(p, WHAT, exc, "cannot be read as a Parquet file")) from None
+    try:
+        df = table.to_pandas()
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise SeedsigError(f"{WHAT} '{p}' cannot be converted to a table of numbers: {exc}") from None
     names = [str(c) for c in df.columns]
     dup = pd.Index(names)[pd.Index(names).duplicated()].unique().tolist()
     if dup:
@@ -412,8 +418,12 @@ def read_h5ad(path: str | os.PathLike, what: str = WHAT):
     p = require_file(path, what)
     try:
         return ad.read_h5ad(p)
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise SeedsigError(f"{what} '{p}' cannot be read as an AnnData .h5ad file: {exc}") from None
+    except (OSError, RuntimeError) as exc:  # h5py: truncated file, bad signature, unreadable chunk
+        problem = "cannot be read as an AnnData .h5ad file (HDF5)"
+        raise SeedsigError(corrupt_file_message(p, what, exc, problem)) from None
+    except (KeyError, ValueError, TypeError) as exc:
+        layout = "an HDF5 file without AnnData's layout?"
+        raise SeedsigError(f"{what} '{p}' cannot be read as an AnnData .h5ad file ({layout}): {exc}") from None
 
 
 def h5ad_values(adata, layer: str | None, where: str):

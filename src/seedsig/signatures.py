@@ -6,8 +6,14 @@ File formats a user can give (``signatures.files`` in the config, or ``seedsig s
   ``signature`` and ``gene`` (required), ``direction`` (``up``/``down``/``NA``; NA or empty = up),
   ``weight`` (optional number), ``organ``, ``complete`` (``true``/``false``), ``citation``,
   ``original_symbol``. One file may hold several signatures.
-* **GMT** (MSigDB): ``name<TAB>description<TAB>gene...``. Sets named ``X_UP`` and ``X_DN`` (or
-  ``X_DOWN``) are merged into one signed signature ``X``; other sets are unsigned (all ``up``).
+* **GMT** (MSigDB): ``name<TAB>description<TAB>gene...``. A set ``X_UP`` and a set ``X_DN`` (or
+  ``X_DOWN``; suffixes in any case) are merged into one signed signature ``X`` only when both halves are in
+  the same file (``merged_from`` records the two names). Every other set keeps its name as given and is
+  unsigned (all genes ``up``): a lone ``X_UP`` stays ``X_UP``, and a lone ``X_DN`` stays ``X_DN`` with its genes
+  scored as a set of their own, so a high ``X_DN`` score means those genes are high. A set named ``X`` beside
+  the halves ``X_UP``/``X_DN`` is an error (the merged set would take its name), as is a set name given twice.
+
+A TSV never merges or renames: each ``signature`` value is one signature, signed by its ``direction`` column.
 
 Gene symbols go through the same alias resolver as expression matrices: an outdated symbol (IL8,
 CTGF, WHSC1) is resolved to its current HGNC symbol, and a symbol that cannot be resolved is kept as
@@ -45,6 +51,7 @@ class Signature:
     source: str = ""
     original_genes: tuple[str, ...] = ()
     resolution: tuple[str, ...] = field(default=(), compare=False)  # per gene: how it was resolved
+    merged_from: tuple[str, ...] = ()  # GMT: the _UP and _DN/_DOWN sets merged into this signed signature
 
     def __post_init__(self) -> None:
         if len(self.genes) != len(self.directions):
@@ -80,6 +87,7 @@ class Signature:
             "complete": self.complete,
             "citation": self.citation,
             "source": self.source,
+            "merged_from": list(self.merged_from),
         }
 
 
@@ -156,31 +164,70 @@ def _read_tsv(path: Path) -> list[dict]:
     return out
 
 
+_HALVES = (("_UP", 1), ("_DN", -1), ("_DOWN", -1))
+
+
+def _half(name: str) -> tuple[str, int] | None:
+    """``(base, direction)`` when ``name`` ends in _UP, _DN or _DOWN (any case), else None."""
+    upper = name.upper()
+    for suffix, d in _HALVES:
+        if upper.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], d
+    return None
+
+
 def _read_gmt(path: Path) -> list[dict]:
-    sets: dict[str, dict] = {}
+    """Sets of a GMT file, each under its own name; ``X_UP`` + ``X_DN``/``X_DOWN`` merged into a signed ``X``
+    only when both an up and a down half are in the file. A lone half keeps its name, its genes direction up."""
     try:
         lines = path.read_text().splitlines()
     except UnicodeDecodeError:
         raise SeedsigError(f"signature file '{path}' is not a text GMT file.") from None
+    sets: list[tuple[int, str, str, list[str]]] = []  # line, name, description, genes
+    line_of: dict[str, int] = {}
     for i, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         parts = [p.strip() for p in line.rstrip("\n").split("\t")]
         if len(parts) < 3 or not parts[0]:
             raise SeedsigError(f"signature file '{path}', line {i}: a GMT line needs a set name, a description and at least one gene, separated by tabs.")
-        name, desc, genes = parts[0], parts[1], [g for g in parts[2:] if g]
-        base, direction = name, 1
-        upper = name.upper()
-        for suffix, d in (("_UP", 1), ("_DN", -1), ("_DOWN", -1)):
-            if upper.endswith(suffix) and len(name) > len(suffix):
-                base, direction = name[: -len(suffix)], d
-                break
-        entry = sets.setdefault(base, {"name": base, "genes": [], "dirs": [], "weights": None, "organ": "NA", "complete": None, "citation": desc})
-        entry["genes"].extend(genes)
-        entry["dirs"].extend([direction] * len(genes))
+        name = parts[0]
+        if name in line_of:
+            raise SeedsigError(
+                f"signature file '{path}', line {i}: set '{name}' is already defined on line {line_of[name]}. "
+                "Give each set one line, or rename one."
+            )
+        line_of[name] = i
+        sets.append((i, name, parts[1], [g for g in parts[2:] if g]))
     if not sets:
         raise SeedsigError(f"signature file '{path}' holds no gene set.")
-    return list(sets.values())
+    halves: dict[str, set[int]] = {}
+    for _, name, _, _ in sets:
+        h = _half(name)
+        if h:
+            halves.setdefault(h[0], set()).add(h[1])
+    merged = {base for base, dirs in halves.items() if dirs == {1, -1}}
+    for i, name, _, _ in sets:
+        if name in merged:
+            parts = [n for _, n, _, _ in sets if (_half(n) or ("",))[0] == name]
+            raise SeedsigError(
+                f"signature file '{path}', line {i}: set '{name}' has the name of the signed set merged from "
+                f"{' + '.join(parts)}. Rename '{name}' or the halves."
+            )
+    out: dict[str, dict] = {}
+    for i, name, desc, genes in sets:
+        h = _half(name)
+        key, direction = (h[0], h[1]) if h and h[0] in merged else (name, 1)
+        entry = out.setdefault(
+            key,
+            {"name": key, "genes": [], "dirs": [], "weights": None, "organ": "NA", "complete": None, "citation": desc,
+             "merged_from": []},
+        )
+        entry["genes"].extend(genes)
+        entry["dirs"].extend([direction] * len(genes))
+        if key != name:
+            entry["merged_from"].append(name)
+    return list(out.values())
 
 
 def _dedupe(name: str, genes: list[str], dirs: list[int], path: Path) -> None:
@@ -229,6 +276,7 @@ def read_signature_file(path: str | Path) -> list[Signature]:
                 source=str(p),
                 original_genes=tuple(origs),
                 resolution=tuple(res),
+                merged_from=tuple(s.get("merged_from", ())),
             )
         )
     return out

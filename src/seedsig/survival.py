@@ -27,7 +27,8 @@
     Left NA here; the pipeline fills it with :func:`random_null_p` on the univariate Wald z of the signature
     against the z of random signatures fitted together by :func:`cox_univariate_many` (Venet et al. 2011).
 
-Data conditions (fewer than :data:`MIN_SAMPLES_COX` samples, no events, a constant score, a covariate with one
+Data conditions (fewer than ``min_samples`` samples, default :data:`MIN_SAMPLES_COX`, the pipeline's
+``survival.min_samples``; no events, a constant score, a covariate with one
 level, collinear covariates, a fit that does not converge or whose coefficient is infinite) give NA values and a
 plain-words ``note``, never an exception; mistakes in what the caller gives (lengths that differ, event codes
 other than 0/1, duplicated sample ids) raise :class:`seedsig.errors.SeedsigError`.
@@ -68,7 +69,7 @@ SURVIVAL_COLUMNS = (
     "ph_p",
     "p_random_null",
 )
-MIN_SAMPLES_COX = 10
+MIN_SAMPLES_COX = 10  # default floor of the Cox models (survival.min_samples): fewer complete cases, no model
 Z975 = stats.norm.ppf(0.975)
 EPS = 1e-9  # R coxph.control(): eps, relative change in the log partial likelihood
 MAX_ITER = 20  # R coxph.control(): iter.max
@@ -297,13 +298,27 @@ def _covariate_columns(covariates: pd.DataFrame, n: int) -> tuple[list[tuple[str
     return cols, present
 
 
-def cox_model(x, time, event, covariates: pd.DataFrame | None = None) -> dict:
+def _check_min_samples(min_samples) -> int:
+    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 3:
+        raise SeedsigError(
+            f"survival.min_samples must be a whole number >= 3 (default {MIN_SAMPLES_COX}), not {min_samples!r}."
+        )
+    return int(min_samples)
+
+
+def below_floor_note(n: int, min_samples: int, what: str = "a score and follow-up", outcome: str = "not fitted") -> str:
+    """The note of a model or test left out for want of samples (the wording every survival table uses)."""
+    return f"fewer than {min_samples} samples with {what} ({n}; survival.min_samples = {min_samples}): {outcome}"
+
+
+def cox_model(x, time, event, covariates: pd.DataFrame | None = None, *, min_samples: int = MIN_SAMPLES_COX) -> dict:
     """Cox model (Efron ties, statsmodels ``PHReg``) of the score ``x`` per sample SD, alone or with covariates.
 
     ``x``, ``time``, ``event``: one value per sample (NA/text = missing; event 1 = event, 0 = censored);
     ``covariates``: samples x covariates in the same order (numeric columns as they are, others dummy-coded
     against their first sorted level). The model uses the complete cases over all of them; the score is divided
-    by its SD (n - 1) over those samples.
+    by its SD (n - 1) over those samples. With fewer than ``min_samples`` complete cases (at least 3) nothing is
+    fitted: NA with a note.
 
     Returns a dict: ``n``, ``events``, ``beta`` and ``se`` (log HR per SD), ``hr_per_sd``, ``ci_low``, ``ci_high``
     (95% Wald), ``p`` (Wald), ``concordance`` (:func:`concordance` of the linear predictor), ``ph_p``,
@@ -313,6 +328,7 @@ def cox_model(x, time, event, covariates: pd.DataFrame | None = None) -> dict:
     from statsmodels.duration.hazard_regression import PHReg
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
+    min_samples = _check_min_samples(min_samples)
     x, t, e = _as_float(x, "x (the score)"), _as_float(time, "time"), _as_float(event, "event")
     if not (x.size == t.size == e.size):
         raise SeedsigError(f"score ({x.size}), time ({t.size}) and event ({e.size}) must have one value per sample each.")
@@ -329,9 +345,9 @@ def cox_model(x, time, event, covariates: pd.DataFrame | None = None) -> dict:
         if base.any() and not (have & base).any():
             return _result(0, 0, f"covariate '{name}' has no value among the {int(base.sum())} samples with a score and follow-up: adjusted model not fitted", cov_label)
     n, events = int(ok.sum()), int(e[ok].sum())
-    if n < MIN_SAMPLES_COX:
+    if n < min_samples:
         what = "a score and follow-up" + (" and every covariate" if cov_cols else "")
-        return _result(n, events, f"fewer than {MIN_SAMPLES_COX} samples with {what}", cov_label)
+        return _result(n, events, below_floor_note(n, min_samples, what), cov_label)
     if events == 0:
         return _result(n, events, f"no events among the {n} samples", cov_label)
     sd = float(np.std(x[ok], ddof=1))
@@ -442,7 +458,7 @@ def _efron_many(xs: np.ndarray, beta: np.ndarray, rs: _RiskSets) -> tuple[np.nda
     return loglik, score, info
 
 
-def cox_univariate_many(X, time, event) -> tuple[np.ndarray, np.ndarray]:
+def cox_univariate_many(X, time, event, *, min_samples: int = MIN_SAMPLES_COX) -> tuple[np.ndarray, np.ndarray]:
     """B one-covariate Cox models (Efron ties) fitted together: the log HR per SD of each row of ``X`` (B x n;
     each row divided by its own SD, n - 1) and its SE, with the samples' ``time`` and ``event`` (n) shared.
 
@@ -453,11 +469,12 @@ def cox_univariate_many(X, time, event) -> tuple[np.ndarray, np.ndarray]:
     1e-9 and than sqrt(1e-9) x |beta|: the likelihood is still rising, e.g. the row separates the events), that
     does not converge, is constant, or has a non-finite value gives NaN. Converged rows take one more Newton step
     (beta to machine precision, as PHReg's own tolerance gives) and the SE is 1 / sqrt(information) there.
-    Samples with a missing time or event are left out of every row; with fewer than :data:`MIN_SAMPLES_COX`
-    samples left, or no event, every row is NaN.
+    Samples with a missing time or event are left out of every row; with fewer than ``min_samples`` (default
+    :data:`MIN_SAMPLES_COX`) samples left, or no event, every row is NaN.
 
     The risk-set and tie structure is computed once from the sorted times; every iteration is a handful of
     B x n and B x events matrix operations (B = 1000, n = 2000: about a second)."""
+    min_samples = _check_min_samples(min_samples)
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[None, :]
@@ -470,7 +487,7 @@ def cox_univariate_many(X, time, event) -> tuple[np.ndarray, np.ndarray]:
     keep = np.isfinite(t) & np.isfinite(e)
     X, t, e = X[:, keep], aeq_times(t[keep]), e[keep]
     n = t.size
-    if B == 0 or n < MIN_SAMPLES_COX or e.sum() == 0:
+    if B == 0 or n < min_samples or e.sum() == 0:
         return beta_out, se_out
     order = _canonical_order(t, e)
     X, t, e = X[:, order], t[order], e[order]
@@ -570,6 +587,7 @@ def cox_table(
     *,
     signatures: Sequence[str] | None = None,
     covariates: pd.DataFrame | None = None,
+    min_samples: int = MIN_SAMPLES_COX,
 ) -> pd.DataFrame:
     """Cox models of every score on one endpoint: :data:`SURVIVAL_COLUMNS`, for each method (in the order of
     ``scores``) and signature (``signatures`` in the order given, default the score table's columns), a
@@ -577,7 +595,9 @@ def cox_table(
 
     ``scores``: method -> samples x signatures; ``time``, ``event``, ``covariates``: indexed by sample id, aligned
     on each score table's samples (samples they lack, and values that are not numbers, are missing). A signature
-    absent from a table, or without any score, gives NA rows noting it. ``p_random_null`` is left NA."""
+    absent from a table, or without any score, gives NA rows noting it. ``p_random_null`` is left NA. Models with
+    fewer than ``min_samples`` complete cases are not fitted (NA, a note)."""
+    min_samples = _check_min_samples(min_samples)
     time = _str_index(pd.Series(time), "time series")
     event = _str_index(pd.Series(event), "event series")
     cov = None
@@ -603,7 +623,7 @@ def cox_table(
                 if not np.isfinite(x).any():
                     res = _result(0, 0, NOT_AVAILABLE, cov_label if cv is not None else "")
                 else:
-                    res = cox_model(x, t, ev, cv)
+                    res = cox_model(x, t, ev, cv, min_samples=min_samples)
                 rows.append({**keys, **{k: res[k] for k in ("n", "events", "hr_per_sd", "ci_low", "ci_high", "p", "note", "covariates", "concordance", "ph_p")}, "model": model, "p_random_null": np.nan})
     out = pd.DataFrame(rows, columns=list(SURVIVAL_COLUMNS))
     for col in ("n", "events"):

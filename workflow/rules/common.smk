@@ -1,12 +1,12 @@
 # Config and cohort-sheet handling: the one place for validation and input functions.
 import re
-import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 from seedsig import config as sconf
 from seedsig.errors import SeedsigError
+from seedsig.failure import fail
 
 min_version("9.0")
 
@@ -24,29 +24,21 @@ EXAMPLE_FILES = {
 
 
 def _fail(exc):
-    print(f"\nseedsig error: {exc}\n", file=sys.stderr)
-    sys.exit(1)
+    fail(exc)  # the one message, exit 1
 
 
-CONFIG_SOURCE = (
-    "config (" + ", ".join(map(str, workflow.configfiles or ["--config"])) + ")"
-)
-
+# The one validation call: config schema (file:line:column of the offending key), sheet, files, normalization,
+# signatures, per-cohort settings (seedsig.config.check_workflow_config; the tests call it directly).
 try:
-    sconf.check_against_schema(config, SCHEMAS / "config.schema.yaml", CONFIG_SOURCE)
-    validate(config, schema="../schemas/config.schema.yaml")
-    SHEET = sconf.read_sheet(config["cohorts"], SCHEMAS / "cohorts.schema.yaml")
-    validate(SHEET, schema="../schemas/cohorts.schema.yaml")
-    sconf.check_input_files(SHEET, config["cohorts"], generated=EXAMPLE_FILES)
-    sconf.check_normalize(config, SHEET, CONFIG_SOURCE)
-    from seedsig.signatures import load_signatures
-
-    SIGNATURE_FILES = list(config["signatures"]["files"])
-    SIGNATURE_NAMES = [s.name for s in load_signatures(SIGNATURE_FILES)]
-    sconf.check_signature_names(config, SIGNATURE_NAMES, CONFIG_SOURCE)
-    sconf.check_cohort_settings(config, SHEET, CONFIG_SOURCE)
+    CHECKED = sconf.check_workflow_config(
+        config, workflow.configfiles, SCHEMAS, generated=EXAMPLE_FILES
+    )
 except SeedsigError as exc:
     _fail(exc)
+CONFIG_SOURCE = CHECKED["source"]
+SHEET = CHECKED["sheet"]
+SIGNATURE_FILES = CHECKED["signature_files"]
+SIGNATURE_NAMES = CHECKED["signature_names"]
 
 COHORTS = list(SHEET.index)
 METHODS = list(config["scoring"]["methods"])
