@@ -32,7 +32,7 @@ test-fast: install
 
 lint: install
 	$(BIN)/snakemake --lint
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 
 clean:
 	rm -rf results resources .snakemake

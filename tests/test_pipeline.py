@@ -146,7 +146,7 @@ def test_lint_and_format_are_clean():
     assert proc.returncode == 0 and "good condition" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
     assert snakefmt, "snakefmt is a dev dependency"
-    proc = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/rules"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/Snakefile", "workflow/rules"], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr
 
 

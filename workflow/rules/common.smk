@@ -1,4 +1,5 @@
-# Config and cohort-sheet handling: the one place for validation and input functions.
+# Config and cohort-sheet handling: the one place for validation, input functions, output paths, job sizes
+# and the report() registration of tables (included first by workflow/Snakefile).
 import re
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from seedsig.failure import fail
 
 min_version("9.0")
 
-ROOT = Path(workflow.main_snakefile).parent
+# The repository root (this file is workflow/rules/common.smk), whichever Snakefile includes the workflow.
+ROOT = Path(workflow.current_basedir).parents[1]
 SCHEMAS = ROOT / "workflow" / "schemas"
 RESULTS = "results"
 REPORT = f"{RESULTS}/report.html"
@@ -55,6 +57,35 @@ META_OUTPUTS = [f"{META}/correlations.tsv", f"{META}/survival.tsv"]
 wildcard_constraints:
     cohort="|".join(re.escape(c) for c in COHORTS),
     method="|".join(re.escape(m) for m in METHODS),
+
+
+# Job sizes, the same placeholders in all rules (one thread each, and these resources) for the cluster issue to
+# size per step and input. They limit a local run only if it is given `--resources mem_mb=...`; `--cores 2` runs
+# as before.
+JOB_MEM_MB = 2000
+JOB_RUNTIME = 30  # minutes
+
+
+def tsv_report(path, caption, subcategory, table, method="all"):
+    """A per-cohort table for `snakemake --report`; caption: relative to the rule's .smk file."""
+    return report(
+        path,
+        caption=caption,
+        category="Cohort {cohort}",
+        subcategory=subcategory,
+        labels={"cohort": "{cohort}", "table": table, "method": method},
+    )
+
+
+def meta_report(path, caption, table):
+    """A table pooled across cohorts, registered for `snakemake --report` (category "Across cohorts")."""
+    return report(
+        path,
+        caption=caption,
+        category="Across cohorts",
+        subcategory="meta-analysis",
+        labels={"table": table},
+    )
 
 
 def cohort_row(wildcards):

@@ -10,6 +10,10 @@ rule simulate_example:
         f"{RESULTS}/logs/simulate_example.log",
     conda:
         "../../envs/seedsig.yaml"
+    threads: 1
+    resources:
+        mem_mb=JOB_MEM_MB,
+        runtime=JOB_RUNTIME,
     params:
         seed=config["example"]["seed"],
         n_samples=config["example"]["n_samples"],
@@ -26,6 +30,10 @@ rule simulate_single_cell_example:
         f"{RESULTS}/logs/simulate_single_cell_example.log",
     conda:
         "../../envs/seedsig.yaml"
+    threads: 1
+    resources:
+        mem_mb=JOB_MEM_MB,
+        runtime=JOB_RUNTIME,
     params:
         seed=config["example"]["seed"],
     script:

@@ -6,24 +6,22 @@ rule meta:
         correlations=[f"{RESULTS}/{c}/correlations.tsv" for c in COHORTS],
         survival=[f"{RESULTS}/{c}/survival.tsv" for c in COHORTS],
     output:
-        correlations=report(
+        correlations=meta_report(
             f"{META}/correlations.tsv",
-            caption="../report/meta_correlations.rst",
-            category="Across cohorts",
-            subcategory="meta-analysis",
-            labels={"table": "correlations"},
+            "../report/meta_correlations.rst",
+            "correlations",
         ),
-        survival=report(
-            f"{META}/survival.tsv",
-            caption="../report/meta_survival.rst",
-            category="Across cohorts",
-            subcategory="meta-analysis",
-            labels={"table": "survival"},
+        survival=meta_report(
+            f"{META}/survival.tsv", "../report/meta_survival.rst", "survival"
         ),
     log:
         f"{RESULTS}/logs/meta.log",
     conda:
         "../../envs/seedsig.yaml"
+    threads: 1
+    resources:
+        mem_mb=JOB_MEM_MB,
+        runtime=JOB_RUNTIME,
     params:
         cohorts=COHORTS,
     script:

@@ -23,6 +23,10 @@ rule report:
         f"{RESULTS}/logs/report.log",
     conda:
         "../../envs/seedsig.yaml"
+    threads: 1
+    resources:
+        mem_mb=JOB_MEM_MB,
+        runtime=JOB_RUNTIME,
     params:
         cohorts={c: f"{RESULTS}/{c}" for c in COHORTS},
         meta=lambda wc, input: str(Path(input.meta[0]).parent),
