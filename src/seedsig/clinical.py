@@ -344,9 +344,14 @@ def _parse_event(values: Any, codes: Mapping[str, Iterable] | None, source: str,
     unmapped = [u for u, c in code_of.items() if c is None]
     if unmapped:
         counts = s[s.isin(unmapped)].map(_display).value_counts().to_dict()
+        r_coding = {k for k in keys.values() if k is not None} == {norm_value(1), norm_value(2)}
+        hint = (
+            "The column holds 1 and 2, R's survival coding (1 = censored, 2 = event)? Then set clinical.event_codes: "
+            "{event: [2], censored: [1]} (1 is read as an event by default). Otherwise add"
+        ) if r_coding else "Add"
         raise SeedsigError(
             f"{_where(source, column)}: {len(counts)} distinct value(s) are not event codes: {_listing(counts)}. "
-            "Add them to clinical.event_codes (event: [...] or censored: [...]) in the config "
+            f"{hint} them to clinical.event_codes (event: [...] or censored: [...]) in the config "
             "(or clinical.cohorts.<cohort>.event_codes for this cohort only); values read as missing: NA, empty, unknown."
         )
     out = out.astype(float)

@@ -49,6 +49,27 @@ def _mark(mark) -> str:
     return f"{mark.line + 1}:{mark.column + 1}"
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (safe_load keeps the last one,
+    so a second ``associate:`` block silently drops the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(
+                    None, None, f"key '{key}' is given twice in the same mapping (first at line {seen[key] + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: str | Path, what: str = "config file") -> Any:
     """Parse a YAML file; a syntax error raises SeedsigError ``file:line:column: what is wrong``."""
     p = Path(path)
@@ -59,12 +80,16 @@ def load_yaml(path: str | Path, what: str = "config file") -> Any:
     except UnicodeDecodeError as exc:
         raise SeedsigError(f"{p}: {what} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = f"{p}:{_mark(mark)}" if mark is not None else str(p)
         what_wrong = exc.problem or "invalid YAML"
         ctx = f" ({exc.context} at line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
+        if isinstance(exc, _DuplicateKey):
+            raise SeedsigError(
+                f"{loc}: {what_wrong}: YAML keeps only the last one. Give each key once: merge the two."
+            ) from None
         hint = f"Fix the {what} (indentation, quotes, ':')."
         raise SeedsigError(f"{loc}: YAML syntax error: {what_wrong}{ctx}. {hint}") from None
     except yaml.YAMLError as exc:
@@ -167,6 +192,9 @@ def check_workflow_config(config: dict, configfiles, schemas: str | Path, genera
 
     schemas = Path(schemas)
     where = config_source(configfiles)
+    for f in configfiles:  # Snakemake has parsed them, but keeps the last of a key given twice without a word
+        if Path(f).is_file():
+            load_yaml(f)
     check_config(config, configfiles, schemas / "config.schema.yaml")
     validate(config, schema=str(schemas / "config.schema.yaml"))
     sheet = read_sheet(config["cohorts"], schemas / "cohorts.schema.yaml")
@@ -225,6 +253,9 @@ def _describe(err, where: str) -> str:
         return f"{where}: {err.message}. Add it (see config/README.md)."
     if err.validator == "type":
         return f"{where}: '{key}' is {err.instance!r} but must be of type {err.validator_value}."
+    if err.validator == "pattern" and err.schema.get("description"):
+        rule = err.schema["description"]
+        return f"{where}: '{key}' is {err.instance!r}, which is not allowed: {rule}. Change it (see config/README.md)."
     return f"{where}: '{key}': {err.message} (see config/README.md)."
 
 
@@ -264,6 +295,30 @@ def _check_tab_separated(sheet: pd.DataFrame, p: Path) -> None:
             )
 
 
+# Directories of results/ that are not a cohort's: a cohort of that name would write into them.
+RESULT_DIRS = {
+    "meta": "the meta-analysis across cohorts", "logs": "the logs of every rule", "figures": "the report's figures",
+}
+
+
+def _check_sheet_columns(sheet: pd.DataFrame, p: Path, schema_path: str | Path) -> None:
+    """A header column the schema does not know (a typo such as 'data type', a column of the user's own): the header
+    line, the column, the closest allowed name."""
+    import difflib
+
+    allowed = sorted(_load_schema(schema_path)["properties"])
+    for k, col in enumerate(sheet.columns, start=1):
+        if col in allowed:
+            continue
+        near = difflib.get_close_matches(col.lower().replace(" ", "_").replace("-", "_"), allowed, n=1, cutoff=0.6)
+        hint = f" Did you mean '{near[0]}'?" if near else ""
+        name = f"'{col}'" if col and not col.startswith("Unnamed: ") else "with no name (a trailing tab?)"
+        raise SeedsigError(
+            f"cohort sheet '{p}', line 1 (header), column {k}: unknown column {name}.{hint} Allowed columns: "
+            f"{', '.join(allowed)}; rename or remove it (see config/README.md)."
+        )
+
+
 def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
     """Read and validate the cohort sheet; returns it indexed by cohort (all values strings, '' = empty)."""
     p = Path(path)
@@ -280,8 +335,12 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
     for col in SHEET_COLUMNS:
         if col not in sheet.columns:
             sheet[col] = ""
+    _check_sheet_columns(sheet, p, schema_path)
     sheet = sheet.apply(lambda c: c.str.strip())
-    for i, rec in enumerate(sheet.to_dict("records"), start=2):
+    sheet = sheet.loc[(sheet != "").any(axis=1)]  # rows of empty cells (tabs left by a spreadsheet) are no cohort
+    if sheet.empty:
+        raise SeedsigError(f"cohort sheet '{p}' has no cohort rows.")
+    for i, rec in zip(sheet.index + 2, sheet.to_dict("records")):  # the file's line (empty rows left out)
         row = {k: v for k, v in rec.items() if v != "" or k in ("cohort", "expression", "data_type", "gene_id")}
         check_against_schema(row, schema_path, f"cohort sheet '{p}', line {i} (cohort '{rec.get('cohort', '')}')")
         if bool(rec["time"]) != bool(rec["event"]):
@@ -303,6 +362,13 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
                 check_geo_entry(rec[col], col, f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}')")
     sheet["format"] = sheet["format"].replace("", "auto")
     sheet["orientation"] = sheet["orientation"].replace("", "genes_x_samples")
+    clash = sheet.index[sheet["cohort"].isin(list(RESULT_DIRS))]
+    if len(clash):
+        name = sheet.loc[clash[0], "cohort"]
+        raise SeedsigError(
+            f"cohort sheet '{p}', line {clash[0] + 2}: cohort name '{name}' is taken by the pipeline "
+            f"(results/{name}/ holds {RESULT_DIRS[name]}). Give the cohort another name."
+        )
     dup = sheet["cohort"][sheet["cohort"].duplicated()].tolist()
     if dup:
         raise SeedsigError(f"cohort sheet '{p}': cohort name(s) used twice: {', '.join(dup)}. Each cohort needs a unique name.")

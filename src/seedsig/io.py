@@ -65,6 +65,52 @@ def _sep_for(path: Path) -> str:
     return "," if name.endswith(".csv") else "\t"
 
 
+# Binary files given where a text table is read (by their first bytes)
+BINARY_KINDS = (
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x89HDF", "an HDF5 file (AnnData .h5ad?)"),
+)
+BINARY_SUFFIX = {"a Parquet file": ".parquet", "an HDF5 file (AnnData .h5ad?)": ".h5ad"}
+HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
+
+
+def html_page_message(p: Path, what: str) -> str:
+    return (
+        f"{what} '{p}' is an HTML web page (an error or login page saved in place of the data?), not a data file: "
+        "download it again (check the link, or that the download finished) and check it opens as text."
+    )
+
+
+def compression_of(p: Path, what: str) -> str | None:
+    """'gzip' when the file's content is gzip, whatever its name says (a gzipped 'x.tsv', a plain 'x.tsv.gz'), else
+    None; a web page saved in place of the data is one clear error (:func:`html_page_message`)."""
+    with open(p, "rb") as fh:
+        head = fh.read(512)
+    comp = "gzip" if head[:2] == b"\x1f\x8b" else None
+    if comp:
+        try:
+            with gzip.open(p, "rb") as fh:
+                head = fh.read(512)
+        except COMPRESSION_ERRORS as exc:
+            raise SeedsigError(corrupt_file_message(p, what, exc)) from None
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith(HTML_STARTS):
+        raise SeedsigError(html_page_message(p, what))
+    kind = next((k for magic, k in BINARY_KINDS if head.startswith(magic)), None)
+    if kind:
+        raise SeedsigError(
+            f"{what} '{p}' is {kind}, not a text table: save it as tab-separated text (.tsv) or CSV"
+            + (f", or name it {ext} so that it is read as one." if (ext := BINARY_SUFFIX.get(kind)) else ".")
+        )
+    return comp
+
+
+def open_text(p: Path, what: str):
+    """The file as text, gunzipped when its content is gzip (:func:`compression_of`)."""
+    return gzip.open(p, "rt") if compression_of(p, what) else open(p)
+
+
 def require_file(path: str | os.PathLike, what: str) -> Path:
     """Return ``path`` as a Path, or raise a clear error if it is not a readable file."""
     p = Path(path)
@@ -83,7 +129,10 @@ def read_bytes(path: str | os.PathLike, what: str) -> tuple[Path, bytes]:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
             raise SeedsigError(corrupt_file_message(p, what, exc)) from None
-    return p, raw.removeprefix(b"\xef\xbb\xbf")
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    if raw[:512].lstrip().lower().startswith(HTML_STARTS):
+        raise SeedsigError(html_page_message(p, what))
+    return p, raw
 
 
 def read_matrix(path: str | os.PathLike, what: str = "expression file", *, skip_lines: int = 0, skip_columns: int = 0, rows: str = "gene", columns: str = "sample") -> pd.DataFrame:
@@ -99,7 +148,8 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file", *, skip_
     sep = _sep_for(p)
     try:
         # the raw header line: pandas would silently rename a duplicated column (P1 -> P1.1)
-        with (gzip.open(p, "rt") if p.name.lower().endswith(".gz") else open(p)) as fh:
+        comp = compression_of(p, what)
+        with open_text(p, what) as fh:
             for _ in range(skip_lines):
                 fh.readline()
             first = fh.readline().rstrip("\r\n")
@@ -114,6 +164,13 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file", *, skip_
     if len(cols) < 2 + skip_columns:
         raise SeedsigError(f"{what} '{p}' has {len(cols)} column(s); expected a {rows} id column followed by one column per {columns}, separated by {'commas' if sep == ',' else 'tabs'}.")
     samples = [str(c) for c in cols[1 + skip_columns :]]
+    if "" in samples:
+        k = samples.index("") + 2 + skip_columns
+        last = " (the last one: a trailing tab or comma at the ends of the lines?)" if k == len(cols) else ""
+        raise SeedsigError(
+            f"{what} '{p}': column {k} of the header has no name{last}. Give every {columns} column a name, "
+            "or remove the empty column."
+        )
     dup = pd.Index(samples)[pd.Index(samples).duplicated()].unique().tolist()
     if dup:
         raise SeedsigError(f"{what} '{p}': duplicated {columns} id(s) in the header: {', '.join(map(str, dup[:10]))}. Give each {columns} column a unique name.")
@@ -124,7 +181,7 @@ def read_matrix(path: str | os.PathLike, what: str = "expression file", *, skip_
         extra["usecols"] = [0, *range(1 + skip_columns, len(cols))]
         dtypes = {0: str}
     try:
-        df = pd.read_csv(p, sep=sep, dtype=dtypes, index_col=0, na_values=["NA", "NaN", "nan", ""], keep_default_na=False, low_memory=False, **extra)
+        df = pd.read_csv(p, sep=sep, dtype=dtypes, index_col=0, na_values=["NA", "NaN", "nan", ""], keep_default_na=False, low_memory=False, compression=comp, **extra)
     except COMPRESSION_ERRORS as exc:
         raise SeedsigError(corrupt_file_message(p, what, exc)) from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
@@ -173,18 +230,31 @@ def read_clinical(path: str | os.PathLike, what: str = "clinical file") -> pd.Da
     sep = _sep_for(p)
     skip = 0  # leading '#' comment lines (GEO supplementary tables describe their columns this way)
     try:
-        with (gzip.open(p, "rt") if p.name.lower().endswith(".gz") else open(p)) as fh:
+        comp = compression_of(p, what)
+        with open_text(p, what) as fh:
+            header = ""
             for line in fh:
                 if not line.startswith("#"):
+                    header = line.removeprefix("\ufeff").rstrip("\r\n")
                     break
                 skip += 1
-        df = pd.read_csv(p, sep=sep, dtype={0: str}, index_col=0, keep_default_na=True, na_values=list(CLINICAL_NA), skiprows=skip)
+        df = pd.read_csv(p, sep=sep, dtype={0: str}, index_col=0, keep_default_na=True, na_values=list(CLINICAL_NA), skiprows=skip, compression=comp)
     except COMPRESSION_ERRORS as exc:
         raise SeedsigError(corrupt_file_message(p, what, exc)) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise SeedsigError(f"{what} '{p}' cannot be read as a table: {exc}") from None
+    other = [name for ch, name in ((",", "commas"), (";", "semicolons"), ("\t", "tabs")) if ch != sep and ch in header]
+    if sep not in header and other:
+        raise SeedsigError(
+            f"{what} '{p}', line {skip + 1}: the header '{header[:60]}' is separated by {other[0]}, not "
+            f"{'commas' if sep == ',' else 'tabs'}: a file named .csv is read as comma-separated, any other as "
+            "tab-separated. Save it with that separator, or rename it to match its separator."
+        )
+    # what a spreadsheet export adds: rows with no cell filled, columns with neither a name nor a value
+    df = df.loc[~(df.index.isna() & df.isna().all(axis=1).to_numpy())]
+    df = df.drop(columns=[c for c in df.columns if str(c).startswith("Unnamed: ") and df[c].isna().all()])
     first_column = str(df.index.name) if df.index.name is not None else "sample"
-    df.index = df.index.astype(str)
+    df.index = df.index.astype(str).str.strip()  # as the matrix's sample columns and the sheet's cells
     df.index.name = "sample"
     df.attrs["id_column"] = first_column
     dup = df.index[df.index.duplicated()].unique().tolist()

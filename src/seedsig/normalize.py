@@ -575,7 +575,20 @@ def check_counts(df: pd.DataFrame, where: str, *, integers: bool = False) -> int
         raise SeedsigError(f"{where}: negative count {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). Counts must be >= 0; if the matrix is log-scale, set data_type to log_expression.")
     if looks_logged(values):
         raise SeedsigError(f"{where}: declared as counts but all values are below 50 and not whole numbers: this looks like log-scale data. Set data_type to log_expression in the cohort sheet.")
+    summary = pd.Index(map(str, df.index)).str.match(r"^(__|N_(unmapped|multimapping|noFeature|ambiguous)$)")
+    if summary.any():
+        ids = list(map(str, df.index[summary]))
+        raise SeedsigError(
+            f"{where}: row(s) {', '.join(ids[:6])} are the read-count summary of HTSeq or STAR (reads not counted to a "
+            "gene), not genes. Remove these rows from the matrix."
+        )
     lib = values.sum(axis=0)
+    total = np.flatnonzero(np.isclose(2 * values, lib, rtol=1e-9, atol=0).all(axis=1) & (values.sum(axis=1) > 0))
+    if len(df) > 2 and total.size:
+        raise SeedsigError(
+            f"{where}: row '{df.index[total[0]]}' holds the sum of all the other rows in every sample (a total row, "
+            "not a gene). Remove it from the matrix."
+        )
     zero = np.flatnonzero(lib == 0)
     if zero.size:
         raise SeedsigError(f"{where}: sample(s) with zero library size (all counts 0): {', '.join(map(str, df.columns[zero][:10]))}. Remove them from the matrix.")
@@ -669,6 +682,19 @@ def check_log_scale(df: pd.DataFrame, where: str, *, command: str | None = None)
     raise SeedsigError(f"{where}: declared log-scale but {seen}: these values are not logged. {fix}")
 
 
+def check_not_per_million(df: pd.DataFrame, where: str) -> None:
+    """Raise for values declared raw counts whose every sample sums to one million: TPM or CPM (GEO's NCBI TPM
+    tables, e.g. GSE201926's, sum to 1e6 +/- 60 per sample), which the count methods would normalize again."""
+    lib = np.nansum(df.to_numpy(dtype=np.float64), axis=0)
+    if lib.size < 3 or not np.allclose(lib, 1e6, rtol=0.005, atol=0):
+        return
+    raise SeedsigError(
+        f"{where}: declared counts, but every sample's values sum to one million ({lib.min():,.0f} to "
+        f"{lib.max():,.0f} over {lib.size} samples): these look like TPM (or CPM), not raw counts. Set data_type "
+        "to tpm in the cohort sheet, or give the raw counts."
+    )
+
+
 @dataclass
 class ExpressionCheck:
     """What :func:`check_expression` found: the id resolution of every row (:func:`seedsig.ids.resolve_ids`),
@@ -695,6 +721,11 @@ def _transposed_fix(orientation: str | None, fmt: str, command: str | None) -> s
     if fmt == "h5ad":
         return "An AnnData holds samples in obs and genes in var: transpose it (adata.T) and write it again."
     return "The file must have genes as rows and samples as columns: transpose it."
+
+
+# Gene symbols a spreadsheet turned into dates (Zeeberg 2004, Ziemann 2016): 1-Sep, Sep-01, 2001-09-01.
+_MONTHS = "(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+SPREADSHEET_DATE = rf"(?i)^(\d{{1,2}}-{_MONTHS}|{_MONTHS}-\d{{1,2}}|\d{{4}}-\d{{2}}-\d{{2}}( 00:00:00)?)$"
 
 
 def check_expression(
@@ -748,6 +779,7 @@ def check_expression(
     out = ExpressionCheck(mapping)
     if data_type == "counts":
         out.n_fractional = check_counts(df, where)
+        check_not_per_million(df, where)
     elif data_type == "log_expression":
         check_log_scale(df, where, command=command)
     else:
@@ -758,6 +790,14 @@ def check_expression(
                 f"{where}: declared {data_type} but every value is a whole number >= 0 (maximum {vmax:,.0f}), as read "
                 "counts are; if these are raw counts, set data_type to counts in the cohort sheet."
             )
+    id_series = pd.Series(ids, dtype=object)
+    dates = id_series[id_series.str.match(SPREADSHEET_DATE)].tolist()
+    if dates and gene_id == "symbol":
+        out.warnings.append(
+            f"{where}: {len(dates)} row id(s) are dates a spreadsheet made of gene symbols "
+            f"(e.g. {', '.join(dates[:3])}; SEPTIN/SEPT, MARCHF/MARCH and DEC1 become 1-Sep, 1-Mar, 1-Dec): they map "
+            "to no gene. Export the table again without opening it in a spreadsheet (or import the id column as text)."
+        )
     option = "--gene-id" if command == "score" else "the cohort sheet's gene_id column"
     warning = check_mapping(mapping, where, gene_id, option=option)
     if warning:

@@ -30,6 +30,32 @@ EVENT_CODES = {"1": 1, "0": 0, "1.0": 1, "0.0": 0, "true": 1, "false": 0}
 
 
 # ---------------------------------------------------------------------------------------------- ingest
+# Ways a sample id gets changed on its way through a spreadsheet or R: letter case, R's make.names ('X' before an id
+# that starts with a digit, '.' for '-' and ' '); a clinical id and a matrix column equal after one are the same sample.
+ID_SPELLINGS = (
+    ("letter case", lambda s: s.str.lower()),
+    ("an 'X' in front, as R's make.names (read.csv) adds,", lambda s: s.str.replace(r"^X(?=[0-9.])", "", regex=True)),
+    ("'.' in place of '-' or ' ', as R's make.names writes,", lambda s: s.str.replace(r"[-. ]", ".", regex=True)),
+)
+
+
+def _id_spelling_hint(clin_ids: pd.Index, samples: pd.Index) -> str:
+    """' They match the matrix's ... when ... is ignored (e.g. 'x' = 'y'): ...' when a spelling change explains the
+    clinical ids that are not matrix columns; '' otherwise."""
+    a, b = pd.Series(clin_ids.astype(str)), pd.Series(samples.astype(str))
+    for what, norm in ID_SPELLINGS:
+        na, nb = norm(a), norm(b)
+        hit = na.isin(set(nb)) & ~a.isin(set(b))
+        if hit.sum() >= max(1, 0.5 * (~a.isin(set(b))).sum()):
+            i = int(np.flatnonzero(hit.to_numpy())[0])
+            other = b[nb == na.iloc[i]].iloc[0]
+            return (
+                f" They differ from the matrix's sample columns only by {what} (e.g. '{a.iloc[i]}' and '{other}'): "
+                "write the ids in the clinical file exactly as the expression file's column names."
+            )
+    return ""
+
+
 def prepare_clinical(clin: pd.DataFrame, samples: Sequence[str], path: str, time: str | None, event: str | None) -> pd.DataFrame:
     """Validate a clinical table against the matrix samples and the endpoint columns; align to samples."""
     samples = pd.Index(samples)
@@ -37,12 +63,17 @@ def prepare_clinical(clin: pd.DataFrame, samples: Sequence[str], path: str, time
     if len(clin.index.intersection(samples)) == 0:
         raise SeedsigError(
             f"clinical file '{path}': none of its sample ids (first column, e.g. '{clin.index[0]}') matches a sample column of the "
-            f"expression matrix (e.g. '{samples[0]}'). The first column must hold the sample ids used as expression column names."
+            f"expression matrix (e.g. '{samples[0]}')."
+            + (
+                _id_spelling_hint(clin.index, samples)
+                or " The first column must hold the sample ids used as expression column names."
+            )
         )
     if len(extra):
         raise SeedsigError(
             f"clinical file '{path}': {len(extra)} sample(s) are not columns of the expression matrix: {', '.join(map(str, extra[:10]))}"
-            f"{' ...' if len(extra) > 10 else ''}. Remove these rows or fix their ids."
+            f"{' ...' if len(extra) > 10 else ''}."
+            + (_id_spelling_hint(extra, samples.difference(clin.index)) or " Remove these rows or fix their ids.")
         )
     for role, col in (("time", time), ("event", event)):
         if col and col not in clin.columns:
@@ -79,8 +110,16 @@ def _obs_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_h5ad(adata, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        adata.write_h5ad(tmp)
+    """Write ``adata`` atomically. anndata logs "... storing 'id_status' as categorical" at INFO for every repeated
+    text column it converts, on its own handler (not ours): that is not a line for the terminal."""
+    quiet = logging.getLogger("anndata")
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))
+    try:
+        with atomic_path(path) as tmp:
+            adata.write_h5ad(tmp)
+    finally:
+        quiet.setLevel(level)
 
 
 def _set_provenance(adata, stage: str, record: dict) -> None:
@@ -237,7 +276,12 @@ def merge_clinical(tables: list[tuple[str, pd.DataFrame]], samples: Sequence[str
     for role, col in (("time", time), ("event", event)):
         if col and col not in out.columns:
             names = " and ".join(f"'{p}'" for p, _ in tables) or "(none given)"
-            raise SeedsigError(f"clinical data of {names}: no column '{col}' (named as '{role}' in the cohort sheet). Columns are: {', '.join(map(str, out.columns)) or 'none'}.")
+            near = [c for c in out.columns if str(c).lower() == col.lower()]
+            hint = f" Did you mean '{near[0]}' (names are case-sensitive)?" if near else ""
+            raise SeedsigError(
+                f"clinical data of {names}: no column '{col}' (named as '{role}' in the cohort sheet).{hint} "
+                f"Columns are: {', '.join(map(str, out.columns)) or 'none'}."
+            )
     return out
 
 

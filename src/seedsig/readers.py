@@ -8,7 +8,6 @@ the platform annotation it carries (a GEO family SOFT's platform table), and fac
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 from dataclasses import dataclass, field
@@ -19,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import SeedsigError
-from .io import COMPRESSION_ERRORS, corrupt_file_message, read_bytes, read_matrix, require_file
+from .io import (
+    COMPRESSION_ERRORS, compression_of, corrupt_file_message, open_text, read_bytes, read_matrix, require_file,
+)
 
 FORMATS = ("auto", "table", "series_matrix", "soft", "gct", "parquet", "h5ad")
 ORIENTATIONS = ("genes_x_samples", "samples_x_genes")
@@ -268,7 +269,7 @@ def _table_layout(p: Path) -> tuple[int, int, str, list[str]]:
     sep = "," if p.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
     skip, header = 0, []
     try:
-        with (gzip.open(p, "rt") if p.name.lower().endswith(".gz") else open(p)) as fh:
+        with open_text(p, WHAT) as fh:
             for line in fh:
                 if line.startswith("#") and skip < 50:
                     skip += 1
@@ -311,7 +312,10 @@ def read_table(path: str | os.PathLike, orientation: str = "genes_x_samples") ->
         matrix = read_matrix(p, WHAT, skip_lines=skip, skip_columns=n_ann)
         if n_ann:
             sep = "," if p.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
-            ann = pd.read_csv(p, sep=sep, skiprows=skip, usecols=list(range(1 + n_ann)), dtype=str, keep_default_na=False, low_memory=False)
+            ann = pd.read_csv(
+                p, sep=sep, skiprows=skip, usecols=list(range(1 + n_ann)), dtype=str, keep_default_na=False,
+                low_memory=False, compression=compression_of(p, WHAT),
+            )
             annotation_columns = [str(c) for c in ann.columns[1:]]
             row_metadata = pd.DataFrame(ann.iloc[:, 1:].to_numpy(), index=matrix.index, columns=annotation_columns)
             matrix.index.name = header[0]

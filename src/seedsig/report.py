@@ -613,7 +613,9 @@ def _survival_why(c: dict, focal: Sequence[str], primary: str) -> str:
     surv = c["surv"]
     name = c["name"]
     if surv is None or not len(surv) or (c["surv_side"] and not _primary_endpoint(c)):
-        note = _text(c["surv_side"].get("note"))
+        # the stage's own "no endpoint given in the cohort sheet" note says the same thing again: leave it out
+        parts = _text(c["surv_side"].get("note")).split("; ")
+        note = "; ".join(x for x in parts if x and not x.startswith("no endpoint given in the cohort sheet"))
         why = f"No survival analysis for cohort {name}: no time/event columns in the cohort sheet for cohort {name}."
         return why + (f" (survival stage: {note}.)" if note else "")
     s = surv[surv["signature"].isin(list(focal)) & (surv["method"] == primary)] if "method" in surv.columns else surv
@@ -671,8 +673,12 @@ def _cohort_sentences(c: dict, primary: str, main_focal: str, focal: Sequence[st
                 )
                 s += f" Beyond matched random signatures (null p < 0.05): {listed or 'none'}."
             for part in (thin, untested):
-                for why, grp in part.groupby("_why", sort=False):
-                    s += f" Not tested ({why}): {', '.join(grp['signature_b'].astype(str))}."
+                names = part["signature_b"].astype(str)
+                # one clause for every target not scored here, not one "(X is not scored ...): X." per target
+                own = part["_why"] == names + " is not scored in this cohort"
+                key = part["_why"].where(~own, "not scored in this cohort")
+                for why, grp in names.groupby(key, sort=False):
+                    s += f" Not tested ({why}): {', '.join(grp)}."
             out["corr"] = s
         for r in tested.to_dict("records"):
             shared = int(r.get("n_shared_genes", 0)) if _finite(r.get("n_shared_genes")) else 0
@@ -682,6 +688,12 @@ def _cohort_sentences(c: dict, primary: str, main_focal: str, focal: Sequence[st
                     f"Cohort {name}, {main_focal} vs {r['signature_b']}: r = {fmt_r(r['r'])} falls to {fmt_r(rws)}"
                     f" without the {shared} shared gene(s): the correlation is carried by genes the two signatures"
                     " share."
+                )
+            if shared and _finite(r["q"]) and r["q"] < ALPHA and not _finite(rws):
+                out["notes"].append(
+                    f"Cohort {name}, {main_focal} vs {r['signature_b']}: r = {fmt_r(r['r'])} cannot be checked"
+                    f" without the {shared} shared gene(s) ({_text(r.get('note')) or 'r_without_shared is NA'}):"
+                    " the correlation may be carried by genes the two signatures share."
                 )
             pn = r.get("p_random_null", np.nan)
             if _finite(r["q"]) and r["q"] < ALPHA and _finite(pn) and pn >= ALPHA:
@@ -789,10 +801,62 @@ def _pooled(t: pd.DataFrame | None) -> pd.DataFrame | None:
     return t[(t["pooling"] == "random_dl") & (k >= 2)]
 
 
-def _summary_rows(cohorts: list[dict], mc: pd.DataFrame | None, ms: pd.DataFrame | None, focal: Sequence[str]) -> tuple[list[dict], list[dict]]:
-    corr_rows, surv_rows = [], []
+def _untested_blocks(c: dict) -> tuple[pd.DataFrame | None, str]:
+    """(the cohort's correlation rows of the blocks (method x focal signature) with at least one tested row, the
+    sentence naming the blocks left out and why: '' when none). A block with no tested row (its focal signature not
+    scored, or fewer samples than associate.min_samples) would fill the summary table with NA rows (120 for a
+    real cohort); the cohort's box and the Tables section already say why."""
+    corr = c["corr"]
+    if corr is None or not len(corr):
+        return corr, ""
+    tested = pd.to_numeric(_col(corr, "r", np.nan), errors="coerce").notna() & ~corr["_thin"].astype(bool)
+    keys = [corr["method"].astype(str), corr["signature_a"].astype(str)]
+    keep = tested.groupby(keys).transform("any").astype(bool)
+    gone = corr[~keep]
+    if not len(gone):
+        return corr, ""
+    scored = c["scored_map"]
+    reasons: dict[str, list[str]] = {}  # why -> the focal signatures left out for it
+    for (_, a), block in gone.groupby(keys, sort=False):
+        if not scored.get(a, True):
+            why = "not scored in this cohort"
+        elif block["_thin"].any():
+            why = _text(block.loc[block["_thin"].astype(bool), "_why"].iloc[0])
+        else:
+            why = "; ".join(dict.fromkeys(block["_why"].astype(str)))
+        names = reasons.setdefault(why, [])
+        if a not in names:
+            names.append(a)
+    return corr[keep], f"{c['name']}: " + "; ".join(f"{', '.join(v)} ({k})" for k, v in reasons.items())
+
+
+def _untested_hr(c: dict, focal: Sequence[str]) -> tuple[pd.DataFrame | None, str]:
+    """(the cohort's Cox rows of its focal signatures, or none when not one has a hazard ratio; then the sentence
+    naming the cohort and why, as :func:`_untested_blocks` does for correlations)."""
+    surv = c["surv"]
+    if surv is None or not len(surv):
+        return surv, ""
+    surv = surv[surv["signature"].isin(list(focal))]
+    if not len(surv) or pd.to_numeric(_col(surv, "hr_per_sd", np.nan), errors="coerce").notna().any():
+        return surv, ""
+    scored = c["scored_map"]
+    reasons: dict[str, list[str]] = {}
+    for sig, rows in surv.groupby("signature", sort=False):
+        why = "not scored in this cohort" if not scored.get(sig, True) else _text(rows["_why"].iloc[0])
+        reasons.setdefault(why or "not estimable", []).append(str(sig))
+    return surv.iloc[:0], f"{c['name']}: " + "; ".join(f"{', '.join(v)} ({k})" for k, v in reasons.items())
+
+
+def _summary_rows(
+    cohorts: list[dict], mc: pd.DataFrame | None, ms: pd.DataFrame | None, focal: Sequence[str]
+) -> tuple[list[dict], list[dict], list[str], list[str]]:
+    """(correlation rows, hazard-ratio rows, sentences naming the untested correlation blocks and the cohorts
+    without any hazard ratio left out)."""
+    corr_rows, surv_rows, left_out, surv_left_out = [], [], [], []
     for c in cohorts:
-        corr = c["corr"]
+        corr, why = _untested_blocks(c)
+        if why:
+            left_out.append(why)
         if corr is not None:
             for r in corr.to_dict("records"):
                 note = r["_why"] or _text(r.get("note"))
@@ -820,9 +884,11 @@ def _summary_rows(cohorts: list[dict], mc: pd.DataFrame | None, ms: pd.DataFrame
                         "note": note,
                     }
                 )
-        surv = c["surv"]
+        surv, why = _untested_hr(c, focal)
+        if why:
+            surv_left_out.append(why)
         if surv is not None and len(surv):
-            for r in surv[surv["signature"].isin(list(focal))].to_dict("records"):
+            for r in surv.to_dict("records"):
                 surv_rows.append(
                     {
                         "cohort": c["name"],
@@ -900,7 +966,7 @@ def _summary_rows(cohorts: list[dict], mc: pd.DataFrame | None, ms: pd.DataFrame
                     "sig": _finite(r.get("p")) and r["p"] < ALPHA,
                 }
             )
-    return corr_rows, surv_rows
+    return corr_rows, surv_rows, left_out, surv_left_out
 
 
 def _heatmap(fw, cohorts: list[dict], mc: pd.DataFrame | None, primary: str, focal: str, pooled_ok: bool):
@@ -1529,7 +1595,9 @@ def build_report(
     pooled_ok = len(data) >= 2
     meta = _meta_section(fw, data, mc, ms, primary, focal)
     heat, heat_why = _heatmap(fw, data, mc, primary, main, pooled_ok)
-    corr_rows, surv_rows = _summary_rows(data, mc if pooled_ok else None, ms if pooled_ok else None, focal)
+    corr_rows, surv_rows, corr_left_out, surv_left_out = _summary_rows(
+        data, mc if pooled_ok else None, ms if pooled_ok else None, focal
+    )
     warnings = _warnings(data, sigmeta, signatures, primary, focal, [meta["why"], meta.get("surv_why", "")])
     sections = []
     for c in data:
@@ -1560,6 +1628,8 @@ def build_report(
         },
         warnings=warnings,
         corr_rows=corr_rows,
+        corr_left_out=corr_left_out,
+        surv_left_out=surv_left_out,
         surv_rows=surv_rows,
         focal=list(focal),
         primary=primary,

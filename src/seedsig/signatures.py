@@ -119,6 +119,12 @@ def _read_tsv(path: Path) -> list[dict]:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SeedsigError(f"signature file '{path}' cannot be parsed as a tab-separated table: {exc}. See config/README.md for the format.") from None
     missing = [c for c in ("signature", "gene") if c not in df.columns]
+    if missing and len(df.columns) == 1 and ("," in df.columns[0] or ";" in df.columns[0]):
+        sep = "commas" if "," in df.columns[0] else "semicolons"
+        raise SeedsigError(
+            f"signature file '{path}', line 1: the header '{df.columns[0][:60]}' is separated by {sep}, not tabs. "
+            "A signature TSV must be tab-separated: save it as tab-separated text."
+        )
     if missing:
         raise SeedsigError(
             f"signature file '{path}' lacks the column(s) {', '.join(missing)} (found: {', '.join(map(str, df.columns))}). "
@@ -180,7 +186,7 @@ def _read_gmt(path: Path) -> list[dict]:
     """Sets of a GMT file, each under its own name; ``X_UP`` + ``X_DN``/``X_DOWN`` merged into a signed ``X``
     only when both an up and a down half are in the file. A lone half keeps its name, its genes direction up."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # without a BOM (Windows editors write one)
     except UnicodeDecodeError:
         raise SeedsigError(f"signature file '{path}' is not a text GMT file.") from None
     sets: list[tuple[int, str, str, list[str]]] = []  # line, name, description, genes
