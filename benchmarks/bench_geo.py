@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""GEO reader benchmark: seedsig.geo vs GEOparse (and pandas as a floor), side by side in one run.
+"""GEO reader benchmark: seedsig.ingest.geo vs GEOparse (and pandas as a floor), side by side in one run.
 
 1. The real GSE781 family SOFT (../shared/datasets/geo_geoquery_extdata_gse781_gds507/GSE781_family.soft.gz: 10 MB
    gzipped, 810,277 lines, 2 platforms, 34 samples of ~22k probes): seedsig's ``read_soft`` for one platform (what a
@@ -35,7 +35,7 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 from bench_normalize import machine, write_readme_section  # noqa: E402  same directory: one writer of the README's sections
 
-from seedsig.geo import read_series_matrix, read_soft  # noqa: E402
+from seedsig.ingest.geo import read_series_matrix, read_soft
 
 GSE781 = HERE.parent.parent / "shared" / "datasets" / "geo_geoquery_extdata_gse781_gds507" / "GSE781_family.soft.gz"
 
@@ -109,7 +109,9 @@ def maxdiff(a: pd.DataFrame, b: pd.DataFrame) -> float:
 def bench_soft(repeat: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     t96, c96, r96 = best_of(lambda: read_soft(GSE781, platform="GPL96"), repeat)
-    t_both, c_both, both = best_of(lambda: (read_soft(GSE781, platform="GPL96"), read_soft(GSE781, platform="GPL97")), repeat)
+    t_both, c_both, both = best_of(
+        lambda: (read_soft(GSE781, platform="GPL96"), read_soft(GSE781, platform="GPL97")), repeat
+    )
     ours = pd.concat([both[0].matrix, both[1].matrix], axis=1)
     rows.append({"tool": "seedsig read_soft (GPL96: 17 samples x 22,283)", "seconds": t96, "cpu": c96})
     rows.append({"tool": "seedsig read_soft GPL96 + GPL97 (2 calls, 34 samples)", "seconds": t_both, "cpu": c_both})
@@ -122,7 +124,9 @@ def bench_soft(repeat: int) -> list[dict[str, Any]]:
 
         tg, cg, piv = best_of(geoparse, repeat)
         d = max(maxdiff(m.matrix, piv) for m in both)
-        rows.append({"tool": "GEOparse get_GEO + pivot_samples (34 samples)", "seconds": tg, "cpu": cg, "max_abs_diff": d})
+        rows.append(
+            {"tool": "GEOparse get_GEO + pivot_samples (34 samples)", "seconds": tg, "cpu": cg, "max_abs_diff": d}
+        )
     except ImportError as exc:
         rows.append({"tool": f"GEOparse: not available ({exc})", "seconds": float("nan"), "cpu": float("nan")})
     for r in rows:
@@ -139,17 +143,37 @@ def bench_series(n_probes: int, n_samples: int, seed: int, repeat: int) -> tuple
     t_write = time.perf_counter() - t0
     ts, cs, r = best_of(lambda: read_series_matrix(path), repeat)
     tp, cp, floor = best_of(
-        lambda: pd.read_csv(path, sep="\t", skiprows=skip, nrows=n_probes, index_col=0, na_values=["null"], keep_default_na=False, dtype={0: str}),
+        lambda: pd.read_csv(
+            path,
+            sep="\t",
+            skiprows=skip,
+            nrows=n_probes,
+            index_col=0,
+            na_values=["null"],
+            keep_default_na=False,
+            dtype={0: str},
+        ),
         repeat,
     )
     assert r.matrix.shape == (n_probes, n_samples) and r.clinical.shape[0] == n_samples
     rows = [
         {"tool": "seedsig read_series_matrix", "seconds": ts, "cpu": cs, "max_abs_diff": maxdiff(r.matrix, truth)},
-        {"tool": "pandas.read_csv of the table alone (floor)", "seconds": tp, "cpu": cp, "max_abs_diff": maxdiff(r.matrix, floor)},
+        {
+            "tool": "pandas.read_csv of the table alone (floor)",
+            "seconds": tp,
+            "cpu": cp,
+            "max_abs_diff": maxdiff(r.matrix, floor),
+        },
     ]
     for row in rows:
         row["ratio"], row["cpu_ratio"] = row["seconds"] / ts, row["cpu"] / rows[0]["cpu"]
-    data = {"file": str(path), "size_mb": round(path.stat().st_size / 1e6, 1), "write_s": round(t_write, 1), "probes": n_probes, "samples": n_samples}
+    data = {
+        "file": str(path),
+        "size_mb": round(path.stat().st_size / 1e6, 1),
+        "write_s": round(t_write, 1),
+        "probes": n_probes,
+        "samples": n_samples,
+    }
     return rows, data
 
 
@@ -177,7 +201,9 @@ def main() -> None:
     soft_rows = bench_soft(a.repeat)
     sm_rows, data = bench_series(a.probes, a.samples, a.seed, a.repeat)
     v, mach = versions(), machine()
-    cmd = "python benchmarks/bench_geo.py" + ("" if (a.probes, a.samples) == (54675, 300) else f" --probes {a.probes} --samples {a.samples}")
+    cmd = "python benchmarks/bench_geo.py" + (
+        "" if (a.probes, a.samples) == (54675, 300) else f" --probes {a.probes} --samples {a.samples}"
+    )
     md = (
         "## GEO readers\n\n"
         f"Run: `{cmd}` on {mach['cores']} cores ({mach['cpu']}; 1-min load average {load:.1f} at the start); in-process times after imports, best of {a.repeat}: wall, and "
@@ -194,7 +220,19 @@ def main() -> None:
     print(md)
     OUT.mkdir(exist_ok=True)
     (OUT / "geo.md").write_text(md)
-    (OUT / "geo.json").write_text(json.dumps({"load_average": load, "soft": soft_rows, "series_matrix": sm_rows, "data": data, "versions": v, "machine": mach}, indent=2))
+    (OUT / "geo.json").write_text(
+        json.dumps(
+            {
+                "load_average": load,
+                "soft": soft_rows,
+                "series_matrix": sm_rows,
+                "data": data,
+                "versions": v,
+                "machine": mach,
+            },
+            indent=2,
+        )
+    )
     if not a.no_readme:
         write_readme_section("geo", md)
 

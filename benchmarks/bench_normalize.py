@@ -51,8 +51,8 @@ OUT = HERE / "out"
 SEEDSIG_COMPUTE = """
 import sys, time, json
 t0 = time.perf_counter()
-from seedsig.io import read_matrix
-from seedsig.normalize import normalize_matrix
+from seedsig.core.tables import read_matrix
+from seedsig.normalize.methods import normalize_matrix
 import rnanorm, scipy.special, statsmodels.api  # normalize_matrix imports these lazily; the peers import theirs before timing too
 x = read_matrix(sys.argv[1]); method = sys.argv[2]
 t1 = time.perf_counter()
@@ -153,18 +153,29 @@ def make_counts(genes: int, samples: int, seed: int = 1) -> tuple[Path, dict]:
     r = 1.0 / disp
     counts = rng.negative_binomial(r[:, None], r[:, None] / (r[:, None] + mean[:, None] * sf[None, :]))
     if not (counts > 0).all(axis=1).any():
-        raise SystemExit("every simulated gene has a zero: median-of-ratios size factors impossible; raise --samples or change --seed")
+        raise SystemExit(
+            "every simulated gene has a zero: median-of-ratios size factors impossible; raise --samples or change --seed"
+        )
     lib = counts.sum(axis=0)
     stats = {
-        "genes": genes, "samples": samples, "seed": seed, "file": str(path),
+        "genes": genes,
+        "samples": samples,
+        "seed": seed,
+        "file": str(path),
         "all_zero_genes": int((counts.sum(axis=1) == 0).sum()),
         "genes_without_zero": int((counts > 0).all(axis=1).sum()),
         "zero_fraction": float((counts == 0).mean()),
-        "library_size_min": int(lib.min()), "library_size_median": float(np.median(lib)), "library_size_max": int(lib.max()),
+        "library_size_min": int(lib.min()),
+        "library_size_median": float(np.median(lib)),
+        "library_size_max": int(lib.max()),
     }
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        df = pd.DataFrame(counts, index=pd.Index([f"G{i:05d}" for i in range(genes)], name="gene_id"), columns=[f"S{j:04d}" for j in range(samples)])
+        df = pd.DataFrame(
+            counts,
+            index=pd.Index([f"G{i:05d}" for i in range(genes)], name="gene_id"),
+            columns=[f"S{j:04d}" for j in range(samples)],
+        )
         df.to_csv(tmp, sep="\t")
         tmp.replace(path)
     return path, stats
@@ -177,7 +188,13 @@ def run(cmd: list[str], label: str, timeout: float) -> dict:
     On timeout the whole process group (the contender and any workers it started) is killed.
     """
     t = time.perf_counter()
-    proc = subprocess.Popen(["/usr/bin/time", "-f", "__TIME__ %e %M", *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["/usr/bin/time", "-f", "__TIME__ %e %M", *cmd],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -203,7 +220,10 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> dict:
     """Max |difference| where both are finite, and how many cells are missing in exactly one of them."""
     a, b = ours.to_numpy(dtype=float), theirs.to_numpy(dtype=float)
     both = np.isfinite(a) & np.isfinite(b)
-    return {"max_abs_diff": float(np.abs(a[both] - b[both]).max()) if both.any() else None, "nonfinite_mismatch": int((np.isfinite(a) != np.isfinite(b)).sum())}
+    return {
+        "max_abs_diff": float(np.abs(a[both] - b[both]).max()) if both.any() else None,
+        "nonfinite_mismatch": int((np.isfinite(a) != np.isfinite(b)).sum()),
+    }
 
 
 def seedsig_cli() -> list[str]:
@@ -213,13 +233,23 @@ def seedsig_cli() -> list[str]:
 
 def contenders(method: str, counts: Path, a: argparse.Namespace) -> list[dict]:
     ours_out = OUT / f"norm_seedsig_{method}.tsv"
-    rows = [run([*seedsig_cli(), "normalize", "--input", str(counts), "--method", method, "--out", str(ours_out)], "seedsig", a.max_time)]
-    comp = run([sys.executable, str(OUT / "run_seedsig_normalize.py"), str(counts), method], "seedsig compute", a.max_time)
+    rows = [
+        run(
+            [*seedsig_cli(), "normalize", "--input", str(counts), "--method", method, "--out", str(ours_out)],
+            "seedsig",
+            a.max_time,
+        )
+    ]
+    comp = run(
+        [sys.executable, str(OUT / "run_seedsig_normalize.py"), str(counts), method], "seedsig compute", a.max_time
+    )
     rows[0].update({k: comp[k] for k in ("compute_s", "read_s", "factors", "coef") if k in comp})
     rows[0]["compute_run"] = {k: comp.get(k) for k in ("wall_s", "peak_mb", "error", "timeout_s")}
     ours = read_result(ours_out) if ours_out.exists() and "error" not in rows[0] else None
     py, rr = METHODS[method]
-    peers = [(py, [sys.executable, str(OUT / "run_python_peer.py")], a.timeout if method == "deseq2_vst" else a.max_time)]
+    peers = [
+        (py, [sys.executable, str(OUT / "run_python_peer.py")], a.timeout if method == "deseq2_vst" else a.max_time)
+    ]
     if shutil.which("Rscript"):
         peers.append((rr, ["Rscript", str(OUT / "run_r_peer.R")], a.max_time))
     else:
@@ -231,7 +261,9 @@ def contenders(method: str, counts: Path, a: argparse.Namespace) -> list[dict]:
         if "wall_s" in r and ours is not None:
             r.update(compare(ours, read_result(out, ours)))
             if r.get("factors") and rows[0].get("factors"):
-                r["factors_max_abs_diff"] = float(np.abs(np.asarray(r["factors"]) - np.asarray(rows[0]["factors"])).max())
+                r["factors_max_abs_diff"] = float(
+                    np.abs(np.asarray(r["factors"]) - np.asarray(rows[0]["factors"])).max()
+                )
             if r.get("coef") and rows[0].get("coef"):
                 r["coef_abs_diff"] = np.abs(np.asarray(r["coef"]) - np.asarray(rows[0]["coef"])).tolist()
         rows.append(r)
@@ -266,7 +298,9 @@ def table(rows: list[dict]) -> str:
         if "wall_s" not in r:
             lines.append(f"| {r['method']} | {r['label']} | {status(r)} | | | | | | |")
             continue
-        diff = fmt(r.get("max_abs_diff"), ".1e") + (f" ({r['nonfinite_mismatch']} NaN mismatches)" if r.get("nonfinite_mismatch") else "")
+        diff = fmt(r.get("max_abs_diff"), ".1e") + (
+            f" ({r['nonfinite_mismatch']} NaN mismatches)" if r.get("nonfinite_mismatch") else ""
+        )
         rw = r["wall_s"] / ours["wall_s"] if ours.get("wall_s") else None
         rc = r["compute_s"] / ours["compute_s"] if ours.get("compute_s") and r.get("compute_s") is not None else None
         lines.append(
@@ -277,11 +311,16 @@ def table(rows: list[dict]) -> str:
 
 
 def trend_table(rows: list[dict]) -> str:
-    lines = ["| tool | asymptDisp (a0) | extraPois (a1) | abs diff a0 vs seedsig | abs diff a1 vs seedsig |", "|---|---|---|---|---|"]
+    lines = [
+        "| tool | asymptDisp (a0) | extraPois (a1) | abs diff a0 vs seedsig | abs diff a1 vs seedsig |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         if r.get("method") == "deseq2_vst" and r.get("coef"):
             d = r.get("coef_abs_diff") or [None, None]
-            lines.append(f"| {r['label']} | {r['coef'][0]:.6g} | {r['coef'][1]:.6g} | {fmt(d[0], '.1e')} | {fmt(d[1], '.1e')} |")
+            lines.append(
+                f"| {r['label']} | {r['coef'][0]:.6g} | {r['coef'][1]:.6g} | {fmt(d[0], '.1e')} | {fmt(d[1], '.1e')} |"
+            )
     return "\n".join(lines)
 
 
@@ -292,8 +331,12 @@ def versions() -> dict:
             v[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             v[name] = "not installed"
-    git = subprocess.run(["git", "-C", str(HERE.parent), "log", "-1", "--format=%h", "--", "src"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "src"], capture_output=True, text=True)
+    git = subprocess.run(
+        ["git", "-C", str(HERE.parent), "log", "-1", "--format=%h", "--", "src"], capture_output=True, text=True
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "src"], capture_output=True, text=True
+    )
     if git.returncode == 0 and git.stdout.strip():
         v["seedsig"] += f" (src at {git.stdout.strip()}{', modified' if dirty.stdout.strip() else ''})"
     if shutil.which("Rscript"):
@@ -305,7 +348,18 @@ def versions() -> dict:
 
 
 def machine() -> dict:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "") if Path("/proc/cpuinfo").exists() else ""
+    cpu = (
+        next(
+            (
+                l.split(":", 1)[1].strip()
+                for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")
+            ),
+            "",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else ""
+    )
     return {"cores": os.cpu_count(), "cpu": cpu}
 
 
@@ -316,7 +370,11 @@ def write_readme_section(name: str, md: str) -> None:
     text = readme.read_text() if readme.exists() else ""
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     block = f"{begin}\n{md}\n{end}"
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S) if begin in text else text.rstrip("\n") + "\n\n" + block + "\n"
+    text = (
+        re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+        if begin in text
+        else text.rstrip("\n") + "\n\n" + block + "\n"
+    )
     readme.write_text(text)
 
 
@@ -326,8 +384,12 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
-    ap.add_argument("--timeout", type=float, default=1200, help="time limit (s) for pydeseq2's VST, whole process (default 1200)")
-    ap.add_argument("--max-time", type=float, default=7200, help="time limit (s) for every other process (default 7200)")
+    ap.add_argument(
+        "--timeout", type=float, default=1200, help="time limit (s) for pydeseq2's VST, whole process (default 1200)"
+    )
+    ap.add_argument(
+        "--max-time", type=float, default=7200, help="time limit (s) for every other process (default 7200)"
+    )
     ap.add_argument("--no-readme", action="store_true", help="do not write the table into benchmarks/README.md")
     a = ap.parse_args()
     counts, data = make_counts(a.genes, a.samples, a.seed)
@@ -342,7 +404,9 @@ def main() -> None:
     result = {"data": data, "timeout_s": a.timeout, "rows": rows, "versions": vers, "machine": machine()}
     (OUT / "normalize.json").write_text(json.dumps(result, indent=2))
     v, mach = result["versions"], result["machine"]
-    cmd = "python benchmarks/bench_normalize.py" + ("" if (a.genes, a.samples) == (60000, 500) else f" --genes {a.genes} --samples {a.samples}")
+    cmd = "python benchmarks/bench_normalize.py" + (
+        "" if (a.genes, a.samples) == (60000, 500) else f" --genes {a.genes} --samples {a.samples}"
+    )
     md = (
         f"## Normalization ({a.genes:,} genes x {a.samples:,} samples)\n\n"
         f"Run: `{cmd}` on {mach['cores']} cores ({mach['cpu']}). Simulated negative binomial counts (seed {a.seed}): gene means "

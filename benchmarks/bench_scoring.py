@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from bench_normalize import write_readme_section  # same directory: one writer of the README's sections
 
 HERE = Path(__file__).resolve().parent
@@ -33,9 +32,9 @@ ROOT = HERE.parent
 SEEDSIG = """
 import sys, time, json
 t0 = time.perf_counter()
-from seedsig.io import read_matrix
-from seedsig.signatures import load_signatures
-from seedsig.scoring import score
+from seedsig.core.tables import read_matrix
+from seedsig.scoring.signatures import load_signatures
+from seedsig.scoring.methods import score
 x = read_matrix(sys.argv[1]); sigs = load_signatures(sys.argv[2]); method = sys.argv[3]
 score(x.iloc[:50, :5], sigs[:1], method, min_genes=1, min_fraction=0)  # warm-up: lazy imports, numba JIT
 t1 = time.perf_counter()
@@ -84,7 +83,9 @@ def make_inputs(genes: int, samples: int, n_sets: int, seed: int = 1) -> tuple[P
     if not expr.exists():
         base = rng.normal(6, 2, size=(genes, 1))
         x = base + rng.normal(0, 1, size=(genes, samples))
-        pd.DataFrame(x, index=pd.Index(names, name="gene"), columns=[f"S{j:04d}" for j in range(samples)]).to_csv(expr, sep="\t", float_format="%.10g")  # tie-free
+        pd.DataFrame(x, index=pd.Index(names, name="gene"), columns=[f"S{j:04d}" for j in range(samples)]).to_csv(
+            expr, sep="\t", float_format="%.10g"
+        )  # tie-free
     gmt = OUT / f"sets_{n_sets}.gmt"
     sizes = np.unique(np.round(np.geomspace(4, 200, n_sets)).astype(int))
     sizes = np.resize(sizes, n_sets)
@@ -116,15 +117,23 @@ def contenders(method: str, expr: Path, gmt: Path) -> list[dict]:
     rows = []
     ours = OUT / f"seedsig_{method}.tsv"
     (OUT / "run_seedsig.py").write_text(SEEDSIG)
-    rows.append(run([sys.executable, str(OUT / "run_seedsig.py"), str(expr), str(gmt), method, str(ours)], f"seedsig {method}"))
+    rows.append(
+        run([sys.executable, str(OUT / "run_seedsig.py"), str(expr), str(gmt), method, str(ours)], f"seedsig {method}")
+    )
     (OUT / "run_gseapy.py").write_text(GSEAPY)
-    r = run([sys.executable, str(OUT / "run_gseapy.py"), str(expr), str(gmt), method, str(OUT / f"gseapy_{method}.tsv")], f"gseapy {method}")
+    r = run(
+        [sys.executable, str(OUT / "run_gseapy.py"), str(expr), str(gmt), method, str(OUT / f"gseapy_{method}.tsv")],
+        f"gseapy {method}",
+    )
     if "error" not in r and ours.exists():
         r["max_abs_diff"] = max_diff(ours, OUT / f"gseapy_{method}.tsv")
     rows.append(r)
     if shutil.which("Rscript"):
         (OUT / "run_gsva.R").write_text(R_GSVA)
-        r = run(["Rscript", str(OUT / "run_gsva.R"), str(expr), str(gmt), method, str(OUT / f"r_{method}.tsv")], f"R GSVA {method}")
+        r = run(
+            ["Rscript", str(OUT / "run_gsva.R"), str(expr), str(gmt), method, str(OUT / f"r_{method}.tsv")],
+            f"R GSVA {method}",
+        )
         if "error" not in r and ours.exists():
             r["max_abs_diff"] = max_diff(ours, OUT / f"r_{method}.tsv")
         rows.append(r)
@@ -136,8 +145,9 @@ def contenders(method: str, expr: Path, gmt: Path) -> list[dict]:
 def engine_alone(genes: int, samples: int, n_random: int) -> dict:
     """seedsig on genes x samples: every shipped signature, plus n_random size- and expression-matched random
     signatures of SS (the Venet null), and numpy's time just to rank the matrix."""
-    from seedsig.scoring import rank_columns, random_signature_scores, score
-    from seedsig.signatures import load_signatures
+    from seedsig.core.stats import rank_columns
+    from seedsig.scoring.methods import random_signature_scores, score
+    from seedsig.scoring.signatures import load_signatures
 
     sigs = load_signatures(sorted((ROOT / "config" / "signatures").glob("*.tsv")))
     rng = np.random.default_rng(3)
@@ -157,20 +167,36 @@ def engine_alone(genes: int, samples: int, n_random: int) -> dict:
     t = time.perf_counter()
     random_signature_scores(x, ss, "ssgsea", n=n_random, seed=1)
     t_random = time.perf_counter() - t
-    return {"genes": genes, "samples": samples, "numpy_argsort_s": t_argsort, "rank_s": t_rank, "shipped_ssgsea_s": t_shipped, "random_null_ssgsea_s": t_random, "n_random": n_random, "n_shipped": len(sigs)}
+    return {
+        "genes": genes,
+        "samples": samples,
+        "numpy_argsort_s": t_argsort,
+        "rank_s": t_rank,
+        "shipped_ssgsea_s": t_shipped,
+        "random_null_ssgsea_s": t_random,
+        "n_random": n_random,
+        "n_shipped": len(sigs),
+    }
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| contender | whole process (s) | compute only (s) | peak memory (MB) | max abs diff vs seedsig | whole-process ratio | compute ratio |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| contender | whole process (s) | compute only (s) | peak memory (MB) | max abs diff vs seedsig | whole-process ratio | compute ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
     ours = rows[0]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['label']} | failed: {r['error'].strip().splitlines()[-1][:80] if r['error'].strip() else 'error'} | | | | | |")
+            lines.append(
+                f"| {r['label']} | failed: {r['error'].strip().splitlines()[-1][:80] if r['error'].strip() else 'error'} | | | | | |"
+            )
             continue
         ratio_w = r["wall_s"] / ours["wall_s"]
         ratio_c = r["compute_s"] / ours["compute_s"] if ours["compute_s"] > 0 else float("nan")
         diff = r.get("max_abs_diff")
-        lines.append(f"| {r['label']} | {r['wall_s']:.1f} | {r['compute_s']:.2f} | {r['peak_mb']:.0f} | {'' if diff is None else f'{diff:.1e}'} | {ratio_w:.1f}x | {ratio_c:.1f}x |")
+        lines.append(
+            f"| {r['label']} | {r['wall_s']:.1f} | {r['compute_s']:.2f} | {r['peak_mb']:.0f} | {'' if diff is None else f'{diff:.1e}'} | {ratio_w:.1f}x | {ratio_c:.1f}x |"
+        )
     return "\n".join(lines)
 
 
@@ -195,7 +221,7 @@ def main() -> None:
         f"Run: `python benchmarks/bench_scoring.py --genes {a.genes} --samples {a.samples} --sets {a.sets}` on {result['machine']['cores']} cores.\n"
         "Ratios are the contender's time over seedsig's (higher = seedsig faster). Compute only = scoring the matrix already in\n"
         "memory, after imports (and, for seedsig's GSVA, numba's compilation; both count in the whole-process time).\n\n"
-        f"**ssGSEA** ({a.genes} genes x {a.samples} samples x {a.sets} sets of 4-200 genes; unnormalized; gseapy with `sample_norm_method=\"rank\"`):\n\n"
+        f'**ssGSEA** ({a.genes} genes x {a.samples} samples x {a.sets} sets of 4-200 genes; unnormalized; gseapy with `sample_norm_method="rank"`):\n\n'
         f"{table(result['ssgsea'])}\n"
     )
     if "gsva" in result:

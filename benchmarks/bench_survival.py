@@ -11,7 +11,7 @@ unit; event times exponential (baseline mean 24), independent exponential censor
 ``--event-fraction`` events, times rounded to 0.1 (ties; at least 0.1). X and the survival data are written
 once as plain TSVs into a temporary directory, which every contender reads:
 
-* seedsig: ``seedsig.survival.cox_univariate_many(X, time, event)``, all rows at once (vectorized Newton);
+* seedsig: ``seedsig.outcome.cox.cox_univariate_many(X, time, event)``, all rows at once (vectorized Newton);
 * statsmodels: ``PHReg(time, z[:, None], status=event, ties="efron").fit(disp=False)`` once per row,
   z = row / its SD; ``params[0]``, ``bse[0]``;
 * R: one Rscript process looping ``coxph(Surv(time, event) ~ z, ties = "efron")`` over the rows, the same z;
@@ -42,7 +42,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from bench_normalize import fmt, machine, run, write_readme_section  # same directory: GNU-time runner with a time limit
 
 HERE = Path(__file__).resolve().parent
@@ -52,8 +51,8 @@ SEEDSIG = """
 import sys, time, json
 t0 = time.perf_counter()
 import numpy as np, pandas as pd
-from seedsig.io import read_matrix
-from seedsig.survival import cox_univariate_many
+from seedsig.core.tables import read_matrix
+from seedsig.outcome.cox import cox_univariate_many
 x = read_matrix(sys.argv[1], "random scores"); s = pd.read_csv(sys.argv[2], sep="\\t", index_col=0).loc[x.columns]
 X, t, e = x.to_numpy(), s["time"].to_numpy(dtype=float), s["event"].to_numpy(dtype=float)
 t1 = time.perf_counter()
@@ -123,13 +122,23 @@ def make_data(work: Path, B: int, n: int, seed: int, effect: float, event_fracti
     event = (T <= C).astype(int)
     samples = [f"S{j:05d}" for j in range(n)]
     xp, sp = work / f"scores_{B}x{n}_seed{seed}.tsv", work / f"surv_{n}_seed{seed}.tsv"
-    pd.DataFrame(X, index=pd.Index([f"R{i:05d}" for i in range(B)], name="signature"), columns=samples).to_csv(xp, sep="\t", float_format="%.17g")
-    pd.DataFrame({"time": time, "event": event}, index=pd.Index(samples, name="sample")).to_csv(sp, sep="\t", float_format="%.10g")
+    pd.DataFrame(X, index=pd.Index([f"R{i:05d}" for i in range(B)], name="signature"), columns=samples).to_csv(
+        xp, sep="\t", float_format="%.17g"
+    )
+    pd.DataFrame({"time": time, "event": event}, index=pd.Index(samples, name="sample")).to_csv(
+        sp, sep="\t", float_format="%.10g"
+    )
     et = time[event == 1]
     _, counts = np.unique(et, return_counts=True)
     stats = {
-        "B": B, "n": n, "seed": seed, "effect": effect, "events": int(event.sum()), "event_fraction": float(event.mean()),
-        "distinct_times": int(np.unique(time).size), "distinct_event_times": int(counts.size),
+        "B": B,
+        "n": n,
+        "seed": seed,
+        "effect": effect,
+        "events": int(event.sum()),
+        "event_fraction": float(event.mean()),
+        "distinct_times": int(np.unique(time).size),
+        "distinct_event_times": int(counts.size),
         "events_at_tied_times": int(counts[counts > 1].sum()),
     }
     return xp, sp, stats
@@ -156,12 +165,16 @@ def compare(ours: pd.DataFrame, theirs: pd.DataFrame, rows: int) -> dict:
 def contenders(xp: Path, sp: Path, work: Path, B: int, n: int, a: argparse.Namespace) -> list[dict]:
     rows = []
     ours_out = work / f"cox_seedsig_{n}.tsv"
-    rows.append(run([sys.executable, str(work / "run_seedsig.py"), str(xp), str(sp), str(ours_out)], "seedsig", a.max_time))
+    rows.append(
+        run([sys.executable, str(work / "run_seedsig.py"), str(xp), str(sp), str(ours_out)], "seedsig", a.max_time)
+    )
     print(f"  n={n} seedsig: {status(rows[-1])}", file=sys.stderr, flush=True)
     ours = read_out(ours_out) if "wall_s" in rows[0] else None
     if ours is not None:
         rows[0]["nan_rows"] = int(ours["beta"].isna().sum())
-    peers = [("statsmodels PHReg", [sys.executable, str(work / "run_statsmodels.py")], [str(a.sm_budget), str(a.sm_subset)])]
+    peers = [
+        ("statsmodels PHReg", [sys.executable, str(work / "run_statsmodels.py")], [str(a.sm_budget), str(a.sm_subset)])
+    ]
     if shutil.which("Rscript"):
         peers.append(("R coxph", ["Rscript", str(work / "run_coxph.R")], []))
     else:
@@ -236,7 +249,15 @@ def versions() -> dict:
         except metadata.PackageNotFoundError:
             v[name] = "not installed"
     if shutil.which("Rscript"):
-        p = subprocess.run(["Rscript", "-e", 'cat(paste(R.version$major, R.version$minor, sep="."), as.character(packageVersion("survival")))'], capture_output=True, text=True)
+        p = subprocess.run(
+            [
+                "Rscript",
+                "-e",
+                'cat(paste(R.version$major, R.version$minor, sep="."), as.character(packageVersion("survival")))',
+            ],
+            capture_output=True,
+            text=True,
+        )
         if p.returncode == 0 and len(p.stdout.split()) == 2:
             v["R"], v["survival"] = p.stdout.split()
     return v
@@ -245,28 +266,47 @@ def versions() -> dict:
 def git_state() -> str:
     """HEAD's short hash, and whether the working tree (src/ in particular) differs from it."""
     root = str(HERE.parent)
-    head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     if not head:
         return "not a git checkout"
-    src = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "src"], capture_output=True, text=True).stdout.splitlines()
-    allc = subprocess.run(["git", "-C", root, "status", "--porcelain"], capture_output=True, text=True).stdout.splitlines()
+    src = subprocess.run(
+        ["git", "-C", root, "status", "--porcelain", "--", "src"], capture_output=True, text=True
+    ).stdout.splitlines()
+    allc = subprocess.run(
+        ["git", "-C", root, "status", "--porcelain"], capture_output=True, text=True
+    ).stdout.splitlines()
     if not allc:
         return f"commit {head} (clean working tree)"
     surv = [l[3:] for l in src if l[3:].endswith("survival.py")]
     note = f"commit {head} with uncommitted changes ({len(src)} paths under src/ modified or untracked"
-    note += f", among them `{surv[0]}`{' (untracked)' if any(l.startswith('??') and l.endswith('survival.py') for l in src) else ''}" if surv else ""
+    note += (
+        f", among them `{surv[0]}`{' (untracked)' if any(l.startswith('??') and l.endswith('survival.py') for l in src) else ''}"
+        if surv
+        else ""
+    )
     return note + "): the measured code is the working tree, not that commit"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--B", type=int, default=1000, help="random signatures = Cox models per data set (default 1000)")
-    ap.add_argument("--n", type=int, nargs="+", default=[200, 2000], help="sample sizes, one data set each (default 200 2000)")
+    ap.add_argument(
+        "--n", type=int, nargs="+", default=[200, 2000], help="sample sizes, one data set each (default 200 2000)"
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--effect", type=float, default=0.3, help="true log HR of row 0 per unit (default 0.3)")
     ap.add_argument("--event-fraction", type=float, default=0.4, help="expected fraction of events (default 0.4)")
-    ap.add_argument("--sm-budget", type=float, default=180, help="statsmodels: projected compute (s) beyond which only a subset is fitted (default 180)")
-    ap.add_argument("--sm-subset", type=int, default=200, help="statsmodels: rows fitted when over budget (default 200)")
+    ap.add_argument(
+        "--sm-budget",
+        type=float,
+        default=180,
+        help="statsmodels: projected compute (s) beyond which only a subset is fitted (default 180)",
+    )
+    ap.add_argument(
+        "--sm-subset", type=int, default=200, help="statsmodels: rows fitted when over budget (default 200)"
+    )
     ap.add_argument("--max-time", type=float, default=1800, help="time limit (s) for every process (default 1800)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory with the data and every output")
     ap.add_argument("--no-readme", action="store_true", help="do not write the table into benchmarks/README.md")
@@ -281,7 +321,11 @@ def main() -> None:
         for n in a.n:
             xp, sp, stats = make_data(work, a.B, n, a.seed, a.effect, a.event_fraction)
             data.append(stats)
-            print(f"n={n}: {stats['events']} events, {stats['distinct_event_times']} distinct event times ...", file=sys.stderr, flush=True)
+            print(
+                f"n={n}: {stats['events']} events, {stats['distinct_event_times']} distinct event times ...",
+                file=sys.stderr,
+                flush=True,
+            )
             rows += contenders(xp, sp, work, a.B, n, a)
     finally:
         if a.keep:
@@ -294,10 +338,15 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "survival.json").write_text(json.dumps(result, indent=2))
     default = (a.B, a.n, a.sm_budget, a.sm_subset) == (1000, [200, 2000], 180, 200)
-    cmd = "python benchmarks/bench_survival.py" + ("" if default else f" --B {a.B} --n {' '.join(map(str, a.n))} --sm-budget {a.sm_budget:g} --sm-subset {a.sm_subset}")
+    cmd = "python benchmarks/bench_survival.py" + (
+        ""
+        if default
+        else f" --B {a.B} --n {' '.join(map(str, a.n))} --sm-budget {a.sm_budget:g} --sm-subset {a.sm_subset}"
+    )
     sim = "; ".join(
         f"n = {d['n']:,}: {d['events']:,} events ({100 * d['event_fraction']:.0f}%), {d['distinct_event_times']:,} distinct event times, "
-        f"{d['events_at_tied_times']:,} events at tied times" for d in data
+        f"{d['events_at_tied_times']:,} events at tied times"
+        for d in data
     )
     md = (
         f"## Cox models of random signatures (B = {a.B:,})\n\n"

@@ -7,7 +7,7 @@ Usage: python scripts/build_refseq_table.py [SOURCE [OUT_DIR]]
 
 The source is the ``refseq_to_entrez_symbol`` export of Bioconductor org.Hs.eg.db 3.16.0 (NCBI Gene 2022-09-12; see
 its SOURCE.md). Keeps the transcript accessions (NM_, NR_, XM_, XR_; unversioned) and their Entrez gene id; NCBI's
-symbol is dropped on purpose: ``seedsig.ids`` names genes by joining the Entrez id to the HGNC table (NCBI and HGNC
+symbol is dropped on purpose: ``seedsig.ingest.ids`` names genes by joining the Entrez id to the HGNC table (NCBI and HGNC
 symbols differ, e.g. for mitochondrial genes: COX2 vs MT-CO2).
 
 Output ``refseq_entrez.tsv.gz``: one row per Entrez gene (sorted by Entrez number), columns ``entrez_id`` and
@@ -15,6 +15,7 @@ Output ``refseq_entrez.tsv.gz``: one row per Entrez gene (sorted by Entrez numbe
 gzip mtime, no file name in the gzip header), so re-running gives the same bytes. ``refseq_entrez.json`` records the
 source, its sha256 and the counts.
 """
+
 import gzip
 import hashlib
 import io
@@ -25,7 +26,11 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared/datasets/org_hs_eg_db_3.16_refseq_alias/refseq_to_entrez_symbol.tsv.gz"
+SRC = (
+    Path(sys.argv[1])
+    if len(sys.argv) > 1
+    else ROOT.parent / "shared/datasets/org_hs_eg_db_3.16_refseq_alias/refseq_to_entrez_symbol.tsv.gz"
+)
 OUT = (Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "src/seedsig/data") / "refseq_entrez.tsv.gz"
 KINDS = ("NM_", "NR_", "XM_", "XR_")
 

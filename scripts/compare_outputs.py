@@ -23,8 +23,11 @@ from pathlib import Path
 
 MASKED_KEYS = {"versions", "git_commit", "git_modified", "command", "rule", "seedsig_version"}
 HEX = re.compile(r"\b[0-9a-f]{40,64}\b")
-VERSION = re.compile(r"(seedsig|numpy|scipy|pandas|anndata|scanpy|statsmodels|rnanorm|gseapy|snakemake|matplotlib|python)"
-                     r"([ =:\"'</>a-z]{1,40}?)\d+\.\d+[\w.+-]*", re.I)
+VERSION = re.compile(
+    r"(seedsig|numpy|scipy|pandas|anndata|scanpy|statsmodels|rnanorm|gseapy|snakemake|matplotlib|python)"
+    r"([ =:\"'</>a-z]{1,40}?)\d+\.\d+[\w.+-]*",
+    re.I,
+)
 
 
 def _mask(obj, paths):
@@ -85,17 +88,25 @@ def _h5ad_equal(a: Path, b: Path, paths) -> str:
 def compare(before: Path, after: Path, paths) -> list[str]:
     files_a = {p.relative_to(before).as_posix() for p in before.rglob("*") if p.is_file() and "logs" not in p.parts}
     files_b = {p.relative_to(after).as_posix() for p in after.rglob("*") if p.is_file() and "logs" not in p.parts}
-    out = [f"only before: {f}" for f in sorted(files_a - files_b)] + [f"only after: {f}" for f in sorted(files_b - files_a)]
+    out = [f"only before: {f}" for f in sorted(files_a - files_b)] + [
+        f"only after: {f}" for f in sorted(files_b - files_a)
+    ]
     for f in sorted(files_a & files_b):
         a, b = before / f, after / f
         if f.endswith((".tsv", ".tsv.gz")):
             why = "" if _read(a) == _read(b) else "bytes differ"
         elif f.endswith(".json"):
-            why = "" if _mask(json.loads(a.read_text()), paths) == _mask(json.loads(b.read_text()), paths) else "differs after masking"
+            why = (
+                ""
+                if _mask(json.loads(a.read_text()), paths) == _mask(json.loads(b.read_text()), paths)
+                else "differs after masking"
+            )
         elif f.endswith(".h5ad"):
             why = _h5ad_equal(a, b, paths)
         elif f.endswith((".svg", ".html")):
-            why = "" if _mask_text(a.read_text(), paths) == _mask_text(b.read_text(), paths) else "differs after masking"
+            why = (
+                "" if _mask_text(a.read_text(), paths) == _mask_text(b.read_text(), paths) else "differs after masking"
+            )
         elif f.endswith(".pdf"):
             why = "" if abs(a.stat().st_size - b.stat().st_size) <= 64 else "size differs"
         else:
@@ -108,7 +119,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
-    ap.add_argument("--mask-paths", nargs="*", default=[], metavar="A=B", help="replace path prefix A by B before comparing")
+    ap.add_argument(
+        "--mask-paths", nargs="*", default=[], metavar="A=B", help="replace path prefix A by B before comparing"
+    )
     ap.add_argument("--quiet", action="store_true", help="print only differences and the total")
     args = ap.parse_args(argv)
     paths = [tuple(m.split("=", 1)) for m in args.mask_paths]

@@ -1,4 +1,4 @@
-"""A local stand-in for GEO's HTTPS layout, for tests of :mod:`seedsig.download` and of the pipeline with ``geo:``
+"""A local stand-in for GEO's HTTPS layout, for tests of :mod:`seedsig.ingest.download` and of the pipeline with ``geo:``
 inputs: ``from geo_server import geo_server`` (a pytest fixture) or ``with serve_geo() as server: ...``.
 
 A ``ThreadingHTTPServer`` on 127.0.0.1 (port 0) in a thread serves local files through a route table (request path,
@@ -36,7 +36,9 @@ from typing import Iterator
 import pytest
 
 GSE201926_MATRIX = "/geo/series/GSE201nnn/GSE201926/matrix/GSE201926_series_matrix.txt.gz"
-GSE201926_COUNTS = "/geo/download/?type=rnaseq_counts&acc=GSE201926&format=file&file=GSE201926_raw_counts_GRCh38.p13_NCBI.tsv.gz"
+GSE201926_COUNTS = (
+    "/geo/download/?type=rnaseq_counts&acc=GSE201926&format=file&file=GSE201926_raw_counts_GRCh38.p13_NCBI.tsv.gz"
+)
 GPL97_ANNOT = "/geo/platforms/GPLnnn/GPL97/annot/GPL97.annot.gz"
 GSE781_SOFT = "/geo/series/GSEnnn/GSE781/soft/GSE781_family.soft.gz"
 

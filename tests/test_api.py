@@ -14,14 +14,14 @@ import scipy.sparse as sp
 
 import seedsig
 from seedsig import api
-from seedsig.associate import CORRELATION_COLUMNS, correlation_table
+from seedsig.association.correlation import CORRELATION_COLUMNS, correlation_table
 from seedsig.cli import main
-from seedsig.config import ASSOCIATE_DEFAULTS, SURVIVAL_DEFAULTS
-from seedsig.errors import SeedsigError
-from seedsig.io import write_table
-from seedsig.scoring import score as library_score
-from seedsig.signatures import Signature, load_signatures
-from seedsig.survival import SURVIVAL_COLUMNS, cox_table
+from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import ASSOCIATE_DEFAULTS, SURVIVAL_DEFAULTS
+from seedsig.core.tables import write_table
+from seedsig.outcome.cox import SURVIVAL_COLUMNS, cox_table
+from seedsig.scoring.methods import score as library_score
+from seedsig.scoring.signatures import Signature, load_signatures
 
 REPO = Path(__file__).resolve().parents[1]
 SIGNATURE_FILES = [str(REPO / "config" / "signatures" / f) for f in ("self_seeding.tsv", "organ_metastasis.tsv")]
@@ -45,8 +45,9 @@ def cohort():
         if g in ("IL6", "CXCL8", "MMP1", "FSCN1") or g in brain:
             x[i] += 1.5 * factor
     samples = [f"P{i:02d}" for i in range(N_SAMPLES)]
-    expr = pd.DataFrame(x, index=pd.Index([("IL8" if g == "CXCL8" else g) for g in genes], name="gene"),
-                        columns=samples)
+    expr = pd.DataFrame(
+        x, index=pd.Index([("IL8" if g == "CXCL8" else g) for g in genes], name="gene"), columns=samples
+    )
     clinical = pd.DataFrame(
         {
             "months": np.round(rng.exponential(40.0, N_SAMPLES) * np.exp(-0.4 * factor), 2),
@@ -66,8 +67,9 @@ def symbol_frame(expr):
 def as_anndata(expr, clinical, *, layer=None, sparse=False):
     values = expr.T.to_numpy()
     x = sp.csr_matrix(values) if sparse else values
-    adata = ad.AnnData(X=np.zeros_like(values) if layer else x, obs=clinical.copy(),
-                       var=pd.DataFrame(index=expr.index.astype(str)))
+    adata = ad.AnnData(
+        X=np.zeros_like(values) if layer else x, obs=clinical.copy(), var=pd.DataFrame(index=expr.index.astype(str))
+    )
     if layer:
         adata.layers[layer] = x
     return adata
@@ -82,8 +84,14 @@ def test_import_seedsig_is_light_and_score_is_the_api():
     ) % (heavy, heavy)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["[]", "[]", "seedsig.api", "True"]
-    proc = subprocess.run([sys.executable, "-c", "import sys, seedsig; print('pandas' in sys.modules)"],
-                          capture_output=True, text=True, check=True)
+    assert seedsig.associate is api.associate and seedsig.survival is api.survival
+    assert {"score", "associate", "survival"} <= set(dir(seedsig))
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys, seedsig; print('pandas' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert proc.stdout.strip() == "False"  # the API module (numpy, pandas, scipy) loads on first use only
     assert seedsig.score is api.score and "score" in dir(seedsig)
     with pytest.raises(AttributeError):
@@ -125,8 +133,11 @@ def test_score_equals_the_cli(tmp_path, cohort, method, params, options):
 def test_score_anndata_equals_dataframe_and_writes_obsm_uns(tmp_path, cohort):
     expr, clinical, _ = cohort
     frame = seedsig.score(expr, SIGNATURE_FILES, "singscore", min_genes=3)
-    for adata, layer in ((as_anndata(expr, clinical), None), (as_anndata(expr, clinical, layer="logexpr"), "logexpr"),
-                         (as_anndata(expr, clinical, sparse=True), None)):
+    for adata, layer in (
+        (as_anndata(expr, clinical), None),
+        (as_anndata(expr, clinical, layer="logexpr"), "logexpr"),
+        (as_anndata(expr, clinical, sparse=True), None),
+    ):
         before = adata.X.copy()
         got = seedsig.score(adata, SIGNATURE_FILES, "singscore", layer=layer, min_genes=3)
         pd.testing.assert_frame_equal(got, frame, check_exact=True)
@@ -203,12 +214,33 @@ def test_associate_equals_correlation_table(cohort):
     expr, clinical, sigs = cohort
     scores = seedsig.score(expr, SIGNATURE_FILES, "ssgsea", alpha=0.5)
     # expression as given to score (its IL8 row named CXCL8 as score matched it, as ingest names it)
-    res = api.associate(scores, "SS", ["LMS", "BrMS"], expression=expr, n_bootstrap=40, n_random=60, seed=7,
-                        covariates=["er"], clinical=clinical)
+    res = api.associate(
+        scores,
+        "SS",
+        ["LMS", "BrMS"],
+        expression=expr,
+        n_bootstrap=40,
+        n_random=60,
+        seed=7,
+        covariates=["er"],
+        clinical=clinical,
+    )
     table, info = correlation_table(
-        symbol_frame(expr), {"ssgsea": scores}, sigs, ["SS"], ["LMS", "BrMS"], statistics=("spearman", "pearson"),
-        n_bootstrap=40, n_random=60, seed=7, covariates=clinical[["er"]].astype(object), proliferation=True,
-        min_genes=2, min_fraction=0.5, method_params={"ssgsea": {"alpha": 0.5, "normalize": False}}, min_samples=10,
+        symbol_frame(expr),
+        {"ssgsea": scores},
+        sigs,
+        ["SS"],
+        ["LMS", "BrMS"],
+        statistics=("spearman", "pearson"),
+        n_bootstrap=40,
+        n_random=60,
+        seed=7,
+        covariates=clinical[["er"]].astype(object),
+        proliferation=True,
+        min_genes=2,
+        min_fraction=0.5,
+        method_params={"ssgsea": {"alpha": 0.5, "normalize": False}},
+        min_samples=10,
     )
     frame = res.to_frame()
     pd.testing.assert_frame_equal(frame, table, check_exact=True)
@@ -218,18 +250,35 @@ def test_associate_equals_correlation_table(cohort):
     assert brain["r"] > 0.5 and brain["q"] < 0.01 and brain["covariates"] == "meta_pcna;er"
     # the score's parameters reach the re-scoring and the null: with alpha 0.25 the null differs
     other, _ = correlation_table(
-        symbol_frame(expr), {"ssgsea": scores}, sigs, ["SS"], ["LMS"], n_bootstrap=0, n_random=60, seed=7,
+        symbol_frame(expr),
+        {"ssgsea": scores},
+        sigs,
+        ["SS"],
+        ["LMS"],
+        n_bootstrap=0,
+        n_random=60,
+        seed=7,
         method_params={"ssgsea": {"alpha": 0.25}},
     )
     assert not np.allclose(other["r_without_shared"], frame.loc[frame["signature_b"] == "LMS", "r_without_shared"])
     # the summary: header with method, n, B, seed; one line per row with its numbers; notes as footnotes
     text = str(res.summary())
-    for expected in ("Method:            ssgsea", "Samples (n):       30", "Bootstrap B:       40",
-                     "Random null B:     60", "Seed:              7", "Adjusted for:      meta_pcna;er"):
+    for expected in (
+        "Method:            ssgsea",
+        "Samples (n):       30",
+        "Bootstrap B:       40",
+        "Random null B:     60",
+        "Seed:              7",
+        "Adjusted for:      meta_pcna;er",
+    ):
         assert expected in text
     line = next(ln for ln in text.splitlines() if ln.startswith("ssgsea  SS     BrMS") and "pearson" in ln)
-    for value in (f"{brain['r']:.3f}", f"[{brain['ci_low']:.3f}, {brain['ci_high']:.3f}]",
-                  f"{brain['p_random_null']:.4f}", f"{brain['r_partial']:.3f}"):
+    for value in (
+        f"{brain['r']:.3f}",
+        f"[{brain['ci_low']:.3f}, {brain['ci_high']:.3f}]",
+        f"{brain['p_random_null']:.4f}",
+        f"{brain['r_partial']:.3f}",
+    ):
         assert value in line
     q = brain["q"]
     assert (f"{q:.2e}" if q < 0.001 else f"{q:.4f}") in line
@@ -242,11 +291,16 @@ def test_associate_anndata_defaults_and_thin_cohort(tmp_path, cohort):
     seedsig.score(adata, SIGNATURE_FILES, "zscore", layer="logexpr")
     res = api.associate(adata, "SS", "BrMS", statistics="pearson")  # the pipeline's defaults: B = 1000, seed 2010
     d = ASSOCIATE_DEFAULTS
-    assert [res.params[k] for k in ("n_bootstrap", "n_random", "seed", "min_samples")] == \
-        [d["n_bootstrap"], d["n_random"], d["seed"], d["min_samples"]]
+    assert [res.params[k] for k in ("n_bootstrap", "n_random", "seed", "min_samples")] == [
+        d["n_bootstrap"],
+        d["n_random"],
+        d["seed"],
+        d["min_samples"],
+    ]
     frame = seedsig.score(symbol_frame(expr), SIGNATURE_FILES, "zscore")
-    table, _ = correlation_table(symbol_frame(expr), {"zscore": frame}, sigs, ["SS"], ["BrMS"],
-                                 statistics=("pearson",), seed=d["seed"])
+    table, _ = correlation_table(
+        symbol_frame(expr), {"zscore": frame}, sigs, ["SS"], ["BrMS"], statistics=("pearson",), seed=d["seed"]
+    )
     pd.testing.assert_frame_equal(res.to_frame(), table, check_exact=True)
     assert res.to_frame()["p_random_null"].iloc[0] == pytest.approx(1 / 1001)
     assert "Random null B:     1000" in str(res.summary())
@@ -254,18 +308,36 @@ def test_associate_anndata_defaults_and_thin_cohort(tmp_path, cohort):
     seedsig.score(adata, SIGNATURE_FILES, "ssgsea", layer="logexpr", alpha=0.4)
     both = api.associate(adata, "SS", "BrMS", statistics="pearson", n_bootstrap=0, n_random=30)
     ssgsea = seedsig.score(expr, SIGNATURE_FILES, "ssgsea", alpha=0.4)
-    table, _ = correlation_table(symbol_frame(expr), {"zscore": frame, "ssgsea": ssgsea}, sigs, ["SS"], ["BrMS"],
-                                 statistics=("pearson",), n_bootstrap=0, n_random=30, seed=d["seed"],
-                                 method_params={"ssgsea": {"alpha": 0.4}})
+    table, _ = correlation_table(
+        symbol_frame(expr),
+        {"zscore": frame, "ssgsea": ssgsea},
+        sigs,
+        ["SS"],
+        ["BrMS"],
+        statistics=("pearson",),
+        n_bootstrap=0,
+        n_random=30,
+        seed=d["seed"],
+        method_params={"ssgsea": {"alpha": 0.4}},
+    )
     pd.testing.assert_frame_equal(both.to_frame(), table, check_exact=True)
     adata.write_h5ad(tmp_path / "scored.h5ad")  # the record in uns survives the file
-    back = api.associate(ad.read_h5ad(tmp_path / "scored.h5ad"), "SS", "BrMS", statistics="pearson", n_bootstrap=0,
-                         n_random=30)
+    back = api.associate(
+        ad.read_h5ad(tmp_path / "scored.h5ad"), "SS", "BrMS", statistics="pearson", n_bootstrap=0, n_random=30
+    )
     pd.testing.assert_frame_equal(back.to_frame(), table, check_exact=True)
     assert both.to_frame()["method"].tolist() == ["ssgsea", "zscore"] and "Method:            ssgsea, zscore" in str(
-        both.summary())
-    as_dict = api.associate({"zscore": frame, "ssgsea": ssgsea}, "SS", "BrMS", expression=expr, statistics="pearson",
-                            n_bootstrap=0, n_random=30)
+        both.summary()
+    )
+    as_dict = api.associate(
+        {"zscore": frame, "ssgsea": ssgsea},
+        "SS",
+        "BrMS",
+        expression=expr,
+        statistics="pearson",
+        n_bootstrap=0,
+        n_random=30,
+    )
     pd.testing.assert_frame_equal(as_dict.to_frame(), table, check_exact=True)
     # 8 samples: below associate.min_samples, nothing tested, said in the summary
     thin = api.associate(frame.iloc[:8], "SS", "BrMS", expression=symbol_frame(expr), n_random=20, n_bootstrap=20)
@@ -277,8 +349,12 @@ def test_associate_anndata_defaults_and_thin_cohort(tmp_path, cohort):
     with pytest.raises(SeedsigError, match="needs the expression matrix"):
         api.associate(frame, "SS")
     with pytest.raises(SeedsigError, match="say which method made it"):
-        api.associate(pd.DataFrame(frame.to_numpy(), index=frame.index, columns=frame.columns), "SS",
-                      expression=expr, signatures=SIGNATURE_FILES)
+        api.associate(
+            pd.DataFrame(frame.to_numpy(), index=frame.index, columns=frame.columns),
+            "SS",
+            expression=expr,
+            signatures=SIGNATURE_FILES,
+        )
 
 
 # ----------------------------------------------------------------------------------------- survival
@@ -287,8 +363,14 @@ def test_survival_equals_cox_table(cohort):
     scores = seedsig.score(expr, SIGNATURE_FILES, "mean_z")
     res = api.survival(scores, "months", "relapse", clinical=clinical, covariates=["er"])
     cov = clinical[["er"]].astype(object)
-    table = cox_table({"mean_z": scores}, clinical["months"], clinical["relapse"], "months/relapse", covariates=cov,
-                      min_samples=SURVIVAL_DEFAULTS["min_samples"])
+    table = cox_table(
+        {"mean_z": scores},
+        clinical["months"],
+        clinical["relapse"],
+        "months/relapse",
+        covariates=cov,
+        min_samples=SURVIVAL_DEFAULTS["min_samples"],
+    )
     frame = res.to_frame()
     pd.testing.assert_frame_equal(frame, table, check_exact=True)
     assert tuple(frame.columns) == SURVIVAL_COLUMNS and len(frame) == 12 and frame["p_random_null"].isna().all()
@@ -298,16 +380,21 @@ def test_survival_equals_cox_table(cohort):
     assert "Endpoint:         months/relapse" in text and "Covariates:       er" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("mean_z  SS ") and "univariate" in ln)
     p = ss["p"]
-    for value in (f"{ss['hr_per_sd']:.3f}", f"[{ss['ci_low']:.3f}, {ss['ci_high']:.3f}]",
-                  f"{p:.2e}" if p < 0.001 else f"{p:.4f}", f"{ss['concordance']:.3f}"):
+    for value in (
+        f"{ss['hr_per_sd']:.3f}",
+        f"[{ss['ci_low']:.3f}, {ss['ci_high']:.3f}]",
+        f"{p:.2e}" if p < 0.001 else f"{p:.4f}",
+        f"{ss['concordance']:.3f}",
+    ):
         assert value in line
     # Series instead of column names, an AnnData's obs as the clinical table: the same rows
     series = api.survival(scores, clinical["months"], clinical["relapse"], covariates=cov, endpoint="months/relapse")
     pd.testing.assert_frame_equal(series.to_frame(), table, check_exact=True)
     adata = as_anndata(expr, clinical)
     seedsig.score(adata, SIGNATURE_FILES, "mean_z")
-    pd.testing.assert_frame_equal(api.survival(adata, "months", "relapse", covariates="er").to_frame(), table,
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        api.survival(adata, "months", "relapse", covariates="er").to_frame(), table, check_exact=True
+    )
     thin = api.survival(scores.iloc[:6], clinical["months"], clinical["relapse"], signatures="SS")
     assert len(thin.to_frame()) == 1 and "survival.min_samples" in str(thin.summary())
     with pytest.raises(SeedsigError, match="column 'os' is not in clinical"):

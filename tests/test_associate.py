@@ -1,15 +1,15 @@
-"""Correlation stage (seedsig.associate): against scipy, R (ppcor, p.adjust) and planted structure."""
+"""Correlation stage (seedsig.association.correlation): against scipy, R (ppcor, p.adjust) and planted structure."""
 
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import GOLDEN
 from scipy import stats
 
-from seedsig.associate import (
+from seedsig.association.correlation import (
     CORRELATION_COLUMNS,
-    bh_qvalues,
     bootstrap_ci,
     correlation,
     correlation_table,
@@ -18,13 +18,11 @@ from seedsig.associate import (
     overlap,
     partial_correlation,
     random_null_scores,
-    stable_seed,
 )
-from seedsig.errors import SeedsigError
-from seedsig.scoring import random_signature_scores, score
-from seedsig.signatures import Signature
-
-from conftest import GOLDEN
+from seedsig.core.errors import SeedsigError
+from seedsig.core.stats import bh_qvalues, stable_seed
+from seedsig.scoring.methods import random_signature_scores, score
+from seedsig.scoring.signatures import Signature
 
 G = GOLDEN / "associate"
 
@@ -46,7 +44,32 @@ def planted():
     x = rng.normal(6.0, 1.0, size=(n_genes, n)) + rng.normal(0, 2.0, size=(n_genes, 1))
     f, g = rng.standard_normal(n), rng.standard_normal(n)
     named = {}
-    for i, name in enumerate(["S1", "S2", "S3", "A1", "A2", "A3", "B1", "B2", "B3", "F1", "F2", "F3", "F4", "T1", "T2", "T3", "T4", "T5", "C1", "C2", "C3", "C4"]):
+    for i, name in enumerate(
+        [
+            "S1",
+            "S2",
+            "S3",
+            "A1",
+            "A2",
+            "A3",
+            "B1",
+            "B2",
+            "B3",
+            "F1",
+            "F2",
+            "F3",
+            "F4",
+            "T1",
+            "T2",
+            "T3",
+            "T4",
+            "T5",
+            "C1",
+            "C2",
+            "C3",
+            "C4",
+        ]
+    ):
         genes[i] = name
         named[name] = i
     for s in ("S1", "S2", "S3"):
@@ -69,10 +92,10 @@ def planted():
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
     """A small example cohort from the simulator (2,000 genes x 80 samples), TMM logCPM, zscore scores."""
-    from seedsig.ids import harmonize
-    from seedsig.io import read_clinical, read_matrix
-    from seedsig.normalize import normalize_matrix
-    from seedsig.signatures import load_signatures
+    from seedsig.core.tables import read_clinical, read_matrix
+    from seedsig.ingest.ids import harmonize
+    from seedsig.normalize.methods import normalize_matrix
+    from seedsig.scoring.signatures import load_signatures
     from seedsig.simulate import SHIPPED_SIGNATURE_FILES, default_signature_dir, simulate_cohort
 
     out = tmp_path_factory.mktemp("assoc_cohort")
@@ -110,17 +133,25 @@ def test_spearman_and_pearson_equal_scipy():
 
 def test_table_columns_order_and_grid_q(planted):
     expr, sigs, scores = planted
-    tab, info = correlation_table(expr, scores, sigs, ["A", "F"], ["B", "T", "C"], n_bootstrap=50, n_random=20, seed=3, proliferation=False)
+    tab, info = correlation_table(
+        expr, scores, sigs, ["A", "F"], ["B", "T", "C"], n_bootstrap=50, n_random=20, seed=3, proliferation=False
+    )
     assert list(tab.columns) == list(CORRELATION_COLUMNS)
     assert len(tab) == 2 * 2 * 3 * 2 and info["n_rows"] == 24
     keys = list(zip(tab.method, tab.signature_a, tab.signature_b, tab.statistic))
-    assert keys[:3] == [("ssgsea", "A", "B", "spearman"), ("ssgsea", "A", "B", "pearson"), ("ssgsea", "A", "T", "spearman")]
+    assert keys[:3] == [
+        ("ssgsea", "A", "B", "spearman"),
+        ("ssgsea", "A", "B", "pearson"),
+        ("ssgsea", "A", "T", "spearman"),
+    ]
     assert keys[-1] == ("zscore", "F", "C", "pearson")
     # q covers the whole grid: every method, focal, target and statistic
     np.testing.assert_allclose(tab["q"], bh_qvalues(tab["p"].to_numpy()), atol=0)
     assert "2 method(s) x 2 focal x 3 target" in info["grid"]
     # r and p of a row are scipy's on the score table
-    row = tab[(tab.method == "zscore") & (tab.signature_a == "F") & (tab.signature_b == "T") & (tab.statistic == "spearman")].iloc[0]
+    row = tab[
+        (tab.method == "zscore") & (tab.signature_a == "F") & (tab.signature_b == "T") & (tab.statistic == "spearman")
+    ].iloc[0]
     r, p = stats.spearmanr(scores["zscore"]["F"], scores["zscore"]["T"])
     assert row["r"] == pytest.approx(r, abs=1e-12) and row["p"] == pytest.approx(p, rel=1e-9) and row["n"] == 80
 
@@ -128,11 +159,17 @@ def test_table_columns_order_and_grid_q(planted):
 # ------------------------------------------------------------------------------------------------ CIs
 def test_pearson_ci_is_fisher_z(planted):
     expr, sigs, scores = planted
-    tab, _ = correlation_table(expr, scores, sigs, ["F"], ["T", "A"], statistics=("pearson",), n_bootstrap=0, n_random=0, proliferation=False)
+    tab, _ = correlation_table(
+        expr, scores, sigs, ["F"], ["T", "A"], statistics=("pearson",), n_bootstrap=0, n_random=0, proliferation=False
+    )
     for _, row in tab.iterrows():
         r, n = row["r"], row["n"]
-        assert row["ci_low"] == pytest.approx(math.tanh(math.atanh(r) - 1.959963984540054 / math.sqrt(n - 3)), abs=1e-12)
-        assert row["ci_high"] == pytest.approx(math.tanh(math.atanh(r) + 1.959963984540054 / math.sqrt(n - 3)), abs=1e-12)
+        assert row["ci_low"] == pytest.approx(
+            math.tanh(math.atanh(r) - 1.959963984540054 / math.sqrt(n - 3)), abs=1e-12
+        )
+        assert row["ci_high"] == pytest.approx(
+            math.tanh(math.atanh(r) + 1.959963984540054 / math.sqrt(n - 3)), abs=1e-12
+        )
 
 
 def test_bootstrap_ci_reproducible_covers_r_and_equals_a_loop():
@@ -153,9 +190,42 @@ def test_bootstrap_ci_reproducible_covers_r_and_equals_a_loop():
 
 def test_table_bootstrap_ci_same_seed_same_interval(planted):
     expr, sigs, scores = planted
-    one = correlation_table(expr, scores, sigs, ["F"], ["T"], statistics=("spearman",), n_bootstrap=300, n_random=0, seed=9, proliferation=False)[0]
-    two = correlation_table(expr, scores, sigs, ["F"], ["T"], statistics=("spearman",), n_bootstrap=300, n_random=0, seed=9, proliferation=False)[0]
-    other = correlation_table(expr, scores, sigs, ["F"], ["T"], statistics=("spearman",), n_bootstrap=300, n_random=0, seed=10, proliferation=False)[0]
+    one = correlation_table(
+        expr,
+        scores,
+        sigs,
+        ["F"],
+        ["T"],
+        statistics=("spearman",),
+        n_bootstrap=300,
+        n_random=0,
+        seed=9,
+        proliferation=False,
+    )[0]
+    two = correlation_table(
+        expr,
+        scores,
+        sigs,
+        ["F"],
+        ["T"],
+        statistics=("spearman",),
+        n_bootstrap=300,
+        n_random=0,
+        seed=9,
+        proliferation=False,
+    )[0]
+    other = correlation_table(
+        expr,
+        scores,
+        sigs,
+        ["F"],
+        ["T"],
+        statistics=("spearman",),
+        n_bootstrap=300,
+        n_random=0,
+        seed=10,
+        proliferation=False,
+    )[0]
     pd.testing.assert_frame_equal(one, two)
     assert (one["ci_low"] != other["ci_low"]).all()
     assert (one["ci_low"] < one["r"]).all() and (one["r"] < one["ci_high"]).all()
@@ -178,7 +248,9 @@ def test_overlap_by_hand_and_hypergeometric_by_brute_force():
 # ---------------------------------------------------------------------------------- r_without_shared
 def test_r_without_shared_removes_a_shared_gene_correlation(planted):
     expr, sigs, scores = planted
-    tab, info = correlation_table(expr, scores, sigs, ["A", "F"], ["B", "T"], n_bootstrap=0, n_random=0, proliferation=False)
+    tab, info = correlation_table(
+        expr, scores, sigs, ["A", "F"], ["B", "T"], n_bootstrap=0, n_random=0, proliferation=False
+    )
     for m in ("zscore", "ssgsea"):
         ab = tab[(tab.method == m) & (tab.signature_a == "A") & (tab.signature_b == "B")]
         assert (ab["n_shared_genes"] == 3).all() and np.allclose(ab["jaccard"], 3 / 9)
@@ -188,7 +260,9 @@ def test_r_without_shared_removes_a_shared_gene_correlation(planted):
         assert (ft["n_shared_genes"] == 0).all() and (ft["r_without_shared"] == ft["r"]).all()
     # the re-scored reduced lists are the ordinary scores of A1-A3 and B1-B3
     red = score(expr, [sig("a", ["A1", "A2", "A3"]), sig("b", ["B1", "B2", "B3"])], "zscore").scores
-    row = tab[(tab.method == "zscore") & (tab.signature_a == "A") & (tab.signature_b == "B") & (tab.statistic == "pearson")].iloc[0]
+    row = tab[
+        (tab.method == "zscore") & (tab.signature_a == "A") & (tab.signature_b == "B") & (tab.statistic == "pearson")
+    ].iloc[0]
     assert row["r_without_shared"] == pytest.approx(stats.pearsonr(red["a"], red["b"])[0], abs=1e-12)
     assert {"A without S1,S2,S3", "B without S1,S2,S3"} <= {r["signature"] for r in info["reduced_signatures"]}
 
@@ -197,7 +271,9 @@ def test_r_without_shared_is_na_when_the_reduced_list_is_too_small(planted):
     expr, sigs, scores = planted
     small = [*sigs, sig("S", ["S1", "S2", "A1"])]
     sc = {"zscore": score(expr, small, "zscore").scores}
-    tab, info = correlation_table(expr, sc, small, ["S"], ["A"], statistics=("pearson",), n_bootstrap=0, n_random=0, proliferation=False)
+    tab, info = correlation_table(
+        expr, sc, small, ["S"], ["A"], statistics=("pearson",), n_bootstrap=0, n_random=0, proliferation=False
+    )
     row = tab.iloc[0]
     assert row["n_shared_genes"] == 3 and np.isfinite(row["r"]) and np.isnan(row["r_without_shared"])
     why = [r for r in info["reduced_signatures"] if r["signature"].startswith("S without")]
@@ -208,7 +284,9 @@ def test_r_without_shared_is_na_when_the_reduced_list_is_too_small(planted):
 def test_random_null_p_is_minimal_for_a_planted_correlation(planted):
     expr, sigs, scores = planted
     B = 199
-    tab, info = correlation_table(expr, scores, sigs, ["F"], ["T", "C"], n_bootstrap=0, n_random=B, seed=1, proliferation=False)
+    tab, info = correlation_table(
+        expr, scores, sigs, ["F"], ["T", "C"], n_bootstrap=0, n_random=B, seed=1, proliferation=False
+    )
     ft = tab[tab.signature_b == "T"]
     assert (ft["p_random_null"] == 1 / (B + 1)).all()
     fc = tab[tab.signature_b == "C"]  # noise: an ordinary random-null p
@@ -220,11 +298,23 @@ def test_random_null_p_is_minimal_for_a_planted_correlation(planted):
 def test_random_null_equals_a_slow_per_set_loop(planted, method):
     expr, sigs, scores = planted
     B, seed = 40, 4
-    tab, info = correlation_table(expr, {method: scores[method]}, sigs, ["A"], ["T", "F"], n_bootstrap=0, n_random=B, seed=seed, proliferation=False)
+    tab, info = correlation_table(
+        expr,
+        {method: scores[method]},
+        sigs,
+        ["A"],
+        ["T", "F"],
+        n_bootstrap=0,
+        n_random=B,
+        seed=seed,
+        proliferation=False,
+    )
     s = stable_seed(seed, "random_null", method, "A")
     assert info["random_null_seeds"][method]["A"] == s
     _, sets = random_signature_scores(expr, sigs[0], method, B, s)
-    rand = score(expr, [sig(f"r{i}", genes) for i, genes in enumerate(sets)], method).scores  # one ordinary score per random set
+    rand = score(
+        expr, [sig(f"r{i}", genes) for i, genes in enumerate(sets)], method
+    ).scores  # one ordinary score per random set
     for _, row in tab.iterrows():
         target = scores[method][row["signature_b"]]
         ref = stats.spearmanr if row["statistic"] == "spearman" else stats.pearsonr
@@ -232,13 +322,17 @@ def test_random_null_equals_a_slow_per_set_loop(planted, method):
         expected = (np.sum(np.abs(rs) >= abs(row["r"])) + 1) / (B + 1)
         assert row["p_random_null"] == pytest.approx(expected, abs=1e-15), (row["signature_b"], row["statistic"])
     # the generic path (random sets scored by scoring.score, used for gsva / plage / score_genes) draws the same sets
-    np.testing.assert_allclose(random_null_scores(expr, sigs[0], method, B, s, vectorized=False), rand.to_numpy().T, atol=1e-10)
+    np.testing.assert_allclose(
+        random_null_scores(expr, sigs[0], method, B, s, vectorized=False), rand.to_numpy().T, atol=1e-10
+    )
 
 
 def test_random_null_for_a_method_without_vectorized_null(planted):
     expr, sigs, _ = planted
     sc = {"plage": score(expr, sigs, "plage").scores}
-    tab, info = correlation_table(expr, sc, sigs, ["F"], ["T"], statistics=("pearson",), n_bootstrap=0, n_random=30, seed=2, proliferation=False)
+    tab, info = correlation_table(
+        expr, sc, sigs, ["F"], ["T"], statistics=("pearson",), n_bootstrap=0, n_random=30, seed=2, proliferation=False
+    )
     assert tab["p_random_null"].iloc[0] == pytest.approx(1 / 31)
     assert "scoring.score" in info["random_null_methods"]["plage"]
 
@@ -270,16 +364,22 @@ def test_table_r_partial_adjusts_for_the_covariates(partial_golden):
     inp, gold = partial_golden
     samples = inp.index
     scores = {"zscore": pd.DataFrame({"PA": inp["a"], "PB": inp["b"]}, index=samples)}
-    expr = pd.DataFrame(np.random.default_rng(0).normal(size=(30, len(samples))), index=[f"G{i}" for i in range(30)], columns=samples)
+    expr = pd.DataFrame(
+        np.random.default_rng(0).normal(size=(30, len(samples))), index=[f"G{i}" for i in range(30)], columns=samples
+    )
     sigs = [sig("PA", ["NOT_MEASURED1", "NOT_MEASURED2"]), sig("PB", ["NOT_MEASURED3"])]
     cov = inp[["z1", "grp"]].assign(const="same", empty=np.nan)
-    tab, info = correlation_table(expr, scores, sigs, ["PA"], ["PB"], n_bootstrap=0, n_random=10, covariates=cov, proliferation=True)
+    tab, info = correlation_table(
+        expr, scores, sigs, ["PA"], ["PB"], n_bootstrap=0, n_random=10, covariates=cov, proliferation=True
+    )
     gold = gold[gold.case == "both"].set_index("statistic")
     for _, row in tab.iterrows():
         assert row["covariates"] == "z1;grp"
         assert row["r_partial"] == pytest.approx(gold.loc[row["statistic"], "estimate"], abs=1e-10)
     # one-level / empty covariates and a missing PCNA are skipped with a reason, never an error
-    assert "one level" in info["covariates"]["skipped"]["const"] and "no value" in info["covariates"]["skipped"]["empty"]
+    assert (
+        "one level" in info["covariates"]["skipped"]["const"] and "no value" in info["covariates"]["skipped"]["empty"]
+    )
     assert info["meta_pcna"]["used"] is False and "PCNA" in info["meta_pcna"]["reason"]
     # a focal signature with no measured gene has no random null: NA and a reason
     assert tab["p_random_null"].isna().all() and "PA" in info["random_null_unavailable"]["zscore"]
@@ -322,7 +422,13 @@ def test_whole_table_is_sample_and_gene_order_invariant(cohort):
     perm_s = rng.permutation(logcpm.columns)
     perm_g = rng.permutation(logcpm.index)
     tab2, info2 = correlation_table(
-        logcpm.loc[perm_g, perm_s], {"zscore": scores["zscore"].loc[perm_s[::-1]]}, sigs, focal, targets, covariates=cov.loc[perm_s], **kw
+        logcpm.loc[perm_g, perm_s],
+        {"zscore": scores["zscore"].loc[perm_s[::-1]]},
+        sigs,
+        focal,
+        targets,
+        covariates=cov.loc[perm_s],
+        **kw,
     )
     pd.testing.assert_frame_equal(tab, tab2, check_exact=False, rtol=1e-12, atol=1e-12)
     assert info == info2
@@ -336,7 +442,9 @@ def test_constant_and_na_scores_give_na_rows(planted):
     t = scores["zscore"].copy()
     t["C"] = np.nan  # a signature that could not be scored
     t["A"] = 2.0  # constant
-    tab, info = correlation_table(expr, {"zscore": t}, sigs, ["F", "A"], ["C", "T"], n_bootstrap=20, n_random=10, proliferation=True)
+    tab, info = correlation_table(
+        expr, {"zscore": t}, sigs, ["F", "A"], ["C", "T"], n_bootstrap=20, n_random=10, proliferation=True
+    )
     na = tab[(tab.signature_b == "C") | (tab.signature_a == "A")]
     assert len(na) == 6
     assert na[["r", "p", "q", "ci_low", "ci_high", "p_random_null", "r_partial"]].isna().all().all()
@@ -349,16 +457,24 @@ def test_one_level_covariate_is_skipped_with_a_reason(cohort):
     logcpm, sigs, scores, clin, _ = cohort
     cov = clin[["er_status", "age"]].assign(er_status="positive", cohort_age=55)
     tab, info = correlation_table(logcpm, scores, sigs, ["SS"], ["LMS"], n_bootstrap=0, n_random=0, covariates=cov)
-    assert info["covariates"]["skipped"] == {"er_status": "one level only ('positive') across the samples", "cohort_age": "one value only (55) across the samples"}
+    assert info["covariates"]["skipped"] == {
+        "er_status": "one level only ('positive') across the samples",
+        "cohort_age": "one value only (55) across the samples",
+    }
     assert (tab["covariates"] == "meta_pcna;age").all() and tab["r_partial"].notna().all()
-    assert np.isnan(tab.loc[tab.statistic == "spearman", "ci_low"]).all() and tab["p_random_null"].isna().all()  # switched off
+    assert (
+        np.isnan(tab.loc[tab.statistic == "spearman", "ci_low"]).all() and tab["p_random_null"].isna().all()
+    )  # switched off
 
 
 def test_user_mistakes_raise(planted):
     expr, sigs, scores = planted
     with pytest.raises(SeedsigError, match="statistics"):
         correlation_table(expr, scores, sigs, ["F"], ["T"], statistics=("kendall",))
-    assert len(correlation_table(expr, scores, sigs, ["F"], ["T"], statistics="pearson", n_bootstrap=0, n_random=0)[0]) == 2  # one statistic as a string
+    assert (
+        len(correlation_table(expr, scores, sigs, ["F"], ["T"], statistics="pearson", n_bootstrap=0, n_random=0)[0])
+        == 2
+    )  # one statistic as a string
     with pytest.raises(SeedsigError, match="NOPE"):
         correlation_table(expr, scores, sigs, ["NOPE"], ["T"])
     with pytest.raises(SeedsigError, match="not in the expression matrix"):

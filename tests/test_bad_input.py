@@ -10,25 +10,28 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO
 from snakemake.utils import update_config
+from test_pipeline import new_workdir, run_snakemake
 
 from seedsig.config import check_workflow_config
-from seedsig.errors import SeedsigError
-
-from conftest import REPO
-from test_pipeline import new_workdir, run_snakemake
+from seedsig.core.errors import SeedsigError
 
 # Tests that only check the sheet or the config call the workflow's validation (check_workflow_config, what
 # workflow/rules/common.smk runs before any job) directly; tests that need a rule to run start Snakemake (slow).
 
-GENES = ["IL6", "IL8", "FSCN1", "MMP1", "ID1", "TNC", "PTGS2", "HBEGF", "IL11", "CTGF", "ESR1", "GAPDH", "ACTB"] + [f"RPL{i}" for i in range(3, 40)]
+GENES = ["IL6", "IL8", "FSCN1", "MMP1", "ID1", "TNC", "PTGS2", "HBEGF", "IL11", "CTGF", "ESR1", "GAPDH", "ACTB"] + [
+    f"RPL{i}" for i in range(3, 40)
+]
 
 
 def write_cohort(wd: Path, n: int = 24, counts_edit=None, clinical_edit=None, sheet_extra: str = "") -> dict:
     rng = np.random.default_rng(7)
     samples = [f"P{i:02d}" for i in range(n)]
     counts = pd.DataFrame(rng.poisson(200, size=(len(GENES), n)), index=pd.Index(GENES, name="gene"), columns=samples)
-    clinical = pd.DataFrame({"sample": samples, "months": rng.uniform(1, 100, n).round(1), "relapse": rng.integers(0, 2, n)})
+    clinical = pd.DataFrame(
+        {"sample": samples, "months": rng.uniform(1, 100, n).round(1), "relapse": rng.integers(0, 2, n)}
+    )
     data = wd / "data"
     data.mkdir(exist_ok=True)
     counts_path, clin_path = data / "counts.tsv", data / "clinical.tsv"
@@ -63,7 +66,15 @@ def expect_failure(wd: Path, files: dict, *needles: str, extra_args=(), complete
         assert needle in out, f"{needle!r} not in:\n{out[-3000:]}"
     assert "Traceback (most recent call last)" not in out, out[-3000:]
     results = wd / "results"
-    leftovers = [p for p in results.rglob("*") if p.is_file() and "logs" not in p.parts and p.relative_to(results).as_posix() not in completed] if results.exists() else []
+    leftovers = (
+        [
+            p
+            for p in results.rglob("*")
+            if p.is_file() and "logs" not in p.parts and p.relative_to(results).as_posix() not in completed
+        ]
+        if results.exists()
+        else []
+    )
     assert leftovers == [], leftovers
     assert digest(before) == before  # inputs never modified
     return out
@@ -105,7 +116,9 @@ def test_valid_tiny_cohort_runs(wd):
     assert len(scored) and (scored["n"] == 24).all()
     cov = pd.read_csv(wd / "results" / "tiny" / "coverage.tsv", sep="\t").set_index("signature")
     assert cov.loc["SS", "n_present"] == 4  # IL8 resolved to CXCL8
-    assert not bool(cov.loc["SMID_RELAPSE_BONE", "scored"]) and "genes present" in cov.loc["SMID_RELAPSE_BONE", "reason"]
+    assert (
+        not bool(cov.loc["SMID_RELAPSE_BONE", "scored"]) and "genes present" in cov.loc["SMID_RELAPSE_BONE", "reason"]
+    )
 
 
 def test_missing_expression_file(wd):
@@ -220,7 +233,13 @@ def test_unknown_focal_signature(wd):
     expect_config_error(wd, files, "SELF_SEEDING", "signatures.focal")
 
 
-INGESTED = ("tiny/ingested.h5ad", "tiny/gene_mapping.tsv", "tiny/gene_mapping.json", "tiny/clinical.tsv", "tiny/clinical.json")  # the ingest rule finished; normalize failed
+INGESTED = (
+    "tiny/ingested.h5ad",
+    "tiny/gene_mapping.tsv",
+    "tiny/gene_mapping.json",
+    "tiny/clinical.tsv",
+    "tiny/clinical.json",
+)  # the ingest rule finished; normalize failed
 
 
 def _probe_cohort(wd: Path, annotation_text: str) -> dict:
@@ -256,7 +275,9 @@ def test_probe_cohort_runs_and_maps_old_symbols(wd):
     files = _probe_cohort(wd, "ID\tGene Symbol\n{rows}\n")
     run_snakemake(wd, "--configfile", str(files["config"]))
     mapping = pd.read_csv(wd / "results" / "tiny" / "gene_mapping.tsv", sep="\t").set_index("input_id")
-    assert mapping.loc["1_at", "symbol"] == "CXCL8" and mapping.loc["9_at", "symbol"] == "CCN2"  # IL8, CTGF via previous symbols
+    assert (
+        mapping.loc["1_at", "symbol"] == "CXCL8" and mapping.loc["9_at", "symbol"] == "CCN2"
+    )  # IL8, CTGF via previous symbols
 
 
 def test_tpm_without_gene_lengths(wd):
@@ -271,7 +292,9 @@ def test_gene_lengths_for_other_genes(wd):
     lengths = wd / "data" / "lengths.tsv"
     lengths.write_text("gene\tlength\n" + "\n".join(f"OTHER{i}\t{1000 + i}" for i in range(30)) + "\n")
     files["lengths"] = lengths
-    files["config"].write_text(files["config"].read_text() + f"normalize:\n  counts: [tpm, log2]\n  gene_lengths: {lengths}\n")
+    files["config"].write_text(
+        files["config"].read_text() + f"normalize:\n  counts: [tpm, log2]\n  gene_lengths: {lengths}\n"
+    )
     expect_failure(wd, files, "none of the", "has a length", "cohort 'tiny'", completed=INGESTED)
 
 
@@ -290,7 +313,9 @@ def test_non_integer_counts_with_deseq2(wd):
 
     files = write_cohort(wd, counts_edit=frac)
     files["config"].write_text(files["config"].read_text() + "normalize:\n  counts: deseq2_vst\n")
-    expect_failure(wd, files, "DESeq2 models integer counts", "gene 'ID1'", "sample 'P03'", "tmm_logcpm", completed=INGESTED)
+    expect_failure(
+        wd, files, "DESeq2 models integer counts", "gene 'ID1'", "sample 'P03'", "tmm_logcpm", completed=INGESTED
+    )
 
 
 @pytest.mark.slow
@@ -307,7 +332,9 @@ def test_logged_values_declared_as_intensity(wd):
 @pytest.mark.slow
 def test_all_na_rows_are_removed_and_reported(wd):
     def na_row(p):
-        np.log2(pd.read_csv(p, sep="\t", index_col=0) + 1).to_csv(p, sep="\t")  # log-scale values, as the sheet declares
+        np.log2(pd.read_csv(p, sep="\t", index_col=0) + 1).to_csv(
+            p, sep="\t"
+        )  # log-scale values, as the sheet declares
         lines = p.read_text().splitlines()
         p.write_text("\n".join(lines + ["EMPTYGENE\t" + "\t".join(["NA"] * 24)]) + "\n")
 
@@ -326,7 +353,10 @@ def test_tpm_with_a_length_table_runs(wd):
     # keyed by current symbols: IL8 / CTGF rows find their lengths through the symbol they resolve to
     names = ["CXCL8" if g == "IL8" else "CCN2" if g == "CTGF" else g for g in GENES]
     lengths.write_text("gene\tlength\n" + "\n".join(f"{g}\t{1000 + 10 * i}" for i, g in enumerate(names)) + "\n")
-    files["config"].write_text(files["config"].read_text() + f"normalize:\n  counts: [tpm, log2]\n  gene_lengths: {lengths}\n  filter:\n    method: none\n")
+    files["config"].write_text(
+        files["config"].read_text()
+        + f"normalize:\n  counts: [tpm, log2]\n  gene_lengths: {lengths}\n  filter:\n    method: none\n"
+    )
     run_snakemake(wd, "--configfile", str(files["config"]))
     import anndata as ad
 

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from test_snakemake_report import example_run_once
 
 pytestmark = pytest.mark.slow
@@ -192,7 +191,9 @@ def test_no_console_errors_or_exceptions(page):
     for e in cdp.events:
         m, p = e["method"], e.get("params", {})
         if m == "Runtime.exceptionThrown":
-            errors.append(p["exceptionDetails"].get("exception", {}).get("description") or p["exceptionDetails"].get("text"))
+            errors.append(
+                p["exceptionDetails"].get("exception", {}).get("description") or p["exceptionDetails"].get("text")
+            )
         elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
             errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in p.get("args", [])))
         elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
@@ -310,7 +311,13 @@ ROWS_JS = r"""
 })
 """
 
-CORR_KEYS = {"cohort": None, "method": "method", "signature-a": "signature_a", "signature-b": "signature_b", "statistic": "statistic"}
+CORR_KEYS = {
+    "cohort": None,
+    "method": "method",
+    "signature-a": "signature_a",
+    "signature-b": "signature_b",
+    "statistic": "statistic",
+}
 SURV_KEYS = {"cohort": None, "method": "method", "signature": "signature", "endpoint": "endpoint", "model": "model"}
 # pooled rows (results/meta/*.tsv, pooling random_dl): the pooled estimate, its CI and p, k cohorts in the n column;
 # the other cells of a pooled row are empty
@@ -326,7 +333,7 @@ def parse_value(v: str | None) -> float:
 def shown_matches(value: float, text: str) -> bool:
     """Is ``text`` the value rounded as shown (same decimals / significant digits; NA for missing; '<x' bounds)?"""
     t = text.replace("\u2212", "-").replace("\u00a0", " ").strip()
-    t = t[len("k = "):] if t.startswith("k = ") else t  # pooled rows: number of cohorts
+    t = t[len("k = ") :] if t.startswith("k = ") else t  # pooled rows: number of cohorts
     if not math.isfinite(value):
         return t in ("NA", "", "\u2014", "-", "n/a")
     if t.startswith("<"):
@@ -485,12 +492,18 @@ def test_filter_box_hides_non_matching_rows(page):
     cdp.call("Input.insertText", text=target)
     cdp.drain(0.3)
     after = cdp.js(ROWS_JS + f"({json.dumps(table)})")
-    texts = cdp.js(f"Array.from(document.querySelectorAll('#{table} tr')).filter(tr => tr.querySelector('td[data-col]')).map(tr => tr.textContent)")
+    texts = cdp.js(
+        f"Array.from(document.querySelectorAll('#{table} tr')).filter(tr => tr.querySelector('td[data-col]')).map(tr => tr.textContent)"
+    )
     shown = [r for r, t in zip(after, texts) if r["visible"]]
     hidden = [r for r, t in zip(after, texts) if not r["visible"]]
-    assert shown and all(target.lower() in t.lower() for r, t in zip(after, texts) if r["visible"]), "a shown row does not match the filter"
+    assert shown and all(target.lower() in t.lower() for r, t in zip(after, texts) if r["visible"]), (
+        "a shown row does not match the filter"
+    )
     assert hidden, "the filter hid nothing"
-    assert all(target.lower() not in t.lower() for r, t in zip(after, texts) if not r["visible"]), "a matching row was hidden"
+    assert all(target.lower() not in t.lower() for r, t in zip(after, texts) if not r["visible"]), (
+        "a matching row was hidden"
+    )
     # clearing the box shows every row again
     cdp.js(f"(() => {{ const i = document.querySelector({json.dumps(sel)}); i.select(); }})()")
     cdp.call("Input.dispatchKeyEvent", type="keyDown", key="Backspace", code="Backspace", windowsVirtualKeyCode=8)

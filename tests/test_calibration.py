@@ -8,18 +8,17 @@ lies in its binomial 99% interval. With the planted effects, the same code finds
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-from seedsig.associate import correlation_table
-from seedsig.ids import harmonize
-from seedsig.io import read_clinical, read_matrix
-from seedsig.normalize import normalize_matrix
-from seedsig.scoring import score
-from seedsig.signatures import load_signatures
+from seedsig.association.correlation import correlation_table
+from seedsig.core.tables import read_clinical, read_matrix
+from seedsig.ingest.ids import harmonize
+from seedsig.normalize.methods import normalize_matrix
+from seedsig.outcome.cox import cox_model
+from seedsig.scoring.methods import score
+from seedsig.scoring.signatures import load_signatures
 from seedsig.simulate import SHIPPED_SIGNATURE_FILES, default_signature_dir, simulate_cohort
-from seedsig.survival import cox_model
 
 pytestmark = pytest.mark.slow
 
@@ -46,14 +45,29 @@ def unshared_targets(logcpm):
     """Organ signatures sharing no measured gene with SS: under the null they are independent of it."""
     sigs = {s.name: s for s in signatures()}
     ss = set(sigs["SS"].genes)
-    return sorted(n for n, s in sigs.items() if not n.startswith("SS") and not ss & set(s.genes) and sum(g in logcpm.index for g in s.genes) >= 2)
+    return sorted(
+        n
+        for n, s in sigs.items()
+        if not n.startswith("SS") and not ss & set(s.genes) and sum(g in logcpm.index for g in s.genes) >= 2
+    )
 
 
 def null_pvalues(tmp, seed, **effects):
     logcpm, scores, clin = one_cohort(tmp, seed, **effects)
     targets = unshared_targets(logcpm)
     target = targets[seed % len(targets)]  # one test per cohort: the p-values are independent across seeds
-    table, _ = correlation_table(logcpm, {"zscore": scores}, signatures(), ["SS"], [target], statistics=("spearman",), n_bootstrap=0, n_random=N_RANDOM, seed=seed, proliferation=False)
+    table, _ = correlation_table(
+        logcpm,
+        {"zscore": scores},
+        signatures(),
+        ["SS"],
+        [target],
+        statistics=("spearman",),
+        n_bootstrap=0,
+        n_random=N_RANDOM,
+        seed=seed,
+        proliferation=False,
+    )
     p_null = float(table["p_random_null"].iloc[0])
     cox = cox_model(scores["SS"].to_numpy(), clin["mfs_months"].to_numpy(float), clin["mfs_event"].to_numpy(int))
     return p_null, float(table["p"].iloc[0]), cox["p"]
@@ -65,7 +79,9 @@ def test_null_p_values_are_uniform(tmp_path):
     lo, hi = stats.binom.interval(0.99, N_SEEDS, 0.05)
     below = (ps <= 0.05).sum(axis=0)
     for name, k in zip(("p_random_null", "spearman p", "cox p"), below):
-        assert lo <= k <= hi, f"{name}: {k} of {N_SEEDS} below 0.05, outside the binomial 99% interval [{lo:.0f}, {hi:.0f}]"
+        assert lo <= k <= hi, (
+            f"{name}: {k} of {N_SEEDS} below 0.05, outside the binomial 99% interval [{lo:.0f}, {hi:.0f}]"
+        )
     # and uniform over the whole range, not only in the tail
     for name, col in zip(("p_random_null", "spearman p", "cox p"), ps.T):
         assert stats.kstest(col, "uniform").pvalue > 0.001, name
@@ -87,8 +103,26 @@ def test_shared_gene_inflation_is_removed(tmp_path):
         logcpm, scores, _ = one_cohort(tmp_path, 500 + seed, organ_loading=0.0, hr_per_sd=1.0)
         sigs = {s.name: s for s in signatures()}
         # targets holding SS genes as up genes (a down gene shared with SS lowers the correlation instead)
-        shared = [n for n in scores.columns if not n.startswith("SS") and set(sigs["SS"].genes) & set(sigs[n].up) and not set(sigs["SS"].genes) & set(sigs[n].down) and scores[n].notna().any()]
-        table, _ = correlation_table(logcpm, {"zscore": scores}, signatures(), ["SS"], shared, statistics=("spearman",), n_bootstrap=0, n_random=0, seed=seed, proliferation=False)
+        shared = [
+            n
+            for n in scores.columns
+            if not n.startswith("SS")
+            and set(sigs["SS"].genes) & set(sigs[n].up)
+            and not set(sigs["SS"].genes) & set(sigs[n].down)
+            and scores[n].notna().any()
+        ]
+        table, _ = correlation_table(
+            logcpm,
+            {"zscore": scores},
+            signatures(),
+            ["SS"],
+            shared,
+            statistics=("spearman",),
+            n_bootstrap=0,
+            n_random=0,
+            seed=seed,
+            proliferation=False,
+        )
         small = table[table["n_shared_genes"] > 0]
         rs.extend(small["r"])
         rws.extend(small["r_without_shared"])

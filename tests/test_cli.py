@@ -1,7 +1,6 @@
 """The seedsig CLI: same code paths as the pipeline, clear errors, fast start."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -9,13 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
+from conftest import GOLDEN, REPO, shared_file
 
 from seedsig.cli import main
-from seedsig.io import read_matrix
-from seedsig.normalize import normalize_matrix
-
-from conftest import GOLDEN, REPO, shared_file
+from seedsig.core.tables import read_matrix
 
 
 def seedsig(*args: str) -> subprocess.CompletedProcess:
@@ -38,20 +34,45 @@ def test_normalize_cli_reproduces_edger_and_keeps_ids(tmp_path):
 def test_score_cli_matches_old_symbols_without_dropping_rows(tmp_path):
     rng = np.random.default_rng(3)
     genes = ["IL6", "IL8", "FSCN1", "MMP1"] + [f"G{i}" for i in range(200)]
-    expr = pd.DataFrame(rng.normal(8, 2, size=(len(genes), 10)), index=pd.Index(genes, name="gene"), columns=[f"s{i}" for i in range(10)])
+    expr = pd.DataFrame(
+        rng.normal(8, 2, size=(len(genes), 10)),
+        index=pd.Index(genes, name="gene"),
+        columns=[f"s{i}" for i in range(10)],
+    )
     f = tmp_path / "expr.tsv"
     expr.to_csv(f, sep="\t")
     out = tmp_path / "scores.tsv"
-    assert main(["score", "--expr", str(f), "--signatures", str(REPO / "config/signatures/self_seeding.tsv"), "--method", "zscore", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--expr",
+                str(f),
+                "--signatures",
+                str(REPO / "config/signatures/self_seeding.tsv"),
+                "--method",
+                "zscore",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     s = pd.read_csv(out, sep="\t", index_col=0)
     assert list(s.columns) == ["SS", "SS_attraction", "SS_infiltration"]
     z = expr.sub(expr.mean(axis=1), axis=0).div(expr.std(axis=1, ddof=1), axis=0)
-    np.testing.assert_allclose(s["SS"].to_numpy(), z.loc[["IL6", "IL8", "FSCN1", "MMP1"]].sum().to_numpy() / 2.0, atol=1e-9)
-    np.testing.assert_allclose(s["SS_attraction"].to_numpy(), z.loc[["IL6", "IL8"]].sum().to_numpy() / np.sqrt(2), atol=1e-9)
+    np.testing.assert_allclose(
+        s["SS"].to_numpy(), z.loc[["IL6", "IL8", "FSCN1", "MMP1"]].sum().to_numpy() / 2.0, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        s["SS_attraction"].to_numpy(), z.loc[["IL6", "IL8"]].sum().to_numpy() / np.sqrt(2), atol=1e-9
+    )
 
 
 def test_cli_user_error_is_one_line_exit_2(tmp_path):
-    proc = seedsig("normalize", "--input", str(tmp_path / "nope.tsv"), "--method", "tmm_logcpm", "--out", str(tmp_path / "o.tsv"))
+    proc = seedsig(
+        "normalize", "--input", str(tmp_path / "nope.tsv"), "--method", "tmm_logcpm", "--out", str(tmp_path / "o.tsv")
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("seedsig: error: input matrix") and "does not exist" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -79,24 +100,32 @@ def test_simulate_cli_writes_example(tmp_path):
 
 def test_cli_method_list_is_the_library_list():
     from seedsig import cli
-    from seedsig import normalize as N
+    from seedsig.normalize import methods as N
 
-    assert cli.METHODS == N.METHODS
+    assert cli.NORMALIZATION_METHODS == N.NORMALIZATION_METHODS
 
 
 def test_normalize_cli_every_count_method_equals_its_reference(tmp_path):
     src = shared_file("airway_rnaseq_counts", "airway_counts.tsv.gz")
-    for method, golden in [("deseq2_log", "airway_deseq2_log.tsv"), ("upperquartile_logcpm", "airway_uq_logcpm.tsv"), ("deseq2_vst", "airway_deseq2_vst.tsv")]:
+    for method, golden in [
+        ("deseq2_log", "airway_deseq2_log.tsv"),
+        ("upperquartile_logcpm", "airway_uq_logcpm.tsv"),
+        ("deseq2_vst", "airway_deseq2_vst.tsv"),
+    ]:
         out = tmp_path / f"{method}.tsv"
         assert main(["normalize", "--input", str(src), "--method", method, "--out", str(out)]) == 0
         got = pd.read_csv(out, sep="\t", index_col=0)
         gold = pd.read_csv(GOLDEN / "normalize" / golden, sep="\t", index_col=0)
-        np.testing.assert_allclose(got.loc[gold.index].to_numpy(), gold.to_numpy(), rtol=0, atol=1e-4 if method == "deseq2_vst" else 1e-9)
+        np.testing.assert_allclose(
+            got.loc[gold.index].to_numpy(), gold.to_numpy(), rtol=0, atol=1e-4 if method == "deseq2_vst" else 1e-9
+        )
         side = json.loads(out.with_suffix(".json").read_text())
         assert side["parameters"]["method"] == method and side["parameters"]["n_filtered_genes"] == 0
     # filtering only when asked: edgeR's filterByExpr, then TMM on the kept genes
     out = tmp_path / "filtered.tsv"
-    assert main(["normalize", "--input", str(src), "--method", "tmm_logcpm", "--filter-by-expr", "--out", str(out)]) == 0
+    assert (
+        main(["normalize", "--input", str(src), "--method", "tmm_logcpm", "--filter-by-expr", "--out", str(out)]) == 0
+    )
     got = pd.read_csv(out, sep="\t", index_col=0)
     assert len(got) == 14224
     gold = pd.read_csv(GOLDEN / "normalize" / "airway_filtered_tmm_logcpm.tsv", sep="\t", index_col=0)
@@ -108,9 +137,27 @@ def test_normalize_cli_steps_and_gene_lengths(tmp_path):
     src = tmp_path / "mas5.tsv"
     (2.0**x).to_csv(src, sep="\t")
     out = tmp_path / "q.tsv"
-    assert main(["normalize", "--input", str(src), "--method", "log2", "quantile", "--data-type", "intensity", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "normalize",
+                "--input",
+                str(src),
+                "--method",
+                "log2",
+                "quantile",
+                "--data-type",
+                "intensity",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     gold = pd.read_csv(GOLDEN / "normalize" / "gds507_quantile_limma.tsv", sep="\t", index_col=0)
-    np.testing.assert_allclose(pd.read_csv(out, sep="\t", index_col=0).loc[gold.index].to_numpy(), gold.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(
+        pd.read_csv(out, sep="\t", index_col=0).loc[gold.index].to_numpy(), gold.to_numpy(), atol=1e-9
+    )
     # TPM with an Ensembl length table (TCGAbiolinks' geneInfoHT: id, length, GC): ids with a version suffix match
     lengths = shared_file("gene_lengths_human", "ensembl_gene_length_gc_tcgabiolinks_geneInfoHT.tsv.gz")
     counts = shared_file("gtex_lung_chr21_rnanorm", "gtex_lung.first30.chr21.csv.gz")
@@ -119,12 +166,17 @@ def test_normalize_cli_steps_and_gene_lengths(tmp_path):
     csrc = tmp_path / "gtex.tsv"
     m.to_csv(csrc, sep="\t")
     out = tmp_path / "tpm.tsv"
-    assert main(["normalize", "--input", str(csrc), "--method", "tpm", "--gene-lengths", str(lengths), "--out", str(out)]) == 0
+    assert (
+        main(["normalize", "--input", str(csrc), "--method", "tpm", "--gene-lengths", str(lengths), "--out", str(out)])
+        == 0
+    )
     tpm = pd.read_csv(out, sep="\t", index_col=0)
     assert len(tpm) == 808  # genes of the table (808 of 818, see its SOURCE.md)
     np.testing.assert_allclose(tpm.sum(axis=0), 1e6)
     table = pd.read_csv(lengths, sep="\t", index_col=0)["gene_length"]
     g = tpm.index[0]
     rate = m.loc[tpm.index].div(table.reindex(tpm.index.str.split(".").str[0]).to_numpy(), axis=0)
-    np.testing.assert_allclose(tpm[m.columns[0]].to_numpy(), (rate[m.columns[0]] / rate[m.columns[0]].sum() * 1e6).to_numpy(), rtol=1e-10)  # written with 12 significant digits
+    np.testing.assert_allclose(
+        tpm[m.columns[0]].to_numpy(), (rate[m.columns[0]] / rate[m.columns[0]].sum() * 1e6).to_numpy(), rtol=1e-10
+    )  # written with 12 significant digits
     assert g.startswith("ENSG")

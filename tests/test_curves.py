@@ -1,17 +1,18 @@
-"""seedsig.curves against R (survival 3.5.3: survfit, summary.survfit, survdiff, multi-state survfit; base R quantile
+"""seedsig.outcome.curves against R (survival 3.5.3: survfit, summary.survfit, survdiff, multi-state survfit; base R quantile
 type 7 and cut). Goldens: tests/golden/curves/ (make_inputs.py, make_golden.R, README.md); no R needed here."""
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import GOLDEN, shared_file
-from seedsig.curves import (
+
+from seedsig.core.errors import SeedsigError
+from seedsig.core.plotting import OKABE_ITO
+from seedsig.outcome.curves import (
     AJ_COLUMNS,
     AT_RISK_COLUMNS,
     KM_COLUMNS,
     LOGRANK_COLUMNS,
-    PALETTE,
     aalen_johansen,
     at_risk,
     cut_groups,
@@ -20,7 +21,6 @@ from seedsig.curves import (
     plot_cif,
     plot_km,
 )
-from seedsig.errors import SeedsigError
 
 G = GOLDEN / "curves"
 TOL = 1e-10
@@ -29,17 +29,53 @@ RISK_TIMES = [0, 6, 12, 18, 24, 36, 48, 60, 120]
 
 
 def golden(name: str) -> pd.DataFrame:
-    return pd.read_csv(G / name, sep="\t", keep_default_na=False, na_values={c: ["NA"] for c in ("time", "survival", "std_err", "ci_low", "ci_high", "cif", "value", "chisq", "p", "observed", "expected", "var")})
+    return pd.read_csv(
+        G / name,
+        sep="\t",
+        keep_default_na=False,
+        na_values={
+            c: ["NA"]
+            for c in (
+                "time",
+                "survival",
+                "std_err",
+                "ci_low",
+                "ci_high",
+                "cif",
+                "value",
+                "chisq",
+                "p",
+                "observed",
+                "expected",
+                "var",
+            )
+        },
+    )
 
 
 def fixture() -> pd.DataFrame:
-    return pd.read_csv(G / "fixture.tsv", sep="\t", keep_default_na=False, na_values={"score": ["NA"]}, dtype={"site": str, "sample": str})
+    return pd.read_csv(
+        G / "fixture.tsv",
+        sep="\t",
+        keep_default_na=False,
+        na_values={"score": ["NA"]},
+        dtype={"site": str, "sample": str},
+    )
 
 
 def gse1992() -> pd.DataFrame:
-    clin = pd.read_csv(shared_file("gse1992_unc_hu2006_survjamda", "clinical.tsv"), sep="\t", dtype={"sample_id": str}).set_index("sample_id")
+    clin = pd.read_csv(
+        shared_file("gse1992_unc_hu2006_survjamda", "clinical.tsv"), sep="\t", dtype={"sample_id": str}
+    ).set_index("sample_id")
     ss = pd.read_csv(GOLDEN / "survival" / "gse1992_ss.tsv", sep="\t", dtype={"sample": str})
-    return pd.DataFrame({"sample": ss["sample"], "score": ss["ss"], "time": clin.loc[ss["sample"], "time"].to_numpy(float), "event": clin.loc[ss["sample"], "event"].to_numpy(float)})
+    return pd.DataFrame(
+        {
+            "sample": ss["sample"],
+            "score": ss["ss"],
+            "time": clin.loc[ss["sample"], "time"].to_numpy(float),
+            "event": clin.loc[ss["sample"], "event"].to_numpy(float),
+        }
+    )
 
 
 DATA = {"fixture": fixture, "gse1992": gse1992}
@@ -114,7 +150,14 @@ def test_all_missing_scores_give_no_groups_not_an_error():
 
 @pytest.mark.parametrize(
     "cut, msg",
-    [("optimal", "unknown cut 'optimal'"), ([0.5, 0.5], "distinct"), ([], "empty"), (["a"], "must be numbers"), ([np.nan], "finite"), (0.5, "list of score values")],
+    [
+        ("optimal", "unknown cut 'optimal'"),
+        ([0.5, 0.5], "distinct"),
+        ([], "empty"),
+        (["a"], "must be numbers"),
+        ([np.nan], "finite"),
+        (0.5, "list of score values"),
+    ],
 )
 def test_bad_cut_is_a_user_error(cut, msg):
     with pytest.raises(SeedsigError, match=msg):
@@ -143,13 +186,21 @@ def test_kaplan_meier_edge_rows():
     d = fixture()
     km = kaplan_meier(d["time"], d["event"])
     last = km.iloc[-1]
-    assert last["time"] == 61 and last["survival"] == 0 and np.isnan(last[["std_err", "ci_low", "ci_high"]].astype(float)).all()  # as R: NA
+    assert (
+        last["time"] == 61
+        and last["survival"] == 0
+        and np.isnan(last[["std_err", "ci_low", "ci_high"]].astype(float)).all()
+    )  # as R: NA
     # timefix: 12 and 12 + 1e-9 are one time, reported as 12 (R's aeqSurv)
     assert (km["time"] == 12).sum() == 1 and not ((km["time"] > 12) & (km["time"] < 12.5)).any()
     assert km.loc[km["time"] == 12, ["n_event", "n_censor"]].values.tolist() == [[3, 1]]
     # one group without events: survival 1, std_err 0, limits (1, 1) as R
     one = kaplan_meier([1.0, 2.0, 3.0], [0, 0, 0])
-    assert one["survival"].tolist() == [1, 1, 1] and one["std_err"].tolist() == [0, 0, 0] and one["ci_low"].tolist() == [1, 1, 1]
+    assert (
+        one["survival"].tolist() == [1, 1, 1]
+        and one["std_err"].tolist() == [0, 0, 0]
+        and one["ci_low"].tolist() == [1, 1, 1]
+    )
 
 
 @pytest.mark.parametrize("ds", list(DATA))
@@ -182,7 +233,9 @@ def test_logrank_matches_survdiff(ds, cut):
     rv = golden("logrank_var.tsv").query("dataset == @ds and cut == @cut")
     ours = np.array([res["var"].loc[a, b] for a, b in zip(rv["group_a"], rv["group_b"])])
     assert np.max(np.abs(ours - rv["var"].to_numpy(float))) <= TOL
-    assert res["note"] == ("1 sample(s) without time, event or group left out" if ds == "fixture" else "")  # the NA score
+    assert res["note"] == (
+        "1 sample(s) without time, event or group left out" if ds == "fixture" else ""
+    )  # the NA score
 
 
 def test_logrank_without_a_test_gives_na_and_a_note():
@@ -208,7 +261,9 @@ def test_aalen_johansen_matches_multistate_survfit(cut):
     assert len(aj) == len(r) and not aj.duplicated(keys).any()
     m = aj.merge(r, on=keys, suffixes=("", "_r"), validate="one_to_one")
     assert len(m) == len(r)
-    rr = m[[c + "_r" for c in ("n_risk", "n_event", "cif", "std_err")]].set_axis(["n_risk", "n_event", "cif", "std_err"], axis=1)
+    rr = m[[c + "_r" for c in ("n_risk", "n_event", "cif", "std_err")]].set_axis(
+        ["n_risk", "n_event", "cif", "std_err"], axis=1
+    )
     assert_close(m, rr, ["n_risk", "n_event"], tol=0)
     assert_close(m, rr, ["cif", "std_err"])
     if cut == "tertiles":  # T1 has no brain relapse: cif 0, std_err 0 (R keeps every state in every curve)
@@ -279,16 +334,23 @@ def test_plot_km_draws_curves_and_the_risk_table():
     g = groups_of(d, "tertiles")
     km = kaplan_meier(d["time"], d["event"], g)
     before = plt.get_fignums()
-    fig = plot_km(km.assign(method="zscore"), "fixture: SS tertiles", risk_times=[0, 12, 24, 36, 48, 60], logrank_p=logrank(d["time"], d["event"], g)["p"])
+    fig = plot_km(
+        km.assign(method="zscore"),
+        "fixture: SS tertiles",
+        risk_times=[0, 12, 24, 36, 48, 60],
+        logrank_p=logrank(d["time"], d["event"], g)["p"],
+    )
     assert isinstance(fig, Figure) and plt.get_fignums() == before  # no pyplot state
     ax, tab = fig.axes
     assert ax.get_ylabel() == "Survival probability" and tab.get_xlabel() == "Time (months)"
-    assert [line.get_color().lower() for line in ax.get_lines()][::2] == [c.lower() for c in PALETTE[:3]]
+    assert [line.get_color().lower() for line in ax.get_lines()][::2] == [c.lower() for c in OKABE_ITO[:3]]
     # the table shows R's numbers at risk
     shown = [int(t.get_text()) for t in tab.texts]
     expect = at_risk(d["time"], g, [0, 12, 24, 36, 48, 60])["n_risk"].tolist()
     assert shown == expect
-    assert "log-rank p = 2.9e-05" in [t.get_text() for t in ax.get_legend().texts] + [ax.get_legend().get_title().get_text()]
+    assert "log-rank p = 2.9e-05" in [t.get_text() for t in ax.get_legend().texts] + [
+        ax.get_legend().get_title().get_text()
+    ]
     fig.savefig(__import__("io").BytesIO(), format="png")
     w, h = fig.get_size_inches()
     assert w == pytest.approx(3.5)

@@ -1,4 +1,4 @@
-"""seedsig.download against a local fake GEO server (tests/geo_server.py) serving real GEO files from ../shared:
+"""seedsig.ingest.download against a local fake GEO server (tests/geo_server.py) serving real GEO files from ../shared:
 accession and URL rules, the checksum cache and offline mode, retries with backoff, resume with Range, gzip checks,
 404 handling and the .annot -> family SOFT fallback, concurrent fetches, and ``seedsig download``."""
 
@@ -11,7 +11,8 @@ import pytest
 from geo_server import GPL97_ANNOT, GSE201926_COUNTS, GSE201926_MATRIX, geo_server  # noqa: F401 - fixture
 
 from seedsig.cli import main
-from seedsig.download import (
+from seedsig.core.errors import SeedsigError
+from seedsig.ingest.download import (
     NotFoundError,
     fetch,
     fetch_geo_platform,
@@ -23,7 +24,6 @@ from seedsig.download import (
     series_matrix_info,
     series_platform,
 )
-from seedsig.errors import SeedsigError
 
 MATRIX_REL = "series/GSE201nnn/GSE201926/matrix/GSE201926_series_matrix.txt.gz"
 FAST = {"backoff": 0.001, "timeout": 5, "progress": False}
@@ -48,7 +48,16 @@ def source(server, path: str) -> bytes:
 
 @pytest.mark.parametrize(
     "acc, stub",
-    [("GSE2034", "GSE2nnn"), ("GSE781", "GSEnnn"), ("GSE201926", "GSE201nnn"), ("GPL96", "GPLnnn"), ("GPL570", "GPLnnn"), ("GPL23227", "GPL23nnn"), ("GSE1", "GSEnnn"), ("GSE1000", "GSE1nnn")],
+    [
+        ("GSE2034", "GSE2nnn"),
+        ("GSE781", "GSEnnn"),
+        ("GSE201926", "GSE201nnn"),
+        ("GPL96", "GPLnnn"),
+        ("GPL570", "GPLnnn"),
+        ("GPL23227", "GPL23nnn"),
+        ("GSE1", "GSEnnn"),
+        ("GSE1000", "GSE1nnn"),
+    ],
 )
 def test_geo_stub(acc, stub):
     assert geo_stub(acc) == stub
@@ -69,14 +78,31 @@ def test_geo_urls():
     u = geo_urls("geo:GSE2034")
     assert u["series_matrix"] == f"{g}/series/GSE2nnn/GSE2034/matrix/GSE2034_series_matrix.txt.gz"
     assert u["family_soft"] == f"{g}/series/GSE2nnn/GSE2034/soft/GSE2034_family.soft.gz"
-    assert u["ncbi_counts"] == f"{d}/?type=rnaseq_counts&acc=GSE2034&format=file&file=GSE2034_raw_counts_GRCh38.p13_NCBI.tsv.gz"
-    assert geo_urls("geo:GSE781-GPL96")["series_matrix"] == f"{g}/series/GSEnnn/GSE781/matrix/GSE781-GPL96_series_matrix.txt.gz"
-    assert geo_urls("geo:GSE201926")["series_matrix"] == f"{g}/series/GSE201nnn/GSE201926/matrix/GSE201926_series_matrix.txt.gz"
-    assert geo_urls("geo:GPL96") == {"annot": f"{g}/platforms/GPLnnn/GPL96/annot/GPL96.annot.gz", "family_soft": f"{g}/platforms/GPLnnn/GPL96/soft/GPL96_family.soft.gz"}
+    assert (
+        u["ncbi_counts"]
+        == f"{d}/?type=rnaseq_counts&acc=GSE2034&format=file&file=GSE2034_raw_counts_GRCh38.p13_NCBI.tsv.gz"
+    )
+    assert (
+        geo_urls("geo:GSE781-GPL96")["series_matrix"]
+        == f"{g}/series/GSEnnn/GSE781/matrix/GSE781-GPL96_series_matrix.txt.gz"
+    )
+    assert (
+        geo_urls("geo:GSE201926")["series_matrix"]
+        == f"{g}/series/GSE201nnn/GSE201926/matrix/GSE201926_series_matrix.txt.gz"
+    )
+    assert geo_urls("geo:GPL96") == {
+        "annot": f"{g}/platforms/GPLnnn/GPL96/annot/GPL96.annot.gz",
+        "family_soft": f"{g}/platforms/GPLnnn/GPL96/soft/GPL96_family.soft.gz",
+    }
     assert geo_urls("geo:GPL570")["annot"] == f"{g}/platforms/GPLnnn/GPL570/annot/GPL570.annot.gz"
     assert geo_urls("geo:GPL23227")["family_soft"] == f"{g}/platforms/GPL23nnn/GPL23227/soft/GPL23227_family.soft.gz"
-    local = geo_files("geo:GSE201926", geo_base="http://127.0.0.1:9/geo/", download_base="http://127.0.0.1:9/geo/download")
-    assert local["series_matrix"].url == "http://127.0.0.1:9/geo/series/GSE201nnn/GSE201926/matrix/GSE201926_series_matrix.txt.gz"
+    local = geo_files(
+        "geo:GSE201926", geo_base="http://127.0.0.1:9/geo/", download_base="http://127.0.0.1:9/geo/download"
+    )
+    assert (
+        local["series_matrix"].url
+        == "http://127.0.0.1:9/geo/series/GSE201nnn/GSE201926/matrix/GSE201926_series_matrix.txt.gz"
+    )
     assert local["series_matrix"].relpath == MATRIX_REL
     assert local["ncbi_counts"].relpath == "download/GSE201926/GSE201926_raw_counts_GRCh38.p13_NCBI.tsv.gz"
 
@@ -104,7 +130,9 @@ def test_corrupt_cache_is_downloaded_again(geo_server, tmp_path):
     path = get_matrix(geo_server, cache)
     good = path.read_bytes()
     path.write_bytes(good[:-10] + b"x" * 10)
-    with pytest.raises(SeedsigError, match=r"does not match its recorded checksum.*offline.*seedsig download <accession> --cache"):
+    with pytest.raises(
+        SeedsigError, match=r"does not match its recorded checksum.*offline.*seedsig download <accession> --cache"
+    ):
         get_matrix(geo_server, cache, offline=True)
     assert get_matrix(geo_server, cache) == path
     assert path.read_bytes() == good
@@ -114,11 +142,26 @@ def test_corrupt_cache_is_downloaded_again(geo_server, tmp_path):
 def test_offline_without_cache(geo_server, tmp_path):
     cache = tmp_path / "geo"
     with pytest.raises(SeedsigError) as err:
-        fetch_geo_series("geo:GSE201926", cache, geo_base=geo_server.geo_base, download_base=geo_server.download_base, offline=True, **FAST)
+        fetch_geo_series(
+            "geo:GSE201926",
+            cache,
+            geo_base=geo_server.geo_base,
+            download_base=geo_server.download_base,
+            offline=True,
+            **FAST,
+        )
     msg = str(err.value)
-    assert "not in the cache" in msg and str(cache / MATRIX_REL) in msg and "seedsig download geo:GSE201926" in msg and "offline" in msg
+    assert (
+        "not in the cache" in msg
+        and str(cache / MATRIX_REL) in msg
+        and "seedsig download geo:GSE201926" in msg
+        and "offline" in msg
+    )
     assert geo_server.total_requests() == 0
-    with pytest.raises(SeedsigError, match=r"platform annotation of GPL97: neither .*GPL97.annot.gz nor .*GPL97_family.soft.gz.*seedsig download geo:GPL97"):
+    with pytest.raises(
+        SeedsigError,
+        match=r"platform annotation of GPL97: neither .*GPL97.annot.gz nor .*GPL97_family.soft.gz.*seedsig download geo:GPL97",
+    ):
         fetch_geo_platform("geo:GPL97", cache, geo_base=geo_server.geo_base, offline=True, **FAST)
     assert not cache.exists()
 
@@ -171,7 +214,10 @@ def test_truncated_once_resumes_with_range(geo_server, tmp_path):
 def test_truncated_always_fails_and_leaves_nothing(geo_server, tmp_path):
     geo_server.fault(GSE201926_MATRIX, truncate_always=True)
     cache = tmp_path / "geo"
-    with pytest.raises(SeedsigError, match=r"failed after 3 attempts \(last: the connection closed after \d+ of 3941 bytes \(truncated\)\)"):
+    with pytest.raises(
+        SeedsigError,
+        match=r"failed after 3 attempts \(last: the connection closed after \d+ of 3941 bytes \(truncated\)\)",
+    ):
         get_matrix(geo_server, cache, retries=2)
     assert geo_server.count(GSE201926_MATRIX) == 3
     assert all(r is not None for r in geo_server.ranges(GSE201926_MATRIX)[1:])  # each retry resumed
@@ -181,7 +227,9 @@ def test_truncated_always_fails_and_leaves_nothing(geo_server, tmp_path):
 def test_slow_server_times_out(geo_server, tmp_path):
     geo_server.fault(GSE201926_MATRIX, slow=0.6)
     cache = tmp_path / "geo"
-    with pytest.raises(SeedsigError, match=r"failed after 2 attempts \(last: no answer within 0.15 s \(timeout\)\).*Check the network"):
+    with pytest.raises(
+        SeedsigError, match=r"failed after 2 attempts \(last: no answer within 0.15 s \(timeout\)\).*Check the network"
+    ):
         get_matrix(geo_server, cache, retries=1, timeout=0.15)
     assert geo_server.count(GSE201926_MATRIX) == 2
     assert not cache.exists()
@@ -190,7 +238,14 @@ def test_slow_server_times_out(geo_server, tmp_path):
 def test_404_is_not_retried(geo_server, tmp_path):
     cache = tmp_path / "geo"
     with pytest.raises(NotFoundError) as err:
-        fetch_geo_series("geo:GSE999999", cache, geo_base=geo_server.geo_base, download_base=geo_server.download_base, retries=5, **{**FAST, "backoff": 5})
+        fetch_geo_series(
+            "geo:GSE999999",
+            cache,
+            geo_base=geo_server.geo_base,
+            download_base=geo_server.download_base,
+            retries=5,
+            **{**FAST, "backoff": 5},
+        )
     msg = str(err.value)
     assert "series matrix of geo:GSE999999 does not exist" in msg and "HTTP 404" in msg and "check the accession" in msg
     assert geo_server.url("/geo/series/GSE999nnn/GSE999999/matrix/GSE999999_series_matrix.txt.gz") in msg
@@ -246,7 +301,9 @@ def test_concurrent_fetch_downloads_once(geo_server, tmp_path):
 
 def test_fetch_geo_series_rnaseq_gets_ncbi_counts(geo_server, tmp_path):
     cache = tmp_path / "geo"
-    out = fetch_geo_series("geo:GSE201926", cache, geo_base=geo_server.geo_base, download_base=geo_server.download_base, **FAST)
+    out = fetch_geo_series(
+        "geo:GSE201926", cache, geo_base=geo_server.geo_base, download_base=geo_server.download_base, **FAST
+    )
     assert set(out) == {"series_matrix", "ncbi_counts"}
     assert out["ncbi_counts"] == cache / "download/GSE201926/GSE201926_raw_counts_GRCh38.p13_NCBI.tsv.gz"
     assert out["ncbi_counts"].read_bytes() == source(geo_server, GSE201926_COUNTS)
@@ -256,9 +313,23 @@ def test_fetch_geo_series_rnaseq_gets_ncbi_counts(geo_server, tmp_path):
     assert gzip.open(out["ncbi_counts"], "rt").readline().startswith("GeneID\tGSM6081173")
     # offline from the cache, no new requests; need_counts=False skips the counts
     n = geo_server.total_requests()
-    again = fetch_geo_series("geo:GSE201926", cache, geo_base=geo_server.geo_base, download_base=geo_server.download_base, offline=True, **FAST)
+    again = fetch_geo_series(
+        "geo:GSE201926",
+        cache,
+        geo_base=geo_server.geo_base,
+        download_base=geo_server.download_base,
+        offline=True,
+        **FAST,
+    )
     assert again == out and geo_server.total_requests() == n
-    only = fetch_geo_series("geo:GSE201926", tmp_path / "g2", geo_base=geo_server.geo_base, download_base=geo_server.download_base, need_counts=False, **FAST)
+    only = fetch_geo_series(
+        "geo:GSE201926",
+        tmp_path / "g2",
+        geo_base=geo_server.geo_base,
+        download_base=geo_server.download_base,
+        need_counts=False,
+        **FAST,
+    )
     assert set(only) == {"series_matrix"}
 
 
@@ -271,7 +342,9 @@ def test_microarray_series_and_several_platforms(geo_server, tmp_path):
     geo_server.add("/geo/series/GSEnnn/GSE781/matrix/GSE781_series_matrix.txt.gz", mat)
     geo_server.add("/geo/series/GSEnnn/GSE781/matrix/GSE781-GPL97_series_matrix.txt.gz", mat)
     kw = {"geo_base": geo_server.geo_base, "download_base": geo_server.download_base, **FAST}
-    with pytest.raises(SeedsigError, match=r"geo:GSE781 has 2 platforms \(GPL96, GPL97\): write geo:GSE781-GPL96 or geo:GSE781-GPL97"):
+    with pytest.raises(
+        SeedsigError, match=r"geo:GSE781 has 2 platforms \(GPL96, GPL97\): write geo:GSE781-GPL96 or geo:GSE781-GPL97"
+    ):
         fetch_geo_series("geo:GSE781", tmp_path / "c", **kw)
     out = fetch_geo_series("geo:GSE781-GPL97", tmp_path / "c", **kw)
     assert set(out) == {"series_matrix"}  # a table with rows: no NCBI counts
@@ -289,17 +362,28 @@ def test_platform_annot_and_soft_fallback(geo_server, tmp_path):
     # GPL96 has no .annot here (404): the platform's family SOFT is fetched instead
     soft_path = "/geo/platforms/GPLnnn/GPL96/soft/GPL96_family.soft.gz"
     soft_src = tmp_path / "GPL96_family.soft.gz"
-    soft_src.write_bytes(gzip.compress(b"^PLATFORM = GPL96\n!platform_table_begin\nID\tGene Symbol\n1007_s_at\tDDR1\n!platform_table_end\n"))
+    soft_src.write_bytes(
+        gzip.compress(
+            b"^PLATFORM = GPL96\n!platform_table_begin\nID\tGene Symbol\n1007_s_at\tDDR1\n!platform_table_end\n"
+        )
+    )
     geo_server.add(soft_path, soft_src)
     got = fetch_geo_platform("GPL96", cache, geo_base=geo_server.geo_base, **FAST)
-    assert got == cache / "platforms/GPLnnn/GPL96/soft/GPL96_family.soft.gz" and got.read_bytes() == soft_src.read_bytes()
+    assert (
+        got == cache / "platforms/GPLnnn/GPL96/soft/GPL96_family.soft.gz" and got.read_bytes() == soft_src.read_bytes()
+    )
     annot96 = "/geo/platforms/GPLnnn/GPL96/annot/GPL96.annot.gz"
     assert geo_server.count(annot96) == 1 and geo_server.count(soft_path) == 1
-    assert fetch_geo_platform("GPL96", cache, geo_base=geo_server.geo_base, **FAST) == got  # cached: no new request to the .annot
+    assert (
+        fetch_geo_platform("GPL96", cache, geo_base=geo_server.geo_base, **FAST) == got
+    )  # cached: no new request to the .annot
     assert fetch_geo_platform("GPL96", cache, geo_base=geo_server.geo_base, offline=True, **FAST) == got
     assert geo_server.count(annot96) == 1
     assert not (cache / "platforms/GPLnnn/GPL96/annot").exists()  # the 404 left no folder
-    with pytest.raises(NotFoundError, match=r"platform GPL1: GEO has neither .*GPL1.annot.gz nor .*GPL1_family.soft.gz \(HTTP 404\): check the platform accession"):
+    with pytest.raises(
+        NotFoundError,
+        match=r"platform GPL1: GEO has neither .*GPL1.annot.gz nor .*GPL1_family.soft.gz \(HTTP 404\): check the platform accession",
+    ):
         fetch_geo_platform("GPL1", cache, geo_base=geo_server.geo_base, **FAST)
 
 
@@ -308,7 +392,15 @@ def test_platform_annot_and_soft_fallback(geo_server, tmp_path):
 
 def test_cli_download(geo_server, tmp_path, capsys):
     cache = tmp_path / "geo"
-    base = ["--cache", str(cache), "--geo-base", geo_server.geo_base, "--download-base", geo_server.download_base, "--no-progress"]
+    base = [
+        "--cache",
+        str(cache),
+        "--geo-base",
+        geo_server.geo_base,
+        "--download-base",
+        geo_server.download_base,
+        "--no-progress",
+    ]
     assert main(["download", "geo:GSE201926", "geo:GPL97", *base]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [
@@ -320,7 +412,10 @@ def test_cli_download(geo_server, tmp_path, capsys):
 
     assert main(["download", "geo:GSE2034x", *base]) == 2
     err = capsys.readouterr().err
-    assert err == "seedsig: error: 'geo:GSE2034x' is not a GEO accession: write geo:GSE2034, geo:GSE781-GPL96 (one platform of a multi-platform series) or geo:GPL96.\n"
+    assert (
+        err
+        == "seedsig: error: 'geo:GSE2034x' is not a GEO accession: write geo:GSE2034, geo:GSE781-GPL96 (one platform of a multi-platform series) or geo:GPL96.\n"
+    )
 
     geo_server.fault(GPL97_ANNOT, always500=True)
     cache2 = tmp_path / "geo2"

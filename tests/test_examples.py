@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, shared_file
 from geo_server import GSE201926_MATRIX, default_routes, serve_geo
 from test_pipeline import new_workdir, read_tsv, run_snakemake
@@ -18,7 +17,10 @@ from test_pipeline import new_workdir, read_tsv, run_snakemake
 pytestmark = pytest.mark.slow
 
 # smaller nulls than the defaults, so the four runs stay within a few minutes (same code paths)
-FAST = {"associate": {"n_random": 199, "n_bootstrap": 199, "prerank": {"permutations": 100}}, "survival": {"n_random": 199}}
+FAST = {
+    "associate": {"n_random": 199, "n_bootstrap": 199, "prerank": {"permutations": 100}},
+    "survival": {"n_random": 199},
+}
 
 
 def run_example(wd, name, *extra, check=True, overrides=None):
@@ -36,7 +38,15 @@ def geo_example(tmp_path_factory):
     with serve_geo(default_routes()) as server:
         wd = new_workdir(tmp_path_factory.mktemp("geo_example"))
         cache = wd / "geo_cache"
-        over = {"geo": {"cache": str(cache), "base_url": server.geo_base, "download_url": server.download_base, "retries": 2, "timeout": 5}}
+        over = {
+            "geo": {
+                "cache": str(cache),
+                "base_url": server.geo_base,
+                "download_url": server.download_base,
+                "retries": 2,
+                "timeout": 5,
+            }
+        }
         run_example(wd, "geo_accession", overrides=over)
         first = server.total_requests()
         # offline from the cache: results removed, network forbidden, same outputs
@@ -84,7 +94,15 @@ def test_geo_accession_server_failure_leaves_nothing(tmp_path):
         server.fault(GSE201926_MATRIX, always500=True)
         wd = new_workdir(tmp_path)
         cache = wd / "geo_cache"
-        over = {"geo": {"cache": str(cache), "base_url": server.geo_base, "download_url": server.download_base, "retries": 1, "timeout": 5}}
+        over = {
+            "geo": {
+                "cache": str(cache),
+                "base_url": server.geo_base,
+                "download_url": server.download_base,
+                "retries": 1,
+                "timeout": 5,
+            }
+        }
         proc = run_example(wd, "geo_accession", check=False, overrides=over)
         out = proc.stdout + proc.stderr
         assert proc.returncode != 0
@@ -110,7 +128,16 @@ def test_counts_ensembl_example_harmonizes_days_words_and_sites(tmp_path):
         {
             "sample": samples,
             "dmfs_days": [3650, 400, 1200, 2900, 95, 800, 3000, 1500],
-            "dmfs_status": ["no relapse", "relapse", "distant relapse", "disease free", "Relapse", "relapse", "No", "yes"],
+            "dmfs_status": [
+                "no relapse",
+                "relapse",
+                "distant relapse",
+                "disease free",
+                "Relapse",
+                "relapse",
+                "No",
+                "yes",
+            ],
             "site_of_relapse": ["", "Lung", "pleura", "", "CNS", "adrenal", "", "hepatic"],
             "er_status": ["positive", "negative"] * 4,
         }
@@ -171,11 +198,18 @@ def test_single_cell_example_pseudobulk_and_cell_scores(tmp_path):
     cells = ad.read_h5ad(wd / "resources" / "example" / "single_cell.h5ad")
     bulk = ad.read_h5ad(wd / "results" / "sc_example" / "expression.h5ad")
     n_samples = cells.obs["sample"].nunique()
-    assert bulk.n_obs == n_samples and (bulk.obs["n_cells"] == cells.obs["sample"].value_counts().reindex(bulk.obs_names)).all()
+    assert (
+        bulk.n_obs == n_samples
+        and (bulk.obs["n_cells"] == cells.obs["sample"].value_counts().reindex(bulk.obs_names)).all()
+    )
     # pseudobulk = the per-sample sum of the raw counts
     gene = "IL6"
     col = list(cells.var_names).index(gene)
-    x = cells.layers["counts"][:, col].toarray().ravel() if hasattr(cells.layers["counts"], "toarray") else np.asarray(cells.layers["counts"])[:, col]
+    x = (
+        cells.layers["counts"][:, col].toarray().ravel()
+        if hasattr(cells.layers["counts"], "toarray")
+        else np.asarray(cells.layers["counts"])[:, col]
+    )
     sums = pd.Series(x, index=cells.obs_names).groupby(cells.obs["sample"].astype(str).to_numpy()).sum()
     np.testing.assert_array_equal(bulk[:, gene].layers["counts"].ravel(), sums.reindex(bulk.obs_names).to_numpy())
     for m in ("ssgsea", "zscore"):
@@ -183,4 +217,6 @@ def test_single_cell_example_pseudobulk_and_cell_scores(tmp_path):
         assert len(cs) == cells.n_obs and list(cs.columns[:2]) == ["cell", "sample"] and cs["SS"].notna().all()
     corr = read_tsv(wd / "results" / "sc_example" / "correlations.tsv")
     assert corr["r"].notna().any() and (corr["n"] == n_samples).all()
-    assert (REPO / "config" / "examples" / "single_cell.tsv").read_text().count("resources/example/single_cell.h5ad") == 1
+    assert (REPO / "config" / "examples" / "single_cell.tsv").read_text().count(
+        "resources/example/single_cell.h5ad"
+    ) == 1

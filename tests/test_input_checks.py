@@ -7,14 +7,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import GOLDEN, REPO, shared_file
 
 from seedsig.cli import main
-from seedsig.errors import SeedsigError
-from seedsig.ids import check_mapping, guess_id_type, harmonize, looks_transposed, read_platform_annotation, resolve_ids
-from seedsig.normalize import LOG_SCALE_LIMIT, check_expression, check_finite, check_log_scale, looks_unlogged
-from seedsig.pipeline import MIN_COHORT_SAMPLES, ingest_cohort, resolve_cohort_input
-
-from conftest import GOLDEN, REPO, shared_file
+from seedsig.core.errors import SeedsigError
+from seedsig.ingest.checks import LOG_SCALE_LIMIT, check_expression, check_finite, check_log_scale, looks_unlogged
+from seedsig.ingest.ids import (
+    check_mapping,
+    guess_id_type,
+    harmonize,
+    looks_transposed,
+    read_platform_annotation,
+    resolve_ids,
+)
+from seedsig.ingest.stage import MIN_COHORT_SAMPLES, ingest_cohort, resolve_cohort_input
 
 GENES = ["IL6", "IL8", "FSCN1", "MMP1", "ID1", "TNC", "PTGS2", "HBEGF", "IL11", "CTGF", "ESR1", "GAPDH", "ACTB"] + [
     f"RPL{i}" for i in range(3, 40)
@@ -365,9 +371,9 @@ def test_ingest_mostly_unmapped_warns_and_runs(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="seedsig"):
         out = ingest(tmp_path, expr, clin, data_type="log_expression")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any(
-        "30 of 50 ids are unmapped as gene_id 'symbol'" in w and "Illumina probe ids" in w for w in warnings
-    ), warnings
+    assert any("30 of 50 ids are unmapped as gene_id 'symbol'" in w and "Illumina probe ids" in w for w in warnings), (
+        warnings
+    )
     assert (out / "ingested.h5ad").is_file() and len(pd.read_csv(out / "gene_mapping.tsv", sep="\t")) == 50
 
 

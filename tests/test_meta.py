@@ -1,4 +1,4 @@
-"""Meta-analysis across cohorts (seedsig.meta) against R metafor goldens (tests/golden/meta, see its README)."""
+"""Meta-analysis across cohorts (seedsig.meta.pooling) against R metafor goldens (tests/golden/meta, see its README)."""
 
 import io
 import math
@@ -6,18 +6,38 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from seedsig import meta
-from seedsig.errors import SeedsigError
-from seedsig.meta import META_CORRELATION_COLUMNS, META_SURVIVAL_COLUMNS, POOLINGS, forest_figure, pool, pool_correlations, pool_hazard_ratios
-
 from conftest import GOLDEN
+
+from seedsig.core.errors import SeedsigError
+from seedsig.meta import pooling as meta
+from seedsig.meta.pooling import (
+    META_CORRELATION_COLUMNS,
+    META_SURVIVAL_COLUMNS,
+    POOLINGS,
+    forest_figure,
+    pool,
+    pool_correlations,
+    pool_hazard_ratios,
+)
 
 G = GOLDEN / "meta"
 METAFOR = {"random_dl": "DL", "random_pm": "PM", "fixed": "FE"}
-FIELDS = {"estimate": "estimate", "se": "se", "ci_low": "ci_lb", "ci_high": "ci_ub", "p": "pval", "tau2": "tau2", "i2": "I2", "q": "QE", "q_p": "QEp"}
+FIELDS = {
+    "estimate": "estimate",
+    "se": "se",
+    "ci_low": "ci_lb",
+    "ci_high": "ci_ub",
+    "p": "pval",
+    "tau2": "tau2",
+    "i2": "I2",
+    "q": "QE",
+    "q_p": "QEp",
+}
 TABLE_FIELDS = ("estimate", "ci_low", "ci_high", "p", "tau2", "i2", "q", "q_p")
-RTOL, ATOL = 1e-9, 1e-12  # measured vs metafor: i2 (percent) <= 5.4e-11, Q <= 3.2e-13, the rest <= 6e-13 absolute; tau2 <= 3.5e-12 relative
+RTOL, ATOL = (
+    1e-9,
+    1e-12,
+)  # measured vs metafor: i2 (percent) <= 5.4e-11, Q <= 3.2e-13, the rest <= 6e-13 absolute; tau2 <= 3.5e-12 relative
 
 
 def _inputs() -> pd.DataFrame:
@@ -85,8 +105,12 @@ def test_dl_by_hand(fixture):
     assert dl["i2"] == pytest.approx(100 * i2, rel=1e-12, abs=1e-12)
     assert fe["i2"] == pytest.approx(100 * i2, rel=1e-12, abs=1e-12)
     assert dl["estimate"] == pytest.approx(mu, rel=1e-12) and dl["se"] == pytest.approx(se, rel=1e-12)
-    assert (dl["ci_low"], dl["ci_high"]) == pytest.approx((mu - 1.959963984540054 * se, mu + 1.959963984540054 * se), rel=1e-12)
-    assert fe["estimate"] == pytest.approx(ybar, rel=1e-12) and fe["se"] == pytest.approx(math.sqrt(1 / np.sum(w)), rel=1e-12)
+    assert (dl["ci_low"], dl["ci_high"]) == pytest.approx(
+        (mu - 1.959963984540054 * se, mu + 1.959963984540054 * se), rel=1e-12
+    )
+    assert fe["estimate"] == pytest.approx(ybar, rel=1e-12) and fe["se"] == pytest.approx(
+        math.sqrt(1 / np.sum(w)), rel=1e-12
+    )
     assert fe["tau2"] == 0.0
     assert dl["p"] == pytest.approx(math.erfc(abs(mu / se) / math.sqrt(2)), rel=1e-9)
 
@@ -128,11 +152,15 @@ def test_pool_small_k_and_bad_values():
     assert pool([np.nan], [0.1]) == []
     dl, pm, fe = pool([0.3], [0.04])
     assert fe["k"] == 1 and fe["estimate"] == 0.3 and fe["se"] == pytest.approx(0.2)
-    assert (fe["ci_low"], fe["ci_high"]) == pytest.approx((0.3 - 1.959963984540054 * 0.2, 0.3 + 1.959963984540054 * 0.2))
+    assert (fe["ci_low"], fe["ci_high"]) == pytest.approx(
+        (0.3 - 1.959963984540054 * 0.2, 0.3 + 1.959963984540054 * 0.2)
+    )
     assert all(math.isnan(fe[c]) for c in ("tau2", "i2", "q", "q_p"))
     assert "one cohort" in fe["note"]
     for r in (dl, pm):
-        assert r["note"] == "one cohort: nothing to pool" and all(math.isnan(r[c]) for c in ("estimate", "ci_low", "ci_high", "p", "tau2", "i2"))
+        assert r["note"] == "one cohort: nothing to pool" and all(
+            math.isnan(r[c]) for c in ("estimate", "ci_low", "ci_high", "p", "tau2", "i2")
+        )
     # non-finite effects, NA and zero variances are left out and counted in the note
     y, v = _fixture("k2")
     rows = pool([*y, np.nan, 0.4, None], [*v, 0.1, 0.0, 0.1])
@@ -141,7 +169,11 @@ def test_pool_small_k_and_bad_values():
     # identical effects: Q = 0, I2 = 0, no warnings, no NaN
     with np.errstate(all="raise"):
         same = pool([0.2, 0.2, 0.2], [0.01, 0.02, 0.03])
-    assert [r["i2"] for r in same] == [0.0, 0.0, 0.0] and same[0]["q"] == pytest.approx(0.0, abs=1e-12) and same[0]["estimate"] == pytest.approx(0.2)
+    assert (
+        [r["i2"] for r in same] == [0.0, 0.0, 0.0]
+        and same[0]["q"] == pytest.approx(0.0, abs=1e-12)
+        and same[0]["estimate"] == pytest.approx(0.2)
+    )
     with pytest.raises(SeedsigError, match="same length"):
         pool([0.1, 0.2], [0.1])
     with pytest.raises(SeedsigError, match="numbers"):
@@ -168,12 +200,32 @@ def _check_against(out: pd.DataFrame, gold: pd.DataFrame, keys: dict) -> None:
 def test_pool_correlations_matches_metafor():
     out = pool_correlations(_corr_input())
     assert list(out.columns) == list(META_CORRELATION_COLUMNS)
-    assert list(out.columns) == ["method", "signature_a", "signature_b", "statistic", "pooling", "k", "cohorts", "estimate", "ci_low", "ci_high", "p", "tau2", "i2", "q", "q_p", "note"]
+    assert list(out.columns) == [
+        "method",
+        "signature_a",
+        "signature_b",
+        "statistic",
+        "pooling",
+        "k",
+        "cohorts",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p",
+        "tau2",
+        "i2",
+        "q",
+        "q_p",
+        "note",
+    ]
     assert len(out) == 9
     gold = pd.read_csv(G / "correlations_pooled.tsv", sep="\t")
     _check_against(out, gold, {"signature_b": "signature_b", "statistic": "statistic"})
     # sorted by key, pooling in POOLINGS order
-    assert list(out["signature_b"] + "/" + out["statistic"]) == ["BoMS/spearman"] * 3 + ["LMS/pearson"] * 3 + ["LMS/spearman"] * 3
+    assert (
+        list(out["signature_b"] + "/" + out["statistic"])
+        == ["BoMS/spearman"] * 3 + ["LMS/pearson"] * 3 + ["LMS/spearman"] * 3
+    )
     assert list(out["pooling"]) == list(POOLINGS) * 3
     assert set(out.loc[out["signature_b"] == "LMS", "cohorts"]) == {"C1;C2;C3;C4;C5;C6"}
     assert (out["note"] == "").all()
@@ -188,7 +240,9 @@ def test_pool_correlations_back_transformation_by_hand():
     got = pool_correlations(d)
     for r in got.to_dict("records"):
         w = want[r["pooling"]]
-        assert (r["estimate"], r["ci_low"], r["ci_high"]) == pytest.approx((math.tanh(w["estimate"]), math.tanh(w["ci_low"]), math.tanh(w["ci_high"])), rel=1e-14)
+        assert (r["estimate"], r["ci_low"], r["ci_high"]) == pytest.approx(
+            (math.tanh(w["estimate"]), math.tanh(w["ci_low"]), math.tanh(w["ci_high"])), rel=1e-14
+        )
         assert r["tau2"] == pytest.approx(w["tau2"], rel=1e-14, abs=1e-300) and r["p"] == w["p"]
 
 
@@ -196,17 +250,25 @@ def test_pool_correlations_skips_na_and_small_n_and_k1():
     d = _corr_input().assign(p=0.5, q=0.1)  # extra columns are ignored
     extra = pd.DataFrame(
         [
-            dict(method="zscore", signature_a="SS", signature_b="LMS", statistic="pearson", cohort="C7", r=np.nan, n=50),
+            dict(
+                method="zscore", signature_a="SS", signature_b="LMS", statistic="pearson", cohort="C7", r=np.nan, n=50
+            ),
             dict(method="zscore", signature_a="SS", signature_b="LMS", statistic="pearson", cohort="C8", r=0.9, n=3),
             dict(method="zscore", signature_a="SS", signature_b="LMS", statistic="pearson", cohort="C9", r=1.0, n=30),
             dict(method="zscore", signature_a="SS", signature_b="HMS", statistic="spearman", cohort="C1", r=0.3, n=53),
-            dict(method="zscore", signature_a="SS", signature_b="HMS", statistic="spearman", cohort="C2", r=np.nan, n=40),
-            dict(method="zscore", signature_a="SS", signature_b="NONE", statistic="pearson", cohort="C1", r=np.nan, n=40),
+            dict(
+                method="zscore", signature_a="SS", signature_b="HMS", statistic="spearman", cohort="C2", r=np.nan, n=40
+            ),
+            dict(
+                method="zscore", signature_a="SS", signature_b="NONE", statistic="pearson", cohort="C1", r=np.nan, n=40
+            ),
         ]
     )
     out = pool_correlations(pd.concat([d, extra], ignore_index=True))
     gold = pd.read_csv(G / "correlations_pooled.tsv", sep="\t")
-    _check_against(out, gold, {"signature_b": "signature_b", "statistic": "statistic"})  # the skipped rows change nothing
+    _check_against(
+        out, gold, {"signature_b": "signature_b", "statistic": "statistic"}
+    )  # the skipped rows change nothing
     lms = out[(out["signature_b"] == "LMS") & (out["statistic"] == "pearson")]
     assert set(lms["note"]) == {"left out: C7 (r is NA), C8 (n < 4), C9 (r = +-1, no sampling variance)"}
     assert set(lms["cohorts"]) == {"C1;C2;C3;C4;C5;C6"} and set(lms["k"]) == {6}
@@ -216,7 +278,10 @@ def test_pool_correlations_skips_na_and_small_n_and_k1():
     se = math.sqrt(1.06 / 50)
     fx = hms.loc["fixed"]
     assert fx["estimate"] == pytest.approx(0.3, rel=1e-14)
-    assert (fx["ci_low"], fx["ci_high"]) == pytest.approx((math.tanh(math.atanh(0.3) - 1.959963984540054 * se), math.tanh(math.atanh(0.3) + 1.959963984540054 * se)), rel=1e-13)
+    assert (fx["ci_low"], fx["ci_high"]) == pytest.approx(
+        (math.tanh(math.atanh(0.3) - 1.959963984540054 * se), math.tanh(math.atanh(0.3) + 1.959963984540054 * se)),
+        rel=1e-13,
+    )
     assert np.isnan(fx[["tau2", "i2", "q", "q_p"]].astype(float)).all()
     assert fx["note"] == "left out: C2 (r is NA); one cohort: its own estimate, nothing pooled"
     for p in ("random_dl", "random_pm"):
@@ -225,7 +290,9 @@ def test_pool_correlations_skips_na_and_small_n_and_k1():
     # k = 0: three NA rows with the reason
     none = out[out["signature_b"] == "NONE"]
     assert list(none["pooling"]) == list(POOLINGS) and (none["k"] == 0).all() and (none["cohorts"] == "").all()
-    assert none["estimate"].isna().all() and set(none["note"]) == {"left out: C1 (r is NA); no cohort with an estimate: nothing to pool"}
+    assert none["estimate"].isna().all() and set(none["note"]) == {
+        "left out: C1 (r is NA); no cohort with an estimate: nothing to pool"
+    }
 
 
 def test_pool_correlations_row_order_invariant():
@@ -261,7 +328,24 @@ def _surv_input() -> pd.DataFrame:
 def test_pool_hazard_ratios_matches_metafor():
     out = pool_hazard_ratios(_surv_input())
     assert list(out.columns) == list(META_SURVIVAL_COLUMNS)
-    assert list(out.columns) == ["method", "signature", "endpoint", "model", "pooling", "k", "cohorts", "estimate", "ci_low", "ci_high", "p", "tau2", "i2", "q", "q_p", "note"]
+    assert list(out.columns) == [
+        "method",
+        "signature",
+        "endpoint",
+        "model",
+        "pooling",
+        "k",
+        "cohorts",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p",
+        "tau2",
+        "i2",
+        "q",
+        "q_p",
+        "note",
+    ]
     gold = pd.read_csv(G / "survival_pooled.tsv", sep="\t")
     _check_against(out, gold, {})
     # the same numbers as pool() on log HR from fixture (b): the SE recovered from the interval is the SE given
@@ -276,10 +360,47 @@ def test_pool_hazard_ratios_skips_k1_and_order():
     d = _surv_input().assign(n=100, events=30, note="")
     extra = pd.DataFrame(
         [
-            dict(method="zscore", signature="SS", endpoint="primary", model="univariate", cohort="C6", hr_per_sd=np.nan, ci_low=np.nan, ci_high=np.nan, note="no events"),
-            dict(method="zscore", signature="SS", endpoint="primary", model="univariate", cohort="C7", hr_per_sd=1.2, ci_low=1.2, ci_high=1.2),
-            dict(method="zscore", signature="SS", endpoint="primary", model="adjusted", cohort="C1", hr_per_sd=1.5, ci_low=1.1, ci_high=2.0),
-            dict(method="zscore", signature="SS", endpoint="primary", model="adjusted", cohort="C2", hr_per_sd=np.nan, ci_low=np.nan, ci_high=np.nan),
+            dict(
+                method="zscore",
+                signature="SS",
+                endpoint="primary",
+                model="univariate",
+                cohort="C6",
+                hr_per_sd=np.nan,
+                ci_low=np.nan,
+                ci_high=np.nan,
+                note="no events",
+            ),
+            dict(
+                method="zscore",
+                signature="SS",
+                endpoint="primary",
+                model="univariate",
+                cohort="C7",
+                hr_per_sd=1.2,
+                ci_low=1.2,
+                ci_high=1.2,
+            ),
+            dict(
+                method="zscore",
+                signature="SS",
+                endpoint="primary",
+                model="adjusted",
+                cohort="C1",
+                hr_per_sd=1.5,
+                ci_low=1.1,
+                ci_high=2.0,
+            ),
+            dict(
+                method="zscore",
+                signature="SS",
+                endpoint="primary",
+                model="adjusted",
+                cohort="C2",
+                hr_per_sd=np.nan,
+                ci_low=np.nan,
+                ci_high=np.nan,
+            ),
         ]
     )
     full = pd.concat([d, extra], ignore_index=True)

@@ -3,13 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-
-from seedsig.errors import SeedsigError
-from seedsig.io import read_matrix
-from seedsig import normalize as N
-from seedsig.normalize import log_cpm, normalize_matrix, tmm_factors
-
 from conftest import GOLDEN, shared_file
+
+from seedsig.core.errors import SeedsigError
+from seedsig.core.tables import read_matrix
+from seedsig.normalize import methods as N
+from seedsig.normalize.methods import log_cpm, normalize_matrix, tmm_factors
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +72,9 @@ def _gold(name):
 
 def test_upperquartile_equals_edger(airway):
     gold = _gold("airway_uq_factors.tsv")
-    np.testing.assert_allclose(N.upperquartile_factors(airway.to_numpy()), gold["norm_factor"].to_numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        N.upperquartile_factors(airway.to_numpy()), gold["norm_factor"].to_numpy(), rtol=0, atol=1e-10
+    )
     out, info = normalize_matrix(airway, "upperquartile_logcpm")
     g = _gold("airway_uq_logcpm.tsv")
     np.testing.assert_allclose(out.loc[g.index].to_numpy(), g.to_numpy(), rtol=0, atol=1e-10)
@@ -136,7 +137,9 @@ def test_pydeseq2_poscounts_differs_where_we_follow_deseq2():
     z = read_matrix(NORM / "zeros_fixture_counts.tsv.gz")
     z.iloc[:1500] = np.where(z.iloc[:1500] > 0, 1.0, 0.0)  # low genes: geometric mean of the positive counts <= 1
     ours, _ = N.deseq2_size_factors(z.to_numpy(), "poscounts")
-    dds = DeseqDataSet(counts=z.T.astype(int), metadata=pd.DataFrame({"c": 1}, index=z.columns), design="~1", quiet=True)
+    dds = DeseqDataSet(
+        counts=z.T.astype(int), metadata=pd.DataFrame({"c": 1}, index=z.columns), design="~1", quiet=True
+    )
     dds.fit_size_factors(fit_type="poscounts")
     theirs = dds.obs["size_factors"].to_numpy()
     assert np.abs(ours - theirs).max() > 1e-3
@@ -187,8 +190,14 @@ def test_vst_closed_form_and_zero():
 @pytest.mark.parametrize(
     "name,loader",
     [
-        ("vdv_quantile_limma.tsv", lambda: read_matrix(shared_file("vdv_vantveer2002_78_randomforestsrc", "expression.tsv.gz")).iloc[:2000]),
-        ("gse1992_quantile_limma.tsv", lambda: read_matrix(shared_file("gse1992_unc_hu2006_survjamda", "expression.tsv.gz")).iloc[:2000]),
+        (
+            "vdv_quantile_limma.tsv",
+            lambda: read_matrix(shared_file("vdv_vantveer2002_78_randomforestsrc", "expression.tsv.gz")).iloc[:2000],
+        ),
+        (
+            "gse1992_quantile_limma.tsv",
+            lambda: read_matrix(shared_file("gse1992_unc_hu2006_survjamda", "expression.tsv.gz")).iloc[:2000],
+        ),
         ("gds507_quantile_limma.tsv", lambda: read_matrix(NORM / "gds507_log2_input.tsv.gz")),
         ("quantile_na_ties_limma.tsv", lambda: read_matrix(NORM / "quantile_na_ties_input.tsv")),
     ],
@@ -262,7 +271,13 @@ def test_length_table_and_missing_lengths(tmp_path):
 
 def test_union_exon_length_by_hand():
     ex = pd.DataFrame(
-        {"gene": ["g", "g", "g", "g", "h"], "chrom": ["1", "1", "1", "2", "1"], "strand": ["+"] * 5, "start": [1, 5, 30, 1, 10], "end": [10, 20, 40, 5, 10]}
+        {
+            "gene": ["g", "g", "g", "g", "h"],
+            "chrom": ["1", "1", "1", "2", "1"],
+            "strand": ["+"] * 5,
+            "start": [1, 5, 30, 1, 10],
+            "end": [10, 20, 40, 5, 10],
+        }
     )
     # g on chr1: [1,20] + [30,40] = 20 + 11; on chr2: 5 -> 36; h: 1
     assert N._union_exon_lengths(ex).to_dict() == {"g": 36, "h": 1}
@@ -303,7 +318,9 @@ def test_invalid_chains_are_clear_errors(steps, data_type, msg):
 
 
 def test_non_integer_counts_warn_for_edger_and_fail_for_deseq2():
-    df = pd.DataFrame({"s1": [10.5, 200.0, 30.0], "s2": [12.0, 180.25, 60.0], "s3": [9.0, 150.0, 41.0]}, index=["A", "B", "C"])
+    df = pd.DataFrame(
+        {"s1": [10.5, 200.0, 30.0], "s2": [12.0, 180.25, 60.0], "s3": [9.0, 150.0, 41.0]}, index=["A", "B", "C"]
+    )
     with pytest.warns(UserWarning, match="2 count value"):
         normalize_matrix(df, "tmm_logcpm")
     with pytest.raises(SeedsigError, match="DESeq2 models integer counts.*gene 'A', sample 's1'"):

@@ -2,7 +2,6 @@
 the schemas): every package under src/seedsig/ must be listed, or `pip install .` would silently leave it out."""
 
 import tomllib
-
 from conftest import REPO
 
 

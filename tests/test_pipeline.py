@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -53,7 +52,20 @@ def read_tsv(path: Path) -> pd.DataFrame:
 def test_outputs_of_the_contract_exist(example_run):
     wd, proc = example_run
     base = wd / "results" / "example"
-    for name in ["expression.h5ad", "gene_mapping.tsv", "coverage.tsv", "signature_qc.tsv", "scores/ssgsea.tsv", "scores/zscore.tsv", "correlations.tsv", "prerank.tsv", "survival.tsv", "km.tsv", "logrank.tsv", "cumulative_incidence.tsv"]:
+    for name in [
+        "expression.h5ad",
+        "gene_mapping.tsv",
+        "coverage.tsv",
+        "signature_qc.tsv",
+        "scores/ssgsea.tsv",
+        "scores/zscore.tsv",
+        "correlations.tsv",
+        "prerank.tsv",
+        "survival.tsv",
+        "km.tsv",
+        "logrank.tsv",
+        "cumulative_incidence.tsv",
+    ]:
         assert (base / name).is_file(), name
     for name in ["correlations.tsv", "survival.tsv"]:
         assert (wd / "results" / "meta" / name).is_file(), name
@@ -67,9 +79,44 @@ def test_outputs_of_the_contract_exist(example_run):
         assert side["versions"]["seedsig"] and side["versions"]["numpy"]
     corr = read_tsv(base / "correlations.tsv")
     # the contract columns first, in their order; the association issue's columns added after them
-    assert list(corr.columns) == ["method", "signature_a", "signature_b", "r", "p", "q", "n", "statistic", "ci_low", "ci_high", "n_shared_genes", "jaccard", "p_overlap", "r_without_shared", "p_random_null", "r_partial", "covariates", "note"]
+    assert list(corr.columns) == [
+        "method",
+        "signature_a",
+        "signature_b",
+        "r",
+        "p",
+        "q",
+        "n",
+        "statistic",
+        "ci_low",
+        "ci_high",
+        "n_shared_genes",
+        "jaccard",
+        "p_overlap",
+        "r_without_shared",
+        "p_random_null",
+        "r_partial",
+        "covariates",
+        "note",
+    ]
     surv = read_tsv(base / "survival.tsv")
-    assert list(surv.columns) == ["method", "signature", "endpoint", "n", "events", "hr_per_sd", "ci_low", "ci_high", "p", "note", "model", "covariates", "concordance", "ph_p", "p_random_null"]
+    assert list(surv.columns) == [
+        "method",
+        "signature",
+        "endpoint",
+        "n",
+        "events",
+        "hr_per_sd",
+        "ci_low",
+        "ci_high",
+        "p",
+        "note",
+        "model",
+        "covariates",
+        "concordance",
+        "ph_p",
+        "p_random_null",
+    ]
     scores = read_tsv(base / "scores" / "ssgsea.tsv")
     assert scores.columns[0] == "sample" and "SS" in scores.columns and len(scores) == 200
     side = json.loads((base / "scores" / "ssgsea.json").read_text())
@@ -81,7 +128,9 @@ def test_example_recovers_planted_correlations(example_run):
     truth = json.loads((wd / "resources" / "example" / "truth.json").read_text())
     corr = read_tsv(wd / "results" / "example" / "correlations.tsv")
     for method in ("ssgsea", "zscore"):
-        ss = corr[(corr.method == method) & (corr.signature_a == "SS") & (corr.statistic == "spearman")].set_index("signature_b")
+        ss = corr[(corr.method == method) & (corr.signature_a == "SS") & (corr.statistic == "spearman")].set_index(
+            "signature_b"
+        )
         for sig in truth["correlated_signatures"]:
             if sig.startswith("SS"):
                 continue
@@ -132,7 +181,9 @@ def test_h5ad_records_provenance_and_counts(example_run):
     assert norm["method"] == "tmm_logcpm" and json.loads(norm["filter"])["method"] == "filter_by_expr"
     filtered = set(np.asarray(norm["filtered_genes"]).tolist())
     assert len(filtered) == json.loads(norm["filter"])["n_removed"] > 0 and not filtered & set(a.var_names)
-    assert a.n_vars + len(filtered) == len(pd.read_csv(wd / "results" / "example" / "gene_mapping.tsv", sep="\t").query("kept").symbol.unique())
+    assert a.n_vars + len(filtered) == len(
+        pd.read_csv(wd / "results" / "example" / "gene_mapping.tsv", sep="\t").query("kept").symbol.unique()
+    )
 
 
 def test_rerun_is_a_no_op(example_run):
@@ -142,11 +193,18 @@ def test_rerun_is_a_no_op(example_run):
 
 
 def test_lint_and_format_are_clean():
-    proc = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile"), "-d", str(REPO)], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile"), "-d", str(REPO)], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 0 and "good condition" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
     assert snakefmt, "snakefmt is a dev dependency"
-    proc = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/Snakefile", "workflow/rules"], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [snakefmt, "--check", "Snakefile", "workflow/Snakefile", "workflow/rules"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -164,16 +222,23 @@ def test_example_association_beyond_chance_and_shared_genes(example_run):
         for sig in ("LMS", "BoMS", "BrMS", "SMID_RELAPSE_LUNG", "SMID_RELAPSE_BRAIN"):
             row = t.loc[sig]
             # planted: beyond matched random signatures, CI excludes 0, survives proliferation/ER adjustment
-            assert row["p_random_null"] <= 0.01 and row["ci_low"] > 0 and row["ci_low"] < row["r"] < row["ci_high"], (method, sig)
+            assert row["p_random_null"] <= 0.01 and row["ci_low"] > 0 and row["ci_low"] < row["r"] < row["ci_high"], (
+                method,
+                sig,
+            )
             assert row["r_partial"] > 0.2 and row["covariates"] == "meta_pcna;er_status", (method, sig)
         for sig in truth["independent_signatures"]:
             assert t.loc[sig, "p_random_null"] > 0.01, (method, sig)
         # overlap bookkeeping: LMS shares FSCN1 with SS; BoMS shares nothing
         assert t.loc["LMS", "n_shared_genes"] == 1 and t.loc["LMS", "p_overlap"] < 0.05
-        assert t.loc["BoMS", "n_shared_genes"] == 0 and t.loc["BoMS", "r_without_shared"] == pytest.approx(t.loc["BoMS", "r"])
+        assert t.loc["BoMS", "n_shared_genes"] == 0 and t.loc["BoMS", "r_without_shared"] == pytest.approx(
+            t.loc["BoMS", "r"]
+        )
     pearson = corr[corr.statistic == "pearson"]
     z = np.arctanh(pearson["r"]) + 1.959963984540054 / np.sqrt(pearson["n"] - 3)
-    np.testing.assert_allclose(pearson["ci_high"], np.tanh(z), rtol=1e-8, atol=1e-9)  # tables hold 10 significant digits
+    np.testing.assert_allclose(
+        pearson["ci_high"], np.tanh(z), rtol=1e-8, atol=1e-9
+    )  # tables hold 10 significant digits
     pre = read_tsv(base / "prerank.tsv")
     lms = pre[(pre.method == "zscore") & (pre.focal == "SS") & (pre.signature == "LMS")].iloc[0]
     assert lms["nes"] > 1.5 and lms["fdr"] < 0.05 and "FSCN1" not in str(lms["leading_edge"]).split(";")
@@ -191,9 +256,14 @@ def test_example_survival_models_curves_and_sites(example_run):
         assert 0 <= uni.loc["SS", "ph_p"] <= 1
         assert adj.loc["SS", "covariates"] == "er_status" and adj.loc["SS", "hr_per_sd"] > 1.3
         # cause-specific: the simulator sends high-SS relapses to lung, bone, brain; liver is independent of SS
-        cs = surv[(surv.method == method) & (surv.model == "univariate") & (surv.signature == "SS")].set_index("endpoint")
+        cs = surv[(surv.method == method) & (surv.model == "univariate") & (surv.signature == "SS")].set_index(
+            "endpoint"
+        )
         assert cs.loc["relapse:lung", "hr_per_sd"] > 1.3 and cs.loc["relapse:lung", "p"] < 0.01
-        assert cs.loc["relapse:liver", "events"] > 0 and cs.loc["relapse:liver", "hr_per_sd"] < cs.loc["relapse:lung", "hr_per_sd"]
+        assert (
+            cs.loc["relapse:liver", "events"] > 0
+            and cs.loc["relapse:liver", "hr_per_sd"] < cs.loc["relapse:lung", "hr_per_sd"]
+        )
     lr = read_tsv(base / "logrank.tsv")
     row = lr[(lr.method == "zscore") & (lr.signature == "SS") & (lr.endpoint == "mfs_months/mfs_event")].iloc[0]
     assert row["cut"] == "median" and row["p"] < 0.01
@@ -207,4 +277,7 @@ def test_example_survival_models_curves_and_sites(example_run):
     assert {"lung", "bone", "brain", "liver"} <= set(a["cause"]) and a["cif"].between(0, 1).all()
     # one cohort: nothing to pool, and the meta tables say so
     meta = read_tsv(wd / "results" / "meta" / "correlations.tsv")
-    assert len(meta) == 0 and "one cohort" in json.loads((wd / "results" / "meta" / "correlations.json").read_text())["note"]
+    assert (
+        len(meta) == 0
+        and "one cohort" in json.loads((wd / "results" / "meta" / "correlations.json").read_text())["note"]
+    )

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import shared_file
 from test_pipeline import new_workdir, read_tsv, run_snakemake
 
@@ -24,9 +23,27 @@ EMC = "gse2034_emc_wang2005"
 def geo_run(tmp_path_factory):
     wd = new_workdir(tmp_path_factory.mktemp("geo"))
     rows = [
-        {"cohort": "gse781", "expression": str(shared_file(GEO, "GSE781_family.soft.gz")), "platform": "GPL96", "data_type": "intensity", "gene_id": "probe"},
-        {"cohort": "gds507", "expression": str(shared_file(GEO, "GDS507.soft.gz")), "data_type": "intensity", "gene_id": "probe", "platform_annotation": str(shared_file(GEO, "GPL97.annot.gz"))},
-        {"cohort": "gse201926", "expression": str(shared_file(RNA, "gse201926_raw_counts.tsv.gz")), "data_type": "counts", "gene_id": "entrez", "clinical": str(shared_file(RNA, "gse201926_series_matrix.txt.gz"))},
+        {
+            "cohort": "gse781",
+            "expression": str(shared_file(GEO, "GSE781_family.soft.gz")),
+            "platform": "GPL96",
+            "data_type": "intensity",
+            "gene_id": "probe",
+        },
+        {
+            "cohort": "gds507",
+            "expression": str(shared_file(GEO, "GDS507.soft.gz")),
+            "data_type": "intensity",
+            "gene_id": "probe",
+            "platform_annotation": str(shared_file(GEO, "GPL97.annot.gz")),
+        },
+        {
+            "cohort": "gse201926",
+            "expression": str(shared_file(RNA, "gse201926_raw_counts.tsv.gz")),
+            "data_type": "counts",
+            "gene_id": "entrez",
+            "clinical": str(shared_file(RNA, "gse201926_series_matrix.txt.gz")),
+        },
         {
             "cohort": "gse2034",
             "expression": str(shared_file(EMC, "gse2034_552probe_subset_springer-surv.tsv.gz")),
@@ -42,7 +59,13 @@ def geo_run(tmp_path_factory):
     cfg = {
         "cohorts": "config/geo.tsv",
         "scoring": {"methods": ["zscore"]},
-        "associate": {"covariates": [], "n_random": 200, "n_bootstrap": 200, "prerank": {"permutations": 100}, "cohorts": {"gse2034": {"covariates": ["ER Status"]}}},
+        "associate": {
+            "covariates": [],
+            "n_random": 200,
+            "n_bootstrap": 200,
+            "prerank": {"permutations": 100},
+            "cohorts": {"gse2034": {"covariates": ["ER Status"]}},
+        },
         "survival": {"covariates": [], "n_random": 200, "relapse_site": {"column": ""}},
         "report": {"primary_method": "zscore"},
     }
@@ -92,7 +115,10 @@ def test_gse2034_supplementary_clinical_table_and_survival(geo_run):
     clin = read_tsv(geo_run / "gse2034" / "clinical.tsv").set_index("sample")
     # the table's first column is the patient id; the GSM column is recognised as the sample id
     assert len(clin) == 286 and clin.loc["GSM36793", "PID"] == 3
-    assert clin["relapse (1=True)"].sum() == 107 and clin.loc["GSM36793", "time to relapse or last follow-up (months)"] == 101
+    assert (
+        clin["relapse (1=True)"].sum() == 107
+        and clin.loc["GSM36793", "time to relapse or last follow-up (months)"] == 101
+    )
     cov = read_tsv(geo_run / "gse2034" / "coverage.tsv").set_index("signature")
     assert cov.loc["SS", "n_present"] == 1 and not cov.loc["SS", "scored"]  # only MMP1 among the 552 probes
     # 552 probes: no signature reaches the coverage threshold, so every Cox row says why instead of a number

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import GOLDEN, shared_file
 from test_pipeline import new_workdir, read_tsv, run_snakemake
 
@@ -32,10 +31,46 @@ def real_run(tmp_path_factory):
     shutil.copy(vdv_clin, data / "vdv_clinical.tsv")
     sheet = pd.DataFrame(
         [
-            {"cohort": "vdv", "expression": str(vdv), "data_type": "log_expression", "gene_id": "refseq", "clinical": "data/vdv_clinical.tsv", "time": "time", "event": "event", "platform_annotation": ""},
-            {"cohort": "gds507", "expression": "data/gds507_intensity.tsv", "data_type": "intensity", "gene_id": "probe", "clinical": "", "time": "", "event": "", "platform_annotation": str(gpl97)},
-            {"cohort": "airway", "expression": str(airway), "data_type": "counts", "gene_id": "ensembl", "clinical": "", "time": "", "event": "", "platform_annotation": ""},
-            {"cohort": "gse1992", "expression": str(gse1992), "data_type": "log_expression", "gene_id": "symbol", "clinical": str(gse1992_clin), "time": "time", "event": "event", "platform_annotation": ""},
+            {
+                "cohort": "vdv",
+                "expression": str(vdv),
+                "data_type": "log_expression",
+                "gene_id": "refseq",
+                "clinical": "data/vdv_clinical.tsv",
+                "time": "time",
+                "event": "event",
+                "platform_annotation": "",
+            },
+            {
+                "cohort": "gds507",
+                "expression": "data/gds507_intensity.tsv",
+                "data_type": "intensity",
+                "gene_id": "probe",
+                "clinical": "",
+                "time": "",
+                "event": "",
+                "platform_annotation": str(gpl97),
+            },
+            {
+                "cohort": "airway",
+                "expression": str(airway),
+                "data_type": "counts",
+                "gene_id": "ensembl",
+                "clinical": "",
+                "time": "",
+                "event": "",
+                "platform_annotation": "",
+            },
+            {
+                "cohort": "gse1992",
+                "expression": str(gse1992),
+                "data_type": "log_expression",
+                "gene_id": "symbol",
+                "clinical": str(gse1992_clin),
+                "time": "time",
+                "event": "event",
+                "platform_annotation": "",
+            },
         ]
     )
     sheet.to_csv(wd / "config" / "real.tsv", sep="\t", index=False)
@@ -61,14 +96,18 @@ def test_refseq_cohort_maps_the_ss_genes_and_scores_survival(real_run):
     assert cov.loc["SS", "n_present"] == 4
     surv = read_tsv(base / "survival.tsv")
     fitted = surv[surv["n"] > 0]
-    assert set(fitted["method"]) == {"ssgsea", "zscore"} and (fitted["n"] == 78).all() and (fitted["events"] == 34).all()
+    assert (
+        set(fitted["method"]) == {"ssgsea", "zscore"} and (fitted["n"] == 78).all() and (fitted["events"] == 34).all()
+    )
     assert set(fitted.query("method == 'ssgsea'")["signature"]) >= {"SS", "SS_attraction", "SS_infiltration"}
     import anndata as ad
 
     a = ad.read_h5ad(base / "expression.h5ad")
     assert a.uns["normalization"]["method"] == "none"
     raw = pd.read_csv(shared_file("vdv_vantveer2002_78_randomforestsrc", "expression.tsv.gz"), sep="\t", index_col=0)
-    np.testing.assert_allclose(a[:, "IL6"].X.ravel(), raw.loc["NM_000600"].to_numpy())  # a logged matrix reaches scoring unchanged
+    np.testing.assert_allclose(
+        a[:, "IL6"].X.ravel(), raw.loc["NM_000600"].to_numpy()
+    )  # a logged matrix reaches scoring unchanged
 
 
 def test_probe_intensity_cohort_is_logged_and_quantile_normalized(real_run):
@@ -124,8 +163,18 @@ def test_gse1992_rfs_association_survival_and_meta(real_run):
     adj = surv[(surv.method == "zscore") & (surv.signature == "SS") & (surv.model == "adjusted")].iloc[0]
     # er_positive is 'missing' for 2 samples: read as NA (not a third ER category), so the model has 122 complete cases as R's
     gold_adj = pd.read_csv(GOLDEN / "survival" / "coxph_models.tsv", sep="\t", index_col=0).loc["gse1992_ss_adjusted"]
-    assert adj["covariates"] == "er_positive;age" and adj["n"] == gold_adj["n"] == 122 and adj["events"] == gold_adj["events"]
-    for ours, theirs in (("hr_per_sd", "hr"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p", "p"), ("concordance", "concordance")):
+    assert (
+        adj["covariates"] == "er_positive;age"
+        and adj["n"] == gold_adj["n"] == 122
+        and adj["events"] == gold_adj["events"]
+    )
+    for ours, theirs in (
+        ("hr_per_sd", "hr"),
+        ("ci_low", "ci_low"),
+        ("ci_high", "ci_high"),
+        ("p", "p"),
+        ("concordance", "concordance"),
+    ):
         assert adj[ours] == pytest.approx(gold_adj[theirs], rel=1e-6), ours
     assert not surv["endpoint"].str.startswith("relapse:").any()
     corr = read_tsv(base / "correlations.tsv")
@@ -134,11 +183,22 @@ def test_gse1992_rfs_association_survival_and_meta(real_run):
     assert len(read_tsv(base / "km.tsv")) > 0 and len(read_tsv(base / "logrank.tsv")) == 2 * 3
     # meta-analysis: vdv and gse1992 both have the primary endpoint; correlations from every scored cohort
     meta = read_tsv(real_run / "results" / "meta" / "survival.tsv")
-    m = meta[(meta.method == "zscore") & (meta.signature == "SS") & (meta.endpoint == "primary") & (meta.model == "univariate")].set_index("pooling")
-    assert set(m.index) == {"random_dl", "random_pm", "fixed"} and (m["k"] == 2).all() and m.loc["fixed", "cohorts"] == "gse1992;vdv"
+    m = meta[
+        (meta.method == "zscore")
+        & (meta.signature == "SS")
+        & (meta.endpoint == "primary")
+        & (meta.model == "univariate")
+    ].set_index("pooling")
+    assert (
+        set(m.index) == {"random_dl", "random_pm", "fixed"}
+        and (m["k"] == 2).all()
+        and m.loc["fixed", "cohorts"] == "gse1992;vdv"
+    )
     assert m.loc["random_dl", "ci_low"] <= m.loc["random_dl", "estimate"] <= m.loc["random_dl", "ci_high"]
     mc = read_tsv(real_run / "results" / "meta" / "correlations.tsv")
-    lms = mc[(mc.method == "zscore") & (mc.signature_a == "SS") & (mc.signature_b == "LMS") & (mc.statistic == "spearman")].set_index("pooling")
+    lms = mc[
+        (mc.method == "zscore") & (mc.signature_a == "SS") & (mc.signature_b == "LMS") & (mc.statistic == "spearman")
+    ].set_index("pooling")
     assert lms.loc["random_dl", "k"] >= 2 and np.isfinite(lms.loc["random_dl", "i2"])
     html = (real_run / "results" / "report.html").read_text()
     assert "Across cohorts" in html and "pooled across cohorts" in html

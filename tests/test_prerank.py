@@ -1,4 +1,4 @@
-"""Gene-level prerank (seedsig.prerank): correlations against scipy, gseapy's ES against a literal weighted
+"""Gene-level prerank (seedsig.association.prerank): correlations against scipy, gseapy's ES against a literal weighted
 Kolmogorov-Smirnov walk, NES/p against gseapy's own null, seeding, planted signal, small sets, focal genes."""
 
 import io
@@ -9,9 +9,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from seedsig.errors import SeedsigError
-from seedsig.prerank import PRERANK_COLUMNS, enrichment_plot, gene_correlations, gene_ranking, prerank_table, running_enrichment
-from seedsig.signatures import Signature
+from seedsig.association.prerank import (
+    PRERANK_COLUMNS,
+    enrichment_plot,
+    gene_correlations,
+    gene_ranking,
+    prerank_table,
+    running_enrichment,
+)
+from seedsig.core.errors import SeedsigError
+from seedsig.scoring.signatures import Signature
 
 
 def sig(name, genes, directions=None, organ="NA"):
@@ -83,7 +90,9 @@ def test_gene_correlations_equal_scipy_on_finite_samples(statistic):
     assert r.name == statistic
     # independent of row and column order, to the last bit
     perm = expr.iloc[rng.permutation(40), rng.permutation(25)]
-    pd.testing.assert_series_equal(gene_correlations(perm, score.iloc[rng.permutation(25)], statistic), r, check_exact=True)
+    pd.testing.assert_series_equal(
+        gene_correlations(perm, score.iloc[rng.permutation(25)], statistic), r, check_exact=True
+    )
 
 
 def test_constant_or_too_short_score_gives_nan():
@@ -122,7 +131,13 @@ def test_es_equals_literal_weighted_ks_walk(weight):
     focal = sig("SS", ["P000", "P001", "P002", "P003"])
     tab = prerank_table(expr, scores[["SS"]], ["SS"], [focal, *targets], permutations=200, seed=7, weight=weight)
     rk = gene_ranking(expr, scores["SS"], exclude=focal.genes)
-    sets = {("TWO", "up"): ["P010", "R0002"], ("MIXED", "up"): targets[1].genes, ("SIGNED", "up"): targets[2].up, ("SIGNED", "down"): targets[2].down, ("NOISE", "up"): rest[10:40]}
+    sets = {
+        ("TWO", "up"): ["P010", "R0002"],
+        ("MIXED", "up"): targets[1].genes,
+        ("SIGNED", "up"): targets[2].up,
+        ("SIGNED", "down"): targets[2].down,
+        ("NOISE", "up"): rest[10:40],
+    }
     for row in tab.itertuples():
         genes = sets[(row.signature, row.direction)]
         assert abs(row.es - literal_es(rk, genes, weight)) < 1e-10
@@ -142,7 +157,11 @@ def test_nes_and_p_are_es_over_gseapy_gene_set_null():
     expr, rest = cohort(n_genes=300, n_samples=40, seed=2)
     scores = focal_scores(expr)
     focal = sig("SS", ["P000", "P001", "P002", "P003"])
-    targets = [sig("A", ["P010", "P011", "P012", "R0001", "R0002"]), sig("B", rest[:12]), sig("C", ["N000", "N001", "N005"])]
+    targets = [
+        sig("A", ["P010", "P011", "P012", "R0001", "R0002"]),
+        sig("B", rest[:12]),
+        sig("C", ["N000", "N001", "N005"]),
+    ]
     tab = prerank_table(expr, scores, ["SS"], [focal, *targets], permutations=300, seed=11).set_index("signature")
     rk = gene_ranking(expr, scores["SS"], exclude=focal.genes)
     gmt = {t.name: list(t.genes) for t in targets}
@@ -164,7 +183,9 @@ def test_mixed_case_symbols_are_not_upper_cased():
     expr = expr.rename(index={"P010": "ABC", "N005": "abc"})  # ABC rises with the score, abc falls
     scores = focal_scores(expr)
     focal = sig("SS", ["P000", "P001", "P002", "P003"])
-    tab = prerank_table(expr, scores[["SS"]], ["SS"], [focal, sig("UPPER", ["ABC", "P011"])], permutations=100, seed=1).iloc[0]
+    tab = prerank_table(
+        expr, scores[["SS"]], ["SS"], [focal, sig("UPPER", ["ABC", "P011"])], permutations=100, seed=1
+    ).iloc[0]
     rk = gene_ranking(expr, scores["SS"], exclude=focal.genes)
     assert abs(tab["es"] - literal_es(rk, ["ABC", "P011"])) < 1e-10 and tab["es"] > 0.85
     assert sorted(tab["leading_edge"].split(";")) == ["ABC", "P011"]
@@ -174,7 +195,13 @@ def test_mixed_case_symbols_are_not_upper_cased():
 def test_same_seed_same_table_and_global_rng_untouched():
     expr, rest = cohort(n_genes=400, n_samples=40, seed=4)
     scores = focal_scores(expr)
-    sigs = [sig("SS", ["P000", "P001", "P002", "P003"]), sig("SS_attraction", ["P000", "P001"]), sig("LUNG", ["P004", "P005", "P006", "R0001"]), sig("BONE", rest[5:25]), sig("BRAIN", ["N000", "N001"])]
+    sigs = [
+        sig("SS", ["P000", "P001", "P002", "P003"]),
+        sig("SS_attraction", ["P000", "P001"]),
+        sig("LUNG", ["P004", "P005", "P006", "R0001"]),
+        sig("BONE", rest[5:25]),
+        sig("BRAIN", ["N000", "N001"]),
+    ]
     np.random.seed(12345)
     before = np.random.get_state()
     a = prerank_table(expr, scores, ["SS", "SS_attraction"], sigs, permutations=500, seed=3)
@@ -191,12 +218,26 @@ def test_same_seed_same_table_and_global_rng_untouched():
 def test_independent_of_row_column_and_signature_order():
     expr, rest = cohort(n_genes=300, n_samples=40, seed=5)
     scores = focal_scores(expr)
-    sigs = [sig("SS", ["P000", "P001", "P002", "P003"]), sig("A", ["P010", "P011", "R0001"]), sig("B", rest[:15], [1] * 7 + [-1] * 8), sig("C", ["N000", "N001"])]
+    sigs = [
+        sig("SS", ["P000", "P001", "P002", "P003"]),
+        sig("A", ["P010", "P011", "R0001"]),
+        sig("B", rest[:15], [1] * 7 + [-1] * 8),
+        sig("C", ["N000", "N001"]),
+    ]
     a = prerank_table(expr, scores, ["SS"], sigs, permutations=200, seed=1)
     rng = np.random.default_rng(0)
-    b = prerank_table(expr.iloc[rng.permutation(300), rng.permutation(40)], scores.iloc[rng.permutation(40)], ["SS"], sigs[::-1], permutations=200, seed=1)
+    b = prerank_table(
+        expr.iloc[rng.permutation(300), rng.permutation(40)],
+        scores.iloc[rng.permutation(40)],
+        ["SS"],
+        sigs[::-1],
+        permutations=200,
+        seed=1,
+    )
     key = ["focal", "signature", "direction"]
-    pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True), check_exact=True)
+    pd.testing.assert_frame_equal(
+        a.sort_values(key).reset_index(drop=True), b.sort_values(key).reset_index(drop=True), check_exact=True
+    )
 
 
 # ------------------------------------------------------------------------------------ planted signal
@@ -205,15 +246,27 @@ def test_planted_signal_positive_nes_small_fdr_random_sets_small():
     scores = focal_scores(expr)
     rng = np.random.default_rng(1)
     randoms = [sig(f"RANDOM{i}", rng.choice(rest, 25, replace=False)) for i in range(6)]
-    sigs = [sig("SS", ["P000", "P001", "P002", "P003"]), sig("PLANTED", [f"P{i:03d}" for i in range(4, 24)]), sig("PLANTED_SIGNED", ["P024", "P025", "P026", "N000", "N001", "N002"], [1, 1, 1, -1, -1, -1]), *randoms]
-    tab = prerank_table(expr, scores[["SS"]], ["SS"], sigs, permutations=1000, seed=2010).set_index(["signature", "direction"])
+    sigs = [
+        sig("SS", ["P000", "P001", "P002", "P003"]),
+        sig("PLANTED", [f"P{i:03d}" for i in range(4, 24)]),
+        sig("PLANTED_SIGNED", ["P024", "P025", "P026", "N000", "N001", "N002"], [1, 1, 1, -1, -1, -1]),
+        *randoms,
+    ]
+    tab = prerank_table(expr, scores[["SS"]], ["SS"], sigs, permutations=1000, seed=2010).set_index(
+        ["signature", "direction"]
+    )
     planted = tab.loc[("PLANTED", "up")]
     assert planted["es"] > 0.99 and planted["nes"] > 2.5 and planted["p"] == 0.0 and planted["fdr"] == 0.0
     # 3-gene sets: ES near +-1, but a small set's null is wide, so NES stays modest
     assert tab.loc[("PLANTED_SIGNED", "up"), "nes"] > 1.6 and tab.loc[("PLANTED_SIGNED", "down"), "nes"] < -1.6
     assert tab.loc[("PLANTED_SIGNED", "up"), "fdr"] < 0.05 and tab.loc[("PLANTED_SIGNED", "down"), "fdr"] < 0.05
     rnd = tab.loc[[(f"RANDOM{i}", "up") for i in range(6)]]
-    assert (rnd["es"].abs() < 0.4).all() and (rnd["nes"].abs() < 1.3).all() and (rnd["p"] > 0.1).all() and (rnd["fdr"] > 0.3).all()
+    assert (
+        (rnd["es"].abs() < 0.4).all()
+        and (rnd["nes"].abs() < 1.3).all()
+        and (rnd["p"] > 0.1).all()
+        and (rnd["fdr"] > 0.3).all()
+    )
     assert planted["leading_edge"].split(";")[0] in {f"P{i:03d}" for i in range(4, 24)}
 
 
@@ -229,14 +282,29 @@ def test_two_gene_set_is_scored_and_short_set_gives_na_row():
     ]
     tab = prerank_table(expr, scores[["SS"]], ["SS"], sigs, permutations=300, seed=1)
     assert list(tab.columns) == list(PRERANK_COLUMNS)
-    assert list(zip(tab["signature"], tab["direction"])) == [("BoMS", "up"), ("BrMS", "up"), ("LIVER", "up"), ("LIVER", "down")]
+    assert list(zip(tab["signature"], tab["direction"])) == [
+        ("BoMS", "up"),
+        ("BrMS", "up"),
+        ("LIVER", "up"),
+        ("LIVER", "down"),
+    ]
     t = tab.set_index(["signature", "direction"])
     boms = t.loc[("BoMS", "up")]
-    assert boms["n_genes"] == 2 and boms["es"] > 0.9 and np.isfinite(boms["nes"]) and boms["p"] < 0.05 and boms["note"] == ""
+    assert (
+        boms["n_genes"] == 2
+        and boms["es"] > 0.9
+        and np.isfinite(boms["nes"])
+        and boms["p"] < 0.05
+        and boms["note"] == ""
+    )
     assert sorted(boms["leading_edge"].split(";")) == ["P010", "P011"]
     brms = t.loc[("BrMS", "up")]
     assert brms["n_genes"] == 1 and np.isnan(brms["es"]) and np.isnan(brms["nes"]) and np.isnan(brms["fdr"])
-    assert "1 of 3 gene(s)" in brms["note"] and "min_size is 2" in brms["note"] and "NOT_MEASURED, ALSO_MISSING" in brms["note"]
+    assert (
+        "1 of 3 gene(s)" in brms["note"]
+        and "min_size is 2" in brms["note"]
+        and "NOT_MEASURED, ALSO_MISSING" in brms["note"]
+    )
     assert t.loc[("LIVER", "up"), "n_genes"] == 2 and np.isfinite(t.loc[("LIVER", "up"), "es"])
     assert t.loc[("LIVER", "down"), "n_genes"] == 1 and np.isnan(t.loc[("LIVER", "down"), "es"])
     # min_size=1 scores the 1-gene sets too
@@ -249,21 +317,37 @@ def test_focal_genes_removed_from_ranking():
     scores = focal_scores(expr)
     ss = sig("SS", ["P000", "P001", "P002", "P003", "GONE"])  # GONE: not measured, so not 'removed'
     lms = sig("LMS", ["P000", "P001", "R0001", "R0002", "R0004"], organ="lung")  # shares two SS genes
-    on = prerank_table(expr, scores, ["SS", "SS_attraction"], [ss, sig("SS_attraction", ["P000", "P001"]), lms], permutations=300, seed=1)
+    on = prerank_table(
+        expr,
+        scores,
+        ["SS", "SS_attraction"],
+        [ss, sig("SS_attraction", ["P000", "P001"]), lms],
+        permutations=300,
+        seed=1,
+    )
     row = on.set_index("focal").loc["SS"]
     assert row["genes_removed"] == "P000;P001;P002;P003"
     assert row["n_genes"] == 3 and row["note"] == "left out as gene(s) of the focal signature: P000, P001"
     assert on.set_index("focal").loc["SS_attraction", "genes_removed"] == "P000;P001"
     off = prerank_table(expr, scores, ["SS"], [ss, lms], permutations=300, seed=1, exclude_focal_genes=False).iloc[0]
     assert off["genes_removed"] == "" and off["n_genes"] == 5 and off["note"] == ""
-    assert off["leading_edge"].split(";")[:2] == ["P000", "P001"] or off["leading_edge"].split(";")[:2] == ["P001", "P000"]
+    assert off["leading_edge"].split(";")[:2] == ["P000", "P001"] or off["leading_edge"].split(";")[:2] == [
+        "P001",
+        "P000",
+    ]
     assert off["es"] > row["es"] + 0.3  # the shared genes inflate the enrichment by construction
 
 
 def test_constant_focal_score_gives_na_rows_with_note():
     expr, _ = cohort(n_genes=100, n_samples=20)
     scores = pd.DataFrame({"SS": 1.0, "SS2": np.nan}, index=expr.columns)
-    tab = prerank_table(expr, scores, ["SS", "SS2"], [sig("SS", ["P000"]), sig("SS2", ["P001"]), sig("A", ["P010", "P011"])], permutations=100)
+    tab = prerank_table(
+        expr,
+        scores,
+        ["SS", "SS2"],
+        [sig("SS", ["P000"]), sig("SS2", ["P001"]), sig("A", ["P010", "P011"])],
+        permutations=100,
+    )
     assert len(tab) == 2 and tab["es"].isna().all() and tab["n_genes"].tolist() == [0, 0]
     assert "score is constant" in tab["note"].iloc[0]
     assert "0 finite value(s)" in tab["note"].iloc[1]
@@ -271,7 +355,17 @@ def test_constant_focal_score_gives_na_rows_with_note():
 
 def test_pipeline_can_prepend_method_column():
     expr, _ = cohort(n_genes=100, n_samples=20)
-    tab = prerank_table(expr, focal_scores(expr), ["SS", "SS_attraction", "SS_infiltration"], [sig("SS", ["P000", "P001", "P002", "P003"]), sig("SS_attraction", ["P000", "P001"]), sig("LMS", ["P005", "P006", "R0001"])], permutations=50)
+    tab = prerank_table(
+        expr,
+        focal_scores(expr),
+        ["SS", "SS_attraction", "SS_infiltration"],
+        [
+            sig("SS", ["P000", "P001", "P002", "P003"]),
+            sig("SS_attraction", ["P000", "P001"]),
+            sig("LMS", ["P005", "P006", "R0001"]),
+        ],
+        permutations=50,
+    )
     tab.insert(0, "method", "ssgsea")
     assert list(tab.columns) == ["method", *PRERANK_COLUMNS] and len(tab) == 2  # SS_infiltration: not a score column
 
@@ -314,7 +408,7 @@ def test_input_mistakes_raise_seedsig_error():
 def test_enrichment_plot_headless_figure(tmp_path, monkeypatch):
     from matplotlib.figure import Figure
 
-    from seedsig.report import PALETTE
+    from seedsig.core.plotting import OKABE_ITO as PALETTE
 
     monkeypatch.chdir(tmp_path)
     expr, _ = cohort(n_genes=300, n_samples=40, seed=9)

@@ -9,9 +9,11 @@ import pytest
 import scipy.sparse as sp
 from conftest import shared_file
 
-from seedsig.errors import SeedsigError
-from seedsig.io import read_matrix
-from seedsig.readers import ExpressionInput, detect_format, read_expression_input, read_gct, read_h5ad_bulk, read_parquet, read_table
+from seedsig.core.errors import SeedsigError
+from seedsig.core.tables import read_matrix
+from seedsig.ingest.expression import ExpressionInput
+from seedsig.ingest.formats import detect_format, read_gct, read_h5ad_bulk, read_parquet, read_table
+from seedsig.ingest.inputs import read_expression_input
 
 MATRIX = pd.DataFrame(
     [[1.5, -2.0, 3.25], [0.0, 7.125, np.nan], [10.0, 11.0, 12.5], [-0.5, 1e-3, 2e5]],
@@ -37,7 +39,11 @@ def _gct13(path, matrix=MATRIX, dims=None, n_desc=2):
     rows, cols = matrix.shape
     dims = dims or (rows, cols, 2, n_desc)
     lines = ["#1.3", "\t".join(map(str, dims)), "\t".join(["id", "symbol", "chrom", *matrix.columns])]
-    desc = [("er_status", ["positive", "negative", "na"]), ("mfs_months", ["12.5", "40", "7"]), ("batch", ["a", "b", "a"])]
+    desc = [
+        ("er_status", ["positive", "negative", "na"]),
+        ("mfs_months", ["12.5", "40", "7"]),
+        ("batch", ["a", "b", "a"]),
+    ]
     for name, vals in desc[:n_desc]:
         lines.append("\t".join([name, "na", "na", *vals]))
     for i, (g, r) in enumerate(matrix.iterrows()):
@@ -53,7 +59,12 @@ def test_gct12_round_trip_exact(tmp_path):
     assert got.matrix.index.name == "Name"
     assert got.clinical is None
     assert got.row_metadata["Description"].tolist() == [f"desc {g}" for g in MATRIX.index]
-    assert got.info["format"] == "gct" and got.info["version"] == "1.2" and got.info["n_rows"] == 4 and got.info["n_samples"] == 3
+    assert (
+        got.info["format"] == "gct"
+        and got.info["version"] == "1.2"
+        and got.info["n_rows"] == 4
+        and got.info["n_samples"] == 3
+    )
 
 
 def test_gct13_round_trip_exact_with_descriptors(tmp_path):
@@ -64,7 +75,9 @@ def test_gct13_round_trip_exact_with_descriptors(tmp_path):
     assert got.row_metadata.columns.tolist() == ["symbol", "chrom"]
     assert got.row_metadata["symbol"].tolist() == MATRIX.index.tolist()
     assert got.clinical.index.tolist() == ["s1", "s2", "s3"]
-    assert got.clinical["er_status"].tolist()[:2] == ["positive", "negative"] and pd.isna(got.clinical.loc["s3", "er_status"])
+    assert got.clinical["er_status"].tolist()[:2] == ["positive", "negative"] and pd.isna(
+        got.clinical.loc["s3", "er_status"]
+    )
     assert got.clinical["mfs_months"].tolist() == [12.5, 40.0, 7.0]
     assert got.info["column_descriptors"] == ["er_status", "mfs_months"]
 
@@ -102,7 +115,11 @@ def test_gct13_column_descriptor_count_disagrees(tmp_path):
     with pytest.raises(SeedsigError) as e:
         read_gct(p)
     msg = str(e.value)
-    assert "line 2 declares 3 column-descriptor line(s)" in msg and "the file has 2 (lines 4-5" in msg and "fourth number of line 2" in msg
+    assert (
+        "line 2 declares 3 column-descriptor line(s)" in msg
+        and "the file has 2 (lines 4-5" in msg
+        and "fourth number of line 2" in msg
+    )
 
 
 def test_gct13_row_metadata_count_disagrees(tmp_path):
@@ -176,10 +193,18 @@ def test_nfcore_gene_counts_layout_equals_plain(tmp_path):
     for i, c in enumerate(["Chr", "Start", "End", "Strand", "Length"]):
         fc.insert(1 + i, c, ["1", "100", "200", "+", "101"][i])
     path = tmp_path / "counts.txt"
-    path.write_text('# Program:featureCounts v2.0.3; Command:"featureCounts" "-a" "x.gtf"\n' + fc.to_csv(sep="\t", index=False))
+    path.write_text(
+        '# Program:featureCounts v2.0.3; Command:"featureCounts" "-a" "x.gtf"\n' + fc.to_csv(sep="\t", index=False)
+    )
     got = read_table(path)
     pd.testing.assert_frame_equal(got.matrix, plain.matrix.head(500), check_names=False)
-    assert got.info["layout"] == "featureCounts" and got.info["annotation_columns"] == ["Chr", "Start", "End", "Strand", "Length"]
+    assert got.info["layout"] == "featureCounts" and got.info["annotation_columns"] == [
+        "Chr",
+        "Start",
+        "End",
+        "Strand",
+        "Length",
+    ]
 
 
 def test_read_matrix_unchanged_for_plain_tables(tmp_path):
@@ -197,7 +222,12 @@ def test_parquet_both_orientations_equal_tsv(tmp_path):
     t.index.name = "sample"
     t.to_parquet(tmp_path / "t.parquet")
     t.reset_index().to_parquet(tmp_path / "t2.pq", index=False)
-    for name, orient in (("index.parquet", "genes_x_samples"), ("col.parquet", "genes_x_samples"), ("t.parquet", "samples_x_genes"), ("t2.pq", "samples_x_genes")):
+    for name, orient in (
+        ("index.parquet", "genes_x_samples"),
+        ("col.parquet", "genes_x_samples"),
+        ("t.parquet", "samples_x_genes"),
+        ("t2.pq", "samples_x_genes"),
+    ):
         got = read_expression_input(tmp_path / name, orientation=orient)
         pd.testing.assert_frame_equal(got.matrix, tsv, check_names=False)
         assert got.info["format"] == "parquet"
@@ -207,7 +237,10 @@ def test_parquet_errors(tmp_path):
     df = MATRIX.reset_index()
     df["batch"] = "x"
     df.to_parquet(tmp_path / "a.parquet", index=False)
-    with pytest.raises(SeedsigError, match=r"a.parquet'.*column\(s\) 'batch' are not numeric.*besides the id \('gene_id'\).*one column per sample"):
+    with pytest.raises(
+        SeedsigError,
+        match=r"a.parquet'.*column\(s\) 'batch' are not numeric.*besides the id \('gene_id'\).*one column per sample",
+    ):
         read_parquet(tmp_path / "a.parquet")
     d = MATRIX.reset_index()
     d.loc[2, "gene_id"] = "TP53"
@@ -232,7 +265,10 @@ def test_parquet_errors(tmp_path):
 # --------------------------------------------------------------------------------------------------- h5ad
 def _bulk_adata(sparse=False):
     x = np.nan_to_num(MATRIX.to_numpy().T)
-    obs = pd.DataFrame({"er_status": pd.Categorical(["positive", None, "negative"]), "mfs_months": [1.0, 2.5, np.nan]}, index=MATRIX.columns)
+    obs = pd.DataFrame(
+        {"er_status": pd.Categorical(["positive", None, "negative"]), "mfs_months": [1.0, 2.5, np.nan]},
+        index=MATRIX.columns,
+    )
     a = ad.AnnData(X=sp.csr_matrix(x) if sparse else x, obs=obs, var=pd.DataFrame(index=MATRIX.index.rename(None)))
     a.layers["counts"] = np.arange(12, dtype=float).reshape(3, 4)
     return a
@@ -246,7 +282,9 @@ def test_h5ad_bulk_equals_source(tmp_path, sparse):
     expected = MATRIX.fillna(0.0)
     pd.testing.assert_frame_equal(got.matrix, expected, check_names=False)
     assert got.info["sparse"] is sparse and got.info["values"] == "X"
-    assert got.clinical["er_status"].tolist()[::2] == ["positive", "negative"] and pd.isna(got.clinical.loc["s2", "er_status"])
+    assert got.clinical["er_status"].tolist()[::2] == ["positive", "negative"] and pd.isna(
+        got.clinical.loc["s2", "er_status"]
+    )
     assert got.clinical["er_status"].dtype == object
     layer = read_h5ad_bulk(tmp_path / "b.h5ad", layer="counts")
     np.testing.assert_array_equal(layer.matrix.to_numpy(), np.arange(12, dtype=float).reshape(3, 4).T)

@@ -2,25 +2,22 @@
 and in the report, and that real inputs pass the input checks. Fast direct calls; each test names the cohort."""
 
 import json
-import re
 import logging
+import re
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-
-from seedsig.errors import SeedsigError
-from seedsig.ids import check_mapping, resolve_ids
-from seedsig.normalize import check_expression
-from seedsig.pipeline import _write_h5ad
-from seedsig.readers import read_expression_input
-
 from conftest import shared_file
-
-from test_report_truth import BIG
+from test_report_truth import BIG, SURV_COLUMNS, parse, report, write_cohort
 from test_report_truth import FOCAL as FOCAL_SIGS
-from test_report_truth import SURV_COLUMNS, parse, report, write_cohort
+
+from seedsig.core.cohort import write_h5ad
+from seedsig.core.errors import SeedsigError
+from seedsig.ingest.checks import check_expression
+from seedsig.ingest.ids import check_mapping, resolve_ids
+from seedsig.ingest.inputs import read_expression_input
 
 
 def test_h5ad_write_prints_no_anndata_line(tmp_path):
@@ -36,7 +33,7 @@ def test_h5ad_write_prints_no_anndata_line(tmp_path):
     try:
         var = pd.DataFrame({"id_status": ["approved", "previous", "approved"]}, index=["IL6", "CXCL8", "MMP1"])
         adata = ad.AnnData(X=np.arange(6, dtype=np.float64).reshape(2, 3), var=var)
-        _write_h5ad(adata, tmp_path / "x.h5ad")
+        write_h5ad(adata, tmp_path / "x.h5ad")
     finally:
         root.setLevel(level)
         quiet.removeHandler(handler)

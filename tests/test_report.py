@@ -16,14 +16,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from seedsig.report import build_report, data_value, fmt_p, fmt_p_null, fmt_r
-from seedsig.signatures import load_signatures
-
 from conftest import REPO
 
+from seedsig.report.build import build_report
+from seedsig.report.text import data_value, fmt_p, fmt_p_null, fmt_r
+from seedsig.scoring.signatures import load_signatures
+
 SIGS = load_signatures([REPO / "config" / "signatures" / f for f in ("self_seeding.tsv", "organ_metastasis.tsv")])
-CONFIG = {"ingest": {"collapse": "max_mean"}, "normalize": {"prior_count": 2}, "scoring": {"methods": ["zscore"], "min_genes": 2, "min_fraction": 0.5, "ssgsea": {"alpha": 0.25, "normalize": False}}}
+CONFIG = {
+    "ingest": {"collapse": "max_mean"},
+    "normalize": {"prior_count": 2},
+    "scoring": {
+        "methods": ["zscore"],
+        "min_genes": 2,
+        "min_fraction": 0.5,
+        "ssgsea": {"alpha": 0.25, "normalize": False},
+    },
+}
 SVG_URI = "data:image/svg+xml;base64,"
 
 
@@ -32,23 +41,69 @@ def fake_cohort(d, with_survival: bool, seed: int):
     (d / "scores").mkdir(parents=True)
     n = 40
     names = [s.name for s in SIGS]
-    sc = pd.DataFrame(rng.normal(size=(n, len(names))), columns=names, index=pd.Index([f"s{i}" for i in range(n)], name="sample"))
+    sc = pd.DataFrame(
+        rng.normal(size=(n, len(names))), columns=names, index=pd.Index([f"s{i}" for i in range(n)], name="sample")
+    )
     sc["BoMS"] = np.nan
     sc.reset_index().to_csv(d / "scores" / "zscore.tsv", sep="\t", index=False, na_rep="NA")
-    corr = pd.DataFrame([("zscore", "SS", t, rng.uniform(-1, 1), rng.uniform(0, 0.1), rng.uniform(0, 0.1), n) for t in ["LMS", "BoMS", "BrMS"]], columns=["method", "signature_a", "signature_b", "r", "p", "q", "n"])
+    corr = pd.DataFrame(
+        [
+            ("zscore", "SS", t, rng.uniform(-1, 1), rng.uniform(0, 0.1), rng.uniform(0, 0.1), n)
+            for t in ["LMS", "BoMS", "BrMS"]
+        ],
+        columns=["method", "signature_a", "signature_b", "r", "p", "q", "n"],
+    )
     corr.loc[1, ["r", "p", "q"]] = np.nan
     corr.to_csv(d / "correlations.tsv", sep="\t", index=False, na_rep="NA")
     corr = pd.read_csv(d / "correlations.tsv", sep="\t")  # the values as the report reads them
-    surv = pd.DataFrame(columns=["method", "signature", "endpoint", "n", "events", "hr_per_sd", "ci_low", "ci_high", "p", "note"])
+    surv = pd.DataFrame(
+        columns=["method", "signature", "endpoint", "n", "events", "hr_per_sd", "ci_low", "ci_high", "p", "note"]
+    )
     if with_survival:
-        surv = pd.DataFrame([("zscore", s, "t/e", n, 12, 1.5, 1.1, 2.0, 0.012, "") for s in ["SS", "SS_attraction", "SS_infiltration"]], columns=surv.columns)
+        surv = pd.DataFrame(
+            [("zscore", s, "t/e", n, 12, 1.5, 1.1, 2.0, 0.012, "") for s in ["SS", "SS_attraction", "SS_infiltration"]],
+            columns=surv.columns,
+        )
     surv.to_csv(d / "survival.tsv", sep="\t", index=False, na_rep="NA")
     cov = pd.DataFrame(
-        [(s.name, s.organ, s.complete, s.size, s.size if s.name != "BoMS" else 0, 1.0 if s.name != "BoMS" else 0.0, ",".join(s.genes), "" if s.name != "BoMS" else ",".join(s.genes), s.name != "BoMS", "" if s.name != "BoMS" else "no signature gene is in the cohort") for s in SIGS],
-        columns=["signature", "organ", "complete", "n_genes", "n_present", "fraction_present", "present_genes", "missing_genes", "scored", "reason"],
+        [
+            (
+                s.name,
+                s.organ,
+                s.complete,
+                s.size,
+                s.size if s.name != "BoMS" else 0,
+                1.0 if s.name != "BoMS" else 0.0,
+                ",".join(s.genes),
+                "" if s.name != "BoMS" else ",".join(s.genes),
+                s.name != "BoMS",
+                "" if s.name != "BoMS" else "no signature gene is in the cohort",
+            )
+            for s in SIGS
+        ],
+        columns=[
+            "signature",
+            "organ",
+            "complete",
+            "n_genes",
+            "n_present",
+            "fraction_present",
+            "present_genes",
+            "missing_genes",
+            "scored",
+            "reason",
+        ],
     )
     cov.to_csv(d / "coverage.tsv", sep="\t", index=False)
-    pd.DataFrame({"input_id": ["IL8", "IL6", "COX2"], "symbol": ["CXCL8", "IL6", "COX2"], "status": ["previous", "approved", "ambiguous"], "detail": ["", "", ""], "kept": [True, True, True]}).to_csv(d / "gene_mapping.tsv", sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "input_id": ["IL8", "IL6", "COX2"],
+            "symbol": ["CXCL8", "IL6", "COX2"],
+            "status": ["previous", "approved", "ambiguous"],
+            "detail": ["", "", ""],
+            "kept": [True, True, True],
+        }
+    ).to_csv(d / "gene_mapping.tsv", sep="\t", index=False)
     return corr, surv
 
 
@@ -112,8 +167,8 @@ def check_figures(html: str, figdir: Path) -> list[Path]:
     for src, name in p.imgs:
         assert src.startswith(SVG_URI), src[:40]
         assert name.startswith("figures/") and name.endswith(".svg"), name
-        f = figdir / name[len("figures/"):]
-        assert base64.b64decode(src[len(SVG_URI):]) == f.read_bytes(), f"the embedded figure is not {f}"
+        f = figdir / name[len("figures/") :]
+        assert base64.b64decode(src[len(SVG_URI) :]) == f.read_bytes(), f"the embedded figure is not {f}"
         assert f.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
         embedded.append(f)
     written = {f: f for f in figdir.rglob("*.svg")}
@@ -138,7 +193,14 @@ def report(tmp_path_factory):
     c1 = fake_cohort(root / "A", True, 1)
     c2 = fake_cohort(root / "B", False, 2)
     out = root / "report.html"
-    build_report({"A": root / "A", "B": root / "B"}, out, signatures=SIGS, config=CONFIG, primary_method="zscore", input_files=[("A: scores", str(root / "A" / "scores" / "zscore.tsv")), ("x", "geo:GSE1")])
+    build_report(
+        {"A": root / "A", "B": root / "B"},
+        out,
+        signatures=SIGS,
+        config=CONFIG,
+        primary_method="zscore",
+        input_files=[("A: scores", str(root / "A" / "scores" / "zscore.tsv")), ("x", "geo:GSE1")],
+    )
     return out.read_text(), c1, c2, root
 
 
@@ -153,14 +215,20 @@ def test_standalone_and_figures_are_the_written_svgs(report):
 def test_summary_numbers_equal_the_tsvs(report):
     html, (corr, surv), (corr_b, _), _ = report
     p = parse(html)
-    rows = {(r["attrs"]["data-cohort"], r["attrs"]["data-signature-b"]): r["cells"] for r in p.rows["summary-correlations"]}
+    rows = {
+        (r["attrs"]["data-cohort"], r["attrs"]["data-signature-b"]): r["cells"] for r in p.rows["summary-correlations"]
+    }
     assert len(rows) == len(corr) + len(corr_b)
     for r in corr.to_dict("records"):
         cells = rows[("A", r["signature_b"])]
         check_cell(cells, "r", r["r"], fmt_r)
         assert cells["p_random_null"] == ("", "NA") or cells["p_random_null"][0] == ""
     srows = p.rows["summary-survival"]
-    assert len(srows) == 3 and {r["attrs"]["data-signature"] for r in srows} == {"SS", "SS_attraction", "SS_infiltration"}
+    assert len(srows) == 3 and {r["attrs"]["data-signature"] for r in srows} == {
+        "SS",
+        "SS_attraction",
+        "SS_infiltration",
+    }
     for r in srows:
         check_cell(r["cells"], "hr_per_sd", 1.5, fmt_r)
         check_cell(r["cells"], "p", 0.012, fmt_p)
@@ -179,7 +247,8 @@ def test_says_why_things_are_missing(report):
 
 
 def test_figures_are_reproducible(tmp_path):
-    from seedsig.figures import FigureWriter, summary_heatmap
+    from seedsig.core.plotting import FigureWriter
+    from seedsig.report.figures import summary_heatmap
 
     v = pd.DataFrame({"c1": [0.5, np.nan], "pooled": [0.2, -0.4]}, index=["LMS", "BoMS"])
     m = pd.DataFrame({"c1": [True, False], "pooled": [False, True]}, index=v.index)
@@ -194,7 +263,8 @@ def test_figures_are_reproducible(tmp_path):
 
 # ------------------------------------------------------------------------------------------- end to end
 LOWCOV = "signature\tgene\tdirection\tweight\torgan\tcomplete\tcitation\toriginal_symbol\n" + "".join(
-    f"LOWCOV\t{g}\tup\t\tlung\ttrue\tA test list whose genes are mostly absent\t{g}\n" for g in ("IL6", "NOTAGENE1", "NOTAGENE2", "NOTAGENE3")
+    f"LOWCOV\t{g}\tup\t\tlung\ttrue\tA test list whose genes are mostly absent\t{g}\n"
+    for g in ("IL6", "NOTAGENE1", "NOTAGENE2", "NOTAGENE3")
 )
 
 
@@ -207,7 +277,11 @@ def _workdir(tmp: Path, rows: list[str]) -> Path:
     (wd / "config" / "test_cohorts.tsv").write_text(header + "".join(r + "\n" for r in rows))
     cfg = yaml.safe_load((wd / "config" / "config.yaml").read_text())
     cfg["cohorts"] = "config/test_cohorts.tsv"
-    cfg["signatures"]["files"] = ["config/signatures/self_seeding.tsv", "config/signatures/organ_metastasis.tsv", "config/signatures/lowcov.tsv"]
+    cfg["signatures"]["files"] = [
+        "config/signatures/self_seeding.tsv",
+        "config/signatures/organ_metastasis.tsv",
+        "config/signatures/lowcov.tsv",
+    ]
     cfg["signatures"]["targets"] = ["LMS", "BoMS", "BrMS", "LOWCOV"]
     cfg["scoring"]["methods"] = ["ssgsea"]
     cfg["associate"].update(n_random=200, n_bootstrap=200)
@@ -217,7 +291,9 @@ def _workdir(tmp: Path, rows: list[str]) -> Path:
     return wd
 
 
-EXAMPLE_ROW = "example\tresources/example/counts.tsv.gz\tcounts\tsymbol\tresources/example/clinical.tsv\tmfs_months\tmfs_event"
+EXAMPLE_ROW = (
+    "example\tresources/example/counts.tsv.gz\tcounts\tsymbol\tresources/example/clinical.tsv\tmfs_months\tmfs_event"
+)
 NOSURV_ROW = "nosurv\tresources/example/counts.tsv.gz\tcounts\tsymbol\t\t\t"
 
 
@@ -237,7 +313,9 @@ def one_cohort_run(two_cohort_run, tmp_path_factory):
 
     wd = tmp_path_factory.mktemp("report_one") / "wd"
     shutil.copytree(two_cohort_run, wd, symlinks=True)
-    (wd / "config" / "test_cohorts.tsv").write_text("cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent\n" + EXAMPLE_ROW + "\n")
+    (wd / "config" / "test_cohorts.tsv").write_text(
+        "cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent\n" + EXAMPLE_ROW + "\n"
+    )
     proc = run_snakemake(wd, "--configfile", str(wd / "config" / "test.yaml"))
     return wd, proc
 
@@ -248,9 +326,19 @@ def test_e2e_summary_tables_equal_the_tsvs(two_cohort_run):
     html = (wd / "results" / "report.html").read_text()
     check_standalone(html)
     p = parse(html)
-    cfg = yaml.safe_load((wd / "config" / "test.yaml").read_text())  # p_random_null at its floor 1/(B + 1) is shown as '< bound'
-    fmt_null_corr, fmt_null_surv = (lambda v, b=cfg[k]["n_random"]: fmt_p_null(v, b, with_b=False) for k in ("associate", "survival"))
-    rows = {tuple(r["attrs"][k] for k in ("data-cohort", "data-method", "data-signature-a", "data-signature-b", "data-statistic")): r["cells"] for r in p.rows["summary-correlations"]}
+    cfg = yaml.safe_load(
+        (wd / "config" / "test.yaml").read_text()
+    )  # p_random_null at its floor 1/(B + 1) is shown as '< bound'
+    fmt_null_corr, fmt_null_surv = (
+        lambda v, b=cfg[k]["n_random"]: fmt_p_null(v, b, with_b=False) for k in ("associate", "survival")
+    )
+    rows = {
+        tuple(
+            r["attrs"][k]
+            for k in ("data-cohort", "data-method", "data-signature-a", "data-signature-b", "data-statistic")
+        ): r["cells"]
+        for r in p.rows["summary-correlations"]
+    }
     n = 0
     for cohort in ("example", "nosurv"):
         for r in pd.read_csv(wd / "results" / cohort / "correlations.tsv", sep="\t").to_dict("records"):
@@ -260,7 +348,9 @@ def test_e2e_summary_tables_equal_the_tsvs(two_cohort_run):
             check_cell(cells, "p_random_null", r["p_random_null"], fmt_null_corr)
             n += 1
     meta = pd.read_csv(wd / "results" / "meta" / "correlations.tsv", sep="\t")
-    for r in meta[(meta["pooling"] == "random_dl") & (meta["k"] >= 2)].to_dict("records"):  # k < 2: nothing pooled, not shown
+    for r in meta[(meta["pooling"] == "random_dl") & (meta["k"] >= 2)].to_dict(
+        "records"
+    ):  # k < 2: nothing pooled, not shown
         cells = rows[("pooled", r["method"], r["signature_a"], r["signature_b"], r["statistic"])]
         check_cell(cells, "r", r["estimate"], fmt_r)
         check_cell(cells, "ci_low", r["ci_low"], fmt_r)
@@ -268,7 +358,12 @@ def test_e2e_summary_tables_equal_the_tsvs(two_cohort_run):
         assert cells["p_random_null"][0] == "" and cells["r_without_shared"][0] == ""
         n += 1
     assert len(rows) == n and any(k[0] == "pooled" for k in rows)
-    srows = {tuple(r["attrs"][k] for k in ("data-cohort", "data-method", "data-signature", "data-endpoint", "data-model")): r["cells"] for r in p.rows["summary-survival"]}
+    srows = {
+        tuple(
+            r["attrs"][k] for k in ("data-cohort", "data-method", "data-signature", "data-endpoint", "data-model")
+        ): r["cells"]
+        for r in p.rows["summary-survival"]
+    }
     surv = pd.read_csv(wd / "results" / "example" / "survival.tsv", sep="\t")
     surv = surv[surv["signature"].isin(["SS", "SS_attraction", "SS_infiltration"])]
     assert len(surv)
@@ -280,8 +375,14 @@ def test_e2e_summary_tables_equal_the_tsvs(two_cohort_run):
         check_cell(cells, "p_random_null", r["p_random_null"], fmt_null_surv)
         assert cells["events"][0] == str(int(r["events"]))
     ms = pd.read_csv(wd / "results" / "meta" / "survival.tsv", sep="\t")
-    for r in ms[(ms["pooling"] == "random_dl") & (ms["k"] >= 2) & ms["signature"].isin(["SS", "SS_attraction", "SS_infiltration"])].to_dict("records"):
-        check_cell(srows[("pooled", r["method"], r["signature"], r["endpoint"], r["model"])], "hr_per_sd", r["estimate"], fmt_r)  # HR scale, as the meta table gives it
+    for r in ms[
+        (ms["pooling"] == "random_dl")
+        & (ms["k"] >= 2)
+        & ms["signature"].isin(["SS", "SS_attraction", "SS_infiltration"])
+    ].to_dict("records"):
+        check_cell(
+            srows[("pooled", r["method"], r["signature"], r["endpoint"], r["model"])], "hr_per_sd", r["estimate"], fmt_r
+        )  # HR scale, as the meta table gives it
     assert not any(k[0] == "nosurv" for k in srows)
 
 
@@ -291,9 +392,21 @@ def test_e2e_figures_written_and_embedded(two_cohort_run):
     html = (wd / "results" / "report.html").read_text()
     figdir = wd / "results" / "figures"
     embedded = {f.relative_to(figdir).as_posix() for f in check_figures(html, figdir)}
-    assert embedded == {f.relative_to(figdir).as_posix() for f in figdir.rglob("*.svg")}  # every written figure is shown
-    for name in ("summary_heatmap.svg", "example/library_size.svg", "example/expression_density.svg", "example/score_distribution_ssgsea.svg", "example/scatter_null_ssgsea_SS_LMS.svg",
-                 "example/prerank_ssgsea_SS_LMS_up.svg", "example/km_ssgsea_SS_mfs_months-mfs_event.svg", "example/cif_ssgsea_SS_mfs_months-mfs_event.svg", "meta/forest_r_ssgsea_SS_LMS.svg", "nosurv/scatter_null_ssgsea_SS_LMS.svg"):
+    assert embedded == {
+        f.relative_to(figdir).as_posix() for f in figdir.rglob("*.svg")
+    }  # every written figure is shown
+    for name in (
+        "summary_heatmap.svg",
+        "example/library_size.svg",
+        "example/expression_density.svg",
+        "example/score_distribution_ssgsea.svg",
+        "example/scatter_null_ssgsea_SS_LMS.svg",
+        "example/prerank_ssgsea_SS_LMS_up.svg",
+        "example/km_ssgsea_SS_mfs_months-mfs_event.svg",
+        "example/cif_ssgsea_SS_mfs_months-mfs_event.svg",
+        "meta/forest_r_ssgsea_SS_LMS.svg",
+        "nosurv/scatter_null_ssgsea_SS_LMS.svg",
+    ):
         assert name in embedded, name
     assert not any(n.startswith("nosurv/km_") for n in embedded)
 
@@ -303,7 +416,7 @@ def test_e2e_null_equals_the_associate_stage(two_cohort_run):
     """The null histograms are recomputed in the report stage; their p equals correlations.tsv's p_random_null."""
     import anndata as ad
 
-    from seedsig.report import null_correlations
+    from seedsig.report.load import null_correlations
 
     wd = two_cohort_run
     cfg = yaml.safe_load((wd / "config" / "test.yaml").read_text())
@@ -316,7 +429,19 @@ def test_e2e_null_equals_the_associate_stage(two_cohort_run):
     null = None
     checked = 0
     for r in corr[(corr["signature_a"] == "SS") & corr["p_random_null"].notna()].to_dict("records"):
-        rn, p, null = null_correlations(expr, scores, sigs["SS"], r["signature_b"], "ssgsea", statistic=r["statistic"], n_random=cfg["associate"]["n_random"], seed=cfg["associate"]["seed"], params=cfg["scoring"]["ssgsea"], observed_r=r["r"], null=null)
+        rn, p, null = null_correlations(
+            expr,
+            scores,
+            sigs["SS"],
+            r["signature_b"],
+            "ssgsea",
+            statistic=r["statistic"],
+            n_random=cfg["associate"]["n_random"],
+            seed=cfg["associate"]["seed"],
+            params=cfg["scoring"]["ssgsea"],
+            observed_r=r["r"],
+            null=null,
+        )
         assert float(f"{p:.10g}") == r["p_random_null"], r
         assert rn.size == cfg["associate"]["n_random"]
         checked += 1
@@ -326,16 +451,50 @@ def test_e2e_null_equals_the_associate_stage(two_cohort_run):
 @pytest.mark.slow
 def test_e2e_says_why_sections_are_absent(two_cohort_run, one_cohort_run):
     html = (two_cohort_run / "results" / "report.html").read_text()
-    for sid in ("summary", "qc", "scores", "outcome", "meta", "tables", "methods", "summary-correlations", "summary-survival", "methods-paragraph", "references", "input-checksums", "config-yaml"):
+    for sid in (
+        "summary",
+        "qc",
+        "scores",
+        "outcome",
+        "meta",
+        "tables",
+        "methods",
+        "summary-correlations",
+        "summary-survival",
+        "methods-paragraph",
+        "references",
+        "input-checksums",
+        "config-yaml",
+    ):
         assert f'id="{sid}"' in html, sid
-    assert "No survival analysis for cohort nosurv: no time/event columns in the cohort sheet for cohort nosurv." in html
+    assert (
+        "No survival analysis for cohort nosurv: no time/event columns in the cohort sheet for cohort nosurv." in html
+    )
     assert "LOWCOV is not scored in cohort example:" in html and "Missing genes: NOTAGENE1,NOTAGENE2,NOTAGENE3." in html
     assert "No scatter plot of SS vs LOWCOV in cohort example: LOWCOV is not scored in this cohort" in html
     assert "Partial signature lists" in html and "pooling needs at least two cohorts" not in html
-    for ref in ("Barbie DA", "Hänzelmann S", "Robinson MD, Oshlack A", "Venet D", "Benjamini Y", "Cox DR", "DerSimonian R", "Aalen OO", "Subramanian A", "Kim MY et al. (2009)", "Minn AJ et al. (2005)"):
+    for ref in (
+        "Barbie DA",
+        "Hänzelmann S",
+        "Robinson MD, Oshlack A",
+        "Venet D",
+        "Benjamini Y",
+        "Cox DR",
+        "DerSimonian R",
+        "Aalen OO",
+        "Subramanian A",
+        "Kim MY et al. (2009)",
+        "Minn AJ et al. (2005)",
+    ):
         assert ref in html, ref
-    for path in ("resources/example/counts.tsv.gz", "config/signatures/lowcov.tsv", str(two_cohort_run / "config" / "test.yaml")):
-        assert re.search(re.escape(f"<code>{path}</code>") + r"</td><td class=\"num\">\d+</td><td><code>[0-9a-f]{64}</code>", html), path
+    for path in (
+        "resources/example/counts.tsv.gz",
+        "config/signatures/lowcov.tsv",
+        str(two_cohort_run / "config" / "test.yaml"),
+    ):
+        assert re.search(
+            re.escape(f"<code>{path}</code>") + r"</td><td class=\"num\">\d+</td><td><code>[0-9a-f]{64}</code>", html
+        ), path
     wd1, proc = one_cohort_run
     one = (wd1 / "results" / "report.html").read_text()
     check_standalone(one)
@@ -344,9 +503,15 @@ def test_e2e_says_why_sections_are_absent(two_cohort_run, one_cohort_run):
     check_figures(one, wd1 / "results" / "figures")
     assert not (wd1 / "results" / "figures" / "meta").exists()
     # figures are reproducible: the same cohort drawn in two runs gives the same files
-    for name in ("example/km_ssgsea_SS_mfs_months-mfs_event", "example/scatter_null_ssgsea_SS_LMS", "example/expression_density"):
+    for name in (
+        "example/km_ssgsea_SS_mfs_months-mfs_event",
+        "example/scatter_null_ssgsea_SS_LMS",
+        "example/expression_density",
+    ):
         for ext in (".svg", ".pdf"):
-            assert (wd1 / "results" / "figures" / (name + ext)).read_bytes() == (two_cohort_run / "results" / "figures" / (name + ext)).read_bytes(), name + ext
+            assert (wd1 / "results" / "figures" / (name + ext)).read_bytes() == (
+                two_cohort_run / "results" / "figures" / (name + ext)
+            ).read_bytes(), name + ext
 
 
 @pytest.mark.slow

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from seedsig.report import build_report, data_value, fmt_p_null
-from seedsig.signatures import load_signatures
-
 from conftest import REPO
+
+from seedsig.report.build import build_report
+from seedsig.report.text import data_value, fmt_p_null
+from seedsig.scoring.signatures import load_signatures
 
 SIGS = load_signatures([REPO / "config" / "signatures" / f for f in ("self_seeding.tsv", "organ_metastasis.tsv")])
 FOCAL = ("SS", "SS_attraction", "SS_infiltration")
@@ -431,8 +431,7 @@ def test_unscored_focal_opens_the_summary_box(tmp_path):
     outcome = section(html, "outcome")
     assert (
         "No hazard ratio for cohort gse7390: SS cannot be scored in gse7390: none of IL6, CXCL8, MMP1, FSCN1 is"
-        " measured"
-        in outcome
+        " measured" in outcome
     )
     assert "No hazard ratio for cohort gse7390: relapse-site" not in html
 
@@ -466,8 +465,7 @@ def test_thin_cohort_is_never_counted(tmp_path, note_column):
     assert "correlates positively" not in text and "of 3 signatures" not in text
     assert (
         "No hazard ratio for SS on mfs_months/mfs_event: too few samples (n = 3 with a score and follow-up, fewer than"
-        " survival.min_samples = 10): no Cox model fitted."
-        in text
+        " survival.min_samples = 10): no Cox model fitted." in text
     )
     rows = [r for r in p.rows["summary-correlations"] if r["attrs"]["data-cohort"] == "thin"]
     assert not rows  # nothing tested: not 18 NA rows in the summary table (never a hit), said below it
@@ -483,8 +481,7 @@ def test_thin_cohort_is_never_counted(tmp_path, note_column):
     outcome = section(html, "outcome")
     assert (
         "No hazard ratio for cohort thin: too few samples (n = 3 with a score and follow-up, fewer than"
-        " survival.min_samples = 10)"
-        in outcome
+        " survival.min_samples = 10)" in outcome
     )
     assert "relapse-site" not in outcome
     assert "No scatter plots or enrichment plots for cohort thin: too few samples" in section(html, "scores")
@@ -521,13 +518,11 @@ def test_nothing_pooled_is_said_not_shown(tmp_path):
     assert (
         "No correlation of SS was pooled across cohorts: pooling needs SS's correlations from at least two cohorts; 0"
         " of the 2 cohorts have them: gse7390: SS cannot be scored (none of IL6, CXCL8, MMP1, FSCN1 is measured); thin:"
-        " too few samples (n = 3, fewer than associate.min_samples = 10): no correlation tested."
-        in across
+        " too few samples (n = 3, fewer than associate.min_samples = 10): no correlation tested." in across
     )
     assert (
         "No pooled hazard ratio for SS: pooling needs SS's hazard ratio on its primary endpoint from at least two"
-        " cohorts; 0 of the 2 cohorts have one"
-        in across
+        " cohorts; 0 of the 2 cohorts have one" in across
     )
     assert '<table class="sortable meta"' not in html
     assert "No summary heatmap: no correlation of SS was tested in any cohort (gse7390: SS cannot be scored" in html
@@ -543,9 +538,8 @@ def test_rows_with_k_0_are_left_out_of_pooled_tables(tmp_path):
     for r in pooled:
         assert r["cells"]["r"] == (data_value(0.3), "0.30") and r["cells"]["n"] == ("2", "k = 2")
     assert (
-        "1 signature(s) with no pooled estimate (fewer than two cohorts with a correlation) are not shown" in section(
-            html, "meta"
-        )
+        "1 signature(s) with no pooled estimate (fewer than two cohorts with a correlation) are not shown"
+        in section(html, "meta")
     )
 
 
@@ -592,13 +586,11 @@ def test_headline_names_r_null_floor_and_endpoint(tmp_path):
     os_box = " ".join(p.boxes["gse3143"])
     assert (
         "SS correlates positively with 1 of 3 signatures at q < 0.05 (LMS: r = 0.45, 95% CI 0.20 to 0.62, q = 0.001) "
-        "and negatively with 1 (BrMS: r = -0.50, 95% CI -0.70 to -0.25, q = 0.004)"
-        in os_box
+        "and negatively with 1 (BrMS: r = -0.50, 95% CI -0.70 to -0.25, q = 0.004)" in os_box
     )
     assert (
         "Beyond matched random signatures (null p < 0.05): LMS, r = 0.45, null p < 0.001 (B = 1,000); BrMS, r = -0.50,"
-        " null p = 0.02."
-        in os_box
+        " null p = 0.02." in os_box
     )
     assert "Does SS predict the outcome (os_months/os_event)?" in os_box
     assert "SS predicts the outcome os_months/os_event: hazard ratio 1.80 per SD" in os_box
@@ -617,7 +609,8 @@ def test_headline_names_r_null_floor_and_endpoint(tmp_path):
         if r["attrs"]["data-signature-b"] == "LMS" and r["attrs"]["data-signature-a"] == "SS"
     ]
     assert cells and all(
-        c == (
+        c
+        == (
             data_value(pd.read_csv(tmp_path / "gse3143" / "correlations.tsv", sep="\t")["p_random_null"].iloc[0]),
             "< 0.001",
         )

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import anndata as ad
 import pandas as pd
 import pytest
-
-from seedsig import io as sio
 from test_bad_input import write_cohort
 from test_pipeline import REPO, new_workdir, run_snakemake
+
+from seedsig.core import provenance as sio
 
 LONE_UP = "MY_BREAST_CANCER_RELAPSE_IN_LUNG_UP"
 SMALL = """\
@@ -24,9 +24,15 @@ survival: {n_random: 19}
 """
 # the rule that writes each sidecar (results/<cohort>/...): its `command` must name it
 RULE_OF = {
-    "gene_mapping.json": "ingest", "clinical.json": "ingest", "coverage.json": "coverage",
-    "signature_qc.json": "coverage", "correlations.json": "associate", "prerank.json": "associate",
-    "survival.json": "survival", "km.json": "survival", "logrank.json": "survival",
+    "gene_mapping.json": "ingest",
+    "clinical.json": "ingest",
+    "coverage.json": "coverage",
+    "signature_qc.json": "coverage",
+    "correlations.json": "associate",
+    "prerank.json": "associate",
+    "survival.json": "survival",
+    "km.json": "survival",
+    "logrank.json": "survival",
     "cumulative_incidence.json": "survival",
 }
 

@@ -3,13 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
-
-from seedsig.ids import resolve_ids
-from seedsig.io import read_matrix
-from seedsig.scoring import COVERAGE_COLUMNS, score
-from seedsig.signatures import Signature, load_signatures
-
 from conftest import GOLDEN, REPO, shared_file
+
+from seedsig.core.tables import read_matrix
+from seedsig.ingest.ids import resolve_ids
+from seedsig.scoring.methods import COVERAGE_COLUMNS, score
+from seedsig.scoring.signatures import Signature, load_signatures
 
 G = GOLDEN / "scoring"
 
@@ -43,7 +42,14 @@ def golden(name):
     return pd.read_csv(G / name, sep="\t", index_col=0)
 
 
-@pytest.mark.parametrize("method,params,file", [("ssgsea", {}, "fixture_ssgsea.tsv"), ("ssgsea", {"normalize": True}, "fixture_ssgsea_norm.tsv"), ("zscore", {}, "fixture_zscore.tsv")])
+@pytest.mark.parametrize(
+    "method,params,file",
+    [
+        ("ssgsea", {}, "fixture_ssgsea.tsv"),
+        ("ssgsea", {"normalize": True}, "fixture_ssgsea_norm.tsv"),
+        ("zscore", {}, "fixture_zscore.tsv"),
+    ],
+)
 def test_fixture_equals_gsva(fixture, method, params, file):
     x, sigs = fixture
     res = score(x, sigs, method, min_genes=1, min_fraction=0.0, params=params)
@@ -90,8 +96,15 @@ def test_real_cohort_gse1992():
 def test_scores_do_not_depend_on_row_or_sample_order():
     rng = np.random.default_rng(5)
     # RNA-seq-like data with many ties (zeros and small integers)
-    x = pd.DataFrame(np.log2(rng.poisson(rng.gamma(0.5, 4, size=(400, 1)), size=(400, 15)) + 1.0), index=[f"G{i}" for i in range(400)], columns=[f"s{i}" for i in range(15)])
-    sigs = [Signature("a", tuple(f"G{i}" for i in range(0, 30)), (1,) * 30), Signature("b", ("G5", "G77", "G301"), (1, -1, 1))]
+    x = pd.DataFrame(
+        np.log2(rng.poisson(rng.gamma(0.5, 4, size=(400, 1)), size=(400, 15)) + 1.0),
+        index=[f"G{i}" for i in range(400)],
+        columns=[f"s{i}" for i in range(15)],
+    )
+    sigs = [
+        Signature("a", tuple(f"G{i}" for i in range(0, 30)), (1,) * 30),
+        Signature("b", ("G5", "G77", "G301"), (1, -1, 1)),
+    ]
     for method in ("ssgsea", "zscore"):
         base = score(x, sigs, method).scores
         perm = x.sample(frac=1, random_state=3)
@@ -127,5 +140,7 @@ def test_small_signed_missing_and_constant_signatures():
         assert s["absent"].isna().all() and cov.loc["absent", "reason"] == "no signature gene is in the cohort"
         assert cov.loc["half", "missing_genes"] == "X1,X2" and cov.loc["half", "n_present"] == 2
     z = score(x, sigs, "zscore")
-    assert z.scores["constant"].isna().all() and "constant" in z.coverage.set_index("signature").loc["constant", "reason"]
+    assert (
+        z.scores["constant"].isna().all() and "constant" in z.coverage.set_index("signature").loc["constant", "reason"]
+    )
     assert score(x, sigs, "ssgsea").scores["constant"].notna().all()  # ranks are defined for constant genes

@@ -4,13 +4,12 @@ global RNG untouched), coherence QC, and matched random signatures (seeded, matc
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import GOLDEN
 from scipy.stats import rankdata
 
-from seedsig.io import read_matrix
-from seedsig.scoring import QC_COLUMNS, coherence_table, expression_bins, random_signature_scores, score
-from seedsig.signatures import Signature, load_signatures
-
-from conftest import GOLDEN
+from seedsig.core.tables import read_matrix
+from seedsig.scoring.methods import QC_COLUMNS, coherence_table, expression_bins, random_signature_scores, score
+from seedsig.scoring.signatures import Signature, load_signatures
 
 G = GOLDEN / "scoring"
 
@@ -54,7 +53,11 @@ def singscore_by_hand(x: pd.DataFrame, up, down=None, centered=True):
 
 def test_singscore_by_definition_with_ties():
     rng = np.random.default_rng(4)
-    x = pd.DataFrame(np.round(rng.normal(5, 1, size=(120, 8)), 1), index=[f"G{i}" for i in range(120)], columns=[f"s{i}" for i in range(8)])  # 1 decimal: ties
+    x = pd.DataFrame(
+        np.round(rng.normal(5, 1, size=(120, 8)), 1),
+        index=[f"G{i}" for i in range(120)],
+        columns=[f"s{i}" for i in range(8)],
+    )  # 1 decimal: ties
     up, down = [f"G{i}" for i in range(5)], [f"G{i}" for i in range(50, 54)]
     sigs = [Signature("u", tuple(up), (1,) * 5), Signature("ud", tuple(up + down), (1,) * 5 + (-1,) * 4)]
     res = score(x, sigs, "singscore")
@@ -64,7 +67,9 @@ def test_singscore_by_definition_with_ties():
     np.testing.assert_allclose(unc, singscore_by_hand(x, up, centered=False), atol=1e-12)
     assert res.single_sample
     # single-sample: a sample's score does not change when other samples are dropped
-    np.testing.assert_allclose(score(x.iloc[:, :3], sigs, "singscore").scores["ud"], res.scores["ud"].iloc[:3], atol=1e-12)
+    np.testing.assert_allclose(
+        score(x.iloc[:, :3], sigs, "singscore").scores["ud"], res.scores["ud"].iloc[:3], atol=1e-12
+    )
 
 
 def test_mean_z_by_definition(fixture):
@@ -122,7 +127,11 @@ def test_random_signatures_matched_seeded_and_exact(method):
     rng = np.random.default_rng(2)
     n_genes = 3000
     means = rng.uniform(0, 12, n_genes)
-    x = pd.DataFrame(means[:, None] + rng.normal(size=(n_genes, 30)), index=[f"G{i}" for i in range(n_genes)], columns=[f"s{i}" for i in range(30)])
+    x = pd.DataFrame(
+        means[:, None] + rng.normal(size=(n_genes, 30)),
+        index=[f"G{i}" for i in range(n_genes)],
+        columns=[f"s{i}" for i in range(30)],
+    )
     sig = Signature("S", ("G1", "G2", "G3", "G4", "G5", "G6"), (1, 1, 1, 1, -1, -1))
     scores, sets = random_signature_scores(x, sig, method, n=200, seed=5)
     assert scores.shape == (200, 30) and len(sets) == 200
@@ -166,9 +175,9 @@ def test_gsva_equals_r_gsva(data, params, file):
 
 
 def test_gsva_and_plage_on_gse1992():
-    from seedsig.ids import resolve_ids
-
     from conftest import REPO, shared_file
+
+    from seedsig.ingest.ids import resolve_ids
 
     e = read_matrix(shared_file("gse1992_unc_hu2006_survjamda", "expression.tsv.gz"))
     symbols = resolve_ids(list(e.index), "symbol")["symbol"].tolist()
@@ -195,16 +204,34 @@ def test_gseapy_agrees_on_ssgsea_and_differs_from_r_on_gsva():
     sigs = load_signatures(G / "fixture_sets.gmt")
     gs = {s.name: list(s.genes) for s in sigs}
     ours = score(x, sigs, "ssgsea", min_genes=1, min_fraction=0).scores.T
-    r = gseapy.ssgsea(data=x, gene_sets=gs, sample_norm_method="rank", min_size=1, max_size=5000, weight=0.25, outdir=None, no_plot=True, threads=1, seed=0, verbose=False)
-    es = r.res2d.pivot(index="Term", columns="Name", values="ES").astype(float).loc[ours.index.intersection(gs), ours.columns]
+    r = gseapy.ssgsea(
+        data=x,
+        gene_sets=gs,
+        sample_norm_method="rank",
+        min_size=1,
+        max_size=5000,
+        weight=0.25,
+        outdir=None,
+        no_plot=True,
+        threads=1,
+        seed=0,
+        verbose=False,
+    )
+    es = (
+        r.res2d.pivot(index="Term", columns="Name", values="ES")
+        .astype(float)
+        .loc[ours.index.intersection(gs), ours.columns]
+    )
     assert len(es) == len(sigs) - 1 or len(es) == len(sigs)
     assert np.abs(ours.loc[es.index].to_numpy() - es.to_numpy()).max() <= 1e-6
     g = pd.read_csv(G / "fixture_gsva_gaussian.tsv", sep="\t", index_col=0)
-    r = gseapy.gsva(data=x, gene_sets=gs, kcdf="Gaussian", min_size=1, max_size=5000, outdir=None, threads=1, seed=0, verbose=False)
+    r = gseapy.gsva(
+        data=x, gene_sets=gs, kcdf="Gaussian", min_size=1, max_size=5000, outdir=None, threads=1, seed=0, verbose=False
+    )
     es = r.res2d.pivot(index="Term", columns="Name", values="ES").astype(float).loc[g.index, g.columns]
     diff = (es - g).abs().max(axis=1)
     assert 1e-3 < diff.max() < 0.05 and set(diff.index[diff > 1e-6]) == {"ten", "forty"}
-    from seedsig.scoring import gsva_density
+    from seedsig.scoring.methods import gsva_density
 
     dens = gsva_density(x.to_numpy(), "gaussian")
     assert all(pd.Series(dens[:, j]).duplicated().any() for j in range(dens.shape[1]))  # the tied densities
@@ -212,16 +239,21 @@ def test_gseapy_agrees_on_ssgsea_and_differs_from_r_on_gsva():
 
 @pytest.mark.parametrize("method", ["average", "min", "max"])
 def test_rank_columns_equals_scipy_rankdata(method):
-    from seedsig.scoring import rank_columns
+    from seedsig.core.stats import rank_columns
 
     rng = np.random.default_rng(11)
-    for x in (np.round(rng.normal(size=(600, 25)), 1), rng.normal(size=(300, 9)), np.zeros((5, 3)), np.log2(rng.poisson(3, size=(400, 12)) + 1.0)):
+    for x in (
+        np.round(rng.normal(size=(600, 25)), 1),
+        rng.normal(size=(300, 9)),
+        np.zeros((5, 3)),
+        np.log2(rng.poisson(3, size=(400, 12)) + 1.0),
+    ):
         np.testing.assert_array_equal(rank_columns(x, method), rankdata(x, axis=0, method=method))
 
 
 @pytest.mark.parametrize("method", ["ssgsea", "singscore"])
 def test_chunked_over_samples_equals_whole(monkeypatch, fixture, method):
-    import seedsig.scoring as scoring
+    from seedsig.scoring import methods as scoring
 
     x, sigs = fixture
     whole = score(x, sigs, method, min_genes=1, min_fraction=0).scores
@@ -239,7 +271,9 @@ def test_gsva_does_not_depend_on_row_order_even_with_tied_densities(fixture):
 
 def test_singscore_dispersion_by_definition():
     rng = np.random.default_rng(6)
-    x = pd.DataFrame(rng.normal(size=(200, 6)), index=[f"G{i}" for i in range(200)], columns=[f"s{i}" for i in range(6)])
+    x = pd.DataFrame(
+        rng.normal(size=(200, 6)), index=[f"G{i}" for i in range(200)], columns=[f"s{i}" for i in range(6)]
+    )
     up, down = [f"G{i}" for i in range(8)], [f"G{i}" for i in range(100, 105)]
     res = score(x, [Signature("s", tuple(up + down), (1,) * 8 + (-1,) * 5)], "singscore")
     n = 200

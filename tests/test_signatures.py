@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seedsig.errors import SeedsigError
-from seedsig.scoring import coverage_table, score
-from seedsig.signatures import load_signatures, read_signature_file
+from seedsig.core.errors import SeedsigError
+from seedsig.scoring.methods import coverage_table, score
+from seedsig.scoring.signatures import load_signatures, read_signature_file
 
 REPO = Path(__file__).resolve().parents[1]
 SIGNATURE_DIR = REPO / "config" / "signatures"
@@ -61,7 +61,12 @@ def test_self_seeding_signature(shipped):
 def test_msigdb_outdated_symbols_resolved(shipped):
     lung, bone = shipped["SMID_RELAPSE_LUNG"], shipped["SMID_RELAPSE_BONE"]
     assert lung.signed and "ACKR1" in lung.down and "ACKR1" not in lung.up
-    for sig, old, new in [(bone, "WHSC1", "NSD2"), (bone, "CSDA", "YBX3"), (lung, "DARC", "ACKR1"), (lung, "CTSL2", "CTSV")]:
+    for sig, old, new in [
+        (bone, "WHSC1", "NSD2"),
+        (bone, "CSDA", "YBX3"),
+        (lung, "DARC", "ACKR1"),
+        (lung, "CTSL2", "CTSV"),
+    ]:
         i = sig.genes.index(new)
         assert sig.original_genes[i] == old and sig.resolution[i] == "previous"
     all_genes = {g for s in shipped.values() for g in s.genes}
@@ -80,7 +85,9 @@ def test_unresolvable_genes_kept_and_reported(shipped):
 
 def test_gmt_up_dn_merged(tmp_path):
     f = tmp_path / "x.gmt"
-    f.write_text("MYSIG_UP\tdesc\tIL6\tIL8\nMYSIG_DN\tdesc\tESR1\nOTHER\tmy set\tMMP1\tFSCN1\t\nB_up\td\tIL6\nB_DOWN\td\tCTGF\n\n")
+    f.write_text(
+        "MYSIG_UP\tdesc\tIL6\tIL8\nMYSIG_DN\tdesc\tESR1\nOTHER\tmy set\tMMP1\tFSCN1\t\nB_up\td\tIL6\nB_DOWN\td\tCTGF\n\n"
+    )
     sigs = {s.name: s for s in read_signature_file(f)}
     assert set(sigs) == {"MYSIG", "OTHER", "B"}
     assert sigs["MYSIG"].up == ["IL6", "CXCL8"] and sigs["MYSIG"].down == ["ESR1"] and sigs["MYSIG"].signed
@@ -209,7 +216,10 @@ def test_tsv_never_merges_or_renames(tmp_path):
     "content,needle",
     [
         ("X_UP\td\tIL6\nX_UP\td\tMMP1\n", "line 2: set 'X_UP' is already defined on line 1"),
-        ("X\td\tIL6\nX_UP\td\tMMP1\nX_DN\td\tESR1\n", "line 1: set 'X' has the name of the signed set merged from X_UP + X_DN."),
+        (
+            "X\td\tIL6\nX_UP\td\tMMP1\nX_DN\td\tESR1\n",
+            "line 1: set 'X' has the name of the signed set merged from X_UP + X_DN.",
+        ),
     ],
 )
 def test_gmt_name_clashes_are_errors(tmp_path, content, needle):

@@ -1,24 +1,24 @@
 """The built-in example cohort: deterministic, realistic, and carrying exactly the planted structure."""
 
 import hashlib
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from seedsig.associate import correlation_table
-from seedsig.survival import cox_table
-from seedsig.ids import harmonize
-from seedsig.io import read_clinical, read_matrix
-from seedsig.normalize import normalize_matrix
-from seedsig.scoring import score
-from seedsig.signatures import load_signatures
-from seedsig.simulate import simulate_cohort
-
 from conftest import REPO
 
-SIG_FILES = [REPO / "config" / "signatures" / f for f in ("self_seeding.tsv", "organ_metastasis.tsv", "msigdb_metastasis.tsv")]
+from seedsig.association.correlation import correlation_table
+from seedsig.core.tables import read_clinical, read_matrix
+from seedsig.ingest.ids import harmonize
+from seedsig.normalize.methods import normalize_matrix
+from seedsig.outcome.cox import cox_table
+from seedsig.scoring.methods import score
+from seedsig.scoring.signatures import load_signatures
+from seedsig.simulate import simulate_cohort
+
+SIG_FILES = [
+    REPO / "config" / "signatures" / f for f in ("self_seeding.tsv", "organ_metastasis.tsv", "msigdb_metastasis.tsv")
+]
 
 
 def sha(path):
@@ -80,7 +80,17 @@ def cohort_stats(out):
     sigs = load_signatures(SIG_FILES)
     sc = {m: score(x, sigs, m).scores for m in ("ssgsea", "zscore")}
     names = [s.name for s in sigs]
-    corr, _ = correlation_table(x, sc, sigs, ["SS"], [n for n in names if not n.startswith("SS")], statistics=("spearman",), n_bootstrap=0, n_random=0, proliferation=False)
+    corr, _ = correlation_table(
+        x,
+        sc,
+        sigs,
+        ["SS"],
+        [n for n in names if not n.startswith("SS")],
+        statistics=("spearman",),
+        n_bootstrap=0,
+        n_random=0,
+        proliferation=False,
+    )
     clin = read_clinical(out / "clinical.tsv")
     surv = cox_table(sc, clin["mfs_months"], clin["mfs_event"], "mfs")
     return corr, surv

@@ -7,11 +7,12 @@ import pytest
 import scanpy as sc
 import scipy.sparse as sp
 
-from seedsig.errors import SeedsigError
-from seedsig.readers import read_expression_input
-from seedsig.scoring import METHODS, score
-from seedsig.signatures import Signature
-from seedsig.single_cell import CHUNKED, cell_scores, pseudobulk
+from seedsig.core.errors import SeedsigError
+from seedsig.ingest.inputs import read_expression_input
+from seedsig.ingest.single_cell import pseudobulk
+from seedsig.scoring.methods import SCORING_METHODS, score
+from seedsig.scoring.per_cell import CHUNKED, cell_scores
+from seedsig.scoring.signatures import Signature
 
 N_GENES = 120
 SIGS = [
@@ -49,13 +50,19 @@ def make_cells(seed=0, n_samples=5, cells=(9, 14), sparse=True):
     x = sp.csr_matrix(counts) if sparse else counts
     a = ad.AnnData(X=x, obs=obs, var=pd.DataFrame(index=genes))
     a.layers["counts"] = x.copy()
-    a.X = (sp.csr_matrix(np.log1p(counts)) if sparse else np.log1p(counts))  # X normalized: the counts layer is used
+    a.X = sp.csr_matrix(np.log1p(counts)) if sparse else np.log1p(counts)  # X normalized: the counts layer is used
     return a
 
 
 def snapshot(a):
     x = a.X.toarray() if sp.issparse(a.X) else np.array(a.X)
-    return (x.copy(), {k: (v.toarray() if sp.issparse(v) else np.array(v)).copy() for k, v in a.layers.items()}, a.obs.copy(), a.var.copy(), list(a.obs_names))
+    return (
+        x.copy(),
+        {k: (v.toarray() if sp.issparse(v) else np.array(v)).copy() for k, v in a.layers.items()},
+        a.obs.copy(),
+        a.var.copy(),
+        list(a.obs_names),
+    )
 
 
 def assert_unchanged(a, snap):
@@ -72,7 +79,13 @@ def assert_unchanged(a, snap):
 
 def normalized_whole(a):
     """The reference: scanpy normalize_total(1e4) + log1p of the counts, genes x cells dense."""
-    b = ad.AnnData(X=np.asarray(a.layers["counts"].toarray() if sp.issparse(a.layers["counts"]) else a.layers["counts"], dtype=np.float64), obs=pd.DataFrame(index=a.obs_names), var=pd.DataFrame(index=a.var_names))
+    b = ad.AnnData(
+        X=np.asarray(
+            a.layers["counts"].toarray() if sp.issparse(a.layers["counts"]) else a.layers["counts"], dtype=np.float64
+        ),
+        obs=pd.DataFrame(index=a.obs_names),
+        var=pd.DataFrame(index=a.var_names),
+    )
     sc.pp.normalize_total(b, target_sum=1e4)
     sc.pp.log1p(b)
     return pd.DataFrame(b.X.T, index=a.var_names, columns=a.obs_names)
@@ -85,7 +98,12 @@ def test_pseudobulk_equals_groupby_sum_and_clinical(sparse):
     snap = snapshot(a)
     got = pseudobulk(a, "sample")
     counts = a.layers["counts"].toarray() if sparse else a.layers["counts"]
-    expected = pd.DataFrame(counts, index=a.obs_names, columns=a.var_names).groupby(a.obs["sample"].astype(str).to_numpy()).sum().T
+    expected = (
+        pd.DataFrame(counts, index=a.obs_names, columns=a.var_names)
+        .groupby(a.obs["sample"].astype(str).to_numpy())
+        .sum()
+        .T
+    )
     pd.testing.assert_frame_equal(got.matrix, expected, check_names=False)
     assert got.matrix.dtypes.eq(np.float64).all()
     assert list(got.clinical.columns) == ["er_status", "age", "n_cells"]
@@ -130,14 +148,19 @@ def test_pseudobulk_errors(tmp_path):
     # a layer of log values is not counts
     c = a.copy()
     c.layers["log"] = c.X.copy()
-    with pytest.raises(SeedsigError, match=r"layers\['log'\] holds non-integer values .*e.g. .* in cell 'c000', gene 'G\d+'"):
+    with pytest.raises(
+        SeedsigError, match=r"layers\['log'\] holds non-integer values .*e.g. .* in cell 'c000', gene 'G\d+'"
+    ):
         pseudobulk(c, "sample", layer="log")
     b = a.copy()
     del b.layers["counts"]
     with pytest.raises(SeedsigError) as e:
         pseudobulk(b, "sample", source="single-cell file 'x.h5ad'")
     msg = str(e.value)
-    assert "single-cell file 'x.h5ad': X holds non-integer values" in msg and "single-cell pseudobulk needs raw counts: name the counts layer in the sheet's `layer` column" in msg
+    assert (
+        "single-cell file 'x.h5ad': X holds non-integer values" in msg
+        and "single-cell pseudobulk needs raw counts: name the counts layer in the sheet's `layer` column" in msg
+    )
     c = a.copy()
     c.layers["neg"] = c.layers["counts"].copy()
     c.layers["neg"].data[0] = -1.0
@@ -158,7 +181,11 @@ def test_read_single_cell_dispatch(tmp_path):
     a.write_h5ad(tmp_path / "sc.h5ad")
     got = read_expression_input(tmp_path / "sc.h5ad", sample_column="sample")
     pd.testing.assert_frame_equal(got.matrix, pseudobulk(a, "sample").matrix)
-    assert got.info["file"].endswith("sc.h5ad") and got.info["mode"] == "single-cell pseudobulk" and got.cells.n_obs == a.n_obs
+    assert (
+        got.info["file"].endswith("sc.h5ad")
+        and got.info["mode"] == "single-cell pseudobulk"
+        and got.cells.n_obs == a.n_obs
+    )
     bulk = read_expression_input(tmp_path / "sc.h5ad")  # without sample_column: bulk (cells as samples)
     assert bulk.matrix.shape == (a.n_vars, a.n_obs)
 
@@ -236,7 +263,7 @@ def test_cell_scores_errors(cells):
     del b.layers["counts"]
     with pytest.raises(SeedsigError, match="per-cell scores normalize raw counts"):
         cell_scores(b, SIGS, ["ssgsea"])
-    import seedsig.single_cell as scm
+    from seedsig.scoring import per_cell as scm
 
     old = scm.GSVA_MAX_CELLS
     scm.GSVA_MAX_CELLS = 10
@@ -248,7 +275,7 @@ def test_cell_scores_errors(cells):
 
 
 def test_every_method_has_a_cell_mode():
-    assert set(CHUNKED) == set(METHODS)
+    assert set(CHUNKED) == set(SCORING_METHODS)
 
 
 # ------------------------------------------------------------------------------------------ simulated data
@@ -277,8 +304,8 @@ def test_simulate_single_cell_structure(simulated):
 
 
 def test_simulated_pseudobulk_scores_follow_the_programme(simulated):
-    from seedsig.ids import resolve_ids
-    from seedsig.signatures import load_signatures
+    from seedsig.ingest.ids import resolve_ids
+    from seedsig.scoring.signatures import load_signatures
     from seedsig.simulate import SHIPPED_SIGNATURE_FILES, default_signature_dir
 
     pb = pseudobulk(simulated, "sample").matrix

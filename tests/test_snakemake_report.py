@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from test_pipeline import new_workdir, run_snakemake
 
 pytestmark = pytest.mark.slow
@@ -24,7 +23,7 @@ def example_run_once(tmp_path_factory):
         sheet = wd / "config" / "cohorts.tsv"
         lines = sheet.read_text().splitlines()
         example = next(ln for ln in lines if ln.startswith("example\t"))
-        sheet.write_text("\n".join([*lines, "example_b" + example[len("example"):]]) + "\n")
+        sheet.write_text("\n".join([*lines, "example_b" + example[len("example") :]]) + "\n")
         _RUN["run"] = (wd, run_snakemake(wd))
     return _RUN["run"]
 
@@ -40,7 +39,9 @@ REGISTERED = {
     "coverage": [f"{c}/{t}" for c in COHORTS for t in ("coverage.tsv", "signature_qc.tsv")],
     "score": [f"{c}/scores/{m}.tsv" for c in COHORTS for m in ("ssgsea", "zscore")],
     "associate": [f"{c}/{t}" for c in COHORTS for t in ("correlations.tsv", "prerank.tsv")],
-    "survival": [f"{c}/{t}" for c in COHORTS for t in ("survival.tsv", "km.tsv", "logrank.tsv", "cumulative_incidence.tsv")],
+    "survival": [
+        f"{c}/{t}" for c in COHORTS for t in ("survival.tsv", "km.tsv", "logrank.tsv", "cumulative_incidence.tsv")
+    ],
     "meta": ["meta/correlations.tsv", "meta/survival.tsv"],
 }
 
@@ -80,21 +81,36 @@ def test_rule_logs_have_progress_bars_and_summaries(example):
     wd, _ = example
     assoc = _log(wd, "associate")
     # the summary with the numbers and the time of each long step
-    m = re.search(r"associate example: (\d+) correlation rows; random null B=1000 for 3 focal x 2 methods in [\d.]+ s; "
-                  r"bootstrap B=1000 for (\d+) Spearman rows in [\d.]+ s; prerank (\d+) rows for 2 method\(s\) in [\d.]+ s; [\d.]+ s in all", assoc)
+    m = re.search(
+        r"associate example: (\d+) correlation rows; random null B=1000 for 3 focal x 2 methods in [\d.]+ s; "
+        r"bootstrap B=1000 for (\d+) Spearman rows in [\d.]+ s; prerank (\d+) rows for 2 method\(s\) in [\d.]+ s; [\d.]+ s in all",
+        assoc,
+    )
     assert m, assoc
     assert int(m.group(1)) == 120 and int(m.group(2)) == 60 and int(m.group(3)) > 0
     # progress bars: the random null per method x focal, the bootstrap grid, prerank per method, each to 100%
-    for desc, total in (("random null B=1000 (method x focal)", 6), ("correlations, bootstrap B=1000 (method x pair)", 60), ("prerank, 1000 permutations (method)", 2)):
+    for desc, total in (
+        ("random null B=1000 (method x focal)", 6),
+        ("correlations, bootstrap B=1000 (method x pair)", 60),
+        ("prerank, 1000 permutations (method)", 2),
+    ):
         assert re.search(re.escape(desc) + r": 100%\|[^|]*\| " + f"{total}/{total}", assoc), (desc, assoc)
     surv = _log(wd, "survival")
-    m = re.search(r"survival example: (\d+) Cox rows \((\d+) endpoint\(s\) x 2 methods\) in [\d.]+ s; random null B=1000 for (\d+) univariate rows from (\d+) method x signature score sets in [\d.]+ s", surv)
+    m = re.search(
+        r"survival example: (\d+) Cox rows \((\d+) endpoint\(s\) x 2 methods\) in [\d.]+ s; random null B=1000 for (\d+) univariate rows from (\d+) method x signature score sets in [\d.]+ s",
+        surv,
+    )
     assert m, surv
     assert int(m.group(1)) > 0 and int(m.group(3)) > 0 and int(m.group(4)) == 26
     assert re.search(r"random null B=1000 mfs_months/mfs_event \(method x signature\): 100%\|[^|]*\| 26/26", surv), surv
     # logs stay short: a bar leaves a few updates, not one line per step
     assert len(assoc.splitlines()) < 30 and len(surv.splitlines()) < 40
-    for rule, name in (("score", "example.ssgsea"), ("coverage", "example"), ("normalize", "example"), ("meta", "meta")):
+    for rule, name in (
+        ("score", "example.ssgsea"),
+        ("coverage", "example"),
+        ("normalize", "example"),
+        ("meta", "meta"),
+    ):
         path = wd / "results" / "logs" / (f"{rule}/{name}.log" if rule != "meta" else "meta.log")
         assert " INFO " in path.read_text(), path
 

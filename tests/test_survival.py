@@ -1,4 +1,4 @@
-"""Survival stage (seedsig.survival): Cox models against R survival 3.5.3 (coxph, $concordance, cox.zph), the
+"""Survival stage (seedsig.outcome.cox): Cox models against R survival 3.5.3 (coxph, $concordance, cox.zph), the
 vectorized random-signature fits against statsmodels PHReg, and the data conditions.
 
 Goldens: tests/golden/survival/*.tsv, written by make_golden.R (R versions in VERSIONS.txt) from the inputs that
@@ -11,9 +11,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import GOLDEN
 
-from seedsig.errors import SeedsigError
-from seedsig.survival import (
+from seedsig.core.errors import SeedsigError
+from seedsig.outcome.cox import (
     MIN_SAMPLES_COX,
     SURVIVAL_COLUMNS,
     aeq_times,
@@ -24,8 +25,6 @@ from seedsig.survival import (
     cox_zph,
     random_null_p,
 )
-
-from conftest import GOLDEN
 
 G = GOLDEN / "survival"
 
@@ -72,7 +71,15 @@ def tied_data(seed, n=120, b=50):
 
 
 # -------------------------------------------------------------------------------- against R: coxph
-@pytest.mark.parametrize("label,file,col", [("fixture_x1", "fixture.tsv", "x1"), ("fixture_x2", "fixture.tsv", "x2"), ("gse1992_ss", "gse1992_ss.tsv", "ss"), ("gse1992_ss_attraction", "gse1992_ss.tsv", "ss_attraction")])
+@pytest.mark.parametrize(
+    "label,file,col",
+    [
+        ("fixture_x1", "fixture.tsv", "x1"),
+        ("fixture_x2", "fixture.tsv", "x2"),
+        ("gse1992_ss", "gse1992_ss.tsv", "ss"),
+        ("gse1992_ss_attraction", "gse1992_ss.tsv", "ss_attraction"),
+    ],
+)
 def test_cox_per_sd_equals_r_coxph(gold, label, file, col):
     d = read(file)
     res = cox_model(d[col].to_numpy(), d["time"].to_numpy(float), d["event"].to_numpy(int))
@@ -83,7 +90,18 @@ def test_cox_per_sd_equals_r_coxph(gold, label, file, col):
         assert res[ours] == pytest.approx(g[theirs], abs=1e-6, rel=1e-6), ours
 
 
-MODEL_LABELS = ["fixture_x1", "fixture_x2", "fixture_x1_floor", "fixture_x1_adjusted", "fixture_x2_adjusted", "fixture_x1_floor_adjusted", "gse1992_ss", "gse1992_ss_attraction", "gse1992_ss_adjusted", "gse1992_ss_attraction_adjusted"]
+MODEL_LABELS = [
+    "fixture_x1",
+    "fixture_x2",
+    "fixture_x1_floor",
+    "fixture_x1_adjusted",
+    "fixture_x2_adjusted",
+    "fixture_x1_floor_adjusted",
+    "gse1992_ss",
+    "gse1992_ss_attraction",
+    "gse1992_ss_adjusted",
+    "gse1992_ss_attraction_adjusted",
+]
 
 
 @pytest.mark.parametrize("label", MODEL_LABELS)
@@ -98,7 +116,13 @@ def test_cox_model_equals_r_coxph_concordance_and_cox_zph(models, zph_gold, labe
     assert res["covariates"] == row["covariates"]
     assert res["beta"] == pytest.approx(row["coef"], abs=1e-6)
     assert res["se"] == pytest.approx(row["se"], abs=1e-6)
-    for ours, theirs in (("hr_per_sd", "hr"), ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p", "p"), ("concordance", "concordance")):
+    for ours, theirs in (
+        ("hr_per_sd", "hr"),
+        ("ci_low", "ci_low"),
+        ("ci_high", "ci_high"),
+        ("p", "p"),
+        ("concordance", "concordance"),
+    ):
         assert res[ours] == pytest.approx(row[theirs], abs=1e-6, rel=1e-6), ours
     z = zph_gold[zph_gold["label"] == label].set_index("term")
     assert set(res["ph_terms"]) | {"GLOBAL"} == set(z.index)
@@ -117,7 +141,14 @@ def test_cox_zph_called_directly_with_a_design_and_terms(models, zph_gold):
     x, t, e, cov = model_inputs(row)
     ok = np.isfinite(x) & cov["grade"].notna().to_numpy() & cov["age"].notna().to_numpy()
     res = cox_model(x, t, e, cov)
-    design = pd.DataFrame({"score": x[ok] / x[ok].std(ddof=1), "grade=low": (cov["grade"][ok] == "low").astype(float), "grade=mid": (cov["grade"][ok] == "mid").astype(float), "age": cov["age"][ok]})
+    design = pd.DataFrame(
+        {
+            "score": x[ok] / x[ok].std(ddof=1),
+            "grade=low": (cov["grade"][ok] == "low").astype(float),
+            "grade=mid": (cov["grade"][ok] == "mid").astype(float),
+            "age": cov["age"][ok],
+        }
+    )
     from statsmodels.duration.hazard_regression import PHReg
 
     beta = PHReg(t[ok], design.to_numpy(), status=e[ok], ties="efron").fit().params
@@ -183,7 +214,9 @@ def test_univariate_many_equals_r(gold):
     np.testing.assert_allclose(beta, gold.loc[["gse1992_ss", "gse1992_ss_attraction"], "coef"], atol=1e-6)
     np.testing.assert_allclose(se, gold.loc[["gse1992_ss", "gse1992_ss_attraction"], "se"], atol=1e-6)
     f = read("fixture.tsv")
-    beta, se = cox_univariate_many(f[["x1", "x2"]].to_numpy().T * 3.0 + 7.0, f["time"], f["event"])  # per SD: scale-free
+    beta, se = cox_univariate_many(
+        f[["x1", "x2"]].to_numpy().T * 3.0 + 7.0, f["time"], f["event"]
+    )  # per SD: scale-free
     np.testing.assert_allclose(beta, gold.loc[["fixture_x1", "fixture_x2"], "coef"], atol=1e-6)
 
 
@@ -217,7 +250,9 @@ def test_univariate_many_bad_rows_order_and_shared_samples():
     b5, _ = cox_univariate_many(X[good][:, 3:], t[3:], e[3:])
     np.testing.assert_allclose(b4, b5, atol=1e-12)
     # too few samples, or no events: all NaN
-    assert np.isnan(cox_univariate_many(X[good][:, : MIN_SAMPLES_COX - 1], t[: MIN_SAMPLES_COX - 1], e[: MIN_SAMPLES_COX - 1])[0]).all()
+    assert np.isnan(
+        cox_univariate_many(X[good][:, : MIN_SAMPLES_COX - 1], t[: MIN_SAMPLES_COX - 1], e[: MIN_SAMPLES_COX - 1])[0]
+    ).all()
     assert np.isnan(cox_univariate_many(X[good], t, e * 0)[0]).all()
 
 
@@ -232,7 +267,9 @@ def test_univariate_many_speed_is_reported_not_asserted(capsys):
         with capsys.disabled():
             print(f"\ncox_univariate_many 1000 x {n}: {clock.perf_counter() - start:.2f} s")
         assert np.isfinite(beta).all()
-        assert abs(beta.mean()) < 0.02 and 0.5 < beta.std() / (1 / math.sqrt(e.sum())) < 1.5  # null rows: beta ~ N(0, 1/events)
+        assert (
+            abs(beta.mean()) < 0.02 and 0.5 < beta.std() / (1 / math.sqrt(e.sum())) < 1.5
+        )  # null rows: beta ~ N(0, 1/events)
 
 
 def test_random_null_p():
@@ -258,7 +295,14 @@ def cohort(n=80, seed=1):
     scores = pd.DataFrame({"A": a, "B": rng.normal(size=n), "CONST": 2.0, "NA_SIG": np.nan}, index=idx)
     time = pd.Series(np.ceil(rng.exponential(20 * np.exp(-0.5 * a))), index=idx)
     event = pd.Series((rng.random(n) < 0.7).astype(int), index=idx)
-    cov = pd.DataFrame({"er_status": rng.choice(["positive", "negative"], n), "age": rng.normal(60, 8, n).round(), "grade": rng.choice([1, 2, 3], n).astype(str)}, index=idx)
+    cov = pd.DataFrame(
+        {
+            "er_status": rng.choice(["positive", "negative"], n),
+            "age": rng.normal(60, 8, n).round(),
+            "grade": rng.choice([1, 2, 3], n).astype(str),
+        },
+        index=idx,
+    )
     return scores, time, event, cov
 
 
@@ -283,9 +327,21 @@ def test_cox_data_conditions_give_notes_not_errors():
 def test_table_rows_columns_and_adjusted_models():
     scores, time, event, cov = cohort()
     scores2 = scores[["B", "A"]] * 2.0
-    tab = cox_table({"zscore": scores, "ssgsea": scores2}, time, event, "os", signatures=["A", "B", "MISSING"], covariates=cov[["er_status", "age"]])
+    tab = cox_table(
+        {"zscore": scores, "ssgsea": scores2},
+        time,
+        event,
+        "os",
+        signatures=["A", "B", "MISSING"],
+        covariates=cov[["er_status", "age"]],
+    )
     assert list(tab.columns) == list(SURVIVAL_COLUMNS)
-    assert list(zip(tab.method, tab.signature, tab.model))[:4] == [("zscore", "A", "univariate"), ("zscore", "A", "adjusted"), ("zscore", "B", "univariate"), ("zscore", "B", "adjusted")]
+    assert list(zip(tab.method, tab.signature, tab.model))[:4] == [
+        ("zscore", "A", "univariate"),
+        ("zscore", "A", "adjusted"),
+        ("zscore", "B", "univariate"),
+        ("zscore", "B", "adjusted"),
+    ]
     assert len(tab) == 2 * 3 * 2 and (tab.endpoint == "os").all()
     assert tab.loc[tab.model == "univariate", "covariates"].eq("").all()
     assert tab.loc[tab.model == "adjusted", "covariates"].eq("er_status;age").all()
@@ -298,7 +354,11 @@ def test_table_rows_columns_and_adjusted_models():
         assert row[k] == pytest.approx(ref[k], rel=1e-12), k
     # HR per SD: scaling a score changes nothing
     same = tab[(tab.signature == "A")].set_index(["method", "model"])
-    np.testing.assert_allclose(same.loc["ssgsea"][["hr_per_sd", "p", "concordance", "ph_p"]].to_numpy(), same.loc["zscore"][["hr_per_sd", "p", "concordance", "ph_p"]].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        same.loc["ssgsea"][["hr_per_sd", "p", "concordance", "ph_p"]].to_numpy(),
+        same.loc["zscore"][["hr_per_sd", "p", "concordance", "ph_p"]].to_numpy(),
+        rtol=1e-9,
+    )
     # no adjusted rows without covariate columns
     assert set(cox_table({"zscore": scores}, time, event, "os", covariates=cov[[]]).model) == {"univariate"}
 
@@ -307,7 +367,13 @@ def test_table_does_not_depend_on_sample_order():
     scores, time, event, cov = cohort()
     tab = cox_table({"zscore": scores}, time, event, "os", covariates=cov)
     perm = np.random.default_rng(4).permutation(len(scores))
-    tab2 = cox_table({"zscore": scores.iloc[perm]}, time.iloc[perm[::-1]], event.sample(frac=1, random_state=3), "os", covariates=cov.iloc[perm[::-1]])
+    tab2 = cox_table(
+        {"zscore": scores.iloc[perm]},
+        time.iloc[perm[::-1]],
+        event.sample(frac=1, random_state=3),
+        "os",
+        covariates=cov.iloc[perm[::-1]],
+    )
     pd.testing.assert_frame_equal(tab, tab2, check_exact=False, rtol=1e-12)
 
 
@@ -319,16 +385,25 @@ def test_text_in_time_column_and_covariate_levels():
     uni, adj = tab.iloc[0], tab.iloc[1]
     assert uni["n"] == 77 and adj["n"] == 77 and uni["note"] == "" and adj["note"] == ""
     keep = np.setdiff1d(np.arange(80), [0, 5, 9])
-    ref = cox_model(scores["A"].to_numpy()[keep], time.to_numpy(float)[keep], event.to_numpy()[keep], cov[["grade", "age"]].iloc[keep])
+    ref = cox_model(
+        scores["A"].to_numpy()[keep],
+        time.to_numpy(float)[keep],
+        event.to_numpy()[keep],
+        cov[["grade", "age"]].iloc[keep],
+    )
     assert adj["hr_per_sd"] == pytest.approx(ref["hr_per_sd"], rel=1e-12)
     assert ref["ph_terms"]["grade"][1] == 2  # three levels: two dummies, one 2-df term
     # a covariate called 'score' does not hide the score's own PH term
     named = cox_model(scores["A"].to_numpy(), time, event, cov[["age"]].rename(columns={"age": "score"}))
     plain = cox_model(scores["A"].to_numpy(), time, event, cov[["age"]])
-    assert set(named["ph_terms"]) == {"score (the signature)", "score"} and named["ph_p"] == pytest.approx(plain["ph_p"], rel=1e-12)
+    assert set(named["ph_terms"]) == {"score (the signature)", "score"} and named["ph_p"] == pytest.approx(
+        plain["ph_p"], rel=1e-12
+    )
     # a categorical column coded as pandas categories is the same as text
     cat = cov[["grade", "age"]].astype({"grade": "category"})
-    assert cox_model(scores["A"].to_numpy(), time, event, cat)["hr_per_sd"] == pytest.approx(cox_model(scores["A"].to_numpy(), time, event, cov[["grade", "age"]])["hr_per_sd"], rel=1e-12)
+    assert cox_model(scores["A"].to_numpy(), time, event, cat)["hr_per_sd"] == pytest.approx(
+        cox_model(scores["A"].to_numpy(), time, event, cov[["grade", "age"]])["hr_per_sd"], rel=1e-12
+    )
 
 
 def test_data_conditions_of_the_adjusted_model():
@@ -341,7 +416,10 @@ def test_data_conditions_of_the_adjusted_model():
     x2[:3] = np.nan
     c.iloc[:3, 0] = "negative"
     res = cox_model(x2, time, event, c)
-    assert res["note"] == "covariate 'er_status' has one level ('positive') among the 77 samples: adjusted model not fitted"
+    assert (
+        res["note"]
+        == "covariate 'er_status' has one level ('positive') among the 77 samples: adjusted model not fitted"
+    )
     assert np.isnan(res["hr_per_sd"]) and res["n"] == 77 and res["covariates"] == "er_status"
     c2 = cov[["age"]].assign(age=61.0)
     assert "covariate 'age' is constant (61)" in cox_model(x, time, event, c2)["note"]
@@ -351,7 +429,10 @@ def test_data_conditions_of_the_adjusted_model():
     assert "collinear" in cox_model(x, time, event, c4)["note"]
     # too few samples, no events, a constant score
     assert "fewer than 10 samples" in cox_model(x[:9], time[:9], event[:9])["note"]
-    assert "fewer than 10 samples with a score and follow-up and every covariate" in cox_model(x, time, event, cov[["age"]].assign(age=[1.0] * 9 + [np.nan] * 71))["note"]
+    assert (
+        "fewer than 10 samples with a score and follow-up and every covariate"
+        in cox_model(x, time, event, cov[["age"]].assign(age=[1.0] * 9 + [np.nan] * 71))["note"]
+    )
     assert cox_model(x, time, event * 0, cov)["note"] == "no events among the 80 samples"
     assert cox_model(np.full(80, 1.5), time, event)["note"] == "score is constant across samples"
     # in the table: the adjusted rows carry the note, the univariate rows are fitted
@@ -384,7 +465,11 @@ def test_nearly_equal_times_are_ties_as_in_r():
     X, tt, e = tied_data(8, b=2)
     jitter = tt * (1 + 1e-13 * (np.arange(tt.size) % 7))
     a, b = cox_model(X[0], tt, e), cox_model(X[0], jitter, e)
-    assert a["beta"] == pytest.approx(b["beta"], abs=1e-12) and a["concordance"] == b["concordance"] and a["ph_p"] == pytest.approx(b["ph_p"], abs=1e-10)
+    assert (
+        a["beta"] == pytest.approx(b["beta"], abs=1e-12)
+        and a["concordance"] == b["concordance"]
+        and a["ph_p"] == pytest.approx(b["ph_p"], abs=1e-10)
+    )
     np.testing.assert_allclose(cox_univariate_many(X, tt, e)[0], cox_univariate_many(X, jitter, e)[0], atol=1e-12)
 
 

@@ -5,10 +5,9 @@ import json
 import anndata as ad
 import numpy as np
 import pandas as pd
-
-from seedsig.pipeline import survival_cohort
-
 from conftest import REPO
+
+from seedsig.outcome.stage import survival_cohort
 
 SIGS = [str(REPO / "config" / "signatures" / "self_seeding.tsv")]
 
@@ -35,7 +34,10 @@ def make_cohort(tmp, n=60, seed=0):
     a.uns["endpoint"] = {"time": "t", "event": "e"}
     h5 = tmp / "expression.h5ad"
     a.write_h5ad(h5)
-    scores = pd.DataFrame({"SS": rng.normal(size=n), "SS_attraction": 1.0, "SS_infiltration": np.nan}, index=pd.Index(samples, name="sample"))
+    scores = pd.DataFrame(
+        {"SS": rng.normal(size=n), "SS_attraction": 1.0, "SS_infiltration": np.nan},
+        index=pd.Index(samples, name="sample"),
+    )
     (tmp / "scores").mkdir()
     scores.reset_index().to_csv(tmp / "scores" / "zscore.tsv", sep="\t", index=False, na_rep="NA")
     return h5
@@ -46,14 +48,23 @@ def test_awkward_clinical_data_give_notes(tmp_path):
     out = {k: tmp_path / f"{k}.tsv" for k in ("survival", "km", "logrank", "incidence")}
     settings = {
         "covariates": ["er", "missing_col"],
-        "endpoints": [{"name": "os", "time": "os_t", "event": "os_e"}, {"name": "dfs", "time": "dfs_t", "event": "dfs_e"}, {"name": "pfs", "time": "nope", "event": "e"}],
+        "endpoints": [
+            {"name": "os", "time": "os_t", "event": "os_e"},
+            {"name": "dfs", "time": "dfs_t", "event": "dfs_e"},
+            {"name": "pfs", "time": "nope", "event": "e"},
+        ],
         "relapse_site": {"column": "site", "sites": ["lung", "bone"]},
         "n_random": 50,
     }
-    survival_cohort(h5, {"zscore": tmp_path / "scores" / "zscore.tsv"}, SIGS, ["SS", "SS_attraction"], out, settings=settings)
+    survival_cohort(
+        h5, {"zscore": tmp_path / "scores" / "zscore.tsv"}, SIGS, ["SS", "SS_attraction"], out, settings=settings
+    )
     s = pd.read_csv(out["survival"], sep="\t")
     prim = s[s.endpoint == "t/e"].set_index(["signature", "model"])
-    assert np.isfinite(prim.loc[("SS", "univariate"), "hr_per_sd"]) and 0 < prim.loc[("SS", "univariate"), "p_random_null"] <= 1
+    assert (
+        np.isfinite(prim.loc[("SS", "univariate"), "hr_per_sd"])
+        and 0 < prim.loc[("SS", "univariate"), "p_random_null"] <= 1
+    )
     assert "constant" in prim.loc[("SS_attraction", "univariate"), "note"]
     assert "not available" in prim.loc[("SS_infiltration", "univariate"), "note"]
     # covariate with one level: the adjusted model is not fitted and the note says why; the absent one is named

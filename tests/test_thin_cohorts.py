@@ -13,15 +13,17 @@ import pandas as pd
 import pytest
 import yaml
 
-import seedsig.associate as associate
-import seedsig.prerank as prerank
-from seedsig.associate import MIN_SAMPLES_TESTED, bh_qvalues, correlation_table
-from seedsig.config import ASSOCIATE_DEFAULTS, SURVIVAL_DEFAULTS, check_against_schema, cohort_settings
-from seedsig.curves import logrank
-from seedsig.errors import SeedsigError
-from seedsig.scoring import score
-from seedsig.signatures import Signature
-from seedsig.survival import MIN_SAMPLES_COX, cox_model, cox_table, cox_univariate_many
+from seedsig.association import correlation as associate
+from seedsig.association import prerank as prerank
+from seedsig.association.correlation import MIN_SAMPLES_TESTED, correlation_table
+from seedsig.config import check_against_schema, cohort_settings
+from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import ASSOCIATE_DEFAULTS, SURVIVAL_DEFAULTS
+from seedsig.core.stats import bh_qvalues
+from seedsig.outcome.cox import MIN_SAMPLES_COX, cox_model, cox_table, cox_univariate_many
+from seedsig.outcome.curves import logrank
+from seedsig.scoring.methods import score
+from seedsig.scoring.signatures import Signature
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

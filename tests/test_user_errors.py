@@ -11,18 +11,18 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-
-from seedsig import config as sconf
-from seedsig import failure
-from seedsig.cli import main
-from seedsig.errors import SeedsigError
-from seedsig.io import read_clinical, read_matrix
-from seedsig.pipeline import run_rule
-from seedsig.readers import read_h5ad_bulk, read_parquet, read_table
-
 from conftest import REPO
 from test_bad_input import expect_failure, write_cohort
 from test_pipeline import new_workdir, run_snakemake
+
+from seedsig import config as sconf
+from seedsig.cli import main
+from seedsig.core import failure
+from seedsig.core.errors import SeedsigError
+from seedsig.core.rules import run_rule
+from seedsig.core.settings import load_schema, schema_path
+from seedsig.core.tables import read_clinical, read_matrix
+from seedsig.ingest.formats import read_h5ad_bulk, read_parquet, read_table
 
 SHEET_SCHEMA = REPO / "workflow" / "schemas" / "cohorts.schema.yaml"
 # a run of the tiny cohort that takes seconds, not minutes
@@ -368,7 +368,7 @@ def test_cli_numeric_ranges_come_from_the_schema(tmp_path, capsys, argv, option,
 
 
 def test_cli_ranges_are_read_from_the_config_schema(tmp_path, capsys):
-    schema = sconf._load_schema(sconf.schema_path())
+    schema = load_schema(schema_path())
     assert schema["properties"]["scoring"]["properties"]["min_fraction"]["maximum"] == 1
     assert sconf.schema_range("normalize.prior_count") == {"exclusiveMinimum": 0, "maximum": 100}
     counts = _counts(tmp_path)

@@ -6,18 +6,17 @@ import gzip
 import numpy as np
 import pandas as pd
 import pytest
-
-from seedsig.clinical import parse_event
-from seedsig.config import check_config_file, check_workflow_config, read_sheet
-from seedsig.errors import SeedsigError
-from seedsig.io import read_clinical, read_matrix
-from seedsig.normalize import check_counts, check_expression
-from seedsig.pipeline import merge_clinical, prepare_clinical
-from seedsig.readers import read_table
-from seedsig.signatures import read_signature_file
-
 from conftest import REPO
 from test_bad_input import digest
+
+from seedsig.config import check_config_file, check_workflow_config, read_sheet
+from seedsig.core.errors import SeedsigError
+from seedsig.core.tables import read_clinical, read_matrix
+from seedsig.ingest.checks import check_counts, check_expression
+from seedsig.ingest.clinical import parse_event
+from seedsig.ingest.formats import read_table
+from seedsig.ingest.stage import merge_clinical, prepare_clinical
+from seedsig.scoring.signatures import read_signature_file
 
 SHEET_SCHEMA = REPO / "workflow" / "schemas" / "cohorts.schema.yaml"
 HEADER = "cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent"

@@ -2,11 +2,11 @@
 
 The same code paths as the pipeline and the CLI, called on objects in memory:
 
-* :func:`score` checks the matrix as ``seedsig score`` does (:func:`seedsig.normalize.check_expression`) and calls
-  :func:`seedsig.scoring.score`; for an AnnData it writes the scores to ``adata.obsm[f"seedsig_{method}"]`` and the
+* :func:`score` checks the matrix as ``seedsig score`` does (:func:`seedsig.ingest.checks.check_expression`) and calls
+  :func:`seedsig.scoring.methods.score`; for an AnnData it writes the scores to ``adata.obsm[f"seedsig_{method}"]`` and the
   coverage table and parameters to ``adata.uns[f"seedsig_{method}"]``.
-* :func:`associate` calls :func:`seedsig.associate.correlation_table` as the pipeline's associate step does.
-* :func:`survival` calls :func:`seedsig.survival.cox_table` as the pipeline's survival step does (its Cox part).
+* :func:`associate` calls :func:`seedsig.association.correlation.correlation_table` as the pipeline's associate step does.
+* :func:`survival` calls :func:`seedsig.outcome.cox.cox_table` as the pipeline's survival step does (its Cox part).
 
 Both return a :class:`Result`: ``.to_frame()`` is the table the library function gave (the README's columns),
 ``.summary()`` a fixed-width text table. Defaults not given here come from :mod:`seedsig.config` (the pipeline's).
@@ -27,13 +27,15 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .associate import correlation_table
-from .config import ASSOCIATE_DEFAULTS, SURVIVAL_DEFAULTS
-from .errors import SeedsigError
-from .normalize import check_expression
-from .scoring import score as _score_matrix
-from .signatures import Signature, load_signatures
-from .survival import cox_table
+from seedsig.association.correlation import correlation_table
+from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import ASSOCIATE_DEFAULTS, SURVIVAL_DEFAULTS
+from seedsig.ingest.checks import check_expression
+from seedsig.ingest.formats import h5ad_values
+from seedsig.ingest.ids import resolve_ids
+from seedsig.outcome.cox import cox_table
+from seedsig.scoring.methods import score as _score_matrix
+from seedsig.scoring.signatures import Signature, load_signatures
 
 UNS_PREFIX = "seedsig_"  # obsm / uns key: f"seedsig_{method}"
 DICT_SOURCE = "signatures dict"
@@ -58,8 +60,6 @@ def _unique_names(names: pd.Index, where: str, what: str) -> None:
 def _anndata_matrix(adata, layer: str | None) -> tuple[pd.DataFrame, str]:
     """genes x samples float64 DataFrame of an AnnData (samples x genes) from X or ``layers[layer]``."""
     import scipy.sparse as sp
-
-    from .readers import h5ad_values
 
     if layer is not None and layer not in adata.layers:
         known = ", ".join(map(str, adata.layers.keys())) or "none (layer=None uses X)"
@@ -89,8 +89,9 @@ def _matrix(data: Any, layer: str | None) -> tuple[pd.DataFrame, str]:
         except (TypeError, ValueError):
             bad = [str(c) for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
             raise SeedsigError(f"{where}: column(s) {', '.join(bad[:5])} are not numeric.") from None
-        matrix = pd.DataFrame(values, index=pd.Index(data.index.astype(str), name="gene_id"),
-                              columns=pd.Index(data.columns.astype(str)))
+        matrix = pd.DataFrame(
+            values, index=pd.Index(data.index.astype(str), name="gene_id"), columns=pd.Index(data.columns.astype(str))
+        )
         _unique_names(matrix.columns, where, "sample ids")
         _unique_names(matrix.index, where, "gene ids")
         return matrix, where
@@ -101,7 +102,7 @@ def _matrix(data: Any, layer: str | None) -> tuple[pd.DataFrame, str]:
 
 def _dict_signatures(sets: Mapping) -> list[Signature]:
     """Signatures from a dict name -> genes (list of symbols) or name -> {gene: direction}, read by the signature
-    file reader (:func:`seedsig.signatures.load_signatures`: directions, alias resolution, duplicate genes) from a
+    file reader (:func:`seedsig.scoring.signatures.load_signatures`: directions, alias resolution, duplicate genes) from a
     temporary project-format TSV, so that a dict and a file give the same Signature objects."""
     rows: list[tuple[str, str, str]] = []
     for name, genes in sets.items():
@@ -129,6 +130,7 @@ def _dict_signatures(sets: Mapping) -> list[Signature]:
         try:
             sigs = load_signatures(path)
         except SeedsigError as exc:  # name the dict entry, not the temporary file
+
             def entry(m: re.Match) -> str:
                 name, gene, _ = rows[int(m.group(1)) - 2]
                 return f"{DICT_SOURCE}, signature '{name}', gene '{gene}'"
@@ -199,7 +201,7 @@ def score(
     :class:`UserWarning`), and every row is scored as given.
     ``signatures``: a path or a list of paths of TSV/GMT files, a dict name -> list of symbols (or name ->
     {gene: "up"/"down"}), Signature objects, or a list mixing them. ``method``: one of
-    :data:`seedsig.scoring.METHODS`; ``**params``: its parameters (e.g. ``alpha=0.25`` for ssgsea,
+    :data:`seedsig.scoring.methods.SCORING_METHODS`; ``**params``: its parameters (e.g. ``alpha=0.25`` for ssgsea,
     ``random_state=0`` for score_genes). A signature with fewer than ``min_genes`` genes or ``min_fraction`` of
     its genes measured is not scored (NA column; the coverage table says why, and a warning names it).
 
@@ -213,12 +215,20 @@ def score(
     annotation = platform_annotation if gene_id == "probe" else None
     if gene_id == "probe" and platform_annotation is None:
         raise SeedsigError("gene_id='probe' needs platform_annotation= (a GEO GPL table or .annot file, or its table).")
-    checked = check_expression(matrix, where, "log_expression", gene_id, annotation=annotation, orientation=None,
-                               command="score")
+    checked = check_expression(
+        matrix, where, "log_expression", gene_id, annotation=annotation, orientation=None, command="score"
+    )
     for message in checked.warnings:
         warnings.warn(message, UserWarning, stacklevel=2)
-    res = _score_matrix(matrix, sigs, method, row_symbols=checked.mapping["symbol"].tolist(), min_genes=min_genes,
-                        min_fraction=min_fraction, params=params)
+    res = _score_matrix(
+        matrix,
+        sigs,
+        method,
+        row_symbols=checked.mapping["symbol"].tolist(),
+        min_genes=min_genes,
+        min_fraction=min_fraction,
+        params=params,
+    )
     for rec in res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]].itertuples(index=False):
         warnings.warn(f"{rec.signature} not scored: {rec.reason}", UserWarning, stacklevel=2)
     scores = res.scores.copy()
@@ -239,9 +249,15 @@ def score(
                 columns=["signature", "gene", "direction", "organ"],
             ),
         }
-    scores.attrs["seedsig"] = {"method": method, "params": dict(res.params), "min_genes": int(min_genes),
-                               "min_fraction": float(min_fraction), "gene_id": gene_id, "layer": layer,
-                               "signatures": list(sigs)}
+    scores.attrs["seedsig"] = {
+        "method": method,
+        "params": dict(res.params),
+        "min_genes": int(min_genes),
+        "min_fraction": float(min_fraction),
+        "gene_id": gene_id,
+        "layer": layer,
+        "signatures": list(sigs),
+    }
     return scores
 
 
@@ -297,35 +313,79 @@ class Result:
         methods = ", ".join(dict.fromkeys(t["method"])) if len(t) else "none"
         if self.kind == "associate":
             return [
-                ("Method", methods), ("Statistics", ", ".join(p["statistics"])),
+                ("Method", methods),
+                ("Statistics", ", ".join(p["statistics"])),
                 ("Samples (n)", str(self.info.get("samples", ""))),
-                ("Bootstrap B", str(p["n_bootstrap"])), ("Random null B", str(p["n_random"])),
-                ("Seed", str(p["seed"])), ("min_samples", str(p["min_samples"])),
+                ("Bootstrap B", str(p["n_bootstrap"])),
+                ("Random null B", str(p["n_random"])),
+                ("Seed", str(p["seed"])),
+                ("min_samples", str(p["min_samples"])),
                 ("Adjusted for", ";".join(self.info.get("covariates", {}).get("adjusted_for", [])) or "nothing"),
                 ("Tests (BH family)", str(self.info.get("n_tests", ""))),
             ]
         n = int(t["n"].max()) if len(t) else 0
         events = int(t["events"].max()) if len(t) else 0
         return [
-            ("Method", methods), ("Endpoint", p["endpoint"]), ("Samples (n, max)", str(n)),
-            ("Events (max)", str(events)), ("min_samples", str(p["min_samples"])),
-            ("Covariates", ";".join(p["covariates"]) or "none"), ("Ties", "efron"),
+            ("Method", methods),
+            ("Endpoint", p["endpoint"]),
+            ("Samples (n, max)", str(n)),
+            ("Events (max)", str(events)),
+            ("min_samples", str(p["min_samples"])),
+            ("Covariates", ";".join(p["covariates"]) or "none"),
+            ("Ties", "efron"),
             ("Random null", "not computed (p_random_null NA; the pipeline's survival step computes it)"),
         ]
 
     def _rows(self) -> tuple[list[str], list[list[str]], list[str]]:
         t = self.table
         if self.kind == "associate":
-            cols = ["method", "focal", "target", "statistic", "n", "r", "95% CI", "q", "null p", "r w/o shared",
-                    "r partial", "note"]
-            vals = [[r.method, r.signature_a, r.signature_b, r.statistic, str(int(r.n)), _num(r.r),
-                     _ci(r.ci_low, r.ci_high), _pval(r.q), _pval(r.p_random_null), _num(r.r_without_shared),
-                     _num(r.r_partial)] for r in t.itertuples(index=False)]
+            cols = [
+                "method",
+                "focal",
+                "target",
+                "statistic",
+                "n",
+                "r",
+                "95% CI",
+                "q",
+                "null p",
+                "r w/o shared",
+                "r partial",
+                "note",
+            ]
+            vals = [
+                [
+                    r.method,
+                    r.signature_a,
+                    r.signature_b,
+                    r.statistic,
+                    str(int(r.n)),
+                    _num(r.r),
+                    _ci(r.ci_low, r.ci_high),
+                    _pval(r.q),
+                    _pval(r.p_random_null),
+                    _num(r.r_without_shared),
+                    _num(r.r_partial),
+                ]
+                for r in t.itertuples(index=False)
+            ]
         else:
             cols = ["method", "signature", "model", "n", "events", "HR per SD", "95% CI", "p", "C", "PH p", "note"]
-            vals = [[r.method, r.signature, r.model, str(int(r.n)), str(int(r.events)), _num(r.hr_per_sd),
-                     _ci(r.ci_low, r.ci_high), _pval(r.p), _num(r.concordance), _pval(r.ph_p)]
-                    for r in t.itertuples(index=False)]
+            vals = [
+                [
+                    r.method,
+                    r.signature,
+                    r.model,
+                    str(int(r.n)),
+                    str(int(r.events)),
+                    _num(r.hr_per_sd),
+                    _ci(r.ci_low, r.ci_high),
+                    _pval(r.p),
+                    _num(r.concordance),
+                    _pval(r.ph_p),
+                ]
+                for r in t.itertuples(index=False)
+            ]
         notes: list[str] = []
         for row, note in zip(vals, t["note"].fillna("").astype(str)):
             if note and note not in notes:
@@ -358,15 +418,17 @@ class Result:
         what = "correlation rows" if self.kind == "associate" else "Cox rows"
         methods = ", ".join(dict.fromkeys(self.table["method"])) if len(self.table) else "none"
         tested = int(np.isfinite(self.table["p"].to_numpy(dtype=float)).sum())
-        return (f"<seedsig {self.kind} result: {len(self.table)} {what} ({methods}), {tested} tested; "
-                ".summary(), .to_frame()>")
+        return (
+            f"<seedsig {self.kind} result: {len(self.table)} {what} ({methods}), {tested} tested; "
+            ".summary(), .to_frame()>"
+        )
 
 
 # ---------------------------------------------------------------------------------- score inputs
 def _from_anndata(adata, method: str | None) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
     """Score tables (method -> samples x signatures) and their uns records of an AnnData scored by :func:`score`."""
     keys = [k for k in adata.obsm.keys() if str(k).startswith(UNS_PREFIX) and k in adata.uns]
-    methods = [k[len(UNS_PREFIX):] for k in keys]
+    methods = [k[len(UNS_PREFIX) :] for k in keys]
     if method is not None:
         methods = [method] if method in methods else []
     if not methods:
@@ -386,8 +448,15 @@ def _from_anndata(adata, method: str | None) -> tuple[dict[str, pd.DataFrame], d
 def _uns_signatures(record: dict) -> list[Signature]:
     """The signatures :func:`score` stored in ``uns`` (already resolved gene symbols: no file is read again)."""
     table = pd.DataFrame(record["signatures"])
-    return [Signature(name=str(name), genes=tuple(map(str, g["gene"])), directions=tuple(map(int, g["direction"])),
-                      organ=str(g["organ"].iloc[0])) for name, g in table.groupby("signature", sort=False)]
+    return [
+        Signature(
+            name=str(name),
+            genes=tuple(map(str, g["gene"])),
+            directions=tuple(map(int, g["direction"])),
+            organ=str(g["organ"].iloc[0]),
+        )
+        for name, g in table.groupby("signature", sort=False)
+    ]
 
 
 @dataclass
@@ -413,9 +482,16 @@ def _scores_input(scores: Any, method: str | None) -> _Scores:
             sigs.update({s.name: s for s in _uns_signatures(r)})
         order = dict.fromkeys(c for t in tables.values() for c in t.columns)  # h5ad sorts uns keys: score order
         ordered = [sigs[n] for n in order if n in sigs] + [s for n, s in sigs.items() if n not in order]
-        return _Scores(tables, ordered, {m: dict(r["params"]) for m, r in recs.items()},
-                       int(first["min_genes"]), float(first["min_fraction"]), scores, first["layer"] or None,
-                       str(first["gene_id"]))
+        return _Scores(
+            tables,
+            ordered,
+            {m: dict(r["params"]) for m, r in recs.items()},
+            int(first["min_genes"]),
+            float(first["min_fraction"]),
+            scores,
+            first["layer"] or None,
+            str(first["gene_id"]),
+        )
     if isinstance(scores, pd.DataFrame):
         meta = scores.attrs.get("seedsig", {})
         m = method or meta.get("method")
@@ -446,9 +522,8 @@ def _scores_input(scores: Any, method: str | None) -> _Scores:
 
 
 def _symbol_rows(expr: pd.DataFrame, gene_id: str) -> pd.DataFrame:
-    """The matrix with each row named by its current symbol (:func:`seedsig.ids.resolve_ids`, the mapping
+    """The matrix with each row named by its current symbol (:func:`seedsig.ingest.ids.resolve_ids`, the mapping
     :func:`score` scored with), as the pipeline's ingest names them: an ``IL8`` row becomes ``CXCL8``."""
-    from .ids import resolve_ids
 
     if gene_id == "probe":
         raise SeedsigError(
@@ -477,8 +552,10 @@ def _clinical_columns(names: Any, clinical: pd.DataFrame | None, what: str) -> p
         )
     missing = [c for c in names if c not in clinical.columns]
     if missing:
-        raise SeedsigError(f"{what}: column(s) {', '.join(missing)} are not in clinical (columns: "
-                           f"{', '.join(map(str, clinical.columns))}).")
+        raise SeedsigError(
+            f"{what}: column(s) {', '.join(missing)} are not in clinical (columns: "
+            f"{', '.join(map(str, clinical.columns))})."
+        )
     out = clinical[names].copy()
     for c in names:  # categoricals as plain values (as the pipeline's covariate_frame)
         if isinstance(out[c].dtype, pd.CategoricalDtype):
@@ -510,7 +587,7 @@ def associate(
     method_params: dict[str, dict] | None = None,
 ) -> Result:
     """Correlate each focal signature's score with each target's, as the pipeline's associate step does
-    (:func:`seedsig.associate.correlation_table`: r, 95% CI, BH q over the grid, gene overlap, r without shared
+    (:func:`seedsig.association.correlation.correlation_table`: r, 95% CI, BH q over the grid, gene overlap, r without shared
     genes, the matched random-signature null, the partial correlation adjusted for meta-PCNA and ``covariates``).
 
     ``scores``: what :func:`score` returned, an AnnData :func:`score` wrote to (every ``obsm["seedsig_*"]``, or
@@ -528,13 +605,17 @@ def associate(
     given = _scores_input(scores, method)
     sigs = _signatures(signatures) if signatures is not None else given.signatures
     if sigs is None:
-        raise SeedsigError("associate needs the signatures the scores come from (signatures=...): the random-signature "
-                           "null and the shared genes are computed from their gene lists.")
+        raise SeedsigError(
+            "associate needs the signatures the scores come from (signatures=...): the random-signature "
+            "null and the shared genes are computed from their gene lists."
+        )
     expr_data = given.adata if expression is None else expression
     if expr_data is None:
-        raise SeedsigError("associate needs the expression matrix the scores were computed from (expression=, an "
-                           "AnnData or a genes x samples DataFrame): the random-signature null, the shared-gene "
-                           "re-scoring and meta-PCNA are computed from it.")
+        raise SeedsigError(
+            "associate needs the expression matrix the scores were computed from (expression=, an "
+            "AnnData or a genes x samples DataFrame): the random-signature null, the shared-gene "
+            "re-scoring and meta-PCNA are computed from it."
+        )
     expr, _ = _matrix(expr_data, layer if (layer is not None or expression is not None) else given.layer)
     expr = _symbol_rows(expr, given.gene_id)
     if clinical is None and given.adata is not None:
@@ -547,8 +628,10 @@ def associate(
     statistics = _setting(statistics, d, "statistics")
     settings = {
         "statistics": [statistics] if isinstance(statistics, str) else list(statistics),
-        "n_bootstrap": _setting(n_bootstrap, d, "n_bootstrap"), "n_random": _setting(n_random, d, "n_random"),
-        "seed": _setting(seed, d, "seed"), "proliferation": bool(_setting(proliferation, d, "proliferation")),
+        "n_bootstrap": _setting(n_bootstrap, d, "n_bootstrap"),
+        "n_random": _setting(n_random, d, "n_random"),
+        "seed": _setting(seed, d, "seed"),
+        "proliferation": bool(_setting(proliferation, d, "proliferation")),
         "min_samples": _setting(min_samples, d, "min_samples"),
         "min_genes": int(min_genes if min_genes is not None else (given.min_genes or 2)),
         "min_fraction": float(min_fraction if min_fraction is not None else (given.min_fraction or 0.5)),
@@ -556,10 +639,20 @@ def associate(
     params = {**given.method_params, **(method_params or {})}
     cov = _clinical_columns(covariates, clinical, "covariates")
     table, info = correlation_table(
-        expr, given.tables, sigs, focal, targets, statistics=tuple(settings["statistics"]),
-        n_bootstrap=settings["n_bootstrap"], n_random=settings["n_random"], seed=settings["seed"], covariates=cov,
-        proliferation=settings["proliferation"], min_genes=settings["min_genes"],
-        min_fraction=settings["min_fraction"], method_params={m: params.get(m, {}) for m in given.tables},
+        expr,
+        given.tables,
+        sigs,
+        focal,
+        targets,
+        statistics=tuple(settings["statistics"]),
+        n_bootstrap=settings["n_bootstrap"],
+        n_random=settings["n_random"],
+        seed=settings["seed"],
+        covariates=cov,
+        proliferation=settings["proliferation"],
+        min_genes=settings["min_genes"],
+        min_fraction=settings["min_fraction"],
+        method_params={m: params.get(m, {}) for m in given.tables},
         min_samples=settings["min_samples"],
     )
     settings.update(focal=focal, targets=targets, covariates=[] if cov is None else list(map(str, cov.columns)))
@@ -572,8 +665,9 @@ def _endpoint_series(value: Any, clinical: pd.DataFrame | None, what: str) -> tu
         if clinical is None:
             raise SeedsigError(f"{what} '{value}' is a column name: give clinical= (e.g. adata.obs) or a Series.")
         if value not in clinical.columns:
-            raise SeedsigError(f"{what} column '{value}' is not in clinical (columns: "
-                               f"{', '.join(map(str, clinical.columns))}).")
+            raise SeedsigError(
+                f"{what} column '{value}' is not in clinical (columns: {', '.join(map(str, clinical.columns))})."
+            )
         return clinical[value], value
     if isinstance(value, pd.Series):
         return value, str(value.name) if value.name is not None else what
@@ -593,7 +687,7 @@ def survival(
     min_samples: int | None = None,
 ) -> Result:
     """Cox proportional hazards (Efron ties) of each score per SD on one endpoint, univariate and, with
-    ``covariates``, adjusted: :func:`seedsig.survival.cox_table`, as the pipeline's survival step fits them (HR per
+    ``covariates``, adjusted: :func:`seedsig.outcome.cox.cox_table`, as the pipeline's survival step fits them (HR per
     SD, 95% CI, Wald p, concordance, proportional-hazards p).
 
     ``scores``: as for :func:`associate`. ``time`` / ``event``: Series indexed by sample id (event 1/0), or column
@@ -606,7 +700,7 @@ def survival(
     The random-signature null of the pipeline (``p_random_null``) is not computed here: the column stays NA, as
     :func:`cox_table` leaves it (the pipeline composes it from the random scores of the expression matrix; one
     shared null function for associate and survival is issue 15 item 2). Kaplan-Meier curves, log-rank tests and
-    cumulative incidence are the pipeline's (``seedsig.curves``)."""
+    cumulative incidence are the pipeline's (``seedsig.outcome.curves``)."""
     given = _scores_input(scores, method)
     if clinical is None and given.adata is not None:
         clinical = given.adata.obs
@@ -617,9 +711,13 @@ def survival(
     floor = _setting(min_samples, SURVIVAL_DEFAULTS, "min_samples")
     names = [signatures] if isinstance(signatures, str) else signatures
     table = cox_table(given.tables, t, e, label, signatures=names, covariates=cov, min_samples=floor)
-    params = {"endpoint": label, "min_samples": floor, "covariates": [] if cov is None else list(map(str, cov.columns)),
-              "methods": list(given.tables)}
-    return Result("survival", table, params, {"random_null": "not computed by seedsig.survival (p_random_null NA)"})
+    params = {
+        "endpoint": label,
+        "min_samples": floor,
+        "covariates": [] if cov is None else list(map(str, cov.columns)),
+        "methods": list(given.tables),
+    }
+    return Result("survival", table, params, {"random_null": "not computed by seedsig.outcome.cox (p_random_null NA)"})
 
 
 __all__ = ["score", "associate", "survival", "Result", "Summary"]

@@ -15,18 +15,33 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
-from .errors import SeedsigError
+from seedsig import __version__
+from seedsig.core.errors import SeedsigError
 
-METHODS = ("tmm_logcpm", "logcpm", "upperquartile_logcpm", "deseq2_log", "deseq2_vst", "tpm", "log2", "quantile", "none")  # = normalize.METHODS (kept here so --help starts fast)
+NORMALIZATION_METHODS = (
+    "tmm_logcpm",
+    "logcpm",
+    "upperquartile_logcpm",
+    "deseq2_log",
+    "deseq2_vst",
+    "tpm",
+    "log2",
+    "quantile",
+    "none",
+)  # = seedsig.normalize.methods.NORMALIZATION_METHODS (kept here so --help starts fast)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
-    from .simulate import simulate_cohort
+    from seedsig.simulate import simulate_cohort
 
     if args.single_cell:
-        from .io import atomic_path
-        from .simulate import SC_CELLS_PER_SAMPLE, SC_N_GENES, SC_N_SAMPLES, simulate_single_cell
+        from seedsig.core.tables import atomic_path
+        from seedsig.simulate import (
+            SC_CELLS_PER_SAMPLE,
+            SC_N_GENES,
+            SC_N_SAMPLES,
+            simulate_single_cell,
+        )
 
         adata = simulate_single_cell(
             seed=args.seed,
@@ -37,19 +52,33 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
         )
         with atomic_path(args.single_cell) as tmp:
             adata.write_h5ad(tmp)
-        print(f"wrote {args.single_cell} ({adata.n_obs} cells x {adata.n_vars} genes, {adata.obs['sample'].nunique()} samples, seed {args.seed})")
+        print(
+            f"wrote {args.single_cell} ({adata.n_obs} cells x {adata.n_vars} genes, {adata.obs['sample'].nunique()} samples, seed {args.seed})"
+        )
         return
     args.n_samples = 200 if args.n_samples is None else args.n_samples
     args.n_genes = 16000 if args.n_genes is None else args.n_genes
-    truth = simulate_cohort(Path(args.out), seed=args.seed, n_samples=args.n_samples, n_genes=args.n_genes, signature_dir=args.signature_dir)
-    print(f"wrote {args.out}/counts.tsv.gz, clinical.tsv, truth.json ({truth['n_genes']} genes x {truth['n_samples']} samples, seed {truth['seed']})")
+    truth = simulate_cohort(
+        Path(args.out), seed=args.seed, n_samples=args.n_samples, n_genes=args.n_genes, signature_dir=args.signature_dir
+    )
+    print(
+        f"wrote {args.out}/counts.tsv.gz, clinical.tsv, truth.json ({truth['n_genes']} genes x {truth['n_samples']} samples, seed {truth['seed']})"
+    )
 
 
 def _cmd_normalize(args: argparse.Namespace) -> None:
     import warnings
 
-    from .io import provenance, read_matrix, write_sidecar, write_table
-    from .normalize import COUNT_METHODS, filter_by_expr, match_lengths, normalize_matrix, parse_steps, read_gene_lengths
+    from seedsig.core.provenance import provenance, write_sidecar
+    from seedsig.core.tables import read_matrix, write_table
+    from seedsig.normalize.methods import (
+        COUNT_METHODS,
+        filter_by_expr,
+        match_lengths,
+        normalize_matrix,
+        parse_steps,
+        read_gene_lengths,
+    )
 
     df = read_matrix(args.input, what="input matrix")
     steps = parse_steps(args.method)
@@ -58,8 +87,10 @@ def _cmd_normalize(args: argparse.Namespace) -> None:
     n_filtered = 0
     if args.filter_by_expr:
         if data_type != "counts":
-            raise SeedsigError("--filter-by-expr filters raw counts: use it with a count method (or --data-type counts).")
-        from .normalize import check_counts
+            raise SeedsigError(
+                "--filter-by-expr filters raw counts: use it with a count method (or --data-type counts)."
+            )
+        from seedsig.ingest.checks import check_counts
 
         check_counts(df, where)
         keep = filter_by_expr(df.to_numpy())
@@ -70,27 +101,55 @@ def _cmd_normalize(args: argparse.Namespace) -> None:
         lengths = match_lengths([[str(i)] for i in df.index], read_gene_lengths(args.gene_lengths))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out, info = normalize_matrix(df, steps, data_type=data_type, prior_count=args.prior_count, gene_lengths=lengths, pseudocount=args.pseudocount, size_factors=args.size_factors, where=where)
+        out, info = normalize_matrix(
+            df,
+            steps,
+            data_type=data_type,
+            prior_count=args.prior_count,
+            gene_lengths=lengths,
+            pseudocount=args.pseudocount,
+            size_factors=args.size_factors,
+            where=where,
+        )
     for w in caught:
         print(f"seedsig: warning: {w.message}", file=sys.stderr)
     out.index.name = df.index.name or "gene_id"
     write_table(out.reset_index(), args.out, float_format="%.12g")
-    params = {"method": info["method"], "data_type": data_type, "prior_count": args.prior_count, "pseudocount": args.pseudocount, "size_factors": args.size_factors, "gene_lengths": args.gene_lengths or "", "filter_by_expr": args.filter_by_expr, "n_filtered_genes": n_filtered}
-    write_sidecar(args.out, provenance(params, inputs=[args.input, *([args.gene_lengths] if args.gene_lengths else [])], normalization=info))
-    print(f"wrote {args.out} ({out.shape[0]} genes x {out.shape[1]} samples, {info['method']}{f'; {n_filtered} genes filtered' if args.filter_by_expr else ''})")
+    params = {
+        "method": info["method"],
+        "data_type": data_type,
+        "prior_count": args.prior_count,
+        "pseudocount": args.pseudocount,
+        "size_factors": args.size_factors,
+        "gene_lengths": args.gene_lengths or "",
+        "filter_by_expr": args.filter_by_expr,
+        "n_filtered_genes": n_filtered,
+    }
+    write_sidecar(
+        args.out,
+        provenance(
+            params, inputs=[args.input, *([args.gene_lengths] if args.gene_lengths else [])], normalization=info
+        ),
+    )
+    print(
+        f"wrote {args.out} ({out.shape[0]} genes x {out.shape[1]} samples, {info['method']}{f'; {n_filtered} genes filtered' if args.filter_by_expr else ''})"
+    )
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
-    from .ids import read_platform_annotation
-    from .io import provenance, read_matrix, write_sidecar, write_table
-    from .normalize import check_expression
-    from .scoring import score
-    from .signatures import load_signatures
+    from seedsig.core.provenance import provenance, write_sidecar
+    from seedsig.core.tables import read_matrix, write_table
+    from seedsig.ingest.checks import check_expression
+    from seedsig.ingest.ids import read_platform_annotation
+    from seedsig.scoring.methods import score
+    from seedsig.scoring.signatures import load_signatures
 
     expr = read_matrix(args.expr, what="expression matrix")
     sigs = load_signatures(args.signatures)
     if args.gene_id == "probe" and not args.platform_annotation:
-        raise SeedsigError("--gene-id probe needs --platform-annotation (a GEO GPL table or .annot file mapping probe ids to genes).")
+        raise SeedsigError(
+            "--gene-id probe needs --platform-annotation (a GEO GPL table or .annot file mapping probe ids to genes)."
+        )
     ann = read_platform_annotation(args.platform_annotation) if args.gene_id == "probe" else None
     # the checks of the pipeline's ingest (infinite values, transposed, raw counts or un-logged values, ids)
     where = f"expression matrix '{args.expr}'"
@@ -105,11 +164,22 @@ def _cmd_score(args: argparse.Namespace) -> None:
         params = {"alpha": args.alpha, "normalize": args.ssgsea_normalize}
     elif args.method == "score_genes":
         params = {"random_state": args.seed}
-    res = score(expr, sigs, args.method, row_symbols=symbols, min_genes=args.min_genes, min_fraction=args.min_fraction, params=params)
+    res = score(
+        expr,
+        sigs,
+        args.method,
+        row_symbols=symbols,
+        min_genes=args.min_genes,
+        min_fraction=args.min_fraction,
+        params=params,
+    )
     table = res.scores.copy()
     table.index.name = "sample"
     write_table(table.reset_index(), args.out, float_format="%.12g")
-    write_sidecar(args.out, provenance(res.provenance(), inputs=[args.expr, *args.signatures], coverage=res.coverage.to_dict("records")))
+    write_sidecar(
+        args.out,
+        provenance(res.provenance(), inputs=[args.expr, *args.signatures], coverage=res.coverage.to_dict("records")),
+    )
     not_scored = res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]]
     for rec in not_scored.itertuples(index=False):
         print(f"seedsig: note: {rec.signature} not scored: {rec.reason}", file=sys.stderr)
@@ -117,7 +187,12 @@ def _cmd_score(args: argparse.Namespace) -> None:
 
 
 def _cmd_download(args: argparse.Namespace) -> None:
-    from .download import fetch_geo, fetch_geo_platform, parse_accession, series_platform
+    from seedsig.ingest.download import (
+        fetch_geo,
+        fetch_geo_platform,
+        parse_accession,
+        series_platform,
+    )
 
     accessions = [parse_accession(a) for a in args.accessions]  # every accession checked before any download
     opts = {"retries": args.retries, "timeout": args.timeout, "progress": not args.no_progress}
@@ -129,13 +204,15 @@ def _cmd_download(args: argparse.Namespace) -> None:
         if "series_matrix" in paths and "ncbi_counts" not in paths:
             platform = series_platform(paths["series_matrix"], name)
             if args.with_platform:
-                print(f"{name} platform_annotation ({platform}): {fetch_geo_platform(platform, args.cache, geo_base=args.geo_base, **opts)}")
+                print(
+                    f"{name} platform_annotation ({platform}): {fetch_geo_platform(platform, args.cache, geo_base=args.geo_base, **opts)}"
+                )
             else:
                 print(f"{name} platform: {platform} (add geo:{platform} or --with-platform to fetch its annotation)")
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    from .config import check_config_file
+    from seedsig.config import check_config_file
 
     bad = 0
     for f in args.files:
@@ -174,7 +251,7 @@ RANGES: dict[str, list[tuple[str, str, str, Callable[[argparse.Namespace], bool]
 
 
 def _check_ranges(args: argparse.Namespace) -> None:
-    from .config import describe_range, in_range, schema_range
+    from seedsig.config import describe_range, in_range, schema_range
 
     for dest, option, key, applies in RANGES.get(args.command, []):
         value = getattr(args, dest, None)
@@ -189,7 +266,7 @@ def _check_ranges(args: argparse.Namespace) -> None:
 
 def _io_paths(args: argparse.Namespace) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(option, path) of the files a command writes and of the files it reads."""
-    from .io import sidecar_path
+    from seedsig.core.provenance import sidecar_path
 
     if args.command == "normalize":
         outs = [("--out", args.out), ("--out (its sidecar)", str(sidecar_path(args.out)))]
@@ -229,7 +306,9 @@ def _refuse_overwrite(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="seedsig", description="Self-seeding and organ-specific metastasis signatures across tumour cohorts.")
+    p = argparse.ArgumentParser(
+        prog="seedsig", description="Self-seeding and organ-specific metastasis signatures across tumour cohorts."
+    )
     p.add_argument("--version", action="version", version=f"seedsig {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -238,45 +317,109 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=2010)
     s.add_argument("--n-samples", type=int, default=None, help="samples (default 200; --single-cell: 12)")
     s.add_argument("--n-genes", type=int, default=None, help="genes (default 16000; --single-cell: 3000)")
-    s.add_argument("--single-cell", default=None, metavar="OUT.h5ad", help="write the simulated single-cell cohort (AnnData: cells of each sample, raw counts) to this file instead")
+    s.add_argument(
+        "--single-cell",
+        default=None,
+        metavar="OUT.h5ad",
+        help="write the simulated single-cell cohort (AnnData: cells of each sample, raw counts) to this file instead",
+    )
     s.add_argument("--cells-per-sample", type=int, default=None, help="--single-cell: cells per sample (default 150)")
-    s.add_argument("--signature-dir", default=None, help="folder with the shipped signature files (default: the repository's config/signatures)")
+    s.add_argument(
+        "--signature-dir",
+        default=None,
+        help="folder with the shipped signature files (default: the repository's config/signatures)",
+    )
     s.set_defaults(func=_cmd_simulate, _parser=s)
 
-    n = sub.add_parser("normalize", help="normalize a genes x samples TSV (ids unchanged, nothing filtered unless asked)")
+    n = sub.add_parser(
+        "normalize", help="normalize a genes x samples TSV (ids unchanged, nothing filtered unless asked)"
+    )
     n.add_argument("--input", required=True, help="genes x samples TSV/CSV (first column gene id)")
-    n.add_argument("--method", required=True, nargs="+", choices=list(METHODS), metavar="METHOD", help=f"one method or steps in order, e.g. 'log2 quantile' ({', '.join(METHODS)})")
+    n.add_argument(
+        "--method",
+        required=True,
+        nargs="+",
+        choices=list(NORMALIZATION_METHODS),
+        metavar="METHOD",
+        help=f"one method or steps in order, e.g. 'log2 quantile' ({', '.join(NORMALIZATION_METHODS)})",
+    )
     n.add_argument("--out", required=True, help="output TSV")
-    n.add_argument("--data-type", choices=["counts", "log_expression", "intensity", "tpm"], default=None, help="what the input holds (default: counts for count methods)")
+    n.add_argument(
+        "--data-type",
+        choices=["counts", "log_expression", "intensity", "tpm"],
+        default=None,
+        help="what the input holds (default: counts for count methods)",
+    )
     n.add_argument("--prior-count", type=float, default=2.0, help="edgeR cpm(log=TRUE) prior count (default 2)")
     n.add_argument("--pseudocount", type=float, default=None, help="added before log2 (default 1 after TPM, else 0)")
-    n.add_argument("--size-factors", choices=["auto", "ratio", "poscounts"], default="auto", help="DESeq2 size factors (default auto: ratio, or poscounts when every gene has a zero)")
+    n.add_argument(
+        "--size-factors",
+        choices=["auto", "ratio", "poscounts"],
+        default="auto",
+        help="DESeq2 size factors (default auto: ratio, or poscounts when every gene has a zero)",
+    )
     n.add_argument("--gene-lengths", default=None, help="GTF or two-column table (id, length) for tpm")
-    n.add_argument("--filter-by-expr", action="store_true", help="drop low-expression genes first (edgeR filterByExpr defaults; off by default)")
+    n.add_argument(
+        "--filter-by-expr",
+        action="store_true",
+        help="drop low-expression genes first (edgeR filterByExpr defaults; off by default)",
+    )
     n.set_defaults(func=_cmd_normalize, _parser=n)
 
     c = sub.add_parser("score", help="score signatures on a genes x samples TSV (every row ranked as given)")
-    c.add_argument("--expr", required=True, help="genes x samples TSV/CSV of log-scale expression (first column gene id)")
+    c.add_argument(
+        "--expr", required=True, help="genes x samples TSV/CSV of log-scale expression (first column gene id)"
+    )
     c.add_argument("--signatures", required=True, nargs="+", help="signature file(s): TSV (project format) or GMT")
-    c.add_argument("--method", required=True, choices=["ssgsea", "gsva", "zscore", "plage", "singscore", "score_genes", "mean_z"])
+    c.add_argument(
+        "--method", required=True, choices=["ssgsea", "gsva", "zscore", "plage", "singscore", "score_genes", "mean_z"]
+    )
     c.add_argument("--out", required=True, help="output TSV: column sample, then one column per signature")
-    c.add_argument("--gene-id", default="symbol", choices=["symbol", "ensembl", "entrez", "refseq", "probe"], help="kind of id in the first column")
-    c.add_argument("--platform-annotation", default=None, help="platform annotation (GEO GPL table or .annot) for --gene-id probe")
+    c.add_argument(
+        "--gene-id",
+        default="symbol",
+        choices=["symbol", "ensembl", "entrez", "refseq", "probe"],
+        help="kind of id in the first column",
+    )
+    c.add_argument(
+        "--platform-annotation", default=None, help="platform annotation (GEO GPL table or .annot) for --gene-id probe"
+    )
     c.add_argument("--min-genes", type=int, default=2)
     c.add_argument("--min-fraction", type=float, default=0.5)
     c.add_argument("--alpha", type=float, default=0.25, help="ssgsea weight exponent (default 0.25)")
-    c.add_argument("--ssgsea-normalize", action="store_true", help="divide ssgsea scores by their range over the run (cohort-relative)")
+    c.add_argument(
+        "--ssgsea-normalize",
+        action="store_true",
+        help="divide ssgsea scores by their range over the run (cohort-relative)",
+    )
     c.add_argument("--seed", type=int, default=0, help="random_state of score_genes' control genes (default 0)")
     c.set_defaults(func=_cmd_score, _parser=c)
 
     d = sub.add_parser("download", help="download GEO inputs by accession into the cache (prefetch for offline runs)")
-    d.add_argument("accessions", nargs="+", metavar="ACCESSION", help="geo:GSE2034, geo:GSE781-GPL96 (one platform of a series) or geo:GPL96")
-    d.add_argument("--cache", default="resources/geo", help="cache directory (config geo.cache; default: resources/geo)")
+    d.add_argument(
+        "accessions",
+        nargs="+",
+        metavar="ACCESSION",
+        help="geo:GSE2034, geo:GSE781-GPL96 (one platform of a series) or geo:GPL96",
+    )
+    d.add_argument(
+        "--cache", default="resources/geo", help="cache directory (config geo.cache; default: resources/geo)"
+    )
     d.add_argument("--geo-base", default="https://ftp.ncbi.nlm.nih.gov/geo", help="GEO base URL (config geo.base_url)")
-    d.add_argument("--download-base", default="https://www.ncbi.nlm.nih.gov/geo/download", help="NCBI download URL of RNA-seq counts (config geo.download_url)")
-    d.add_argument("--with-platform", action="store_true", help="also fetch the platform annotation of each (microarray) series")
-    d.add_argument("--retries", type=int, default=5, help="attempts after the first, with exponential backoff (default 5)")
-    d.add_argument("--timeout", type=float, default=60, help="seconds without data before an attempt is abandoned (default 60)")
+    d.add_argument(
+        "--download-base",
+        default="https://www.ncbi.nlm.nih.gov/geo/download",
+        help="NCBI download URL of RNA-seq counts (config geo.download_url)",
+    )
+    d.add_argument(
+        "--with-platform", action="store_true", help="also fetch the platform annotation of each (microarray) series"
+    )
+    d.add_argument(
+        "--retries", type=int, default=5, help="attempts after the first, with exponential backoff (default 5)"
+    )
+    d.add_argument(
+        "--timeout", type=float, default=60, help="seconds without data before an attempt is abandoned (default 60)"
+    )
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_download, _parser=d)
 

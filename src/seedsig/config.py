@@ -5,44 +5,46 @@ The schemas live in ``workflow/schemas/`` (JSON Schema draft 2020-12); an instal
 finds them either way. The Snakefile validates with ``snakemake.utils.validate`` too (which fills defaults);
 this module first turns the first schema violation into one sentence naming the file, the key or sheet
 row/column, and what to do. :func:`load_yaml` and :func:`check_config_file` report a YAML file's mistakes as
-``file:line:column: what is wrong`` (``seedsig check-config``).
-"""
+``file:line:column: what is wrong`` (``seedsig check-config``)."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from .errors import SeedsigError
+from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import (
+    ASSOCIATE_DEFAULTS,
+    PRERANK_DEFAULTS,
+    RELAPSE_DEFAULTS,
+    SURVIVAL_DEFAULTS,
+    load_schema,
+    schema_path,
+)
+from seedsig.ingest.formats import detect_format
+from seedsig.normalize.methods import check_steps, parse_steps
+from seedsig.scoring.signatures import load_signatures
 
-SHEET_COLUMNS = ("cohort", "expression", "data_type", "gene_id", "clinical", "time", "event", "platform_annotation", "format", "orientation", "platform", "layer", "sample_column", "time_unit", "relapse_site")
-_PACKAGED_SCHEMAS = Path(__file__).resolve().parent / "schemas"
-_REPO_SCHEMAS = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
-
-
-def schema_path(name: str = "config.schema.yaml") -> Path:
-    """A schema of ``workflow/schemas/``: from the installed package, else from the repository checkout."""
-    for d in (_PACKAGED_SCHEMAS, _REPO_SCHEMAS):
-        if (d / name).is_file():
-            return d / name
-    raise SeedsigError(
-        f"schema '{name}' is not installed with seedsig (looked in {_PACKAGED_SCHEMAS} and {_REPO_SCHEMAS}): "
-        "reinstall seedsig (pip install .)."
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _load_schema_cached(path: str, mtime: float) -> dict:
-    return yaml.safe_load(Path(path).read_text())
-
-
-def _load_schema(path: str | Path) -> dict:
-    p = Path(path)
-    return _load_schema_cached(str(p.resolve()), p.stat().st_mtime)
+SHEET_COLUMNS = (
+    "cohort",
+    "expression",
+    "data_type",
+    "gene_id",
+    "clinical",
+    "time",
+    "event",
+    "platform_annotation",
+    "format",
+    "orientation",
+    "platform",
+    "layer",
+    "sample_column",
+    "time_unit",
+    "relapse_site",
+)
 
 
 def _mark(mark) -> str:
@@ -63,7 +65,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise _DuplicateKey(
-                    None, None, f"key '{key}' is given twice in the same mapping (first at line {seen[key] + 1})",
+                    None,
+                    None,
+                    f"key '{key}' is given twice in the same mapping (first at line {seen[key] + 1})",
                     key_node.start_mark,
                 )
             seen[key] = key_node.start_mark.line
@@ -156,7 +160,7 @@ def check_config(config: dict, configfiles=(), schema: str | Path | None = None)
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    err = best_match(Draft202012Validator(_load_schema(schema or schema_path())).iter_errors(config))
+    err = best_match(Draft202012Validator(load_schema(schema or schema_path())).iter_errors(config))
     if err is not None:
         raise SeedsigError(_describe(err, _locate(err, list(configfiles)) or config_source(configfiles)))
 
@@ -188,8 +192,6 @@ def check_workflow_config(config: dict, configfiles, schemas: str | Path, genera
     ``signature_files``, ``signature_names``, ``source`` (how messages name the config)."""
     from snakemake.utils import validate
 
-    from .signatures import load_signatures
-
     schemas = Path(schemas)
     where = config_source(configfiles)
     for f in configfiles:  # Snakemake has parsed them, but keeps the last of a key given twice without a word
@@ -210,7 +212,7 @@ def check_workflow_config(config: dict, configfiles, schemas: str | Path, genera
 
 def schema_range(key: str, schema: str | Path | None = None) -> dict:
     """The numeric bounds (minimum, maximum, exclusiveMinimum, exclusiveMaximum) of a dotted config key."""
-    node = _load_schema(schema or schema_path())
+    node = load_schema(schema or schema_path())
     for part in key.split("."):
         node = node["properties"][part]
     return {k: node[k] for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in node}
@@ -264,7 +266,7 @@ def check_against_schema(instance: Any, schema_path: str | Path, where: str) -> 
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    schema = _load_schema(schema_path)
+    schema = load_schema(schema_path)
     validator = Draft202012Validator(schema)
     err = best_match(validator.iter_errors(instance))
     if err is not None:
@@ -273,6 +275,7 @@ def check_against_schema(instance: Any, schema_path: str | Path, where: str) -> 
 
 def _check_tab_separated(sheet: pd.DataFrame, p: Path) -> None:
     """A sheet written with commas or semicolons reads as one column (or rows of one field): say so."""
+
     def other_sep(text: str) -> str | None:
         counts = {name: text.count(ch) for ch, name in ((",", "commas"), (";", "semicolons"))}
         best = max(counts, key=counts.get)
@@ -297,7 +300,9 @@ def _check_tab_separated(sheet: pd.DataFrame, p: Path) -> None:
 
 # Directories of results/ that are not a cohort's: a cohort of that name would write into them.
 RESULT_DIRS = {
-    "meta": "the meta-analysis across cohorts", "logs": "the logs of every rule", "figures": "the report's figures",
+    "meta": "the meta-analysis across cohorts",
+    "logs": "the logs of every rule",
+    "figures": "the report's figures",
 }
 
 
@@ -306,7 +311,7 @@ def _check_sheet_columns(sheet: pd.DataFrame, p: Path, schema_path: str | Path) 
     line, the column, the closest allowed name."""
     import difflib
 
-    allowed = sorted(_load_schema(schema_path)["properties"])
+    allowed = sorted(load_schema(schema_path)["properties"])
     for k, col in enumerate(sheet.columns, start=1):
         if col in allowed:
             continue
@@ -323,7 +328,9 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
     """Read and validate the cohort sheet; returns it indexed by cohort (all values strings, '' = empty)."""
     p = Path(path)
     if not p.is_file():
-        raise SeedsigError(f"cohort sheet '{p}' does not exist: set 'cohorts' in the config to your sheet (see config/README.md).")
+        raise SeedsigError(
+            f"cohort sheet '{p}' does not exist: set 'cohorts' in the config to your sheet (see config/README.md)."
+        )
     try:
         sheet = pd.read_csv(p, sep="\t", dtype=str, keep_default_na=False, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -344,7 +351,9 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
         row = {k: v for k, v in rec.items() if v != "" or k in ("cohort", "expression", "data_type", "gene_id")}
         check_against_schema(row, schema_path, f"cohort sheet '{p}', line {i} (cohort '{rec.get('cohort', '')}')")
         if bool(rec["time"]) != bool(rec["event"]):
-            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): give both 'time' and 'event' columns of the endpoint, or neither.")
+            raise SeedsigError(
+                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): give both 'time' and 'event' columns of the endpoint, or neither."
+            )
         fmt = expression_format(rec)
         if rec["gene_id"] == "probe" and not rec["platform_annotation"] and fmt not in ("geo", "soft"):
             raise SeedsigError(
@@ -352,11 +361,17 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
                 "Add the column with the platform annotation file (e.g. a GEO GPL table or GPLxxx.annot.gz) that maps probe ids to genes, or geo:GPLxxx to download it."
             )
         if rec["time"] and not rec["clinical"] and fmt in ("table", "parquet"):
-            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'time'/'event' name clinical columns but 'clinical' is empty. Give the clinical file.")
+            raise SeedsigError(
+                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'time'/'event' name clinical columns but 'clinical' is empty. Give the clinical file."
+            )
         if rec["sample_column"] and fmt != "h5ad":
-            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'sample_column' is for single-cell h5ad files, but the expression is read as {fmt}. Leave it empty, or give the .h5ad file.")
+            raise SeedsigError(
+                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'sample_column' is for single-cell h5ad files, but the expression is read as {fmt}. Leave it empty, or give the .h5ad file."
+            )
         if rec["sample_column"] and rec["data_type"] != "counts":
-            raise SeedsigError(f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): a single-cell cohort (sample_column set) is summed to a pseudobulk of raw counts: set data_type to counts.")
+            raise SeedsigError(
+                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): a single-cell cohort (sample_column set) is summed to a pseudobulk of raw counts: set data_type to counts."
+            )
         for col in ("expression", "platform_annotation", "clinical"):
             if rec[col].startswith("geo:"):
                 check_geo_entry(rec[col], col, f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}')")
@@ -371,12 +386,17 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
         )
     dup = sheet["cohort"][sheet["cohort"].duplicated()].tolist()
     if dup:
-        raise SeedsigError(f"cohort sheet '{p}': cohort name(s) used twice: {', '.join(dup)}. Each cohort needs a unique name.")
+        raise SeedsigError(
+            f"cohort sheet '{p}': cohort name(s) used twice: {', '.join(dup)}. Each cohort needs a unique name."
+        )
     return sheet.set_index("cohort", drop=False)
 
 
 GEO_PATTERNS = {
-    "expression": (r"^geo:GSE[0-9]+(-GPL[0-9]+)?$", "geo:GSE2034 (or geo:GSE781-GPL96 for one platform of a series of several)"),
+    "expression": (
+        r"^geo:GSE[0-9]+(-GPL[0-9]+)?$",
+        "geo:GSE2034 (or geo:GSE781-GPL96 for one platform of a series of several)",
+    ),
     "platform_annotation": (r"^geo:GPL[0-9]+$", "geo:GPL96"),
     "clinical": (r"^geo:GSE[0-9]+(-GPL[0-9]+)?$", "geo:GSE2034 (the series' sample characteristics)"),
 }
@@ -392,7 +412,6 @@ def check_geo_entry(value: str, column: str, where: str) -> None:
 
 def expression_format(rec: dict) -> str:
     """How the expression entry of a sheet row is read: 'geo' (download), or a file format of readers.FORMATS."""
-    from .readers import detect_format
 
     expr = rec.get("expression", "")
     if expr.startswith("geo:"):
@@ -406,7 +425,9 @@ def check_input_files(sheet: pd.DataFrame, sheet_path: str | Path, generated: se
         for col in ("expression", "clinical", "platform_annotation"):
             f = rec[col]
             if f and not f.startswith("geo:") and f not in generated and not Path(f).is_file():
-                raise SeedsigError(f"cohort sheet '{sheet_path}', cohort '{cohort}', column '{col}': file '{f}' does not exist. Fix the path (relative to the directory you run snakemake from).")
+                raise SeedsigError(
+                    f"cohort sheet '{sheet_path}', cohort '{cohort}', column '{col}': file '{f}' does not exist. Fix the path (relative to the directory you run snakemake from)."
+                )
 
 
 def check_signature_names(config: dict, names: list[str], where: str) -> None:
@@ -417,7 +438,9 @@ def check_signature_names(config: dict, names: list[str], where: str) -> None:
     for key, values in (("signatures.focal", sig["focal"]), ("signatures.targets", targets)):
         unknown = [v for v in values if v not in known]
         if unknown:
-            raise SeedsigError(f"{where}: '{key}' names signature(s) {', '.join(unknown)} that are in none of the signature files. Known: {', '.join(names)}.")
+            raise SeedsigError(
+                f"{where}: '{key}' names signature(s) {', '.join(unknown)} that are in none of the signature files. Known: {', '.join(names)}."
+            )
 
 
 def target_signatures(config: dict, names: list[str]) -> list[str]:
@@ -429,30 +452,20 @@ def target_signatures(config: dict, names: list[str]) -> list[str]:
 
 def check_normalize(config: dict, sheet: pd.DataFrame, where: str) -> None:
     """The normalization of each data type in the sheet must be valid for it; tpm needs gene lengths."""
-    from .normalize import check_steps, parse_steps
 
     norm = config["normalize"]
     lengths = norm.get("gene_lengths") or ""
     if lengths and not Path(lengths).is_file():
-        raise SeedsigError(f"{where}: 'normalize.gene_lengths' is '{lengths}', which does not exist. Give the GTF (or two-column table id, length) the counts were made with, or ''.")
+        raise SeedsigError(
+            f"{where}: 'normalize.gene_lengths' is '{lengths}', which does not exist. Give the GTF (or two-column table id, length) the counts were made with, or ''."
+        )
     for data_type in sorted(set(sheet["data_type"])):
         steps = parse_steps(norm[data_type])
         check_steps(steps, data_type, f"{where}: 'normalize.{data_type}'")
         if "tpm" in steps and not lengths:
-            raise SeedsigError(f"{where}: 'normalize.{data_type}' uses tpm, which needs gene lengths: set 'normalize.gene_lengths' to a GTF or a two-column table (id, length).")
-
-
-# min_samples: the floors below which a correlation row / a Cox model, log-rank test or curve is not computed
-# (associate.MIN_SAMPLES_TESTED and survival.MIN_SAMPLES_COX; tests/test_thin_cohorts.py checks they agree)
-ASSOCIATE_DEFAULTS = {
-    "statistics": ["spearman", "pearson"], "n_bootstrap": 1000, "n_random": 1000, "seed": 2010, "proliferation": True,
-    "covariates": [], "prerank": {}, "min_samples": 10,
-}
-PRERANK_DEFAULTS = {"enabled": True, "statistic": "spearman", "permutations": 1000, "min_size": 2, "exclude_focal_genes": True}
-SURVIVAL_DEFAULTS = {
-    "covariates": [], "cut_points": "median", "n_random": 1000, "seed": 2010, "endpoints": [], "min_samples": 10,
-}
-RELAPSE_DEFAULTS = {"column": "", "sites": ["lung", "bone", "brain", "liver"]}
+            raise SeedsigError(
+                f"{where}: 'normalize.{data_type}' uses tpm, which needs gene lengths: set 'normalize.gene_lengths' to a GTF or a two-column table (id, length)."
+            )
 
 
 def check_cohort_settings(config: dict, sheet: pd.DataFrame, where: str) -> None:
@@ -462,13 +475,17 @@ def check_cohort_settings(config: dict, sheet: pd.DataFrame, where: str) -> None
     for section in ("associate", "survival"):
         for name in (config.get(section) or {}).get("cohorts") or {}:
             if name not in known:
-                raise SeedsigError(f"{where}: '{section}.cohorts' has settings for cohort '{name}', which is not in the cohort sheet. Cohorts: {', '.join(sorted(known))}.")
+                raise SeedsigError(
+                    f"{where}: '{section}.cohorts' has settings for cohort '{name}', which is not in the cohort sheet. Cohorts: {', '.join(sorted(known))}."
+                )
     for cohort in sheet.index:
         s = cohort_settings(config, cohort)["survival"]
         names = [e["name"] for e in s["endpoints"]]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise SeedsigError(f"{where}: survival endpoints of cohort '{cohort}' repeat the name(s) {', '.join(dup)}. Give each endpoint its own name.")
+            raise SeedsigError(
+                f"{where}: survival endpoints of cohort '{cohort}' repeat the name(s) {', '.join(dup)}. Give each endpoint its own name."
+            )
 
 
 def cohort_settings(config: dict, cohort: str, sheet_row: dict | None = None) -> dict:

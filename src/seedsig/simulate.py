@@ -33,11 +33,24 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .io import atomic_path
+from seedsig.core.errors import SeedsigError
+from seedsig.core.tables import atomic_path
+from seedsig.ingest.ids import hgnc_table, lookups
+from seedsig.scoring.signatures import load_signatures
 
 DEFAULT_SEED = 2010
 SHIPPED_SIGNATURE_FILES = ("self_seeding.tsv", "organ_metastasis.tsv", "msigdb_metastasis.tsv")
-CORRELATED = ("SS", "SS_attraction", "SS_infiltration", "LMS", "BoMS", "BrMS", "SMID_RELAPSE_LUNG", "SMID_RELAPSE_BONE", "SMID_RELAPSE_BRAIN")
+CORRELATED = (
+    "SS",
+    "SS_attraction",
+    "SS_infiltration",
+    "LMS",
+    "BoMS",
+    "BrMS",
+    "SMID_RELAPSE_LUNG",
+    "SMID_RELAPSE_BONE",
+    "SMID_RELAPSE_BRAIN",
+)
 # Not driven by the program. TAVAZOIE contains the SS gene MMP1: it is expected to correlate with SS through
 # that shared gene only (reported separately in the truth as a shared-gene signature, not as independent).
 UNDRIVEN = ("SMID_RELAPSE_LIVER", "SMID_RELAPSE_PLEURA", "LANDEMAINE_LUNG_METASTASIS", "TAVAZOIE_METASTASIS")
@@ -49,7 +62,32 @@ SS_LOADING = 0.9
 ORGAN_LOADING = 0.6
 DRIVEN_FRACTION = 0.4
 HR_PER_SD = 2.0
-PROLIFERATION = ("MKI67", "TOP2A", "CCNB1", "BUB1", "AURKA", "PCNA", "MCM2", "CDK1", "CCNA2", "BIRC5", "CENPF", "KIF2C", "TPX2", "NUSAP1", "PRC1", "RRM2", "TYMS", "CDC20", "UBE2C", "PTTG1", "MYBL2", "CCNE1", "E2F1", "FOXM1")
+PROLIFERATION = (
+    "MKI67",
+    "TOP2A",
+    "CCNB1",
+    "BUB1",
+    "AURKA",
+    "PCNA",
+    "MCM2",
+    "CDK1",
+    "CCNA2",
+    "BIRC5",
+    "CENPF",
+    "KIF2C",
+    "TPX2",
+    "NUSAP1",
+    "PRC1",
+    "RRM2",
+    "TYMS",
+    "CDC20",
+    "UBE2C",
+    "PTTG1",
+    "MYBL2",
+    "CCNE1",
+    "E2F1",
+    "FOXM1",
+)
 LUMINAL = ("ESR1", "PGR", "GATA3", "FOXA1", "XBP1", "TFF1", "TFF3", "AGR2", "CA12", "SLC39A6", "NAT1", "MLPH")
 SITES = ("lung", "bone", "brain", "liver")
 
@@ -57,31 +95,39 @@ SITES = ("lung", "bone", "brain", "liver")
 def default_signature_dir() -> Path:
     """The shipped signature files: config/signatures of the repository this package was installed
     from (editable install), else of the current directory (a repository checkout)."""
-    from .errors import SeedsigError
 
     for cand in (Path(__file__).resolve().parents[2] / "config" / "signatures", Path.cwd() / "config" / "signatures"):
         if all((cand / f).is_file() for f in SHIPPED_SIGNATURE_FILES):
             return cand
-    raise SeedsigError(f"the shipped signature files ({', '.join(SHIPPED_SIGNATURE_FILES)}) were not found in config/signatures: run from the seedsig repository or pass --signature-dir.")
+    raise SeedsigError(
+        f"the shipped signature files ({', '.join(SHIPPED_SIGNATURE_FILES)}) were not found in config/signatures: run from the seedsig repository or pass --signature-dir."
+    )
 
 
 def _write_gz_tsv(df: pd.DataFrame, path: Path) -> None:
     buf = io.StringIO()
     df.to_csv(buf, sep="\t", index=False)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0, filename="") as gz:
+    with (
+        atomic_path(path) as tmp,
+        open(tmp, "wb") as fh,
+        gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0, filename="") as gz,
+    ):
         gz.write(buf.getvalue().encode())
 
 
 def _pick_renames(rng: np.random.Generator, fillers: Sequence[str]) -> dict[str, str]:
     """Previous symbols that resolve unambiguously (a previous symbol of exactly one gene, approved for none)."""
-    from .ids import _lookups, hgnc_table
 
-    lk = _lookups()
+    lk = lookups()
     tab = hgnc_table().set_index("symbol")
     options = []
     for g in fillers:
         for prev in filter(None, tab.at[g, "prev_symbol"].split("|")):
-            if prev not in lk["approved"] and lk["previous"].get(prev) == (g,) and prev.upper() not in lk["approved_upper"]:
+            if (
+                prev not in lk["approved"]
+                and lk["previous"].get(prev) == (g,)
+                and prev.upper() not in lk["approved_upper"]
+            ):
                 options.append((g, prev))
                 break
     pick = rng.choice(len(options), size=min(N_EXTRA_RENAMED, len(options)), replace=False)
@@ -102,8 +148,6 @@ def simulate_cohort(
 
     ``organ_loading=0`` plants no link between the self-seeding program and the organ signatures (only
     the shared genes remain), ``hr_per_sd=1`` no link with outcome: the null cohorts of the calibration tests."""
-    from .ids import hgnc_table
-    from .signatures import load_signatures
 
     rng = np.random.default_rng(seed)
     sig_dir = Path(signature_dir) if signature_dir else default_signature_dir()
@@ -155,7 +199,10 @@ def simulate_cohort(
         up = sorted(g for g in sig.up if g in candidates)
         down = sorted(g for g in sig.down if g in candidates)
         n_up = max(1, int(np.ceil(DRIVEN_FRACTION * len(up)))) if up else 0
-        for pool_genes, need in ((up, n_up), (down, min(len(down), n_up) if up else max(1, int(np.ceil(DRIVEN_FRACTION * len(down)))))):
+        for pool_genes, need in (
+            (up, n_up),
+            (down, min(len(down), n_up) if up else max(1, int(np.ceil(DRIVEN_FRACTION * len(down))))),
+        ):
             need -= len(driven_set.intersection(pool_genes))
             pool = [g for g in pool_genes if g not in driven_set]
             if need > 0 and pool:
@@ -224,7 +271,11 @@ def simulate_cohort(
     with atomic_path(out / "clinical.tsv") as tmp:
         clinical.to_csv(tmp, sep="\t", index=False, na_rep="NA")
 
-    shared = {name: sorted(set(genes_of(name)) & set(SS_GENES)) for name in UNDRIVEN if name in sigs and set(genes_of(name)) & set(SS_GENES)}
+    shared = {
+        name: sorted(set(genes_of(name)) & set(SS_GENES))
+        for name in UNDRIVEN
+        if name in sigs and set(genes_of(name)) & set(SS_GENES)
+    }
     truth = {
         "seed": seed,
         "n_samples": N,
@@ -232,10 +283,16 @@ def simulate_cohort(
         "model": "negative binomial counts; log mean = log(library size x proportion) + loading x latent self-seeding program s ~ N(0,1)",
         "latent_loading_log": {"ss_genes": SS_LOADING, "organ_genes": organ_loading},
         "driven_fraction": DRIVEN_FRACTION,
-        "correlated_signatures": [n for n in CORRELATED if n in sigs] if organ_loading else [n for n in ("SS", "SS_attraction", "SS_infiltration") if n in sigs],
+        "correlated_signatures": [n for n in CORRELATED if n in sigs]
+        if organ_loading
+        else [n for n in ("SS", "SS_attraction", "SS_infiltration") if n in sigs],
         "independent_signatures": [n for n in UNDRIVEN if n in sigs and n not in shared],
         "shared_gene_signatures": shared,
-        "driven_genes": {name: sorted(g for g in genes_of(name) if g in set(driven) or g in SS_GENES) for name in CORRELATED if name in sigs},
+        "driven_genes": {
+            name: sorted(g for g in genes_of(name) if g in set(driven) or g in SS_GENES)
+            for name in CORRELATED
+            if name in sigs
+        },
         "hazard_ratio_per_sd_latent": hr_per_sd,
         "baseline_hazard_per_month": h0,
         "event_rate": round(float(event.mean()), 4),
@@ -246,7 +303,11 @@ def simulate_cohort(
         "proliferation_genes": prolif,
         "luminal_genes": luminal,
         "aliased_genes": {renames[g]: g for g in sorted(renames)},
-        "library_size": {"median": float(np.median(counts.sum(axis=0))), "p05": float(np.percentile(counts.sum(axis=0), 5)), "p95": float(np.percentile(counts.sum(axis=0), 95))},
+        "library_size": {
+            "median": float(np.median(counts.sum(axis=0))),
+            "p05": float(np.percentile(counts.sum(axis=0), 5)),
+            "p95": float(np.percentile(counts.sum(axis=0), 95)),
+        },
         "latent_ss": dict(zip(samples, np.round(s, 6).tolist())),
     }
     with atomic_path(out / "truth.json") as tmp:
@@ -309,7 +370,10 @@ def simulate_single_cell(
     lam = rng.gamma(shape, profile * umis[:, None] / shape)
     counts = sp.csr_matrix(rng.poisson(lam).astype(np.float32))
     cell_ids = [f"{samples[s]}_c{i:04d}" for s, i in zip(sample_idx, np.tile(np.arange(cells_per_sample), N))]
-    obs = pd.DataFrame({"sample": pd.Categorical(np.array(samples, dtype=object)[sample_idx], categories=samples)}, index=pd.Index(cell_ids, name="cell"))
+    obs = pd.DataFrame(
+        {"sample": pd.Categorical(np.array(samples, dtype=object)[sample_idx], categories=samples)},
+        index=pd.Index(cell_ids, name="cell"),
+    )
     obs["cell_type"] = pd.Categorical(np.where(tumour, "tumour", "other"), categories=["tumour", "other"])
     obs["n_counts"] = np.asarray(counts.sum(axis=1)).ravel()
     clin = clinical.reindex(samples)

@@ -29,7 +29,7 @@ rule associate:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,
     params:
-        methods=METHODS,
+        methods=RUN_METHODS,
         focal=FOCAL,
         targets=TARGETS,
         settings=lambda wc: COHORT_SETTINGS[wc.cohort]["associate"],

@@ -6,8 +6,8 @@ from pathlib import Path
 from snakemake.utils import min_version
 
 from seedsig import config as sconf
-from seedsig.errors import SeedsigError
-from seedsig.failure import fail
+from seedsig.core.errors import SeedsigError
+from seedsig.core.failure import fail
 
 min_version("9.0")
 
@@ -43,7 +43,7 @@ SIGNATURE_FILES = CHECKED["signature_files"]
 SIGNATURE_NAMES = CHECKED["signature_names"]
 
 COHORTS = list(SHEET.index)
-METHODS = list(config["scoring"]["methods"])
+RUN_METHODS = list(config["scoring"]["methods"])
 FOCAL = list(config["signatures"]["focal"])
 TARGETS = sconf.target_signatures(config, SIGNATURE_NAMES)
 COHORT_SETTINGS = {
@@ -56,7 +56,7 @@ META_OUTPUTS = [f"{META}/correlations.tsv", f"{META}/survival.tsv"]
 
 wildcard_constraints:
     cohort="|".join(re.escape(c) for c in COHORTS),
-    method="|".join(re.escape(m) for m in METHODS),
+    method="|".join(re.escape(m) for m in RUN_METHODS),
 
 
 # Job sizes, the same placeholders in all rules (one thread each, and these resources) for the cluster issue to
@@ -104,7 +104,7 @@ def ingest_inputs(wildcards):
 
 def ingest_settings(wildcards):
     """What ingest needs besides the files: the sheet row, clinical harmonization, endpoints, relapse site."""
-    from seedsig.clinical import harmonize_settings
+    from seedsig.ingest.clinical import harmonize_settings
 
     row = dict(cohort_row(wildcards))
     surv = COHORT_SETTINGS[wildcards.cohort]["survival"]
@@ -130,7 +130,7 @@ def normalize_inputs(wildcards):
 
 
 def score_files(wildcards):
-    return {m: f"{RESULTS}/{wildcards.cohort}/scores/{m}.tsv" for m in METHODS}
+    return {m: f"{RESULTS}/{wildcards.cohort}/scores/{m}.tsv" for m in RUN_METHODS}
 
 
 def cohort_outputs(cohort):
@@ -141,7 +141,7 @@ def cohort_outputs(cohort):
         f"{base}/clinical.tsv",
         f"{base}/coverage.tsv",
         f"{base}/signature_qc.tsv",
-        *[f"{base}/scores/{m}.tsv" for m in METHODS],
+        *[f"{base}/scores/{m}.tsv" for m in RUN_METHODS],
         f"{base}/correlations.tsv",
         f"{base}/prerank.tsv",
         f"{base}/survival.tsv",
@@ -149,7 +149,7 @@ def cohort_outputs(cohort):
         f"{base}/logrank.tsv",
         f"{base}/cumulative_incidence.tsv",
         *(
-            [f"{base}/cell_scores/{m}.tsv.gz" for m in METHODS]
+            [f"{base}/cell_scores/{m}.tsv.gz" for m in RUN_METHODS]
             if cohort in SINGLE_CELL
             else []
         ),

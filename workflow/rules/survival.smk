@@ -41,7 +41,7 @@ rule survival:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,
     params:
-        methods=METHODS,
+        methods=RUN_METHODS,
         focal=FOCAL,
         settings=lambda wc: COHORT_SETTINGS[wc.cohort]["survival"],
         scoring=config["scoring"],

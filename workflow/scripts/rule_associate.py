@@ -1,7 +1,8 @@
 """Rule associate: correlations.tsv (focal vs target signatures, with nulls) and prerank.tsv (gseapy prerank)."""
 
-from seedsig.pipeline import associate_cohort, run_rule
-from seedsig.progress import summarized
+from seedsig.association.stage import associate_cohort
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
 
 
 def main(smk):

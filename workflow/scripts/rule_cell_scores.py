@@ -1,7 +1,8 @@
 """Rule cell_scores: per-cell scores of a single-cell cohort (scanpy-style normalization, the scoring engine)."""
 
-from seedsig.pipeline import cell_scores_cohort, run_rule
-from seedsig.progress import summarized
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
+from seedsig.scoring.stage import cell_scores_cohort
 
 
 def main(smk):

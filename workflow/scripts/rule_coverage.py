@@ -1,7 +1,8 @@
 """Rule coverage: genes present / total per signature -> coverage.tsv; coverage + coherence -> signature_qc.tsv."""
 
-from seedsig.pipeline import coverage_cohort, run_rule
-from seedsig.progress import summarized
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
+from seedsig.scoring.stage import coverage_cohort
 
 
 def main(smk):

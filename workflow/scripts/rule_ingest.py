@@ -1,8 +1,9 @@
 """Rule ingest: expression input (file or geo: accession) + clinical -> AnnData with current HGNC symbols;
 gene_mapping.tsv; clinical.tsv (harmonized)."""
 
-from seedsig.pipeline import ingest_cohort, run_rule
-from seedsig.progress import summarized
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
+from seedsig.ingest.stage import ingest_cohort
 
 
 def main(smk):

@@ -1,11 +1,17 @@
 """Rule meta: results/meta/correlations.tsv and survival.tsv (random- and fixed-effect pooling across cohorts)."""
 
-from seedsig.pipeline import meta_run, run_rule
-from seedsig.progress import summarized
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
+from seedsig.meta.stage import meta_run
 
 
 def main(smk):
-    meta_run(dict(zip(smk.params.cohorts, smk.input.correlations)), dict(zip(smk.params.cohorts, smk.input.survival)), smk.output.correlations, smk.output.survival)
+    meta_run(
+        dict(zip(smk.params.cohorts, smk.input.correlations)),
+        dict(zip(smk.params.cohorts, smk.input.survival)),
+        smk.output.correlations,
+        smk.output.survival,
+    )
 
 
 run_rule(snakemake, summarized(main))  # noqa: F821

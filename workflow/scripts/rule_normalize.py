@@ -1,7 +1,8 @@
 """Rule normalize: filter low-expression genes (counts) and normalize X (counts kept in layers['counts'])."""
 
-from seedsig.pipeline import normalize_cohort, run_rule
-from seedsig.progress import summarized
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
+from seedsig.normalize.stage import normalize_cohort
 
 
 def main(smk):

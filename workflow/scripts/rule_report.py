@@ -1,7 +1,8 @@
 """Rule report: results/report.html over every cohort, and every figure in results/figures/ (SVG + PDF)."""
 
-from seedsig.pipeline import report_run, run_rule
-from seedsig.progress import summarized
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
+from seedsig.report.stage import report_run
 
 
 def main(smk):

@@ -1,7 +1,8 @@
 """Rule score: one scoring method -> scores/{method}.tsv (+ sidecar JSON with parameters)."""
 
-from seedsig.pipeline import run_rule, score_cohort
-from seedsig.progress import summarized
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
+from seedsig.scoring.stage import score_cohort
 
 
 def main(smk):

@@ -2,14 +2,20 @@
 
 from pathlib import Path
 
-from seedsig.pipeline import run_rule
+from seedsig.core.rules import run_rule
 
 
 def main(smk):
     from seedsig.simulate import simulate_cohort
 
     out_dir = Path(smk.output.counts).parent
-    simulate_cohort(out_dir, seed=smk.params.seed, n_samples=smk.params.n_samples, n_genes=smk.params.n_genes, signature_dir=smk.params.signature_dir)
+    simulate_cohort(
+        out_dir,
+        seed=smk.params.seed,
+        n_samples=smk.params.n_samples,
+        n_genes=smk.params.n_genes,
+        signature_dir=smk.params.signature_dir,
+    )
 
 
 run_rule(snakemake, main)  # noqa: F821

@@ -1,8 +1,9 @@
 """Rule survival: survival.tsv (Cox per SD, random-signature null), km.tsv + logrank.tsv (pre-set cut-points),
 cumulative_incidence.tsv (site of relapse)."""
 
-from seedsig.pipeline import run_rule, survival_cohort
-from seedsig.progress import summarized
+from seedsig.core.progress import summarized
+from seedsig.core.rules import run_rule
+from seedsig.outcome.stage import survival_cohort
 
 
 def main(smk):

@@ -7,6 +7,7 @@
   the longest time is an event, so the pooled curve drops to 0 (confidence limits NA);
 - score: 2 decimals (ties, some at the quantiles), one NA (that sample has no group).
 """
+
 import numpy as np
 import pandas as pd
 
@@ -25,5 +26,13 @@ event[int(np.argmax(time))] = 1
 site[int(np.argmax(time))] = "bone"
 time[10], time[11] = 12.0, 12.0 + 1e-9  # near-tie: one time for R
 score[20] = np.nan
-out = pd.DataFrame({"sample": [f"C{i + 1:02d}" for i in range(n)], "time": [f"{t:.17g}" for t in time], "event": event, "site": site, "score": [("NA" if np.isnan(s) else f"{s:.2f}") for s in score]})
+out = pd.DataFrame(
+    {
+        "sample": [f"C{i + 1:02d}" for i in range(n)],
+        "time": [f"{t:.17g}" for t in time],
+        "event": event,
+        "site": site,
+        "score": [("NA" if np.isnan(s) else f"{s:.2f}") for s in score],
+    }
+)
 out.to_csv("tests/golden/curves/fixture.tsv", sep="\t", index=False)

@@ -1,0 +1,1 @@
+"""Association: correlation of the self-seeding score with organ signatures, and prerank GSEA."""

@@ -1,0 +1,169 @@
+"""Associate stage: correlations of the self-seeding score with the organ signatures, per cohort."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from seedsig.association.correlation import correlation_table
+from seedsig.association.prerank import PRERANK_COLUMNS, prerank_table
+from seedsig.core.cohort import (
+    covariate_frame,
+    expression_frame,
+    method_params,
+    read_scores,
+)
+from seedsig.core.progress import Timer, progress
+from seedsig.core.provenance import provenance, write_sidecar
+from seedsig.core.settings import ASSOCIATE_DEFAULTS, PRERANK_DEFAULTS
+from seedsig.core.tables import write_table
+from seedsig.scoring.signatures import load_signatures
+
+log = logging.getLogger("seedsig")
+
+
+def associate_cohort(
+    h5ad: str | Path,
+    score_files: dict[str, str | Path],
+    signature_files: Sequence[str],
+    focal: Sequence[str],
+    targets: Sequence[str],
+    out_correlations: str | Path,
+    out_prerank: str | Path,
+    *,
+    settings: dict | None = None,
+    scoring: dict | None = None,
+) -> None:
+    """correlations.tsv: each focal score vs each target, per method and statistic, with CIs, overlap,
+    the leave-shared-genes-out correlation, the random-signature null and the partial correlation;
+    prerank.tsv: gseapy prerank of the targets on genes ranked by their correlation with each focal score."""
+
+    timer = Timer()
+    st = {**ASSOCIATE_DEFAULTS, **(settings or {})}
+    pre = {**PRERANK_DEFAULTS, **(st.get("prerank") or {})}
+    scoring = dict(scoring or {})
+    expr, adata = expression_frame(h5ad)
+    cohort = adata.uns.get("cohort", "")
+    sigs = load_signatures(signature_files)
+    scores = read_scores(score_files)
+    cov, cov_notes = covariate_frame(adata.obs, st["covariates"], cohort)
+    for n in cov_notes:
+        log.warning("associate %s: %s: r_partial is not adjusted for it", cohort, n)
+    table, info = correlation_table(
+        expr,
+        scores,
+        sigs,
+        list(focal),
+        list(targets),
+        statistics=tuple(st["statistics"]),
+        n_bootstrap=int(st["n_bootstrap"]),
+        n_random=int(st["n_random"]),
+        seed=int(st["seed"]),
+        covariates=cov,
+        proliferation=bool(st["proliferation"]),
+        min_genes=int(scoring.get("min_genes", 2)),
+        min_fraction=float(scoring.get("min_fraction", 0.5)),
+        method_params=method_params(scoring, list(scores)),
+        min_samples=int(st["min_samples"]),
+        timer=timer,
+    )
+    floor, n_samples = int(st["min_samples"]), int(info["samples"])
+    keys = ("statistics", "n_bootstrap", "n_random", "seed", "proliferation", "covariates", "min_samples")
+    params = {k: st[k] for k in keys}
+    write_table(table, out_correlations)
+    write_sidecar(
+        out_correlations,
+        provenance(
+            {**params, "focal": list(focal), "targets": list(targets)},
+            inputs=[str(h5ad), *map(str, score_files.values()), *map(str, signature_files)],
+            cohort=cohort,
+            info=info,
+            covariate_notes=cov_notes,
+        ),
+    )
+    log.info(
+        "associate %s: %d correlation rows (%d focal x %d targets x %d methods x %d statistics)",
+        cohort,
+        len(table),
+        len(focal),
+        len(targets),
+        len(scores),
+        len(st["statistics"]),
+    )
+
+    thin = n_samples < floor
+    if thin:
+        log.warning(
+            "associate %s: %d sample(s), fewer than associate.min_samples = %d: no correlation tested "
+            "(r, p, q NA with a note); bootstrap, random null and prerank skipped",
+            cohort,
+            n_samples,
+            floor,
+        )
+    elif info["n_below_min_samples"]:
+        log.warning(
+            "associate %s: %d correlation row(s) with fewer than associate.min_samples = %d samples with both scores: "
+            "not tested",
+            cohort,
+            info["n_below_min_samples"],
+            floor,
+        )
+    parts, note = [], ""
+    if thin:
+        note = f"{n_samples} sample(s) in the cohort, fewer than associate.min_samples = {floor}: prerank not run"
+    elif pre["enabled"]:
+        for m, sc in progress(
+            list(scores.items()), desc=f"prerank, {int(pre['permutations'])} permutations (method)", unit="method"
+        ):
+            with timer("prerank"):
+                res = prerank_table(
+                    expr,
+                    sc,
+                    list(focal),
+                    sigs,
+                    statistic=pre["statistic"],
+                    permutations=int(pre["permutations"]),
+                    seed=int(st["seed"]),
+                    min_size=int(pre["min_size"]),
+                    exclude_focal_genes=bool(pre["exclude_focal_genes"]),
+                    min_samples=floor,
+                )
+            res.insert(0, "method", m)
+            parts.append(res)
+    else:
+        note = "prerank disabled in the config (associate.prerank.enabled: false)"
+    pr = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["method", *PRERANK_COLUMNS])
+    write_table(pr, out_prerank)
+    pre_params = {**pre, "seed": int(st["seed"]), "min_samples": floor}
+    write_sidecar(
+        out_prerank,
+        provenance(
+            pre_params,
+            inputs=[str(h5ad), *map(str, score_files.values())],
+            cohort=cohort,
+            note=note,
+            reference="gseapy prerank (Subramanian et al. 2005) on genes ranked by their correlation with the focal "
+            "score",
+        ),
+    )
+    n_focal = len({f for seeds in info.get("random_null_seeds", {}).values() for f in seeds})
+    n_spearman = int(((table["statistic"] == "spearman") & table["r"].notna()).sum())
+    log.info(
+        "associate %s: %d correlation rows; random null B=%d for %d focal x %d methods in %s; bootstrap B=%d for %d Spearman rows in %s; prerank %s; %s in all",
+        cohort,
+        len(table),
+        int(st["n_random"]),
+        n_focal,
+        len(scores),
+        timer.fmt("random_null"),
+        int(st["n_bootstrap"]),
+        n_spearman,
+        timer.fmt("bootstrap"),
+        f"{len(pr)} rows for {len(parts)} method(s) in {timer.fmt('prerank')}"
+        if parts
+        else ("skipped (too few samples)" if thin else "disabled"),
+        timer.fmt(),
+    )

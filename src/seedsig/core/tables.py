@@ -1,0 +1,324 @@
+"""Reading user tables and writing result tables with their provenance sidecars.
+
+Reading validates what a user can get wrong (missing file, duplicated ids, non-numeric cells) and
+raises :class:`~seedsig.core.errors.SeedsigError` naming the file, the row or column and what to do.
+Writing is atomic: a table appears complete or not at all, so a failed run leaves no partial output."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from seedsig.core.errors import SeedsigError
+
+# what a cut or damaged gzip/bgzip stream raises (BadGzipFile is an OSError; EOFError: cut before the end marker)
+COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def corrupt_file_message(p: Path, what: str, exc: BaseException, problem: str = "is not a complete gzip file") -> str:
+    """The one message for a truncated or corrupt compressed (or binary) input file."""
+    detail = " ".join(str(exc).split()) or exc.__class__.__name__
+    return (
+        f"{what} '{p}' is truncated or corrupt: it {problem} ({detail}). It was cut short or damaged "
+        "(an interrupted download or copy?): download it again (or copy it again from its source)."
+    )
+
+
+def _is_compression_error(exc: BaseException) -> bool:
+    return isinstance(exc, COMPRESSION_ERRORS) or (isinstance(exc, OSError) and "gzip" in str(exc).lower())
+
+
+def _sep_for(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    return "," if name.endswith(".csv") else "\t"
+
+
+# Binary files given where a text table is read (by their first bytes)
+BINARY_KINDS = (
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x89HDF", "an HDF5 file (AnnData .h5ad?)"),
+)
+BINARY_SUFFIX = {"a Parquet file": ".parquet", "an HDF5 file (AnnData .h5ad?)": ".h5ad"}
+HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
+
+
+def html_page_message(p: Path, what: str) -> str:
+    return (
+        f"{what} '{p}' is an HTML web page (an error or login page saved in place of the data?), not a data file: "
+        "download it again (check the link, or that the download finished) and check it opens as text."
+    )
+
+
+def compression_of(p: Path, what: str) -> str | None:
+    """'gzip' when the file's content is gzip, whatever its name says (a gzipped 'x.tsv', a plain 'x.tsv.gz'), else
+    None; a web page saved in place of the data is one clear error (:func:`html_page_message`)."""
+    with open(p, "rb") as fh:
+        head = fh.read(512)
+    comp = "gzip" if head[:2] == b"\x1f\x8b" else None
+    if comp:
+        try:
+            with gzip.open(p, "rb") as fh:
+                head = fh.read(512)
+        except COMPRESSION_ERRORS as exc:
+            raise SeedsigError(corrupt_file_message(p, what, exc)) from None
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip().lower().startswith(HTML_STARTS):
+        raise SeedsigError(html_page_message(p, what))
+    kind = next((k for magic, k in BINARY_KINDS if head.startswith(magic)), None)
+    if kind:
+        raise SeedsigError(
+            f"{what} '{p}' is {kind}, not a text table: save it as tab-separated text (.tsv) or CSV"
+            + (f", or name it {ext} so that it is read as one." if (ext := BINARY_SUFFIX.get(kind)) else ".")
+        )
+    return comp
+
+
+def open_text(p: Path, what: str):
+    """The file as text, gunzipped when its content is gzip (:func:`compression_of`)."""
+    return gzip.open(p, "rt") if compression_of(p, what) else open(p)
+
+
+def require_file(path: str | os.PathLike, what: str) -> Path:
+    """Return ``path`` as a Path, or raise a clear error if it is not a readable file."""
+    p = Path(path)
+    if not p.is_file():
+        raise SeedsigError(
+            f"{what} '{p}' does not exist or is not a file: check the path (relative paths are relative to the working directory)."
+        )
+    return p
+
+
+def read_bytes(path: str | os.PathLike, what: str) -> tuple[Path, bytes]:
+    """A file's bytes, gunzipped when gzipped (judged by content, not name), without a UTF-8 BOM; a cut or damaged
+    gzip stream is one clear error. The one raw reader of the GEO, GCT and platform-annotation parsers."""
+    p = require_file(path, what)
+    raw = p.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SeedsigError(corrupt_file_message(p, what, exc)) from None
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    if raw[:512].lstrip().lower().startswith(HTML_STARTS):
+        raise SeedsigError(html_page_message(p, what))
+    return p, raw
+
+
+def read_matrix(
+    path: str | os.PathLike,
+    what: str = "expression file",
+    *,
+    skip_lines: int = 0,
+    skip_columns: int = 0,
+    rows: str = "gene",
+    columns: str = "sample",
+) -> pd.DataFrame:
+    """Read a genes x samples table: first column gene id, one numeric column per sample.
+
+    Returns a float64 DataFrame indexed by the gene ids (as strings) with the sample ids as columns.
+    Raises :class:`SeedsigError` for an empty table, duplicated gene or sample ids, or non-numeric cells.
+    ``skip_lines``: lines before the header (e.g. featureCounts' '# Program' line); ``skip_columns``: annotation
+    columns after the id column left out (nf-core's gene_name, featureCounts' Chr..Length); ``rows``/``columns``:
+    what the file's rows and columns hold, for the messages (a samples x genes table: rows="sample", columns="gene").
+    """
+    p = require_file(path, what)
+    sep = _sep_for(p)
+    try:
+        # the raw header line: pandas would silently rename a duplicated column (P1 -> P1.1)
+        comp = compression_of(p, what)
+        with open_text(p, what) as fh:
+            for _ in range(skip_lines):
+                fh.readline()
+            first = fh.readline().rstrip("\r\n")
+            second = fh.readline().rstrip("\r\n")
+    except COMPRESSION_ERRORS as exc:
+        raise SeedsigError(corrupt_file_message(p, what, exc)) from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise SeedsigError(
+            f"{what} '{p}' cannot be read as a {'comma' if sep == ',' else 'tab'}-separated text table: {exc}"
+        ) from None
+    cols = [c.strip().strip('"') for c in first.split(sep)] if first else []
+    if second and len(second.split(sep)) == len(cols) + 1:
+        cols = ["gene_id", *cols]  # R write.table style: the header has no field for the row names
+    if len(cols) < 2 + skip_columns:
+        raise SeedsigError(
+            f"{what} '{p}' has {len(cols)} column(s); expected a {rows} id column followed by one column per {columns}, separated by {'commas' if sep == ',' else 'tabs'}."
+        )
+    samples = [str(c) for c in cols[1 + skip_columns :]]
+    if "" in samples:
+        k = samples.index("") + 2 + skip_columns
+        last = " (the last one: a trailing tab or comma at the ends of the lines?)" if k == len(cols) else ""
+        raise SeedsigError(
+            f"{what} '{p}': column {k} of the header has no name{last}. Give every {columns} column a name, "
+            "or remove the empty column."
+        )
+    dup = pd.Index(samples)[pd.Index(samples).duplicated()].unique().tolist()
+    if dup:
+        raise SeedsigError(
+            f"{what} '{p}': duplicated {columns} id(s) in the header: {', '.join(map(str, dup[:10]))}. Give each {columns} column a unique name."
+        )
+    # Read the ids as strings and the values as float in one C-parser pass.
+    dtypes: dict[Any, Any] = {cols[0]: str}
+    extra: dict[str, Any] = {"skiprows": skip_lines} if skip_lines else {}
+    if skip_columns:
+        extra["usecols"] = [0, *range(1 + skip_columns, len(cols))]
+        dtypes = {0: str}
+    try:
+        df = pd.read_csv(
+            p,
+            sep=sep,
+            dtype=dtypes,
+            index_col=0,
+            na_values=["NA", "NaN", "nan", ""],
+            keep_default_na=False,
+            low_memory=False,
+            compression=comp,
+            **extra,
+        )
+    except COMPRESSION_ERRORS as exc:
+        raise SeedsigError(corrupt_file_message(p, what, exc)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        if _is_compression_error(exc):
+            raise SeedsigError(corrupt_file_message(p, what, exc)) from None
+        raise SeedsigError(
+            f"{what} '{p}' cannot be parsed: {exc}. Check that every row has the same number of fields as the header."
+        ) from None
+    df.columns = samples
+    if df.shape[0] == 0:
+        raise SeedsigError(f"{what} '{p}' has a header but no {rows} rows.")
+    bad_cols = [c for c, t in df.dtypes.items() if not np.issubdtype(t, np.number)]
+    if bad_cols:
+        c = bad_cols[0]
+        conv = pd.to_numeric(df[c], errors="coerce")
+        bad_rows = df.index[conv.isna() & df[c].notna()]
+        example = df.loc[bad_rows[0], c] if len(bad_rows) else "?"
+        if isinstance(example, pd.Series):
+            example = example.iloc[0]
+        raise SeedsigError(
+            f"{what} '{p}': column '{c}' has non-numeric value '{example}' in row '{bad_rows[0] if len(bad_rows) else '?'}'"
+            f"{f' (and {len(bad_cols) - 1} more column(s))' if len(bad_cols) > 1 else ''}. "
+            "Expression values must be numbers (NA for missing)."
+        )
+    df.index = df.index.astype(str)
+    df.index.name = "gene_id"
+    missing_id = df.index.isin(["nan", ""])
+    if missing_id.any():
+        raise SeedsigError(
+            f"{what} '{p}': {int(missing_id.sum())} row(s) have an empty {rows} id in the first column. Give every row an id or remove it."
+        )
+    dup_genes = df.index[df.index.duplicated()].unique().tolist()
+    if dup_genes:
+        raise SeedsigError(
+            f"{what} '{p}': duplicated {rows} id(s) in the first column: {', '.join(dup_genes[:10])}"
+            f"{' ...' if len(dup_genes) > 10 else ''}. Each row needs a unique id; remove or rename the duplicates."
+        )
+    return df.astype(np.float64, copy=False)
+
+
+# Missing-value words of clinical tables besides pandas' defaults (NA, NaN, '', N/A, null, ...): GEO and
+# survJamda tables write "missing" or "not available"; they must not become a category of a covariate.
+CLINICAL_NA = (
+    "missing",
+    "Missing",
+    "MISSING",
+    "not available",
+    "Not available",
+    "Not Available",
+    "not reported",
+    "Not reported",
+    "--",
+)
+
+
+def read_clinical(path: str | os.PathLike, what: str = "clinical file") -> pd.DataFrame:
+    """Read a clinical table: first column holds the sample ids (unique), other columns as given; empty cells,
+    pandas' NA words and :data:`CLINICAL_NA` are missing values; leading ``#`` comment lines are skipped."""
+    p = require_file(path, what)
+    sep = _sep_for(p)
+    skip = 0  # leading '#' comment lines (GEO supplementary tables describe their columns this way)
+    try:
+        comp = compression_of(p, what)
+        with open_text(p, what) as fh:
+            header = ""
+            for line in fh:
+                if not line.startswith("#"):
+                    header = line.removeprefix("\ufeff").rstrip("\r\n")
+                    break
+                skip += 1
+        df = pd.read_csv(
+            p,
+            sep=sep,
+            dtype={0: str},
+            index_col=0,
+            keep_default_na=True,
+            na_values=list(CLINICAL_NA),
+            skiprows=skip,
+            compression=comp,
+        )
+    except COMPRESSION_ERRORS as exc:
+        raise SeedsigError(corrupt_file_message(p, what, exc)) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise SeedsigError(f"{what} '{p}' cannot be read as a table: {exc}") from None
+    other = [name for ch, name in ((",", "commas"), (";", "semicolons"), ("\t", "tabs")) if ch != sep and ch in header]
+    if sep not in header and other:
+        raise SeedsigError(
+            f"{what} '{p}', line {skip + 1}: the header '{header[:60]}' is separated by {other[0]}, not "
+            f"{'commas' if sep == ',' else 'tabs'}: a file named .csv is read as comma-separated, any other as "
+            "tab-separated. Save it with that separator, or rename it to match its separator."
+        )
+    # what a spreadsheet export adds: rows with no cell filled, columns with neither a name nor a value
+    df = df.loc[~(df.index.isna() & df.isna().all(axis=1).to_numpy())]
+    df = df.drop(columns=[c for c in df.columns if str(c).startswith("Unnamed: ") and df[c].isna().all()])
+    first_column = str(df.index.name) if df.index.name is not None else "sample"
+    df.index = df.index.astype(str).str.strip()  # as the matrix's sample columns and the sheet's cells
+    df.index.name = "sample"
+    df.attrs["id_column"] = first_column
+    dup = df.index[df.index.duplicated()].unique().tolist()
+    if dup:
+        raise SeedsigError(
+            f"{what} '{p}': duplicated sample id(s) in the first column: {', '.join(dup[:10])}. Each sample must appear once."
+        )
+    return df
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
+        os.replace(tmp_path, final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_table(
+    df: pd.DataFrame, path: str | os.PathLike, index: bool = False, float_format: str | None = "%.10g"
+) -> None:
+    """Write a plain TSV (one header line, no comments) atomically; NA is written as 'NA'."""
+    with atomic_path(path) as tmp:
+        df.to_csv(
+            tmp,
+            sep="\t",
+            index=index,
+            na_rep="NA",
+            float_format=float_format,
+            compression={"method": "gzip", "mtime": 0} if str(path).endswith(".gz") else None,
+        )

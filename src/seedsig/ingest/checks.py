@@ -1,0 +1,278 @@
+"""Checks that expression input is what the cohort sheet says it is (counts, log scale, orientation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from seedsig.core.errors import SeedsigError
+from seedsig.ingest.ids import check_mapping, looks_transposed, resolve_ids
+
+
+# ------------------------------------------------------------------------------------------- checks
+def looks_logged(values: np.ndarray) -> bool:
+    """The obvious case of log-scale data: every value below 50 and not all whole numbers."""
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and float(finite.max()) < 50 and not np.all(np.equal(np.mod(finite, 1), 0))
+
+
+def check_counts(df: pd.DataFrame, where: str, *, integers: bool = False) -> int:
+    """Raise a clear error for a matrix that cannot be raw counts; returns the number of non-integer values.
+
+    ``integers=True`` (DESeq2 methods, which model integer counts) makes non-integer values an error.
+    """
+    values = df.to_numpy()
+    nan_rows = np.isnan(values).any(axis=1)
+    if nan_rows.any():
+        i = int(np.flatnonzero(nan_rows)[0])
+        j = int(np.flatnonzero(np.isnan(values[i]))[0])
+        raise SeedsigError(
+            f"{where}: count matrix has a missing value (gene '{df.index[i]}', sample '{df.columns[j]}'; {int(nan_rows.sum())} gene row(s) with NA). Counts cannot be missing: use 0 or remove the gene."
+        )
+    neg = values < 0
+    if neg.any():
+        i, j = (int(a[0]) for a in np.nonzero(neg))
+        raise SeedsigError(
+            f"{where}: negative count {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). Counts must be >= 0; if the matrix is log-scale, set data_type to log_expression."
+        )
+    if looks_logged(values):
+        raise SeedsigError(
+            f"{where}: declared as counts but all values are below 50 and not whole numbers: this looks like log-scale data. Set data_type to log_expression in the cohort sheet."
+        )
+    summary = pd.Index(map(str, df.index)).str.match(r"^(__|N_(unmapped|multimapping|noFeature|ambiguous)$)")
+    if summary.any():
+        ids = list(map(str, df.index[summary]))
+        raise SeedsigError(
+            f"{where}: row(s) {', '.join(ids[:6])} are the read-count summary of HTSeq or STAR (reads not counted to a "
+            "gene), not genes. Remove these rows from the matrix."
+        )
+    lib = values.sum(axis=0)
+    total = np.flatnonzero(np.isclose(2 * values, lib, rtol=1e-9, atol=0).all(axis=1) & (values.sum(axis=1) > 0))
+    if len(df) > 2 and total.size:
+        raise SeedsigError(
+            f"{where}: row '{df.index[total[0]]}' holds the sum of all the other rows in every sample (a total row, "
+            "not a gene). Remove it from the matrix."
+        )
+    zero = np.flatnonzero(lib == 0)
+    if zero.size:
+        raise SeedsigError(
+            f"{where}: sample(s) with zero library size (all counts 0): {', '.join(map(str, df.columns[zero][:10]))}. Remove them from the matrix."
+        )
+    frac = values != np.round(values)
+    n_frac = int(frac.sum())
+    if n_frac and integers:
+        i, j = (int(a[0]) for a in np.nonzero(frac))
+        raise SeedsigError(
+            f"{where}: DESeq2 models integer counts, but {n_frac} value(s) are not whole numbers (e.g. {values[i, j]:g}, gene '{df.index[i]}', "
+            f"sample '{df.columns[j]}'). Round the matrix first (as tximport/RSEM users do) or use tmm_logcpm, which accepts expected counts."
+        )
+    return n_frac
+
+
+def check_values(df: pd.DataFrame, where: str, data_type: str) -> None:
+    """Raise a clear error for a matrix that cannot be un-logged ``intensity`` or ``tpm`` values."""
+    values = df.to_numpy()
+    if np.isnan(values).all():
+        raise SeedsigError(f"{where}: every value is missing (NA).")
+    if data_type in ("intensity", "tpm") and looks_logged(values):
+        raise SeedsigError(
+            f"{where}: declared as {data_type} (un-logged) but every value is below 50 and not whole: this looks log-scale already. Set data_type to log_expression in the cohort sheet."
+        )
+    if data_type == "tpm" and (values < 0).any():
+        i, j = (int(a[0]) for a in np.nonzero(values < 0))
+        raise SeedsigError(
+            f"{where}: negative TPM {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). TPM values are >= 0; if the matrix is log-scale, set data_type to log_expression."
+        )
+
+
+LOG_SCALE_LIMIT = 100.0  # log2 expression stays below ~25 (2^25 reads per gene); no log scale of expression reaches 100
+
+
+def check_finite(df: pd.DataFrame, where: str) -> None:
+    """Raise for an infinite value (inf, -inf; 'Inf' in a file), naming its gene and sample."""
+    values = df.to_numpy(dtype=np.float64)
+    inf = np.isinf(values)
+    if inf.any():
+        rows = np.flatnonzero(inf.any(axis=1))
+        i = int(rows[0])
+        j = int(np.flatnonzero(inf[i])[0])
+        raise SeedsigError(
+            f"{where}: infinite value {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'; "
+            f"{int(inf.sum())} such value(s) in {rows.size} gene row(s)). Expression values must be finite: "
+            "write NA for a missing value (a log of 0 gives -inf: use log2(x + 1))."
+        )
+
+
+def _magnitude(values: np.ndarray) -> tuple[float, float, bool]:
+    """(99th percentile, maximum, every value a whole number >= 0) of the finite values."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return np.nan, np.nan, False
+    whole = bool(finite.min() >= 0 and np.all(np.equal(np.mod(finite, 1), 0)))
+    return float(np.quantile(finite, 0.99)), float(finite.max()), whole
+
+
+def looks_unlogged(values: np.ndarray) -> bool:
+    """Values that cannot be log-scale expression: more than 1% of them above :data:`LOG_SCALE_LIMIT` (a few
+    outliers, e.g. a 999 missing-value code, do not count)."""
+    q99 = _magnitude(values)[0]
+    return bool(q99 > LOG_SCALE_LIMIT)
+
+
+def check_log_scale(df: pd.DataFrame, where: str, *, command: str | None = None) -> None:
+    """Raise for values declared log-scale (``log_expression``; ``seedsig score`` input) that are not: raw counts
+    (every value a whole number >= 0, and :func:`looks_unlogged` or a maximum above 1,000) or un-logged values
+    (intensities, TPM: :func:`looks_unlogged`)."""
+    q99, vmax, whole = _magnitude(df.to_numpy(dtype=np.float64))
+    if not (q99 > LOG_SCALE_LIMIT or (whole and vmax > 10 * LOG_SCALE_LIMIT)):  # whole numbers up to > 1,000: counts
+        return
+    seen = f"values reach {vmax:,.0f} (99th percentile {q99:,.0f}), while log2 expression stays below ~25"
+    if whole:
+        if command == "score":
+            fix = (
+                "seedsig score expects log-scale values: normalize the counts first "
+                "(seedsig normalize --method tmm_logcpm)."
+            )
+        else:
+            fix = "Set data_type to counts in the cohort sheet."
+        raise SeedsigError(
+            f"{where}: every value is a whole number >= 0 and {seen}: these look like raw counts, not log-scale "
+            f"values. {fix}"
+        )
+    if command == "score":
+        fix = (
+            "seedsig score expects log-scale values: log-transform first (seedsig normalize --method log2 quantile "
+            "--data-type intensity for array intensities, --method log2 --data-type tpm for TPM)."
+        )
+    else:
+        fix = (
+            "Set data_type to intensity (un-logged array values), tpm (TPM) or counts (e.g. expected counts) in the "
+            "cohort sheet, or give log-scale values."
+        )
+    raise SeedsigError(f"{where}: declared log-scale but {seen}: these values are not logged. {fix}")
+
+
+def check_not_per_million(df: pd.DataFrame, where: str) -> None:
+    """Raise for values declared raw counts whose every sample sums to one million: TPM or CPM (GEO's NCBI TPM
+    tables, e.g. GSE201926's, sum to 1e6 +/- 60 per sample), which the count methods would normalize again."""
+    lib = np.nansum(df.to_numpy(dtype=np.float64), axis=0)
+    if lib.size < 3 or not np.allclose(lib, 1e6, rtol=0.005, atol=0):
+        return
+    raise SeedsigError(
+        f"{where}: declared counts, but every sample's values sum to one million ({lib.min():,.0f} to "
+        f"{lib.max():,.0f} over {lib.size} samples): these look like TPM (or CPM), not raw counts. Set data_type "
+        "to tpm in the cohort sheet, or give the raw counts."
+    )
+
+
+@dataclass
+class ExpressionCheck:
+    """What :func:`check_expression` found: the id resolution of every row (:func:`seedsig.ingest.ids.resolve_ids`),
+    warnings for the terminal, and the number of count values that are not whole numbers."""
+
+    mapping: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    n_fractional: int = 0
+
+
+def _transposed_fix(orientation: str | None, fmt: str, command: str | None) -> str:
+    if command == "score":
+        return "seedsig score reads genes as rows and samples as columns: transpose the file."
+    if fmt in ("table", "parquet"):
+        if orientation == "samples_x_genes":
+            return (
+                "The sheet says orientation: samples_x_genes; for a file with genes as rows set orientation: "
+                "genes_x_samples (or leave the sheet's orientation column empty)."
+            )
+        return (
+            "For a file with samples as rows and genes as columns, set orientation: samples_x_genes in the cohort "
+            "sheet (its orientation column)."
+        )
+    if fmt == "h5ad":
+        return "An AnnData holds samples in obs and genes in var: transpose it (adata.T) and write it again."
+    return "The file must have genes as rows and samples as columns: transpose it."
+
+
+# Gene symbols a spreadsheet turned into dates (Zeeberg 2004, Ziemann 2016): 1-Sep, Sep-01, 2001-09-01.
+_MONTHS = "(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+SPREADSHEET_DATE = rf"(?i)^(\d{{1,2}}-{_MONTHS}|{_MONTHS}-\d{{1,2}}|\d{{4}}-\d{{2}}-\d{{2}}( 00:00:00)?)$"
+
+
+def check_expression(
+    df: pd.DataFrame,
+    where: str,
+    data_type: str,
+    gene_id: str,
+    *,
+    annotation: Any = None,
+    sample_ids: Sequence[str] | None = None,
+    min_samples: int | None = None,
+    orientation: str | None = "genes_x_samples",
+    fmt: str = "table",
+    command: str | None = None,
+) -> ExpressionCheck:
+    """Every check of an expression matrix (genes x samples) against what the cohort sheet (or the CLI) says it is,
+    before anything is written; the one code path of ingest and ``seedsig score`` (``command='score'``: messages name
+    the command's options instead of the sheet's columns). In order:
+
+    1. no infinite value (any data type);
+    2. not transposed (:func:`seedsig.ingest.ids.looks_transposed`: the column names are gene ids and the row ids are not,
+       or the row ids are the clinical table's ``sample_ids``); the message names the sheet's ``orientation``;
+    3. for probes: some probe id is in the platform annotation;
+    4. at least ``min_samples`` samples;
+    5. the values fit ``data_type``: counts (:func:`check_counts`), log_expression (:func:`check_log_scale`: raw
+       counts or un-logged values stop), intensity/tpm (:func:`check_values`; whole numbers warn: counts?);
+    6. the ids map as ``gene_id`` (:func:`seedsig.ingest.ids.check_mapping`: none -> error, more than half unmapped ->
+       a warning).
+    """
+    check_finite(df, where)
+    ids = list(map(str, df.index))
+    mapping = resolve_ids(ids, gene_id, annotation if gene_id == "probe" else None)
+    if orientation == "samples_x_genes" and command is None:  # the file's rows are the matrix's columns
+        words = {"rows_are": "column names", "columns_are": "row ids"}
+    else:
+        words = {"rows_are": "row ids", "columns_are": "column names"}
+    why = looks_transposed(df.index, df.columns, gene_id, annotation, sample_ids, **words)
+    if why:
+        raise SeedsigError(f"{where}: the matrix looks transposed: {why}. {_transposed_fix(orientation, fmt, command)}")
+    absent = mapping["detail"].str.startswith("not in platform annotation")
+    if gene_id == "probe" and len(ids) and absent.all():
+        resolve_ids(ids, gene_id, annotation, require_match=True)  # raises: the annotation of another platform
+    n = df.shape[1]
+    if min_samples is not None and n < min_samples:
+        example = f" ({', '.join(map(str, df.columns[:5]))})" if n else ""
+        raise SeedsigError(
+            f"{where} has {n} sample{'' if n == 1 else 's'}{example}; at least {min_samples} are needed (by default 10 "
+            "for correlations and survival: associate.min_samples, survival.min_samples). Add samples, or remove the "
+            "cohort from the sheet."
+        )
+    out = ExpressionCheck(mapping)
+    if data_type == "counts":
+        out.n_fractional = check_counts(df, where)
+        check_not_per_million(df, where)
+    elif data_type == "log_expression":
+        check_log_scale(df, where, command=command)
+    else:
+        check_values(df, where, data_type)
+        q99, vmax, whole = _magnitude(df.to_numpy(dtype=np.float64))
+        if whole and q99 > LOG_SCALE_LIMIT:
+            out.warnings.append(
+                f"{where}: declared {data_type} but every value is a whole number >= 0 (maximum {vmax:,.0f}), as read "
+                "counts are; if these are raw counts, set data_type to counts in the cohort sheet."
+            )
+    id_series = pd.Series(ids, dtype=object)
+    dates = id_series[id_series.str.match(SPREADSHEET_DATE)].tolist()
+    if dates and gene_id == "symbol":
+        out.warnings.append(
+            f"{where}: {len(dates)} row id(s) are dates a spreadsheet made of gene symbols "
+            f"(e.g. {', '.join(dates[:3])}; SEPTIN/SEPT, MARCHF/MARCH and DEC1 become 1-Sep, 1-Mar, 1-Dec): they map "
+            "to no gene. Export the table again without opening it in a spreadsheet (or import the id column as text)."
+        )
+    option = "--gene-id" if command == "score" else "the cohort sheet's gene_id column"
+    warning = check_mapping(mapping, where, gene_id, option=option)
+    if warning:
+        out.warnings.append(warning)
+    return out

@@ -1,0 +1,1 @@
+"""Meta-analysis: pooling correlations and hazard ratios across cohorts."""

@@ -1,0 +1,1 @@
+"""Normalize: count and value normalizations with edgeR/DESeq2/limma semantics."""

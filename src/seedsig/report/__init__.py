@@ -1,0 +1,1 @@
+"""Report: the HTML report a biologist reads, its sections, methods text and figures."""

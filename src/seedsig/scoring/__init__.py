@@ -1,0 +1,1 @@
+"""Scoring: signatures, the scoring methods registry, the random-signature null and per-cell scores."""

@@ -1,0 +1,711 @@
+"""Single-sample signature scoring: one interface, methods in a registry.
+
+``score(matrix, signatures, method)`` takes a genes x samples log-expression matrix and returns a
+:class:`ScoreResult` with the same shape for every method: samples x signatures (every signature is a
+column, NA where it could not be scored) and a coverage table saying why.
+
+Methods
+-------
+``ssgsea``
+    Barbie et al. 2009 as implemented in GSVA (``method="ssgsea"``, ``tau = alpha = 0.25``). In each
+    sample genes are ranked by expression; the score is the sum over the ranked list of the difference
+    between the weighted ECDF of the set genes and the ECDF of the other genes. That sum depends only on
+    the ranks of the set genes: with ``R_j`` the increasing rank (1..n) of set gene ``j``, ``w_j = R_j^alpha``,
+
+        ES = sum_j w_j R_j / sum_j w_j  -  (n (n + 1) / 2 - sum_j R_j) / (n - k),
+
+    so each sample is ranked once and every set is scored from a gather of its ranks (vectorized
+    over samples and sets). ``normalize`` (default **off**) divides every score by the range of all
+    scores of the run, as GSVA does by default; off, a sample's score depends on that sample alone
+    (single-sample). Ties: GSVA ranks with ``ties="average"``, truncates to integers and breaks the walk's
+    order by input row order, so on tied data its scores change when rows are permuted. Here tied genes
+    get their average rank (not truncated) both as weight and as position: deterministic, independent of
+    row order, and identical to GSVA on tie-free data.
+``zscore``
+    Lee et al. 2008 as in GSVA: each gene standardized across samples (mean, SD with n-1), score =
+    sum of the set's z-scores / sqrt(k). Cohort-relative. Genes constant across samples are left out
+    (as GSVA 1.46 does) and reported.
+
+``plage``
+    Tomfohr et al. 2005 as in GSVA: first right singular vector of the set's standardized genes (unit
+    length across samples), oriented to correlate positively with the set's mean z-score. Cohort-relative.
+``singscore``
+    Foroutan et al. 2018: within-sample ranks (ties "min"), mean rank of the set scaled to [0, 1]
+    between the lowest and highest possible mean rank, centered (-0.5); signed sets: up score + down score
+    computed on reversed ranks (its native direction handling). Single-sample. Its dispersion (MAD of the
+    set's ranks over the same range; up + down) is in ``ScoreResult.dispersion`` (API only).
+``score_genes``
+    scanpy's ``tl.score_genes`` (set mean minus the mean of expression-binned control genes), called
+    through scanpy, seeded with ``random_state``; numpy's global RNG state is restored afterwards.
+``mean_z``
+    the signed mean of gene z-scores: the simplest transparent score. Cohort-relative.
+
+Rows are used in a canonical order (sorted by label), so no score depends on the input row order.
+
+Signed signatures (``up`` and ``down`` genes) score as score(up genes) - score(down genes) for every
+method except singscore (native direction); unsigned lists score as ``up``. A signature is scored when at least ``min_genes`` of its
+genes and at least ``min_fraction`` of them are measured; otherwise its column is NA and the coverage
+table gives the reason. Small signatures (2 or 4 genes) are never dropped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Collection, Sequence
+
+import numpy as np
+import pandas as pd
+
+from seedsig.core.errors import SeedsigError
+from seedsig.core.stats import rank_columns
+from seedsig.ingest.ids import representative_rows
+from seedsig.scoring.signatures import Signature
+
+COVERAGE_COLUMNS = (
+    "signature",
+    "organ",
+    "complete",
+    "n_genes",
+    "n_present",
+    "fraction_present",
+    "present_genes",
+    "missing_genes",
+    "scored",
+    "reason",
+)
+CHUNK_ELEMENTS = 20_000_000  # genes x samples per chunk when ranking (bounded memory)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    func: Callable[..., np.ndarray]
+    single_sample: Callable[[dict], bool]
+    description: str
+    defaults: dict = field(default_factory=dict)
+    drops_constant_genes: bool = False
+
+
+@dataclass
+class ScoreResult:
+    scores: pd.DataFrame
+    coverage: pd.DataFrame
+    method: str
+    params: dict
+    single_sample: bool
+    n_genes: int = 0
+    dispersion: pd.DataFrame | None = (
+        None  # singscore: MAD of the set's ranks / (max - min possible mean rank), up + down
+    )
+
+    def provenance(self) -> dict:
+        spec = SCORING_METHODS[self.method]
+        return {
+            "method": self.method,
+            "parameters": self.params,
+            "single_sample": self.single_sample,
+            "score_scale": "single-sample: a sample's score does not depend on the other samples or signatures of the run"
+            if self.single_sample
+            else "cohort-relative: scores depend on the other samples of the run (compare within a cohort, not across cohorts)",
+            "description": spec.description,
+            "signed_signatures": "score(up genes) - score(down genes)",
+            "n_samples": int(self.scores.shape[0]),
+            "n_genes": int(self.n_genes),
+        }
+
+
+def _ssgsea_es(r: np.ndarray, n: int, alpha: float) -> np.ndarray:
+    """The ssGSEA walk sum from the ranks ``r`` of a set's genes (shape ..., k, samples; n genes ranked)."""
+    k = r.shape[-2]
+    w = r**alpha
+    return (w * r).sum(axis=-2) / w.sum(axis=-2) - (n * (n + 1) / 2.0 - r.sum(axis=-2)) / (n - k)
+
+
+def _ssgsea(x: np.ndarray, sets: list[np.ndarray], *, alpha: float = 0.25, normalize: bool = False) -> np.ndarray:
+    ranks = rank_columns(x)
+    return (
+        np.vstack([_ssgsea_es(ranks[idx, :], x.shape[0], alpha) for idx in sets]) if sets else np.empty((0, x.shape[1]))
+    )
+
+
+def standardize(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, ddof=1, keepdims=True)
+
+
+def _zscore(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
+    z = standardize(x)
+    return np.vstack([z[idx, :].sum(axis=0) / np.sqrt(idx.size) for idx in sets]) if sets else np.empty((0, x.shape[1]))
+
+
+def _plage(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
+    """First right singular vector of the set's standardized genes (GSVA's plage), sign-oriented so that it
+    correlates positively with the set's mean z-score (the SVD's sign is arbitrary)."""
+    z = standardize(x)
+    out = np.empty((len(sets), x.shape[1]))
+    for i, idx in enumerate(sets):
+        _, _, vt = np.linalg.svd(z[idx, :], full_matrices=False)
+        v = vt[0]
+        mean_z = z[idx, :].mean(axis=0)
+        out[i] = v if np.dot(v - v.mean(), mean_z - mean_z.mean()) >= 0 else -v
+    return out
+
+
+def _mean_z(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
+    z = standardize(x)
+    return np.vstack([z[idx, :].mean(axis=0) for idx in sets]) if sets else np.empty((0, x.shape[1]))
+
+
+def _singscore_one(ranks: np.ndarray, idx: np.ndarray, centered: bool) -> tuple[np.ndarray, np.ndarray]:
+    """singscore of one directional set from its 'min'-tie ranks: mean rank scaled to [0, 1] between the
+    lowest and highest possible mean rank of k genes among n (Foroutan et al. 2018); dispersion = MAD / range."""
+    n, k = ranks.shape[0], idx.size
+    r = ranks[idx, :]
+    low, high = (k + 1) / 2.0, (2 * n - k + 1) / 2.0
+    score = (r.mean(axis=0) - low) / (high - low)
+    med = np.median(r, axis=0)
+    mad = 1.4826 * np.median(np.abs(r - med), axis=0)
+    return score - (0.5 if centered else 0.0), mad / (high - low)
+
+
+def _score_genes(
+    x: np.ndarray, sets: list[np.ndarray], *, ctrl_size: int = 50, n_bins: int = 25, random_state: int = 0
+) -> np.ndarray:
+    """scanpy.tl.score_genes (mean of the set minus mean of expression-matched control genes), called through
+    scanpy on an AnnData of the usable rows. scanpy seeds numpy's global RNG; its state is restored after."""
+    import anndata as ad
+    import scanpy as sc
+
+    names = np.array([f"r{i}" for i in range(x.shape[0])])
+    adata = ad.AnnData(X=np.ascontiguousarray(x.T), var=pd.DataFrame(index=names))
+    out = np.empty((len(sets), x.shape[1]))
+    state = np.random.get_state()
+    try:
+        for i, idx in enumerate(sets):
+            out[i] = (
+                sc.tl.score_genes(
+                    adata,
+                    names[idx].tolist(),
+                    ctrl_size=ctrl_size,
+                    n_bins=n_bins,
+                    random_state=random_state,
+                    copy=True,
+                    use_raw=False,
+                )
+                .obs["score"]
+                .to_numpy()
+            )
+    finally:
+        np.random.set_state(state)
+    return out
+
+
+GSVA_CDF_MAX, GSVA_CDF_RESOLUTION = 10.0, 10000
+
+
+_GAUSS_KERNEL = None
+
+
+def _gauss_kernel():
+    """numba-compiled GSVA Gaussian kernel (the C loop of GSVA's matrix_density_R, parallel over genes)."""
+    global _GAUSS_KERNEL
+    if _GAUSS_KERNEL is None:
+        from numba import njit, prange
+
+        @njit(parallel=True, cache=False, fastmath=False)
+        def kernel(x, sd, table):  # pragma: no cover - compiled
+            g, n = x.shape
+            out = np.empty((g, n))
+            for i in prange(g):
+                bw = sd[i] / 4.0
+                acc = np.full(n, table[0])  # the k == j term: Phi(0) = 0.5
+                for j in range(n):
+                    for k in range(j + 1, n):
+                        # each pair once: the table kernel is antisymmetric, T(-v) = 1 - T(v) exactly
+                        v = (x[i, j] - x[i, k]) / bw
+                        if v < -GSVA_CDF_MAX:
+                            c = 0.0
+                        elif v > GSVA_CDF_MAX:
+                            c = 1.0
+                        else:
+                            t = table[int(abs(v) / GSVA_CDF_MAX * GSVA_CDF_RESOLUTION)]
+                            c = 1.0 - t if v < 0 else t
+                        acc[j] += c
+                        acc[k] += 1.0 - c
+                for j in range(n):
+                    f = acc[j] / n
+                    out[i, j] = -np.log((1.0 - f) / f)
+            return out
+
+        _GAUSS_KERNEL = kernel
+    return _GAUSS_KERNEL
+
+
+def gsva_density(x: np.ndarray, kcdf: str) -> np.ndarray:
+    """GSVA's per-gene kernel estimate of each sample's CDF position, as logit (genes x samples).
+
+    gaussian: mean_k Phi((x_ij - x_ik) / h_i), bandwidth h_i = sd(x_i) / 4, with Phi read from GSVA's table
+    (|v| <= 10 in steps of 0.001, index truncated; it differs from Phi by < 4e-4) so the numbers are GSVA's;
+    compiled with numba, parallel over genes. poisson: mean_k P(Pois(x_ik + 0.5) <= x_ij), numpy, chunked
+    over genes. none: the empirical CDF."""
+    from scipy.special import pdtr
+
+    g, n = x.shape
+    out = np.empty((g, n))
+    if kcdf == "none":
+        f = rank_columns(x.T, "max").T / n  # ecdf(x)(x)
+        with np.errstate(divide="ignore"):
+            return np.log(f / (1.0 - f))
+    sd = x.std(axis=1, ddof=1)
+    if kcdf == "gaussian":
+        from scipy.special import ndtr as _ndtr
+
+        table = _ndtr(np.arange(GSVA_CDF_RESOLUTION + 1) * GSVA_CDF_MAX / GSVA_CDF_RESOLUTION)
+        with np.errstate(divide="ignore"):
+            return _gauss_kernel()(np.ascontiguousarray(x, dtype=np.float64), sd, table)
+    step = max(1, int(4e6 // max(n * n, 1)))
+    for a in range(0, g, step):
+        xa = x[a : a + step]
+        f = pdtr(xa[:, :, None], xa[:, None, :] + 0.5).mean(axis=2)
+        with np.errstate(divide="ignore"):
+            out[a : a + step] = np.log(f / (1.0 - f))
+    return out
+
+
+def _gsva(
+    x: np.ndarray,
+    sets: list[np.ndarray],
+    *,
+    kcdf: str = "auto",
+    max_diff: bool = True,
+    abs_ranking: bool = False,
+    tau: float = 1.0,
+) -> np.ndarray:
+    """GSVA (Hanzelmann et al. 2013) as in GSVA 1.46: kernel CDF per gene, genes ordered per sample by
+    decreasing density, rank scores |n - p + 1 - n/2| as walk weights (tau), and the KS-like random walk's
+    maximum deviations (max_diff: positive + negative; abs_ranking: positive - negative).
+    The walk is evaluated only at the set genes' positions (its extremes lie there), vectorized over samples."""
+    if kcdf == "auto":
+        kcdf = "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
+    dens = gsva_density(x, kcdf)
+    g, n = dens.shape
+    # as R's order(decreasing=TRUE): tied densities keep row order. Exact ties across genes occur with few
+    # samples (GSVA's tabulated kernel); the pipeline's rows are sorted by symbol, so its scores are deterministic.
+    order = np.argsort(-dens, axis=0, kind="stable")
+    pos = np.empty_like(order)
+    pos[order, np.arange(n)[None, :]] = np.arange(g)[:, None]  # 0-based position of each gene
+    rank_score = np.abs((g - pos).astype(float) - g / 2.0)  # abs(seq(n, 1) - n/2) at each gene's position
+    out = np.empty((len(sets), n))
+    for i, idx in enumerate(sets):
+        k = idx.size
+        p = pos[idx, :]  # k x samples
+        srt = np.argsort(p, axis=0)
+        p_sorted = np.take_along_axis(p, srt, axis=0)
+        w = np.take_along_axis(rank_score[idx, :], srt, axis=0) ** tau
+        cw = np.cumsum(w, axis=0) / w.sum(axis=0)
+        misses = (p_sorted - np.arange(k)[:, None]) / (g - k)  # misses before each hit, times the decrement
+        after = cw - misses
+        before = cw - w / w.sum(axis=0) - misses
+        mx_pos = np.maximum(after.max(axis=0), 0.0)
+        mx_neg = np.minimum(before.min(axis=0), 0.0)
+        if max_diff:
+            out[i] = mx_pos - mx_neg if abs_ranking else mx_pos + mx_neg
+        else:
+            out[i] = np.where(mx_pos > np.abs(mx_neg), mx_pos, mx_neg)
+    return out
+
+
+SCORING_METHODS: dict[str, MethodSpec] = {
+    "ssgsea": MethodSpec(
+        "ssgsea",
+        _ssgsea,
+        single_sample=lambda p: not p.get("normalize", False),
+        description="single-sample GSEA (Barbie et al. 2009) as in GSVA, rank-based random-walk sum with weight exponent alpha",
+        defaults={"alpha": 0.25, "normalize": False},
+    ),
+    "zscore": MethodSpec(
+        "zscore",
+        _zscore,
+        single_sample=lambda p: False,
+        description="combined z-score (Lee et al. 2008) as in GSVA: genes standardized across samples, sum / sqrt(k)",
+        defaults={},
+        drops_constant_genes=True,
+    ),
+    "gsva": MethodSpec(
+        "gsva",
+        _gsva,
+        single_sample=lambda p: False,
+        description="GSVA (Hanzelmann et al. 2013) as in GSVA 1.46: per-gene kernel CDF across samples (kcdf auto = gaussian for continuous, poisson for integer counts), rank-score-weighted KS walk, max_diff",
+        defaults={"kcdf": "auto", "max_diff": True, "abs_ranking": False, "tau": 1.0},
+        drops_constant_genes=True,
+    ),
+    "plage": MethodSpec(
+        "plage",
+        _plage,
+        single_sample=lambda p: False,
+        description="PLAGE (Tomfohr et al. 2005) as in GSVA: first right singular vector of the standardized set genes, sign-oriented to agree with their mean z-score",
+        defaults={},
+        drops_constant_genes=True,
+    ),
+    "singscore": MethodSpec(
+        "singscore",
+        None,  # native up/down handling in score()
+        single_sample=lambda p: True,
+        description="singscore (Foroutan et al. 2018): mean within-sample rank (ties 'min') of the set, scaled to [0, 1] and centered; up + down (reversed ranks) for signed sets",
+        defaults={"centered": True},
+    ),
+    "score_genes": MethodSpec(
+        "score_genes",
+        _score_genes,
+        single_sample=lambda p: False,
+        description="scanpy.tl.score_genes: mean expression of the set minus that of expression-binned control genes (seeded, global RNG untouched)",
+        defaults={"ctrl_size": 50, "n_bins": 25, "random_state": 0},
+    ),
+    "mean_z": MethodSpec(
+        "mean_z",
+        _mean_z,
+        single_sample=lambda p: False,
+        description="signed mean of gene z-scores (genes standardized across samples): mean z of up genes minus mean z of down genes",
+        defaults={},
+        drops_constant_genes=True,
+    ),
+}
+
+
+# ------------------------------------------------------------------------------------------- coverage
+def _row_positions(matrix: pd.DataFrame, row_symbols: Sequence[str] | None, usable: np.ndarray) -> dict[str, int]:
+    """symbol -> row position of the one usable row representing it (highest mean when several)."""
+
+    labels = np.asarray(matrix.index.astype(str))
+    symbols = labels if row_symbols is None else np.asarray(list(map(str, row_symbols)), dtype=object)
+    if len(symbols) != matrix.shape[0]:
+        raise ValueError("row_symbols must have one entry per matrix row")
+    pos = np.flatnonzero(usable)
+    if pos.size == 0:
+        return {}
+    means = np.nanmean(matrix.to_numpy()[pos], axis=1)
+    keep = pos[representative_rows(symbols[pos], labels[pos], means)]
+    return {str(symbols[i]): int(i) for i in keep}
+
+
+def _usable_rows(values: np.ndarray, drop_constant: bool) -> tuple[np.ndarray, np.ndarray]:
+    finite = np.isfinite(values).all(axis=1)
+    constant = np.zeros(values.shape[0], dtype=bool)
+    if drop_constant and values.shape[1] > 0:
+        v = np.where(finite[:, None], values, 0.0)
+        constant = finite & (v.max(axis=1) == v.min(axis=1))
+    return finite & ~constant, constant
+
+
+def _coverage(
+    sig: Signature, present: list[str], missing: list[str], constant: list[str], min_genes: int, min_fraction: float
+) -> dict:
+    n, k = sig.size, len(present)
+    frac = k / n if n else 0.0
+    reason = ""
+    if k == 0:
+        reason = (
+            "no signature gene is in the cohort"
+            if not constant
+            else f"every measured gene is constant across samples ({', '.join(constant)}), which this method leaves out"
+        )
+    elif k < min_genes or frac < min_fraction:
+        reason = (
+            f"only {k} of {n} genes present; needs at least {min_genes} genes and {min_fraction:.0%} of the signature "
+            "(scoring.min_genes, scoring.min_fraction)"
+        )
+    elif sig.signed and not [g for g in present if g in set(sig.up)]:
+        reason = "no up gene of this signed signature is present"
+    elif sig.signed and not [g for g in present if g in set(sig.down)]:
+        reason = "no down gene of this signed signature is present"
+    if constant and not reason:
+        pass
+    return {
+        "signature": sig.name,
+        "organ": sig.organ,
+        "complete": "NA" if sig.complete is None else sig.complete,
+        "n_genes": n,
+        "n_present": k,
+        "fraction_present": round(frac, 6),
+        "present_genes": ",".join(present),
+        "missing_genes": ",".join(missing + [f"{g} (constant)" for g in constant]),
+        "scored": reason == "",
+        "reason": reason,
+    }
+
+
+def usable_matrix(
+    matrix: pd.DataFrame, row_symbols: Sequence[str] | None, drop_constant: bool
+) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+    """The usable rows (finite; non-constant if asked) in a canonical order (sorted by row label, so no result
+    depends on the input row order, ties in GSVA's density included), the row of each symbol in it (one row
+    per symbol: highest mean), and their labels. No row is dropped or merged otherwise."""
+    values = matrix.to_numpy(dtype=np.float64)
+    usable, _ = _usable_rows(values, drop_constant)
+    rows = _row_positions(matrix, row_symbols, usable)
+    labels = np.asarray(matrix.index.astype(str))
+    upos = np.flatnonzero(usable)
+    upos = upos[np.argsort(labels[upos], kind="stable")]
+    remap = np.full(values.shape[0], -1)
+    remap[upos] = np.arange(upos.size)
+    return values[upos], {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
+
+
+def coverage_table(
+    matrix: pd.DataFrame,
+    signatures: Sequence[Signature],
+    *,
+    row_symbols: Sequence[str] | None = None,
+    min_genes: int = 2,
+    min_fraction: float = 0.5,
+    drop_constant: bool = False,
+) -> pd.DataFrame:
+    """Genes present / total per signature (rows with a missing value do not count as present)."""
+    usable, constant = _usable_rows(matrix.to_numpy(dtype=np.float64), drop_constant)
+    rows = _row_positions(matrix, row_symbols, usable)
+    const_rows = _row_positions(matrix, row_symbols, constant) if constant.any() else {}
+    return coverage_of(signatures, rows, const_rows, min_genes, min_fraction)
+
+
+def coverage_of(
+    signatures: Sequence[Signature],
+    present: Collection[str],
+    constant: Collection[str],
+    min_genes: int,
+    min_fraction: float,
+) -> pd.DataFrame:
+    """The coverage table given the measured genes (``present``) and those measured but constant; every other
+    signature gene is missing. Shared by the bulk engine and the per-cell scoring."""
+    out = []
+    for sig in signatures:
+        pres = [g for g in sig.genes if g in present]
+        const = [g for g in sig.genes if g not in present and g in constant]
+        missing = [g for g in sig.genes if g not in present and g not in constant]
+        out.append(_coverage(sig, pres, missing, const, min_genes, min_fraction))
+    return pd.DataFrame(out, columns=list(COVERAGE_COLUMNS))
+
+
+# ---------------------------------------------------------------------------------------------- score
+def score(
+    matrix: pd.DataFrame,
+    signatures: Sequence[Signature],
+    method: str = "ssgsea",
+    *,
+    row_symbols: Sequence[str] | None = None,
+    min_genes: int = 2,
+    min_fraction: float = 0.5,
+    params: dict | None = None,
+) -> ScoreResult:
+    """Score every signature in every sample of a genes x samples log-expression matrix."""
+    if method not in SCORING_METHODS:
+        raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
+    spec = SCORING_METHODS[method]
+    unknown = set(params or {}) - set(spec.defaults)
+    if unknown:
+        raise SeedsigError(
+            f"scoring method '{method}' has no parameter(s) {', '.join(sorted(unknown))}; its parameters are: {', '.join(spec.defaults) or 'none'}."
+        )
+    p = {**spec.defaults, **(params or {})}
+    cov = coverage_table(
+        matrix,
+        signatures,
+        row_symbols=row_symbols,
+        min_genes=min_genes,
+        min_fraction=min_fraction,
+        drop_constant=spec.drops_constant_genes,
+    )
+    # Rank-based methods rank over every usable row of the matrix as given (no row dropped or merged).
+    x, rows, _ = usable_matrix(matrix, row_symbols, spec.drops_constant_genes)
+    sets: list[np.ndarray] = []
+    plan: list[tuple[int, int, int]] = []  # (signature index, up set index, down set index or -1)
+    for i, (sig, ok) in enumerate(zip(signatures, cov["scored"])):
+        if not ok:
+            continue
+        up = np.array(sorted(rows[g] for g in sig.up if g in rows), dtype=np.int64)
+        down = np.array(sorted(rows[g] for g in sig.down if g in rows), dtype=np.int64)
+        sets.append(up)
+        plan.append((i, len(sets) - 1, -1))
+        if down.size:
+            sets.append(down)
+            plan[-1] = (i, plan[-1][1], len(sets) - 1)
+    out = np.full((len(signatures), x.shape[1]), np.nan)
+    # Rank-based single-sample methods run per chunk of samples: the ranks of the whole matrix are never
+    # held at once (memory stays bounded for 20,000 genes x 10,000 samples).
+    step = max(1, CHUNK_ELEMENTS // max(x.shape[0], 1)) if method in ("ssgsea", "singscore") else max(x.shape[1], 1)
+    disp = np.full_like(out, np.nan) if method == "singscore" else None
+    if sets and method == "singscore":
+        for a in range(0, x.shape[1], step):
+            up_ranks = rank_columns(x[:, a : a + step], "min")
+            down_ranks = rank_columns(-x[:, a : a + step], "min")
+            for i, u, d in plan:
+                sc, dp = _singscore_one(up_ranks, sets[u], p["centered"])
+                if d >= 0:
+                    sc_d, dp_d = _singscore_one(down_ranks, sets[d], p["centered"])
+                    sc, dp = sc + sc_d, dp + dp_d
+                out[i, a : a + step], disp[i, a : a + step] = sc, dp
+    elif sets:
+        es = np.hstack([spec.func(x[:, a : a + step], sets, **p) for a in range(0, x.shape[1], step)])
+        for i, u, d in plan:
+            out[i] = es[u] - (es[d] if d >= 0 else 0.0)
+        if method == "ssgsea" and p.get("normalize"):
+            scored = out[[i for i, _, _ in plan]]
+            rng = np.nanmax(scored) - np.nanmin(scored)
+            if rng > 0:
+                out /= rng
+    index = pd.Index(matrix.columns.astype(str), name="sample")
+    scores = pd.DataFrame(out.T, index=index, columns=[s.name for s in signatures])
+    dispersion = None if disp is None else pd.DataFrame(disp.T, index=index, columns=scores.columns)
+    return ScoreResult(
+        scores=scores,
+        coverage=cov,
+        method=method,
+        params=p,
+        single_sample=spec.single_sample(p),
+        n_genes=int(x.shape[0]),
+        dispersion=dispersion,
+    )
+
+
+# ------------------------------------------------------------------------------------------ coherence
+QC_COLUMNS = (*COVERAGE_COLUMNS, "mean_inter_gene_r", "cronbach_alpha", "gene_rest_r", "leading_gene")
+
+
+def coherence_table(
+    matrix: pd.DataFrame,
+    signatures: Sequence[Signature],
+    *,
+    row_symbols: Sequence[str] | None = None,
+    min_genes: int = 2,
+    min_fraction: float = 0.5,
+) -> pd.DataFrame:
+    """Coverage plus coherence of each signature in the cohort (genes oriented by direction):
+    mean inter-gene Pearson correlation, standardized Cronbach's alpha k r / (1 + (k - 1) r), and each gene's
+    correlation with the mean z-score of the other genes ('gene_rest_r'; the highest is the 'leading_gene',
+    the gene that carries the score in this cohort)."""
+    x, rows, _ = usable_matrix(matrix, row_symbols, drop_constant=True)
+    z = standardize(x)
+    cov = coverage_table(matrix, signatures, row_symbols=row_symbols, min_genes=min_genes, min_fraction=min_fraction)
+    extra = []
+    for sig in signatures:
+        genes = [g for g in sig.genes if g in rows]
+        rec = {"mean_inter_gene_r": np.nan, "cronbach_alpha": np.nan, "gene_rest_r": "", "leading_gene": ""}
+        if len(genes) >= 2:
+            sign = np.array([d for g, d in zip(sig.genes, sig.directions) if g in rows], dtype=float)
+            zs = z[[rows[g] for g in genes]] * sign[:, None]
+            k = len(genes)
+            r = np.corrcoef(zs)
+            rbar = (r.sum() - k) / (k * (k - 1))
+            rest = (zs.sum(axis=0, keepdims=True) - zs) / (k - 1)
+            zc, rc = zs - zs.mean(axis=1, keepdims=True), rest - rest.mean(axis=1, keepdims=True)
+            item = (zc * rc).sum(axis=1) / np.sqrt((zc**2).sum(axis=1) * (rc**2).sum(axis=1))
+            rec = {
+                "mean_inter_gene_r": round(float(rbar), 6),
+                "cronbach_alpha": round(float(k * rbar / (1 + (k - 1) * rbar)), 6),
+                "gene_rest_r": ",".join(f"{g}:{v:.3f}" for g, v in zip(genes, item)),
+                "leading_gene": genes[int(np.nanargmax(item))] if np.isfinite(item).any() else "",
+            }
+        extra.append(rec)
+    return pd.concat([cov, pd.DataFrame(extra)], axis=1)[list(QC_COLUMNS)]
+
+
+# --------------------------------------------------------------------------------- random signatures
+def expression_bins(means: np.ndarray, n_bins: int = 25) -> np.ndarray:
+    """Bin index (0..n_bins-1) of each gene by its mean expression (equal-count bins, as scanpy's controls)."""
+    order = np.argsort(means, kind="mergesort")
+    bins = np.empty(len(means), dtype=np.int64)
+    bins[order] = np.arange(len(means)) * n_bins // max(len(means), 1)
+    return bins
+
+
+def matched_random_sets(bins: np.ndarray, idx: np.ndarray, n_sets: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_sets`` random gene sets (rows of row indices) matched to the set ``idx``: the same number of genes
+    from each expression bin, distinct within a set, never a gene of ``idx`` itself."""
+    out = np.empty((n_sets, idx.size), dtype=np.int64)
+    col = 0
+    exclude = np.zeros(len(bins), dtype=bool)
+    exclude[idx] = True
+    for b in np.unique(bins[idx]):
+        need = int((bins[idx] == b).sum())
+        pool = np.flatnonzero((bins == b) & ~exclude)
+        if pool.size < need:  # tiny matrices: widen to all non-set genes
+            pool = np.flatnonzero(~exclude)
+        keys = rng.random((n_sets, pool.size))
+        pick = (
+            np.argpartition(keys, need - 1, axis=1)[:, :need]
+            if need < pool.size
+            else np.tile(np.arange(pool.size), (n_sets, 1))
+        )
+        out[:, col : col + need] = pool[pick]
+        col += need
+    return out
+
+
+NULL_METHODS = ("ssgsea", "zscore", "mean_z", "singscore")
+
+
+def _null_scores(method: str, prepared: np.ndarray, sets: np.ndarray, p: dict, n_rows: int) -> np.ndarray:
+    """Scores of many equal-size sets at once (sets: B x k row indices), chunked to ~64 MB."""
+    B, k = sets.shape
+    S = prepared.shape[1]
+    out = np.empty((B, S))
+    step = max(1, int(8e6 // max(k * S, 1)))
+    for a in range(0, B, step):
+        g = prepared[sets[a : a + step]]  # b x k x S
+        if method == "ssgsea":
+            out[a : a + step] = _ssgsea_es(g, n_rows, p.get("alpha", 0.25))
+        elif method == "zscore":
+            out[a : a + step] = g.sum(axis=1) / np.sqrt(k)
+        elif method == "mean_z":
+            out[a : a + step] = g.mean(axis=1)
+        else:  # singscore on 'min' ranks
+            low, high = (k + 1) / 2.0, (2 * n_rows - k + 1) / 2.0
+            out[a : a + step] = (g.mean(axis=1) - low) / (high - low) - (0.5 if p.get("centered", True) else 0.0)
+    return out
+
+
+def random_signature_scores(
+    matrix: pd.DataFrame,
+    signature: Signature,
+    method: str,
+    n: int = 1000,
+    seed: int = 0,
+    *,
+    row_symbols: Sequence[str] | None = None,
+    n_bins: int = 25,
+    params: dict | None = None,
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Scores of ``n`` random signatures matched to ``signature``'s size and the mean expression of its genes
+    (per direction), in every sample: an (n x samples) array and the random gene sets (row labels).
+
+    Vectorized: the matrix is ranked / standardized once and all sets of a size are scored together.
+    Seeded with ``np.random.default_rng(seed)``; the global RNG is not touched."""
+    if method not in NULL_METHODS:
+        raise SeedsigError(f"random-signature nulls support the methods {', '.join(NULL_METHODS)}, not '{method}'.")
+    spec = SCORING_METHODS[method]
+    p = {**spec.defaults, **(params or {})}
+    x, rows, labels = usable_matrix(matrix, row_symbols, spec.drops_constant_genes)
+    bins = expression_bins(x.mean(axis=1), n_bins)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for genes, sign in ((signature.up, 1.0), (signature.down, -1.0)):
+        idx = np.array(sorted(rows[g] for g in genes if g in rows), dtype=np.int64)
+        if idx.size:
+            parts.append((idx, sign))
+    if not parts:
+        raise SeedsigError(
+            f"signature '{signature.name}' has no gene in the matrix: no random null can be matched to it."
+        )
+    if method == "ssgsea":
+        prep_up = prep_down = rank_columns(x)
+    elif method == "singscore":
+        prep_up, prep_down = rank_columns(x, "min"), rank_columns(-x, "min")
+    else:
+        prep_up = prep_down = standardize(x)
+    total = np.zeros((n, x.shape[1]))
+    sets_out: list[list[str]] = [[] for _ in range(n)]
+    for idx, sign in parts:
+        sets = matched_random_sets(bins, idx, n, rng)
+        prep = prep_up if sign > 0 else prep_down
+        sc = _null_scores(method, prep, sets, p, x.shape[0])
+        total += sc if (method == "singscore" or sign > 0) else -sc
+        for i in range(n):
+            sets_out[i].extend(labels[sets[i]].tolist())
+    return total, [tuple(s) for s in sets_out]
