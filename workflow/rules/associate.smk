@@ -5,21 +5,23 @@
 rule associate:
     input:
         unpack(score_files),
-        h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
+        h5ad=cohort_file("expression"),
         signatures=SIGNATURE_FILES,
     output:
         correlations=tsv_report(
-            f"{RESULTS}/{{cohort}}/correlations.tsv",
+            cohort_file("correlations"),
             "../report/correlations.rst",
             "association",
             "correlations",
         ),
         prerank=tsv_report(
-            f"{RESULTS}/{{cohort}}/prerank.tsv",
+            cohort_file("prerank"),
             "../report/prerank.rst",
             "association",
             "prerank",
         ),
+        correlations_json=sidecar(cohort_file("correlations")),
+        prerank_json=sidecar(cohort_file("prerank")),
     log:
         f"{RESULTS}/logs/associate/{{cohort}}.log",
     conda:

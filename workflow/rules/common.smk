@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.utils import min_version
 
 from seedsig import config as sconf
+from seedsig.core import layout
 from seedsig.core.errors import SeedsigError
 from seedsig.core.failure import fail
 
@@ -14,8 +15,15 @@ min_version("9.0")
 # The repository root (this file is workflow/rules/common.smk), whichever Snakefile includes the workflow.
 ROOT = Path(workflow.current_basedir).parents[1]
 SCHEMAS = ROOT / "workflow" / "schemas"
-RESULTS = "results"
-REPORT = f"{RESULTS}/report.html"
+# Output paths: seedsig.core.layout spells every one (the rules, the meta stage and the report use it).
+RESULTS = layout.RESULTS
+REPORT = f"{RESULTS}/{layout.REPORT}"
+cohort_file = (
+    layout.cohort_file
+)  # cohort_file("coverage") -> "results/{cohort}/coverage.tsv"
+sidecar = (
+    layout.sidecar
+)  # the provenance JSON beside a table: a declared output of the rule writing the table
 # Files the example rule generates (the sheet's example row points at them).
 EXAMPLE_DIR = "resources/example"
 EXAMPLE_FILES = {
@@ -50,8 +58,7 @@ COHORT_SETTINGS = {
     c: sconf.cohort_settings(config, c, dict(SHEET.loc[c])) for c in COHORTS
 }
 SINGLE_CELL = [c for c in COHORTS if SHEET.loc[c, "sample_column"]]
-META = f"{RESULTS}/meta"
-META_OUTPUTS = [f"{META}/correlations.tsv", f"{META}/survival.tsv"]
+META_OUTPUTS = [layout.meta_file("correlations"), layout.meta_file("survival")]
 
 
 wildcard_constraints:
@@ -123,38 +130,47 @@ def normalize_method(wildcards):
 
 
 def normalize_inputs(wildcards):
-    inputs = {"h5ad": f"{RESULTS}/{wildcards.cohort}/ingested.h5ad"}
+    inputs = {"h5ad": cohort_file("ingested", wildcards.cohort)}
     if config["normalize"]["gene_lengths"]:
         inputs["gene_lengths"] = config["normalize"]["gene_lengths"]
     return inputs
 
 
 def score_files(wildcards):
-    return {m: f"{RESULTS}/{wildcards.cohort}/scores/{m}.tsv" for m in RUN_METHODS}
+    return {m: cohort_file("scores", wildcards.cohort, m) for m in RUN_METHODS}
 
 
 def cohort_outputs(cohort):
-    base = f"{RESULTS}/{cohort}"
+    """Every file the rules write for one cohort (tables with their sidecar JSONs); the report reads them."""
+    tables = [
+        cohort_file(name, cohort)
+        for name in (
+            "gene_mapping",
+            "clinical",
+            "coverage",
+            "signature_qc",
+            "correlations",
+            "prerank",
+            "survival",
+            "km",
+            "logrank",
+            "cumulative_incidence",
+        )
+    ]
+    tables += [cohort_file("scores", cohort, m) for m in RUN_METHODS]
+    if cohort in SINGLE_CELL:
+        tables += [cohort_file("cell_scores", cohort, m) for m in RUN_METHODS]
     return [
-        f"{base}/expression.h5ad",
-        f"{base}/gene_mapping.tsv",
-        f"{base}/clinical.tsv",
-        f"{base}/coverage.tsv",
-        f"{base}/signature_qc.tsv",
-        *[f"{base}/scores/{m}.tsv" for m in RUN_METHODS],
-        f"{base}/correlations.tsv",
-        f"{base}/prerank.tsv",
-        f"{base}/survival.tsv",
-        f"{base}/km.tsv",
-        f"{base}/logrank.tsv",
-        f"{base}/cumulative_incidence.tsv",
-        *(
-            [f"{base}/cell_scores/{m}.tsv.gz" for m in RUN_METHODS]
-            if cohort in SINGLE_CELL
-            else []
-        ),
+        cohort_file("expression", cohort),
+        *tables,
+        *[sidecar(t) for t in tables],
     ]
 
 
 def all_outputs():
-    return [out for c in COHORTS for out in cohort_outputs(c)] + META_OUTPUTS + [REPORT]
+    return (
+        [out for c in COHORTS for out in cohort_outputs(c)]
+        + META_OUTPUTS
+        + [sidecar(m) for m in META_OUTPUTS]
+        + [REPORT]
+    )

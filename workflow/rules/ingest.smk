@@ -5,9 +5,11 @@ rule ingest:
     input:
         unpack(ingest_inputs),
     output:
-        h5ad=temp(f"{RESULTS}/{{cohort}}/ingested.h5ad"),
-        mapping=f"{RESULTS}/{{cohort}}/gene_mapping.tsv",
-        clinical=f"{RESULTS}/{{cohort}}/clinical.tsv",
+        h5ad=temp(cohort_file("ingested")),
+        mapping=cohort_file("gene_mapping"),
+        clinical=cohort_file("clinical"),
+        mapping_json=sidecar(cohort_file("gene_mapping")),
+        clinical_json=sidecar(cohort_file("clinical")),
     log:
         f"{RESULTS}/logs/ingest/{{cohort}}.log",
     conda:

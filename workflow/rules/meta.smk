@@ -3,17 +3,18 @@
 
 rule meta:
     input:
-        correlations=[f"{RESULTS}/{c}/correlations.tsv" for c in COHORTS],
-        survival=[f"{RESULTS}/{c}/survival.tsv" for c in COHORTS],
+        correlations=[cohort_file("correlations", c) for c in COHORTS],
+        survival=[cohort_file("survival", c) for c in COHORTS],
+        survival_json=[sidecar(cohort_file("survival", c)) for c in COHORTS],
     output:
         correlations=meta_report(
-            f"{META}/correlations.tsv",
+            META_OUTPUTS[0],
             "../report/meta_correlations.rst",
             "correlations",
         ),
-        survival=meta_report(
-            f"{META}/survival.tsv", "../report/meta_survival.rst", "survival"
-        ),
+        survival=meta_report(META_OUTPUTS[1], "../report/meta_survival.rst", "survival"),
+        correlations_json=sidecar(META_OUTPUTS[0]),
+        survival_json=sidecar(META_OUTPUTS[1]),
     log:
         f"{RESULTS}/logs/meta.log",
     conda:

@@ -5,7 +5,7 @@ rule normalize:
     input:
         unpack(normalize_inputs),
     output:
-        f"{RESULTS}/{{cohort}}/expression.h5ad",
+        cohort_file("expression"),
     log:
         f"{RESULTS}/logs/normalize/{{cohort}}.log",
     conda:

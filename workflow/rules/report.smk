@@ -7,6 +7,7 @@ rule report:
         [out for c in COHORTS for out in cohort_outputs(c)],
         signatures=SIGNATURE_FILES,
         meta=META_OUTPUTS,
+        meta_json=[sidecar(m) for m in META_OUTPUTS],
     output:
         html=report(
             REPORT,

@@ -3,21 +3,23 @@
 
 rule coverage:
     input:
-        h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
+        h5ad=cohort_file("expression"),
         signatures=SIGNATURE_FILES,
     output:
         coverage=tsv_report(
-            f"{RESULTS}/{{cohort}}/coverage.tsv",
+            cohort_file("coverage"),
             "../report/coverage.rst",
             "coverage and scores",
             "coverage",
         ),
         qc=tsv_report(
-            f"{RESULTS}/{{cohort}}/signature_qc.tsv",
+            cohort_file("signature_qc"),
             "../report/signature_qc.rst",
             "coverage and scores",
             "signature_qc",
         ),
+        coverage_json=sidecar(cohort_file("coverage")),
+        qc_json=sidecar(cohort_file("signature_qc")),
     log:
         f"{RESULTS}/logs/coverage/{{cohort}}.log",
     conda:
@@ -35,16 +37,17 @@ rule coverage:
 
 rule score:
     input:
-        h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
+        h5ad=cohort_file("expression"),
         signatures=SIGNATURE_FILES,
     output:
-        tsv_report(
-            f"{RESULTS}/{{cohort}}/scores/{{method}}.tsv",
+        scores=tsv_report(
+            cohort_file("scores"),
             "../report/scores.rst",
             "coverage and scores",
             "scores",
             method="{method}",
         ),
+        scores_json=sidecar(cohort_file("scores")),
     log:
         f"{RESULTS}/logs/score/{{cohort}}.{{method}}.log",
     conda:
@@ -66,7 +69,8 @@ rule cell_scores:
         unpack(ingest_inputs),
         signatures=SIGNATURE_FILES,
     output:
-        f"{RESULTS}/{{cohort}}/cell_scores/{{method}}.tsv.gz",
+        cell_scores=cohort_file("cell_scores"),
+        cell_scores_json=sidecar(cohort_file("cell_scores")),
     log:
         f"{RESULTS}/logs/cell_scores/{{cohort}}.{{method}}.log",
     conda:

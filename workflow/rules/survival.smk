@@ -5,33 +5,37 @@
 rule survival:
     input:
         unpack(score_files),
-        h5ad=f"{RESULTS}/{{cohort}}/expression.h5ad",
+        h5ad=cohort_file("expression"),
         signatures=SIGNATURE_FILES,
     output:
         survival=tsv_report(
-            f"{RESULTS}/{{cohort}}/survival.tsv",
+            cohort_file("survival"),
             "../report/survival.rst",
             "survival",
             "survival",
         ),
         km=tsv_report(
-            f"{RESULTS}/{{cohort}}/km.tsv",
+            cohort_file("km"),
             "../report/km.rst",
             "survival",
             "km",
         ),
         logrank=tsv_report(
-            f"{RESULTS}/{{cohort}}/logrank.tsv",
+            cohort_file("logrank"),
             "../report/logrank.rst",
             "survival",
             "logrank",
         ),
         incidence=tsv_report(
-            f"{RESULTS}/{{cohort}}/cumulative_incidence.tsv",
+            cohort_file("cumulative_incidence"),
             "../report/cumulative_incidence.rst",
             "survival",
             "cumulative_incidence",
         ),
+        survival_json=sidecar(cohort_file("survival")),
+        km_json=sidecar(cohort_file("km")),
+        logrank_json=sidecar(cohort_file("logrank")),
+        incidence_json=sidecar(cohort_file("cumulative_incidence")),
     log:
         f"{RESULTS}/logs/survival/{{cohort}}.log",
     conda:

@@ -14,7 +14,7 @@ def main(smk):
         row["sample_column"],
         list(smk.input.signatures),
         smk.wildcards.method,
-        smk.output[0],
+        smk.output.cell_scores,
         layer=row["layer"] or None,
         min_genes=smk.params.min_genes,
         min_fraction=smk.params.min_fraction,

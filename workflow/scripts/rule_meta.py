@@ -11,6 +11,7 @@ def main(smk):
         dict(zip(smk.params.cohorts, smk.input.survival)),
         smk.output.correlations,
         smk.output.survival,
+        survival_sidecars=dict(zip(smk.params.cohorts, smk.input.survival_json)),
     )
 
 

@@ -10,7 +10,7 @@ def main(smk):
         smk.input.h5ad,
         list(smk.input.signatures),
         smk.wildcards.method,
-        smk.output[0],
+        smk.output.scores,
         min_genes=smk.params.min_genes,
         min_fraction=smk.params.min_fraction,
         params=dict(smk.params.method_params),

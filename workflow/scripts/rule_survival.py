@@ -13,7 +13,7 @@ def main(smk):
         score_files,
         list(smk.input.signatures),
         smk.params.focal,
-        dict(smk.output),
+        {k: smk.output[k] for k in ("survival", "km", "logrank", "incidence")},
         settings=dict(smk.params.settings),
         scoring=dict(smk.params.scoring),
     )

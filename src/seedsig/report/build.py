@@ -84,7 +84,8 @@ def build_report(
     main = focal[0]
     primary = primary_method or (config.get("scoring", {}).get("methods") or ["ssgsea"])[0]
     sigmeta = {s.name: s for s in signatures}
-    data = [_load_cohort(name, Path(d)) for name, d in cohorts.items()]
+    run_methods = list((config.get("scoring") or {}).get("methods") or []) or None
+    data = [_load_cohort(name, Path(d), run_methods) for name, d in cohorts.items()]
     for c in data:
         _prepare(c, config, sigmeta, focal, primary)
         c["sentences"] = _cohort_sentences(c, primary, main, focal)

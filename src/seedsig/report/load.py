@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from seedsig.association.correlation import null_p, random_null_scores
+from seedsig.core.layout import COHORT_FILES, sidecar
 from seedsig.core.stats import corr_rows, ranks, stable_seed
 from seedsig.report.sentences import _annotate_corr, _annotate_surv, _focal_status
 from seedsig.report.text import (
@@ -87,34 +88,45 @@ def input_checksums(files: Sequence[tuple[str, str]]) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------- loading
-def _load_cohort(name: str, d: Path) -> dict:
+def _load_cohort(name: str, d: Path, methods: Sequence[str] | None = None) -> dict:
+    """One cohort's declared outputs (file names from :mod:`seedsig.core.layout`). ``methods``: the scoring methods
+    of the run, whose score tables are read; None (library use) reads every ``scores/*.tsv`` in ``d``. A pipeline
+    run always passes them: a table left by an earlier run with another method never enters the report."""
     c: dict[str, Any] = {"name": name, "dir": d}
-    for key, fn in (
-        ("coverage", "coverage.tsv"),
-        ("qc", "signature_qc.tsv"),
-        ("corr", "correlations.tsv"),
-        ("surv", "survival.tsv"),
-        ("mapping", "gene_mapping.tsv"),
-        ("km", "km.tsv"),
-        ("lr", "logrank.tsv"),
-        ("aj", "cumulative_incidence.tsv"),
-        ("prerank", "prerank.tsv"),
+
+    def at(key: str, method: str = "{method}") -> Path:
+        return d / COHORT_FILES[key].replace("{method}", method)
+
+    for key, name_ in (
+        ("coverage", "coverage"),
+        ("qc", "signature_qc"),
+        ("corr", "correlations"),
+        ("surv", "survival"),
+        ("mapping", "gene_mapping"),
+        ("km", "km"),
+        ("lr", "logrank"),
+        ("aj", "cumulative_incidence"),
+        ("prerank", "prerank"),
     ):
-        c[key] = _read(d / fn)
+        c[key] = _read(at(name_))
+    if methods is None:
+        methods = [p.stem for p in sorted(at("scores", "*").parent.glob("*.tsv"))]
     scores = {}
-    for p in sorted((d / "scores").glob("*.tsv")):
-        t = pd.read_csv(p, sep="\t", index_col=0)
-        t.index = t.index.astype(str)
-        scores[p.stem] = t
+    for m in methods:
+        p = at("scores", m)
+        if p.is_file():
+            t = pd.read_csv(p, sep="\t", index_col=0)
+            t.index = t.index.astype(str)
+            scores[m] = t
     c["scores"] = scores
     c["surv_side"], c["corr_side"], c["pre_side"] = (
-        _json(d / "survival.json"),
-        _json(d / "correlations.json"),
-        _json(d / "prerank.json"),
+        _json(Path(sidecar(at("survival")))),
+        _json(Path(sidecar(at("correlations")))),
+        _json(Path(sidecar(at("prerank")))),
     )
-    c["cov_side"] = _json(d / "coverage.json")
-    c["score_side"] = {m: _json(d / "scores" / f"{m}.json") for m in scores}
-    c["h5ad"] = d / "expression.h5ad"
+    c["cov_side"] = _json(Path(sidecar(at("coverage"))))
+    c["score_side"] = {m: _json(Path(sidecar(at("scores", m)))) for m in scores}
+    c["h5ad"] = at("expression")
     return c
 
 
