@@ -192,6 +192,17 @@ def test_rerun_is_a_no_op(example_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def test_every_file_under_results_is_declared(example_run):
+    """Every sidecar JSON and table a rule writes is a declared output: `snakemake --list-untracked` lists nothing
+    under results/ except the report's figures (results/figures/, a directory() output whose file names depend on
+    what the data allow to be drawn)."""
+    wd, _ = example_run
+    proc = run_snakemake(wd, "--list-untracked")
+    listed = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip().startswith("results/")]
+    assert not [f for f in listed if not f.startswith("results/figures/")], listed
+    assert (wd / "results" / "example" / "survival.json").is_file()  # a sidecar, now declared
+
+
 def test_lint_and_format_are_clean():
     proc = subprocess.run(
         [*SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile"), "-d", str(REPO)], capture_output=True, text=True, cwd=REPO
