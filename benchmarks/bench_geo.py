@@ -35,7 +35,7 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 from bench_normalize import machine, write_readme_section  # noqa: E402  same directory: one writer of the README's sections
 
-from seedsig.ingest.geo import read_series_matrix, read_soft
+from seedsig.ingest.geo import read_series_matrix, read_soft  # noqa: E402
 
 GSE781 = HERE.parent.parent / "shared" / "datasets" / "geo_geoquery_extdata_gse781_gds507" / "GSE781_family.soft.gz"
 

@@ -205,7 +205,7 @@ def run(cmd: list[str], label: str, timeout: float) -> dict:
     if proc.returncode != 0:
         return {"label": label, "error": stderr[-800:]}
     m = re.search(r"__TIME__ ([\d.]+) (\d+)", stderr)
-    lines = [l for l in stdout.splitlines() if l.startswith("{")]
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     info = json.loads(lines[-1]) if lines else {}
     return {"label": label, "wall_s": wall, "peak_mb": int(m.group(2)) / 1024 if m else None, **info}
 
@@ -351,9 +351,9 @@ def machine() -> dict:
     cpu = (
         next(
             (
-                l.split(":", 1)[1].strip()
-                for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
             ),
             "",
         )

@@ -103,7 +103,7 @@ def run(cmd: list[str], label: str) -> dict:
     if proc.returncode != 0:
         return {"label": label, "error": proc.stderr[-800:]}
     m = re.search(r"__TIME__ ([\d.]+) (\d+)", proc.stderr)
-    info = json.loads([l for l in proc.stdout.splitlines() if l.startswith("{")][-1])
+    info = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
     return {"label": label, "wall_s": wall, "peak_mb": int(m.group(2)) / 1024 if m else None, **info}
 
 

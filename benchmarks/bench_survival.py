@@ -279,10 +279,10 @@ def git_state() -> str:
     ).stdout.splitlines()
     if not allc:
         return f"commit {head} (clean working tree)"
-    surv = [l[3:] for l in src if l[3:].endswith("survival.py")]
+    surv = [ln[3:] for ln in src if ln[3:].endswith("outcome/cox.py")]
     note = f"commit {head} with uncommitted changes ({len(src)} paths under src/ modified or untracked"
     note += (
-        f", among them `{surv[0]}`{' (untracked)' if any(l.startswith('??') and l.endswith('survival.py') for l in src) else ''}"
+        f", among them `{surv[0]}`{' (untracked)' if any(ln.startswith('??') and ln.endswith('outcome/cox.py') for ln in src) else ''}"
         if surv
         else ""
     )

@@ -217,6 +217,11 @@ def test_lint_and_format_are_clean():
         cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff is a dev dependency"
+    for args in (["check", "."], ["format", "--check", "."]):  # pyproject.toml [tool.ruff]: line length 120
+        proc = subprocess.run([ruff, *args], capture_output=True, text=True, cwd=REPO)
+        assert proc.returncode == 0, f"ruff {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}"
 
 
 def test_example_association_beyond_chance_and_shared_genes(example_run):

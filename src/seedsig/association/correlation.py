@@ -69,8 +69,8 @@ from seedsig.core.errors import SeedsigError
 from seedsig.core.progress import Timer, progress
 from seedsig.core.stats import Z975, bh_qvalues, corr_rows, ranks, stable_seed
 from seedsig.scoring.methods import (
-    SCORING_METHODS,
     NULL_METHODS,
+    SCORING_METHODS,
     expression_bins,
     matched_random_sets,
     random_signature_scores,
