@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
+from seedsig.core.stats import empirical_null_p
+
 pytestmark = pytest.mark.slow
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -201,6 +203,25 @@ def test_every_file_under_results_is_declared(example_run):
     listed = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip().startswith("results/")]
     assert not [f for f in listed if not f.startswith("results/figures/")], listed
     assert (wd / "results" / "example" / "survival.json").is_file()  # a sidecar, now declared
+
+
+def test_null_correlations_are_the_ones_p_random_null_counts(example_run):
+    """associate writes the B null correlations of every tested row; (b + 1) / (B + 1) over them, with the one tie
+    rule, is the row's p_random_null (the report draws its histograms from this file instead of recomputing)."""
+    wd, _ = example_run
+    base = wd / "results" / "example"
+    corr = read_tsv(base / "correlations.tsv")
+    null = pd.read_csv(base / "null_correlations.tsv.gz", sep="\t")
+    assert list(null.columns) == ["method", "signature_a", "signature_b", "statistic", "draw", "r"]
+    keys = ["method", "signature_a", "signature_b", "statistic"]
+    tested = corr[corr["p_random_null"].notna()]
+    assert len(tested) > 10
+    groups = dict(list(null.groupby(keys, sort=False)))
+    assert len(groups) == len(tested)
+    for row in tested.to_dict("records"):
+        g = groups[tuple(row[k] for k in keys)]
+        assert g["draw"].tolist() == list(range(1, 1001))  # B = associate.n_random
+        assert row["p_random_null"] == pytest.approx(empirical_null_p(row["r"], g["r"].to_numpy()), rel=1e-9)
 
 
 def test_lint_and_format_are_clean():

@@ -21,6 +21,8 @@ rule associate:
             "prerank",
         ),
         correlations_json=sidecar(cohort_file("correlations")),
+        null=cohort_file("null_correlations"),
+        null_json=sidecar(cohort_file("null_correlations")),
         prerank_json=sidecar(cohort_file("prerank")),
     log:
         f"{RESULTS}/logs/associate/{{cohort}}.log",

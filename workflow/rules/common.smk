@@ -150,6 +150,7 @@ def cohort_outputs(cohort):
             "coverage",
             "signature_qc",
             "correlations",
+            "null_correlations",
             "prerank",
             "survival",
             "km",

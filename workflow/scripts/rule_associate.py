@@ -1,4 +1,5 @@
-"""Rule associate: correlations.tsv (focal vs target signatures, with nulls) and prerank.tsv (gseapy prerank)."""
+"""Rule associate: correlations.tsv (focal vs target signatures, with nulls), null_correlations.tsv.gz (the random
+signatures' correlations behind p_random_null) and prerank.tsv (gseapy prerank)."""
 
 from seedsig.association.stage import associate_cohort
 from seedsig.core.progress import summarized
@@ -15,6 +16,7 @@ def main(smk):
         smk.params.targets,
         smk.output.correlations,
         smk.output.prerank,
+        out_null=smk.output.null,
         settings=dict(smk.params.settings),
         scoring=dict(smk.params.scoring),
     )

@@ -67,7 +67,7 @@ from scipy import stats
 
 from seedsig.core.errors import SeedsigError
 from seedsig.core.progress import Timer, progress
-from seedsig.core.stats import Z975, bh_qvalues, corr_rows, ranks, stable_seed
+from seedsig.core.stats import Z975, bh_qvalues, corr_rows, empirical_null_p, ranks, stable_seed
 from seedsig.scoring.methods import (
     NULL_METHODS,
     SCORING_METHODS,
@@ -389,6 +389,7 @@ def correlation_table(
     method_params: dict[str, dict] | None = None,
     min_samples: int = MIN_SAMPLES_TESTED,
     timer=None,
+    null_out: dict | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """The correlation table (:data:`CORRELATION_COLUMNS`, one row per method x focal x target x statistic) and
     an info dict for the sidecar. See the module docstring for every column.
@@ -411,7 +412,9 @@ def correlation_table(
 
     ``timer``: an optional :class:`seedsig.core.progress.Timer` that gets the seconds spent on the random null
     (``random_null``) and the bootstrap (``bootstrap``), for the log (never in the table or the info). Progress
-    bars (:func:`seedsig.core.progress.progress`) go to the rule log."""
+    bars (:func:`seedsig.core.progress.progress`) go to the rule log. ``null_out``: a dict that receives, per tested
+    row with a random null, ``(method, signature_a, signature_b, statistic) -> the B null correlations`` (NaN where a
+    random score has no finite correlation), the values its ``p_random_null`` counts."""
 
     timer = timer if timer is not None else Timer()
 
@@ -648,7 +651,10 @@ def correlation_table(
                                 null_cache_ranked.clear()
                             null_cache_ranked[key] = ranks(null[:, both]) if st == "spearman" else null[:, both]
                         target = ranks(vb[both]) if st == "spearman" else vb[both]
-                        rec["p_random_null"] = null_p(r, null_cache_ranked[key], target)
+                        rn = corr_rows(null_cache_ranked[key], target)
+                        rec["p_random_null"] = empirical_null_p(r, rn)
+                        if null_out is not None:  # the B null correlations, written by the associate stage
+                            null_out[(m, a, b, st)] = rn
                 elif n_random > 0 and a in info["random_null_unavailable"].get(m, {}):
                     notes.append(f"p_random_null NA: {info['random_null_unavailable'][m][a]}")
                 if z_m is not None:
@@ -724,11 +730,6 @@ def _random_scores(
 
 def null_p(r: float, null: np.ndarray, target: np.ndarray) -> float:
     """(b + 1) / (B + 1) over the random scores (B x n, ranked row-wise for Spearman) with a finite correlation
-    with the target (ranked for Spearman): all B correlations as one matrix operation."""
-    rn = corr_rows(null, target)
-    rn = rn[np.isfinite(rn)]
-    if rn.size == 0:
-        return np.nan
-    # a tolerance so that a random set tying the observed r exactly (e.g. the same ranks) counts as >=
-    b = int((np.abs(rn) >= abs(r) - 1e-12).sum())
-    return (b + 1.0) / (rn.size + 1.0)
+    with the target (ranked for Spearman): all B correlations as one matrix operation; ties as
+    :func:`seedsig.core.stats.empirical_null_p` (the one rule of every random-signature null)."""
+    return empirical_null_p(r, corr_rows(null, target))

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from seedsig.association.correlation import correlation_table
@@ -25,6 +26,33 @@ from seedsig.scoring.signatures import load_signatures
 log = logging.getLogger("seedsig")
 
 
+NULL_COLUMNS = ("method", "signature_a", "signature_b", "statistic", "draw", "r")
+PARAM_KEYS = ("statistics", "n_bootstrap", "n_random", "seed", "proliferation", "covariates", "min_samples")
+
+
+def params_of(settings: dict) -> dict:
+    """The association settings recorded in the sidecars."""
+    return {k: settings[k] for k in PARAM_KEYS}
+
+
+def null_frame(nulls: dict) -> pd.DataFrame:
+    """The null correlations in long form (NULL_COLUMNS), rows in the order of correlations.tsv, draws 1..B."""
+    parts = [
+        pd.DataFrame(
+            {
+                "method": m,
+                "signature_a": a,
+                "signature_b": b,
+                "statistic": st,
+                "draw": np.arange(1, len(rn) + 1),
+                "r": rn,
+            }
+        )
+        for (m, a, b, st), rn in nulls.items()
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(NULL_COLUMNS))
+
+
 def associate_cohort(
     h5ad: str | Path,
     score_files: dict[str, str | Path],
@@ -34,12 +62,14 @@ def associate_cohort(
     out_correlations: str | Path,
     out_prerank: str | Path,
     *,
+    out_null: str | Path | None = None,
     settings: dict | None = None,
     scoring: dict | None = None,
 ) -> None:
     """correlations.tsv: each focal score vs each target, per method and statistic, with CIs, overlap,
     the leave-shared-genes-out correlation, the random-signature null and the partial correlation;
-    prerank.tsv: gseapy prerank of the targets on genes ranked by their correlation with each focal score."""
+    prerank.tsv: gseapy prerank of the targets on genes ranked by their correlation with each focal score;
+    ``out_null`` (null_correlations.tsv.gz): the random-signature null correlations behind each p_random_null."""
 
     timer = Timer()
     st = {**ASSOCIATE_DEFAULTS, **(settings or {})}
@@ -52,6 +82,7 @@ def associate_cohort(
     cov, cov_notes = covariate_frame(adata.obs, st["covariates"], cohort)
     for n in cov_notes:
         log.warning("associate %s: %s: r_partial is not adjusted for it", cohort, n)
+    nulls: dict = {}
     table, info = correlation_table(
         expr,
         scores,
@@ -69,11 +100,24 @@ def associate_cohort(
         method_params=method_params(scoring, list(scores)),
         min_samples=int(st["min_samples"]),
         timer=timer,
+        null_out=nulls,
     )
     floor, n_samples = int(st["min_samples"]), int(info["samples"])
-    keys = ("statistics", "n_bootstrap", "n_random", "seed", "proliferation", "covariates", "min_samples")
-    params = {k: st[k] for k in keys}
+    params = params_of(st)
     write_table(table, out_correlations)
+    if out_null is not None:
+        # full precision (round trip): the report's histograms are drawn from exactly the values p_random_null counted
+        write_table(null_frame(nulls), out_null, float_format="%.17g")
+        write_sidecar(
+            out_null,
+            provenance(
+                {**params_of(st), "focal": list(focal), "targets": list(targets)},
+                inputs=[str(h5ad), *map(str, score_files.values()), *map(str, signature_files)],
+                cohort=cohort,
+                content="one row per random signature (draw 1..B) of each tested row of correlations.tsv with a"
+                " random null: its correlation r with the target; p_random_null counts |r| >= |observed r|",
+            ),
+        )
     write_sidecar(
         out_correlations,
         provenance(

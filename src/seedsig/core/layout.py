@@ -29,6 +29,7 @@ COHORT_FILES = {
     "scores": "scores/{method}.tsv",
     "cell_scores": "cell_scores/{method}.tsv.gz",
     "correlations": "correlations.tsv",
+    "null_correlations": "null_correlations.tsv.gz",
     "prerank": "prerank.tsv",
     "survival": "survival.tsv",
     "km": "km.tsv",

@@ -80,3 +80,23 @@ def rank_columns(x: np.ndarray, method: str = "average") -> np.ndarray:
             r = (first + last) / 2.0 if method == "average" else (first if method == "min" else last)
         np.put_along_axis(out[a : a + step], order, r, axis=1)
     return out.T
+
+
+# ------------------------------------------------------------------------------- random-signature null p
+NULL_TIE_TOLERANCE = 1e-12
+
+
+def empirical_null_p(observed: float, null) -> float:
+    """Two-sided empirical p of a statistic against its random-signature null (Venet et al. 2011):
+    (b + 1) / (B + 1), B = the finite null values, b = those at least as extreme, |null| >= |observed|.
+    The one tie rule of every random-signature null (correlations and Cox z): a null value within
+    1e-12 x max(1, |observed|) below |observed| counts as a tie, so that a random signature equal to the observed one
+    counts whatever rounding its statistic went through. NA when the observed value is NA or no null value is
+    finite."""
+    x = float(observed) if observed is not None else np.nan
+    null = np.asarray(null, dtype=float).ravel()
+    null = null[np.isfinite(null)]
+    if not np.isfinite(x) or null.size == 0:
+        return np.nan
+    b = int((np.abs(null) >= abs(x) - NULL_TIE_TOLERANCE * max(1.0, abs(x))).sum())
+    return (b + 1.0) / (null.size + 1.0)

@@ -51,6 +51,7 @@ import pandas as pd
 from scipy import stats
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.stats import empirical_null_p
 
 SURVIVAL_COLUMNS = (
     "method",
@@ -621,15 +622,9 @@ def _newton_many(xs: np.ndarray, rs: _RiskSets) -> tuple[np.ndarray, np.ndarray]
 
 def random_null_p(observed_z: float, null_z) -> float:
     """Empirical two-sided p of a Wald z against random signatures' z: (b + 1) / (B + 1), B = the finite null
-    values, b = those with |z| >= |observed z| (up to a relative 1e-12, so that a random signature equal to the
-    observed one counts). NA when the observed z is NA or no null value is finite."""
-    z = float(observed_z) if observed_z is not None else np.nan
-    null = np.asarray(null_z, dtype=float).ravel()
-    null = null[np.isfinite(null)]
-    if not np.isfinite(z) or null.size == 0:
-        return np.nan
-    b = int((np.abs(null) >= abs(z) * (1.0 - 1e-12)).sum())
-    return (b + 1.0) / (null.size + 1.0)
+    values, b = those with |z| >= |observed z| (the tie rule of :func:`seedsig.core.stats.empirical_null_p`, shared
+    with the correlations' null). NA when the observed z is NA or no null value is finite."""
+    return empirical_null_p(observed_z, null_z)
 
 
 # ------------------------------------------------------------------------------------------ the table

@@ -127,7 +127,20 @@ def _load_cohort(name: str, d: Path, methods: Sequence[str] | None = None) -> di
     c["cov_side"] = _json(Path(sidecar(at("coverage"))))
     c["score_side"] = {m: _json(Path(sidecar(at("scores", m)))) for m in scores}
     c["h5ad"] = at("expression")
+    p = at("null_correlations")
+    c["null"] = pd.read_csv(p, sep="\t", keep_default_na=False, na_values=["NA"]) if p.is_file() else None
     return c
+
+
+def saved_null(null: pd.DataFrame, method: str, focal: str, target: str, statistic: str) -> np.ndarray:
+    """The B null correlations of one row of correlations.tsv, as the associate step saved them (draw order)."""
+    sel = null[
+        (null["method"].astype(str) == method)
+        & (null["signature_a"].astype(str) == focal)
+        & (null["signature_b"].astype(str) == target)
+        & (null["statistic"].astype(str) == statistic)
+    ]
+    return sel.sort_values("draw")["r"].to_numpy(dtype=float)
 
 
 def _adata(c: dict):

@@ -17,7 +17,7 @@ from seedsig.report.figures import (
     scatter_null_figure,
     score_distribution_figure,
 )
-from seedsig.report.load import _adata, _expr, _fig, null_correlations
+from seedsig.report.load import _adata, _expr, _fig, null_correlations, saved_null
 from seedsig.report.sentences import (
     _hr_reason,
     _main_corr,
@@ -166,10 +166,11 @@ def _scores_section(
     if thin:
         sec["why"].append(f"No scatter plots or enrichment plots for cohort {name}: {sel['_why'].iloc[0]}.")
         return sec
-    expr = _expr(c) if n_random > 0 and main in sigmeta else None
+    saved = c.get("null") if n_random > 0 else None  # null_correlations.tsv.gz of the associate step
+    expr = _expr(c) if saved is None and n_random > 0 and main in sigmeta else None
     mparams = dict((config.get("scoring", {}) or {}).get(primary) or {})
     null_scores = None
-    if expr is None:
+    if expr is None and saved is None:
         sec["why"].append(
             f"No random-signature null histograms for cohort {name}: "
             + (
@@ -191,7 +192,11 @@ def _scores_section(
             )
             continue
         null_r, p = np.array([]), r.get("p_random_null", np.nan)
-        if expr is not None:
+        if saved is not None:
+            null_r = saved_null(saved, primary, main, t, stat)
+            if not len(null_r) and main in sigmeta:  # no saved draws for this row: recompute them (as without the file)
+                expr = _expr(c) if expr is None else expr
+        if expr is not None and not len(null_r):
             try:
                 null_r, p, null_scores = null_correlations(
                     expr,
