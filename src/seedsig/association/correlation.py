@@ -70,13 +70,15 @@ from seedsig.core.progress import Timer, progress
 from seedsig.core.stats import Z975, bh_qvalues, corr_rows, ranks, stable_seed
 from seedsig.scoring.methods import (
     SCORING_METHODS,
+    score,
+    standardize,
+    usable_matrix,
+)
+from seedsig.scoring.random_sets import (
     NULL_METHODS,
     expression_bins,
     matched_random_sets,
     random_signature_scores,
-    score,
-    standardize,
-    usable_matrix,
 )
 from seedsig.scoring.signatures import Signature
 
