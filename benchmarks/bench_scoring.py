@@ -146,7 +146,8 @@ def engine_alone(genes: int, samples: int, n_random: int) -> dict:
     """seedsig on genes x samples: every shipped signature, plus n_random size- and expression-matched random
     signatures of SS (the Venet null), and numpy's time just to rank the matrix."""
     from seedsig.core.stats import rank_columns
-    from seedsig.scoring.methods import random_signature_scores, score
+    from seedsig.scoring.methods import score
+    from seedsig.scoring.random_sets import random_signature_scores
     from seedsig.scoring.signatures import load_signatures
 
     sigs = load_signatures(sorted((ROOT / "config" / "signatures").glob("*.tsv")))

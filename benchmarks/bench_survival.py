@@ -11,7 +11,7 @@ unit; event times exponential (baseline mean 24), independent exponential censor
 ``--event-fraction`` events, times rounded to 0.1 (ties; at least 0.1). X and the survival data are written
 once as plain TSVs into a temporary directory, which every contender reads:
 
-* seedsig: ``seedsig.outcome.cox.cox_univariate_many(X, time, event)``, all rows at once (vectorized Newton);
+* seedsig: ``seedsig.outcome.cox_many.cox_univariate_many(X, time, event)``, all rows at once (vectorized Newton);
 * statsmodels: ``PHReg(time, z[:, None], status=event, ties="efron").fit(disp=False)`` once per row,
   z = row / its SD; ``params[0]``, ``bse[0]``;
 * R: one Rscript process looping ``coxph(Surv(time, event) ~ z, ties = "efron")`` over the rows, the same z;
@@ -52,7 +52,7 @@ import sys, time, json
 t0 = time.perf_counter()
 import numpy as np, pandas as pd
 from seedsig.core.tables import read_matrix
-from seedsig.outcome.cox import cox_univariate_many
+from seedsig.outcome.cox_many import cox_univariate_many
 x = read_matrix(sys.argv[1], "random scores"); s = pd.read_csv(sys.argv[2], sep="\\t", index_col=0).loc[x.columns]
 X, t, e = x.to_numpy(), s["time"].to_numpy(dtype=float), s["event"].to_numpy(dtype=float)
 t1 = time.perf_counter()

@@ -21,7 +21,8 @@ from seedsig.association.correlation import (
 )
 from seedsig.core.errors import SeedsigError
 from seedsig.core.stats import bh_qvalues, stable_seed
-from seedsig.scoring.methods import random_signature_scores, score
+from seedsig.scoring.methods import score
+from seedsig.scoring.random_sets import random_signature_scores
 from seedsig.scoring.signatures import Signature
 
 G = GOLDEN / "associate"

@@ -8,6 +8,7 @@ from conftest import GOLDEN, shared_file
 
 from seedsig.core.errors import SeedsigError
 from seedsig.core.plotting import OKABE_ITO
+from seedsig.outcome.curve_plots import plot_cif, plot_km
 from seedsig.outcome.curves import (
     AJ_COLUMNS,
     AT_RISK_COLUMNS,
@@ -18,8 +19,6 @@ from seedsig.outcome.curves import (
     cut_groups,
     kaplan_meier,
     logrank,
-    plot_cif,
-    plot_km,
 )
 
 G = GOLDEN / "curves"

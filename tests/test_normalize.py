@@ -7,6 +7,7 @@ from conftest import GOLDEN, shared_file
 
 from seedsig.core.errors import SeedsigError
 from seedsig.core.tables import read_matrix
+from seedsig.normalize import lengths as L
 from seedsig.normalize import methods as N
 from seedsig.normalize.methods import log_cpm, normalize_matrix, tmm_factors
 
@@ -226,18 +227,18 @@ def test_gtf_lengths_and_tpm_equal_rnanorm():
 
     gtf = shared_file("gtex_lung_chr21_rnanorm", "gencode.v26.annotation.chr21.gtf.gz")
     x = pd.read_csv(shared_file("gtex_lung_chr21_rnanorm", "gtex_lung.first30.chr21.csv.gz"), index_col=0)
-    ours = N.read_gene_lengths(gtf)
+    ours = L.read_gene_lengths(gtf)
     ref = GTF(gtf).length
     assert len(ref) == 837
     np.testing.assert_array_equal([ours[g] for g in ref.index], ref.to_numpy())
     assert ours["ENSG00000141956"] == ref["ENSG00000141956.13"]  # version-free key too
     tpm_ref = TPM(gtf=str(gtf)).set_output(transform="pandas").fit_transform(x)
     df = x.T
-    out, info = normalize_matrix(df, "tpm", gene_lengths=N.match_lengths([[g] for g in df.index], ours))
+    out, info = normalize_matrix(df, "tpm", gene_lengths=L.match_lengths([[g] for g in df.index], ours))
     np.testing.assert_array_equal(out.T.to_numpy(), tpm_ref.to_numpy())  # exactly
     np.testing.assert_allclose(out.sum(axis=0), 1e6)
     # chained: log2(TPM + 1)
-    out2, info2 = normalize_matrix(df, ["tpm", "log2"], gene_lengths=N.match_lengths([[g] for g in df.index], ours))
+    out2, info2 = normalize_matrix(df, ["tpm", "log2"], gene_lengths=L.match_lengths([[g] for g in df.index], ours))
     np.testing.assert_allclose(out2.to_numpy(), np.log2(out.to_numpy() + 1), rtol=1e-15)
     assert info2["method"] == "tpm+log2" and info2["pseudocount"] == 1.0
 
@@ -245,11 +246,11 @@ def test_gtf_lengths_and_tpm_equal_rnanorm():
 def test_length_table_and_missing_lengths(tmp_path):
     t = tmp_path / "len.tsv"
     t.write_text("gene\tlength\nA\t1000\nB.3\t2000\n")
-    lengths = N.read_gene_lengths(t)
+    lengths = L.read_gene_lengths(t)
     assert lengths["B"] == 2000 and lengths["B.3"] == 2000
     df = pd.DataFrame({"s1": [10.0, 20.0, 5.0], "s2": [1.0, 3.0, 4.0]}, index=["A", "B", "C"])
     with pytest.warns(UserWarning, match="1 gene"):
-        out, info = normalize_matrix(df, "tpm", gene_lengths=N.match_lengths([[g] for g in df.index], lengths))
+        out, info = normalize_matrix(df, "tpm", gene_lengths=L.match_lengths([[g] for g in df.index], lengths))
     assert list(out.index) == ["A", "B"] and info["genes_without_length"] == ["C"]
     expect = np.array([10 / 1, 20 / 2]) / (10 / 1 + 20 / 2) * 1e6
     np.testing.assert_allclose(out["s1"].to_numpy(), expect)
@@ -262,11 +263,11 @@ def test_length_table_and_missing_lengths(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("gene\tlength\nA\tlong\n")
     with pytest.raises(SeedsigError, match="line 2.*not a positive number"):
-        N.read_gene_lengths(bad)
+        L.read_gene_lengths(bad)
     gtf = tmp_path / "x.gtf"
     gtf.write_text('chr1\tsrc\tgene\t1\t100\t.\t+\t.\tgene_id "G1";\n')
     with pytest.raises(SeedsigError, match="no 'exon' lines"):
-        N.read_gene_lengths(gtf)
+        L.read_gene_lengths(gtf)
 
 
 def test_union_exon_length_by_hand():
@@ -280,7 +281,7 @@ def test_union_exon_length_by_hand():
         }
     )
     # g on chr1: [1,20] + [30,40] = 20 + 11; on chr2: 5 -> 36; h: 1
-    assert N._union_exon_lengths(ex).to_dict() == {"g": 36, "h": 1}
+    assert L._union_exon_lengths(ex).to_dict() == {"g": 36, "h": 1}
 
 
 def test_log2_rule_for_values_at_or_below_zero():

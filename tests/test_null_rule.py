@@ -5,7 +5,7 @@ import numpy as np
 
 from seedsig.association.correlation import null_p
 from seedsig.core.stats import empirical_null_p
-from seedsig.outcome.cox import random_null_p
+from seedsig.outcome.cox_many import random_null_p
 
 
 def test_ties_count_as_at_least_as_extreme_up_to_1e12():

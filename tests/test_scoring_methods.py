@@ -8,7 +8,8 @@ from conftest import GOLDEN
 from scipy.stats import rankdata
 
 from seedsig.core.tables import read_matrix
-from seedsig.scoring.methods import QC_COLUMNS, coherence_table, expression_bins, random_signature_scores, score
+from seedsig.scoring.methods import QC_COLUMNS, coherence_table, score
+from seedsig.scoring.random_sets import expression_bins, random_signature_scores
 from seedsig.scoring.signatures import Signature, load_signatures
 
 G = GOLDEN / "scoring"

@@ -21,10 +21,9 @@ from seedsig.outcome.cox import (
     concordance,
     cox_model,
     cox_table,
-    cox_univariate_many,
     cox_zph,
-    random_null_p,
 )
+from seedsig.outcome.cox_many import cox_univariate_many, random_null_p
 
 G = GOLDEN / "survival"
 

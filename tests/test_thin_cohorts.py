@@ -20,7 +20,8 @@ from seedsig.config import check_against_schema, cohort_settings
 from seedsig.core.errors import SeedsigError
 from seedsig.core.settings import ASSOCIATE_DEFAULTS, SURVIVAL_DEFAULTS
 from seedsig.core.stats import bh_qvalues
-from seedsig.outcome.cox import MIN_SAMPLES_COX, cox_model, cox_table, cox_univariate_many
+from seedsig.outcome.cox import MIN_SAMPLES_COX, cox_model, cox_table
+from seedsig.outcome.cox_many import cox_univariate_many
 from seedsig.outcome.curves import logrank
 from seedsig.scoring.methods import score
 from seedsig.scoring.signatures import Signature

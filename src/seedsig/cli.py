@@ -71,13 +71,12 @@ def _cmd_normalize(args: argparse.Namespace) -> None:
 
     from seedsig.core.provenance import provenance, write_sidecar
     from seedsig.core.tables import read_matrix, write_table
+    from seedsig.normalize.lengths import match_lengths, read_gene_lengths
     from seedsig.normalize.methods import (
         COUNT_METHODS,
         filter_by_expr,
-        match_lengths,
         normalize_matrix,
         parse_steps,
-        read_gene_lengths,
     )
 
     df = read_matrix(args.input, what="input matrix")

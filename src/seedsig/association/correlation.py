@@ -27,7 +27,7 @@ target signature x statistic (``spearman``, ``pearson``), columns :data:`CORRELA
     coverage rule (``min_genes``, ``min_fraction`` of the reduced list).
 ``p_random_null``
     Empirical (b + 1) / (B + 1): b of ``n_random`` random signatures matched to the focal signature (same
-    size per direction, genes drawn from the same expression bins: :func:`seedsig.scoring.methods.matched_random_sets`)
+    size per direction, genes drawn from the same expression bins: :func:`seedsig.scoring.random_sets.matched_random_sets`)
     correlate with the target at least as strongly (|r|) as the focal signature does. Random scores are made
     once per (method, focal) with a seed derived from ``seed``, the method and the focal name, and all B
     correlations with a target are one matrix operation. Methods without a vectorized null
@@ -68,16 +68,8 @@ from scipy import stats
 from seedsig.core.errors import SeedsigError
 from seedsig.core.progress import Timer, progress
 from seedsig.core.stats import Z975, bh_qvalues, corr_rows, empirical_null_p, ranks, stable_seed
-from seedsig.scoring.methods import (
-    NULL_METHODS,
-    SCORING_METHODS,
-    expression_bins,
-    matched_random_sets,
-    random_signature_scores,
-    score,
-    standardize,
-    usable_matrix,
-)
+from seedsig.scoring.methods import SCORING_METHODS, score, standardize, usable_matrix
+from seedsig.scoring.random_sets import NULL_METHODS, expression_bins, matched_random_sets, random_signature_scores
 from seedsig.scoring.signatures import Signature
 
 CORRELATION_COLUMNS = (
@@ -320,8 +312,8 @@ def random_null_scores(
     """Scores (n x samples, samples in ``expr``'s column order) of ``n`` random signatures matched to
     ``signature`` (size per direction and expression bins of its measured genes), seeded with ``seed``.
 
-    Methods in :data:`seedsig.scoring.methods.NULL_METHODS` use the vectorized
-    :func:`seedsig.scoring.methods.random_signature_scores`; the others (or ``vectorized=False``) draw the same
+    Methods in :data:`seedsig.scoring.random_sets.NULL_METHODS` use the vectorized
+    :func:`seedsig.scoring.random_sets.random_signature_scores`; the others (or ``vectorized=False``) draw the same
     random gene sets and score them as ordinary signatures with :func:`seedsig.scoring.methods.score`."""
 
     if vectorized is None:

@@ -14,12 +14,11 @@ import pandas as pd
 from seedsig.core.cohort import set_provenance, write_h5ad
 from seedsig.core.errors import SeedsigError
 from seedsig.core.provenance import provenance, to_jsonable
+from seedsig.normalize.lengths import match_lengths, read_gene_lengths
 from seedsig.normalize.methods import (
     filter_by_expr,
-    match_lengths,
     normalize_matrix,
     parse_steps,
-    read_gene_lengths,
 )
 
 log = logging.getLogger("seedsig")

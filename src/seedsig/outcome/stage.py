@@ -25,9 +25,8 @@ from seedsig.core.tables import write_table
 from seedsig.outcome.cox import (
     SURVIVAL_COLUMNS,
     cox_table,
-    cox_univariate_many,
-    random_null_p,
 )
+from seedsig.outcome.cox_many import cox_univariate_many, random_null_p
 from seedsig.outcome.curves import (
     AJ_COLUMNS,
     KM_COLUMNS,

@@ -1,7 +1,7 @@
 """Every figure of the run, drawn once and written to ``results/figures/`` as SVG and PDF.
 
-One function draws each kind of figure (or reuses the drawing function of its stage: ``curves.plot_km``,
-``curves.plot_cif``, ``meta.forest_figure``, ``prerank.enrichment_plot``); :class:`FigureWriter` writes it as
+One function draws each kind of figure (or reuses the drawing function of its stage: ``curve_plots.plot_km``,
+``curve_plots.plot_cif``, ``meta.forest_figure``, ``prerank.enrichment_plot``); :class:`FigureWriter` writes it as
 ``{stem}.svg`` and ``{stem}.pdf`` under a shared style (Okabe-Ito colours, DejaVu Sans, 7-8 pt text, one
 journal column = 3.5 in wide) and returns the SVG bytes it wrote, which the HTML report embeds: the report
 never draws a figure of its own.

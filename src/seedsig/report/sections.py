@@ -10,7 +10,7 @@ import pandas as pd
 from seedsig.association.prerank import enrichment_plot, gene_ranking
 from seedsig.core.plotting import resize, safe_name
 from seedsig.meta.pooling import forest_figure
-from seedsig.outcome.curves import plot_cif, plot_km
+from seedsig.outcome.curve_plots import plot_cif, plot_km
 from seedsig.report.figures import (
     expression_density_figure,
     library_size_figure,
