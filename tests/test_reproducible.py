@@ -30,6 +30,7 @@ RULE_OF = {
     "signature_qc.json": "coverage",
     "correlations.json": "associate",
     "prerank.json": "associate",
+    "null_correlations.json": "associate",
     "survival.json": "survival",
     "km.json": "survival",
     "logrank.json": "survival",
