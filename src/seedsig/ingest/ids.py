@@ -37,492 +37,49 @@ Other id types (``gene_id`` of the cohort sheet) give ``mapped`` | ``unmapped`` 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import warnings
 from collections.abc import Sequence
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
-from seedsig.core.tables import read_bytes
-
-ID_TYPES = ("symbol", "ensembl", "entrez", "refseq", "probe")
-
-
-@lru_cache(maxsize=1)
-def hgnc_table() -> pd.DataFrame:
-    """The compact HGNC table (one row per approved gene; multi-valued fields '|'-joined)."""
-    with resources.files("seedsig").joinpath("data/hgnc_compact.tsv.gz").open("rb") as fh:
-        return pd.read_csv(fh, sep="\t", dtype=str, keep_default_na=False, compression="gzip")
-
-
-@lru_cache(maxsize=1)
-def hgnc_version() -> dict:
-    return json.loads(resources.files("seedsig").joinpath("data/hgnc_compact.json").read_text())
-
-
-@lru_cache(maxsize=1)
-def refseq_table() -> pd.DataFrame:
-    """RefSeq transcript accession (unversioned NM_/NR_/XM_/XR_) -> Entrez gene id, one row per accession."""
-    with resources.files("seedsig").joinpath("data/refseq_entrez.tsv.gz").open("rb") as fh:
-        g = pd.read_csv(fh, sep="\t", dtype=str, keep_default_na=False, compression="gzip")
-    acc = [a.split("|") for a in g["refseq_accessions"].tolist()]
-    return pd.DataFrame(
-        {
-            "refseq_accession": [a for group in acc for a in group],
-            "entrez_id": np.repeat(g["entrez_id"].to_numpy(), [len(a) for a in acc]),
-        }
-    )
-
-
-@lru_cache(maxsize=1)
-def refseq_version() -> dict:
-    return json.loads(resources.files("seedsig").joinpath("data/refseq_entrez.json").read_text())
-
-
-_XREF_COLUMNS = {
-    "previous": "prev_symbol",
-    "alias": "alias_symbol",
-    "ensembl": "ensembl_gene_id",
-    "entrez": "entrez_id",
-    "refseq": "refseq_accession",
-}
-
-
-def _build_kind(kind: str) -> dict[str, tuple[str, ...]]:
-    """key -> sorted tuple of current symbols (Entrez ids for ``refseq_entrez``), for one kind of key (tens of ms each)."""
-    tab = hgnc_table()
-    if kind == "approved":
-        return {s: (s,) for s in tab["symbol"].tolist()}
-    d: dict[str, set[str]] = {}
-    if kind.endswith("_upper"):
-        for key, syms in _LOOKUPS[kind[: -len("_upper")]].items():
-            d.setdefault(key.upper(), set()).update(syms)
-    elif kind == "refseq_entrez":
-        rs = refseq_table()
-        several = rs["refseq_accession"].duplicated(keep=False).to_numpy()  # accessions of several genes (none in 3.16)
-        one = rs[~several]
-        out = dict(zip(one["refseq_accession"].tolist(), zip(one["entrez_id"].tolist())))
-        for acc, entrez in zip(rs["refseq_accession"][several].tolist(), rs["entrez_id"][several].tolist()):
-            d.setdefault(acc, set()).add(entrez)
-        out.update((k, tuple(sorted(v, key=int))) for k, v in d.items())
-        return out
-    else:
-        for sym, field in zip(tab["symbol"].tolist(), tab[_XREF_COLUMNS[kind]].tolist()):
-            if field:
-                for key in field.split("|"):
-                    key = key.strip()
-                    if key:
-                        d.setdefault(key, set()).add(sym)
-    return {k: tuple(sorted(v)) for k, v in d.items()}
-
-
-class _LazyLookups(dict):
-    """``lookups()[kind]`` -> {key: sorted tuple of current symbols}; each kind is built on first use.
-
-    Kinds: approved, previous, alias, ensembl, entrez, refseq (HGNC's one RefSeq accession per gene), and
-    approved_upper / previous_upper / alias_upper (case-insensitive keys); refseq_entrez maps an unversioned RefSeq
-    accession to its Entrez id(s) (org.Hs.eg.db), not to symbols.
-    A CLI call that only meets approved symbols builds only ``approved``.
-    """
-
-    KINDS = (
-        "approved",
-        "previous",
-        "alias",
-        "ensembl",
-        "entrez",
-        "refseq",
-        "approved_upper",
-        "previous_upper",
-        "alias_upper",
-        "refseq_entrez",
-    )
-
-    def __missing__(self, kind: str) -> dict[str, tuple[str, ...]]:
-        if kind not in self.KINDS:
-            raise KeyError(kind)
-        value = self[kind] = _build_kind(kind)
-        return value
-
-
-_LOOKUPS = _LazyLookups()
-
-
-def lookups() -> _LazyLookups:
-    """Lookup tables by kind of key, built lazily (see ``_LazyLookups``)."""
-    return _LOOKUPS
-
-
-Result = tuple[str, str, str]  # (symbol, status, detail)
-_UNRESOLVED = ("unmapped", "ambiguous")
-
-
-def _symbol_hit(x: str, lk: dict) -> tuple[str, tuple[str, ...]]:
-    """(how, current symbols) by the resolution order: how is approved | previous | alias | case-<kind> | unmapped."""
-    if x in lk["approved"]:
-        return "approved", (x,)
-    for kind in ("previous", "alias"):
-        hit = lk[kind].get(x)
-        if hit:
-            return kind, hit
-    u = x.upper()
-    for kind in ("approved", "previous", "alias"):
-        hit = lk[kind + "_upper"].get(u)
-        if hit:
-            return "case-" + kind, hit
-    return "unmapped", ()
-
-
-def _symbol_result(x: str, how: str, hit: tuple[str, ...]) -> Result:
-    if how == "approved":
-        return x, "approved", "approved HGNC symbol"
-    if how == "unmapped":
-        return x, "unmapped", "not an HGNC approved, previous or alias symbol; kept as given"
-    case = how.startswith("case-")
-    kind = how[len("case-") :] if case else how
-    if len(hit) > 1:
-        return (
-            x,
-            "ambiguous",
-            f"{'case-insensitive ' if case else ''}{kind} symbol of {len(hit)} genes ({', '.join(hit)}); kept as given",
-        )
-    if case:
-        return hit[0], "case", f"case-insensitive match to {kind} symbol of {hit[0]}"
-    return hit[0], kind, f"{kind} symbol of {hit[0]}"
-
-
-def _resolve_symbol(x: str, lk: dict) -> Result:
-    return _symbol_result(x, *_symbol_hit(x, lk))
-
-
-def _resolve_xref(x: str, table: dict, what: str) -> Result:
-    key, note = x, ""
-    if what == "ensembl":
-        key = x.split(".", 1)[0] if x.upper().startswith("ENSG") else x
-    elif what == "entrez":
-        if "|" in x:  # TCGA-style SYMBOL|ENTREZ: the Entrez part
-            key = x.rsplit("|", 1)[1].strip()
-            note = f" {key} (Entrez part of '{x}')"
-        key = key.removesuffix(".0")
-    hit = table.get(key)
-    if not hit:
-        return x, "unmapped", f"{what} id{note} not in HGNC; kept as given"
-    if len(hit) == 1:
-        return hit[0], "mapped", f"{what} id{note} of {hit[0]}"
-    return x, "ambiguous", f"{what} id{note} of {len(hit)} genes ({', '.join(hit)}); kept as given"
-
-
-def _entrez_genes(entrez: Sequence[str], lk: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(sorted current symbols of these Entrez ids, the ids that are no HGNC gene)."""
-    table = lk["entrez"]
-    genes: set[str] = set()
-    missing = []
-    for e in entrez:
-        hit = table.get(e)
-        if hit:
-            genes.update(hit)
-        else:
-            missing.append(e)
-    return tuple(sorted(genes)), tuple(missing)
-
-
-_REFSEQ_TRANSCRIPT = re.compile(r"([NX][MR]_\d+)(?:\.\d+)?")
-_REFSEQ_ANY = re.compile(r"[A-Z]{2}_\d+(?:\.\d+)?")
-
-
-def _resolve_refseq(x: str, lk: dict) -> Result:
-    m = _REFSEQ_TRANSCRIPT.fullmatch(x.upper())
-    if m is None:
-        if _REFSEQ_ANY.fullmatch(x.upper()):
-            return (
-                x,
-                "unmapped",
-                "RefSeq accession of a kind not mapped (only NM_, NR_, XM_, XR_ transcripts); kept as given",
-            )
-        return (
-            x,
-            "unmapped",
-            "not a RefSeq accession (NM_, NR_, XM_, XR_; e.g. a GenBank accession or array contig); kept as given",
-        )
-    acc = m.group(1)
-    entrez = lk["refseq_entrez"].get(acc, ())
-    by_entrez = _entrez_genes(entrez, lk)[0] if entrez else ()
-    by_hgnc = lk["refseq"].get(acc, ())  # HGNC's own RefSeq accession of a gene
-    if not entrez and not by_hgnc:
-        return (
-            x,
-            "unmapped",
-            f"RefSeq accession {acc} not in HGNC nor in org.Hs.eg.db 3.16 (NCBI Gene 2022-09-12), e.g. retired; kept as given",
-        )
-    sources = (
-        [
-            f"Entrez {', '.join(entrez)} "
-            + (f"of {', '.join(by_entrez)}" if by_entrez else "(no HGNC gene has this Entrez id)")
-        ]
-        if entrez
-        else []
-    )
-    sources += [f"HGNC RefSeq accession of {', '.join(by_hgnc)}"] if by_hgnc else []
-    genes = tuple(sorted(set(by_entrez) | set(by_hgnc)))
-    if not genes:
-        return x, "unmapped", f"RefSeq {acc}: {'; '.join(sources)}; kept as given"
-    if len(genes) == 1:
-        return genes[0], "mapped", f"RefSeq {acc}: {'; '.join(sources)}"
-    return x, "ambiguous", f"RefSeq {acc}: {len(genes)} genes ({', '.join(genes)}): {'; '.join(sources)}; kept as given"
-
-
-# ---------------------------------------------------------------- platform (probe) annotations
-def _norm_name(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-# accepted column names, compared case-insensitively without spaces/underscores/dots, in order of preference
-_ID_NAMES = ("ID", "ID_REF", "PROBE_ID", "Probe Set ID", "PROBE")
-_SYMBOL_NAMES = ("Gene Symbol", "Symbol", "GENE_SYMBOL", "HGNC_Symbol", "Gene Symbols")
-_ENTREZ_NAMES = (
-    "ENTREZ_GENE_ID",
-    "Gene ID",
-    "Entrez_Gene_ID",
-    "Entrez",
-    "entrez_id",
-    "Entrez Gene",
-    "ENTREZID",
-    "GENE",
+from seedsig.ingest.hgnc import (
+    _UNRESOLVED,
+    ID_TYPES,
+    _resolve_refseq,
+    _resolve_symbol,
+    _resolve_xref,
+    hgnc_table,
+    hgnc_version,
+    lookups,
+    refseq_table,
+    refseq_version,
 )
-_MULTI = re.compile(r"\s*///\s*")
-_EMPTY_VALUES = ("", "---", "-", "NA", "null")
+from seedsig.ingest.platform import _resolve_probes, platform_annotation_from_table, read_platform_annotation
 
-
-def _split_multi(text: str) -> list[str]:
-    """Values of a multi-valued GEO cell (``A /// B`` or ``A///B``), stripped, without empties, in order, unique."""
-    return list(dict.fromkeys(v for v in _MULTI.split(text.strip()) if v not in _EMPTY_VALUES))
-
-
-def _pick_column(columns: list[str], names: Sequence[str]) -> str | None:
-    norm = [_norm_name(c) for c in columns]
-    for name in names:
-        n = _norm_name(name)
-        if n in norm:
-            return columns[norm.index(n)]
-    return None
-
-
-def _table_text(text: str, path: Path) -> str:
-    """The tab-separated table of a GEO .annot / SOFT platform file, or of a plain table after its header lines."""
-    begins = [m.end() for m in re.finditer(r"(?im)^!platform_table_begin[ \t\r]*$", text)]
-    if len(begins) > 1:
-        raise SeedsigError(
-            f"platform annotation {path} holds {len(begins)} platform tables (a family SOFT file of several platforms); "
-            "give the annotation of the matrix's platform alone (GPLxxx.annot.gz or the GPL's SOFT file)."
-        )
-    if begins:
-        start = begins[0] + 1
-        end = re.search(r"(?im)^!platform_table_end", text[start:])
-        if end is None:
-            raise SeedsigError(
-                f"platform annotation {path}: '!platform_table_begin' without '!platform_table_end'; the file is truncated: download it again."
-            )
-        return text[start : start + end.start()]
-    pos = 0  # skip GEO / Affymetrix header lines (^..., !..., #...) and blank lines before the table
-    while pos < len(text):
-        nl = text.find("\n", pos)
-        line = text[pos : nl if nl >= 0 else len(text)]
-        if line.strip() and line[0] not in "^!#":
-            break
-        pos = len(text) if nl < 0 else nl + 1
-    return text[pos:]
-
-
-def _strip(s: pd.Series) -> pd.Series:
-    return pd.Series([v.strip() for v in s.tolist()], index=s.index, dtype=object)
-
-
-def _mostly_entrez(values: pd.Series) -> bool:
-    """An Entrez column holds numbers (a column named 'GENE' may hold symbols): judged on its first 1,000 values."""
-    first = [v.split("///", 1)[0].strip() for v in values.tolist() if v.strip()][:1000]
-    return not first or sum(bool(re.fullmatch(r"\d+(\.0)?", v)) for v in first) >= 0.5 * len(first)
-
-
-def read_platform_annotation(path: str | Path) -> pd.DataFrame:
-    """Read a platform (GPL) annotation table mapping probe ids to gene symbols and/or Entrez ids.
-
-    Accepted forms (gzipped or not): a GEO ``.annot`` or platform SOFT file (the table between
-    ``!platform_table_begin`` and ``!platform_table_end``; columns ``ID``, ``Gene symbol``, ``Gene ID``); a plain
-    tab- or comma-separated table with an ``ID`` column, after optional ``^``/``!``/``#`` header lines (the GEO platform
-    table, e.g. columns ``ID``, ``Gene Symbol``, ``ENTREZ_GENE_ID``; an Affymetrix CSV with ``Probe Set ID``).
-    Column names are matched case-insensitively, ignoring spaces, ``_`` and ``.``: probe id one of
-    ``ID, ID_REF, PROBE_ID, Probe Set ID, PROBE``; symbol one of ``Gene Symbol, Symbol, GENE_SYMBOL, HGNC_Symbol``;
-    Entrez one of ``ENTREZ_GENE_ID, Gene ID, Entrez_Gene_ID, Entrez, entrez_id, Entrez Gene, ENTREZID, GENE``
-    (``GENE`` only when it holds numbers). At least one of symbol / Entrez is required.
-
-    Returns one row per probe, in file order, with columns ``probe_id``, ``symbol``, ``entrez_id`` (the cells as
-    written, multi-valued with ``///``; ``""`` when empty or when the file has no such column). ``attrs`` records
-    ``source`` (the path), ``id_column``, ``symbol_column`` and ``entrez_column`` (original names, or None).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise SeedsigError(
-            f"platform annotation {p} not found; give the path of the platform's annotation table (e.g. GPL96.annot.gz from GEO) in the cohort sheet's platform_annotation column."
-        )
-    text = read_bytes(p, "platform annotation")[1].decode("utf-8", errors="replace")
-    return platform_annotation_from_table(_table_text(text, p), str(p))
-
-
-def platform_annotation_from_table(table: str, source: str) -> pd.DataFrame:
-    """The annotation :func:`read_platform_annotation` returns, from the text of a platform table (header line, then
-    one row per probe; tab- or comma-separated) already cut out of its file; ``source`` names it in messages and
-    ``attrs['source']`` (a path, or e.g. ``'GSE781_family.soft.gz (platform GPL96)'`` for a table inside a family SOFT)."""
-    p = source
-    header = table.split("\n", 1)[0]
-    sep = "\t" if "\t" in header or "," not in header else ","
-    quoted = sep == "," or header.lstrip().startswith('"')  # else quotes are text (a GEO title may start with one)
-    try:
-        df = pd.read_csv(
-            io.StringIO(table),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise SeedsigError(
-            f"platform annotation {p}: cannot read its table ({str(e).strip()}); give a tab-separated GPL table with a header line."
-        ) from None
-    df.columns = [str(c).strip() for c in df.columns]
-    columns = list(df.columns)
-    found = ", ".join(columns[:30]) + (" ..." if len(columns) > 30 else "")
-    id_col = _pick_column(columns, _ID_NAMES)
-    if id_col is None:
-        raise SeedsigError(
-            f"platform annotation {p}: no probe id column ({', '.join(_ID_NAMES)}); columns found: {found}. "
-            "Give the GEO platform table (first column ID) or the GPL .annot file, with its header line."
-        )
-    sym_col = _pick_column(columns, _SYMBOL_NAMES)
-    entrez_col = None
-    for name in _ENTREZ_NAMES:  # first accepted name whose column holds numbers
-        c = _pick_column(columns, (name,))
-        if c is not None and c not in (id_col, sym_col) and _mostly_entrez(df[c]):
-            entrez_col = c
-            break
-    if sym_col is None and entrez_col is None:
-        raise SeedsigError(
-            f"platform annotation {p}: no gene symbol column ({', '.join(_SYMBOL_NAMES)}) and no Entrez gene id column "
-            f"({', '.join(_ENTREZ_NAMES)}); columns found: {found}. Give an annotation mapping probes to genes "
-            "(e.g. the GEO GPL table with 'Gene Symbol' and 'ENTREZ_GENE_ID', or GPLxxx.annot.gz), or rename its gene column."
-        )
-    out = pd.DataFrame(
-        {
-            "probe_id": _strip(df[id_col]),
-            "symbol": _strip(df[sym_col]) if sym_col else "",
-            "entrez_id": _strip(df[entrez_col]) if entrez_col else "",
-        }
-    )
-    out = out[(out["probe_id"] != "") & ~out["probe_id"].str.startswith("!")]  # GEO '!..._table_end' lines
-    out = out.drop_duplicates().reset_index(drop=True)
-    dup = out["probe_id"][out["probe_id"].duplicated()].unique().tolist()
-    if dup:
-        raise SeedsigError(
-            f"platform annotation {p}: probe ids annotated twice with different genes: {', '.join(dup[:5])}{' ...' if len(dup) > 5 else ''}. Give one row per probe."
-        )
-    if out.empty:
-        raise SeedsigError(f"platform annotation {p}: the table has no probe rows; download the annotation again.")
-    out.attrs.update(source=source, id_column=id_col, symbol_column=sym_col, entrez_column=entrez_col)
-    return out
-
-
-def _annotation_result(
-    sym_text: str, entrez_text: str, sym_col: str | None, entrez_col: str | None, lk: dict, sym_cache: dict
-) -> tuple[str | None, str, str]:
-    """(current symbol or None, status, detail) of one probe's annotation cells."""
-    prefix = ""
-    entrez = (
-        [e.removesuffix(".0") for e in _split_multi(entrez_text) if e.replace(".", "", 1).isdigit()]
-        if entrez_col
-        else []
-    )
-    if entrez:
-        genes, missing = _entrez_genes(entrez, lk)
-        what = f"{entrez_col} '{entrez_text}'"
-        if genes:
-            rest = f" ({', '.join(missing)}: no HGNC gene)" if missing else ""
-            if len(genes) == 1:
-                return (
-                    genes[0],
-                    "mapped",
-                    f"{what}: Entrez {', '.join(e for e in entrez if e not in missing)} of {genes[0]}{rest}",
-                )
-            return None, "ambiguous", f"{what}: {len(genes)} genes ({', '.join(genes)}){rest}; kept as given"
-        prefix = f"{what}: no HGNC gene; "
-    symbols = _split_multi(sym_text) if sym_col else []
-    if not symbols:
-        if prefix:
-            return None, "unmapped", f"{prefix}no {sym_col or 'symbol'}; kept as given"
-        cols = " and ".join(f"'{c}'" for c in (sym_col, entrez_col) if c)
-        return None, "unmapped", f"no gene in the platform annotation ({cols} empty); kept as given"
-    what = f"{sym_col} '{sym_text}'"
-    hits = []
-    for s in symbols:
-        h = sym_cache.get(s)
-        if h is None:
-            h = sym_cache[s] = _symbol_hit(s, lk)
-        hits.append(h)
-    if len(symbols) == 1:
-        sym, status, detail = _symbol_result(symbols[0], *hits[0])
-        return (
-            (None if status in _UNRESOLVED else sym),
-            ("mapped" if status not in _UNRESOLVED else status),
-            f"{prefix}{what}: {detail}",
-        )
-    genes = tuple(sorted({g for _, hit in hits for g in hit}))
-    parts = "; ".join(f"{s}: {_symbol_result(s, *h)[2].removesuffix('; kept as given')}" for s, h in zip(symbols, hits))
-    if len(genes) == 1:
-        return genes[0], "mapped", f"{prefix}{what}: {genes[0]} ({parts})"
-    if genes:
-        return None, "ambiguous", f"{prefix}{what}: {len(genes)} genes ({', '.join(genes)}) ({parts}); kept as given"
-    return None, "unmapped", f"{prefix}{what}: no HGNC gene ({parts}); kept as given"
-
-
-def _resolve_probes(ids: list[str], annotation: str | Path | pd.DataFrame, require_match: bool) -> list[Result]:
-    """Results for distinct probe ids: one index lookup per id, one resolution per distinct annotation text."""
-    ann = annotation if isinstance(annotation, pd.DataFrame) else read_platform_annotation(annotation)
-    if not {"probe_id", "symbol", "entrez_id"} <= set(ann.columns) or "source" not in ann.attrs:
-        raise SeedsigError(
-            "annotation must be the path of a platform annotation file (or the table read_platform_annotation returns)."
-        )
-    source = ann.attrs["source"]
-    name = Path(source).name
-    pos = pd.Index(ann["probe_id"]).get_indexer(ids)
-    if require_match and len(ids) and (pos < 0).all():
-        raise SeedsigError(
-            f"platform annotation {source}: none of the {len(ids)} probe ids of the matrix is in its {ann.attrs.get('id_column', 'ID')} column "
-            f"(e.g. matrix '{min(ids)}', annotation '{ann['probe_id'].iloc[0]}'). Give the annotation of the matrix's platform (the GPL of the series), or check gene_id."
-        )
-    lk = lookups()
-    sym_col, entrez_col = ann.attrs.get("symbol_column"), ann.attrs.get("entrez_column")
-    symbols, entrez = ann["symbol"].to_numpy(dtype=object), ann["entrez_id"].to_numpy(dtype=object)
-    by_text: dict[tuple[str, str], tuple[str | None, str, str]] = {}
-    sym_cache: dict[str, tuple[str, tuple[str, ...]]] = {}
-    absent = ("unmapped", f"not in platform annotation {name}; kept as given")
-    out: list[Result] = []
-    for x, i in zip(ids, pos.tolist()):
-        if i < 0:
-            out.append((x, *absent))
-            continue
-        key = (symbols[i], entrez[i])
-        r = by_text.get(key)
-        if r is None:
-            r = by_text[key] = _annotation_result(key[0], key[1], sym_col, entrez_col, lk, sym_cache)
-        out.append((x if r[0] is None else r[0], r[1], r[2]))
-    return out
+# the lookup tables (hgnc) and the platform annotation readers (platform) are part of this module's interface
+__all__ = [
+    "COLLAPSE_RULES",
+    "GUESS_SAMPLE",
+    "ID_TYPES",
+    "check_mapping",
+    "guess_id_type",
+    "harmonize",
+    "hgnc_table",
+    "hgnc_version",
+    "id_type_advice",
+    "looks_transposed",
+    "lookups",
+    "platform_annotation_from_table",
+    "read_platform_annotation",
+    "refseq_table",
+    "refseq_version",
+    "representative_rows",
+    "resolve_ids",
+]
 
 
 def resolve_ids(
@@ -549,11 +106,13 @@ def resolve_ids(
     has_annotation = annotation is not None and not (isinstance(annotation, str) and not annotation.strip())
     if id_type == "probe" and not has_annotation:
         raise SeedsigError(
-            "gene_id 'probe' needs a platform annotation: give the GPL annotation file (probe -> gene symbol / Entrez id, e.g. GPL96.annot.gz from GEO) in the cohort sheet's platform_annotation column."
+            "gene_id 'probe' needs a platform annotation: give the GPL annotation file (probe -> gene symbol / Entrez "
+            "id, e.g. GPL96.annot.gz from GEO) in the cohort sheet's platform_annotation column."
         )
     if id_type != "probe" and has_annotation:
         raise SeedsigError(
-            f"a platform annotation ({annotation if not isinstance(annotation, pd.DataFrame) else 'table'}) is only used with gene_id 'probe', but gene_id is '{id_type}'; set gene_id: probe or remove platform_annotation."
+            f"a platform annotation ({annotation if not isinstance(annotation, pd.DataFrame) else 'table'}) is only "
+            f"used with gene_id 'probe', but gene_id is '{id_type}'; set gene_id: probe or remove platform_annotation."
         )
     ids = [str(x).strip() for x in ids]
     codes, uniq = pd.factorize(pd.Index(ids, dtype=object))
@@ -626,12 +185,7 @@ def harmonize(
     """
     if collapse not in COLLAPSE_RULES:
         raise SeedsigError(f"collapse rule '{collapse}' is not one of {', '.join(COLLAPSE_RULES)}.")
-    index = matrix.index.astype(str).str.strip()
-    if index.has_duplicates:
-        dup = index[index.duplicated()].unique().tolist()
-        raise SeedsigError(
-            f"gene ids must be unique before harmonizing; duplicated: {', '.join(dup[:10])}{' ...' if len(dup) > 10 else ''}. Remove or rename the duplicated rows."
-        )
+    index = _unique_ids(matrix)
     if resolved is not None and resolved["input_id"].tolist() == list(index):
         mapping = resolved[["input_id", "symbol", "status", "detail"]].copy()
     else:
@@ -640,9 +194,42 @@ def harmonize(
     labels = mapping["input_id"].to_numpy(dtype=object)
     status = mapping["status"].to_numpy(dtype=object)
     values = matrix.to_numpy(dtype=np.float64)
+    _check_no_clash(symbols, labels, status, id_type)
 
-    # guard: an id kept as given must not take the name of a gene another row resolved to
-    # (impossible for symbols, since approved symbols win; possible for a symbol mixed into Ensembl/Entrez ids)
+    dup = pd.Series(symbols).duplicated(keep=False).to_numpy()
+    kept = np.ones(len(symbols), dtype=bool)
+    detail = mapping["detail"].astype(str)
+    if dup.any():
+        if collapse in ("max_mean", "max_variance"):
+            kept = _keep_best_rows(values, symbols, labels, collapse, detail)
+            out = pd.DataFrame(values[kept], index=symbols[kept], columns=matrix.columns)
+        else:
+            out = _combine_rows(values, symbols, dup, collapse, detail, matrix.columns)
+    else:
+        out = pd.DataFrame(values, index=symbols, columns=matrix.columns)
+    out.index = pd.Index(out.index.astype(str), name="gene")
+    out = out.sort_index(kind="mergesort")
+    mapping["detail"] = detail.to_numpy()
+    mapping["kept"] = kept
+    return out, mapping.sort_values("input_id", kind="mergesort").reset_index(drop=True)
+
+
+def _unique_ids(matrix: pd.DataFrame) -> pd.Index:
+    """The matrix's row ids, stripped; an error when some are duplicated."""
+    index = matrix.index.astype(str).str.strip()
+    if index.has_duplicates:
+        dup = index[index.duplicated()].unique().tolist()
+        raise SeedsigError(
+            "gene ids must be unique before harmonizing; duplicated: "
+            f"{', '.join(dup[:10])}{' ...' if len(dup) > 10 else ''}. Remove or rename the duplicated rows."
+        )
+    return index
+
+
+def _check_no_clash(symbols: np.ndarray, labels: np.ndarray, status: np.ndarray, id_type: str) -> None:
+    """Guard: an id kept as given must not take the name of a gene another row resolved to.
+
+    Impossible for symbols, since approved symbols win; possible for a symbol mixed into Ensembl/Entrez ids."""
     unresolved = np.isin(status, _UNRESOLVED)
     clash = np.intersect1d(symbols[unresolved].astype(str), symbols[~unresolved].astype(str))
     if clash.size:
@@ -653,61 +240,61 @@ def harmonize(
         ]
         raise SeedsigError(
             f"{id_type} ids: {len(clash)} id(s) that could not be resolved are the same text as the symbol another row "
-            f"resolves to: {'; '.join(pairs)}. The matrix mixes id types; give one id type per matrix (gene_id) or remove those rows."
+            f"resolves to: {'; '.join(pairs)}. The matrix mixes id types; give one id type per matrix (gene_id) or "
+            "remove those rows."
         )
 
-    dup = pd.Series(symbols).duplicated(keep=False).to_numpy()
-    kept = np.ones(len(symbols), dtype=bool)
-    detail = mapping["detail"].astype(str)
-    if dup.any():
-        if collapse in ("max_mean", "max_variance"):
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NA rows / one sample: stat NA, never chosen first
-                stat = np.nanmean(values, axis=1) if collapse == "max_mean" else np.nanvar(values, axis=1, ddof=1)
-            keep_pos = representative_rows(symbols, labels, stat)
-            kept[:] = False
-            kept[keep_pos] = True
-            lost = np.flatnonzero(~kept)
-            w = (
-                pd.Series(keep_pos, index=symbols[keep_pos]).reindex(symbols[lost]).to_numpy()
-            )  # winner of each lost row
-            what = "mean" if collapse == "max_mean" else "variance"
-            mine, theirs = stat[lost], stat[w]
-            reason = np.select(
-                [np.isnan(mine), mine < theirs],
-                [f"{what} not computable (all NA); kept", f"lower {what} than"],
-                default=f"same {what} as, and sorts after,",
-            ).astype(object)
-            detail.iloc[lost] = (
-                detail.iloc[lost].to_numpy(dtype=object)
-                + "; collapsed into "
-                + symbols[lost].astype(str).astype(object)
-                + f" ({collapse}: "
-                + reason
-                + " '"
-                + labels[w].astype(str).astype(object)
-                + "')"
-            )
-            out = pd.DataFrame(values[kept], index=symbols[kept], columns=matrix.columns)
-        else:
-            grouped = pd.DataFrame(values, columns=matrix.columns).groupby(symbols, sort=False)
-            out = grouped.sum(min_count=1) if collapse == "sum" else grouped.mean()
-            n_rows = pd.Series(symbols).map(pd.Series(symbols).value_counts()).to_numpy()
-            pos = np.flatnonzero(dup)
-            detail.iloc[pos] = (
-                detail.iloc[pos].to_numpy().astype(object)
-                + f"; {collapse} of "
-                + n_rows[pos].astype(str).astype(object)
-                + " rows for "
-                + symbols[pos].astype(str).astype(object)
-            )
-    else:
-        out = pd.DataFrame(values, index=symbols, columns=matrix.columns)
-    out.index = pd.Index(out.index.astype(str), name="gene")
-    out = out.sort_index(kind="mergesort")
-    mapping["detail"] = detail.to_numpy()
-    mapping["kept"] = kept
-    return out, mapping.sort_values("input_id", kind="mergesort").reset_index(drop=True)
+
+def _keep_best_rows(
+    values: np.ndarray, symbols: np.ndarray, labels: np.ndarray, collapse: str, detail: pd.Series
+) -> np.ndarray:
+    """``max_mean`` / ``max_variance``: which rows are kept (one per symbol); ``detail`` of the others (changed in
+    place) says into which row they were collapsed and why."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NA rows / one sample: stat NA, never chosen first
+        stat = np.nanmean(values, axis=1) if collapse == "max_mean" else np.nanvar(values, axis=1, ddof=1)
+    keep_pos = representative_rows(symbols, labels, stat)
+    kept = np.zeros(len(symbols), dtype=bool)
+    kept[keep_pos] = True
+    lost = np.flatnonzero(~kept)
+    w = pd.Series(keep_pos, index=symbols[keep_pos]).reindex(symbols[lost]).to_numpy()  # winner of each lost row
+    what = "mean" if collapse == "max_mean" else "variance"
+    mine, theirs = stat[lost], stat[w]
+    reason = np.select(
+        [np.isnan(mine), mine < theirs],
+        [f"{what} not computable (all NA); kept", f"lower {what} than"],
+        default=f"same {what} as, and sorts after,",
+    ).astype(object)
+    detail.iloc[lost] = (
+        detail.iloc[lost].to_numpy(dtype=object)
+        + "; collapsed into "
+        + symbols[lost].astype(str).astype(object)
+        + f" ({collapse}: "
+        + reason
+        + " '"
+        + labels[w].astype(str).astype(object)
+        + "')"
+    )
+    return kept
+
+
+def _combine_rows(
+    values: np.ndarray, symbols: np.ndarray, dup: np.ndarray, collapse: str, detail: pd.Series, columns: pd.Index
+) -> pd.DataFrame:
+    """``mean`` / ``sum``: one row per symbol, the element-wise mean / sum of its rows; ``detail`` of the
+    duplicated rows (changed in place) says how many rows were combined."""
+    grouped = pd.DataFrame(values, columns=columns).groupby(symbols, sort=False)
+    out = grouped.sum(min_count=1) if collapse == "sum" else grouped.mean()
+    n_rows = pd.Series(symbols).map(pd.Series(symbols).value_counts()).to_numpy()
+    pos = np.flatnonzero(dup)
+    detail.iloc[pos] = (
+        detail.iloc[pos].to_numpy().astype(object)
+        + f"; {collapse} of "
+        + n_rows[pos].astype(str).astype(object)
+        + " rows for "
+        + symbols[pos].astype(str).astype(object)
+    )
+    return out
 
 
 # ------------------------------------------------------------- what kind of ids a matrix has (for messages)
