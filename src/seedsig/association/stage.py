@@ -111,7 +111,7 @@ def associate_cohort(
         write_sidecar(
             out_null,
             provenance(
-                {**params_of(st), "focal": list(focal), "targets": list(targets)},
+                {**params, "focal": list(focal), "targets": list(targets)},
                 inputs=[str(h5ad), *map(str, score_files.values()), *map(str, signature_files)],
                 cohort=cohort,
                 content="one row per random signature (draw 1..B) of each tested row of correlations.tsv with a"
