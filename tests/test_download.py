@@ -13,8 +13,6 @@ from geo_server import GPL97_ANNOT, GSE201926_COUNTS, GSE201926_MATRIX, geo_serv
 from seedsig.cli import main
 from seedsig.core.errors import SeedsigError
 from seedsig.ingest.download import (
-    NotFoundError,
-    fetch,
     fetch_geo_platform,
     fetch_geo_series,
     geo_files,
@@ -24,6 +22,7 @@ from seedsig.ingest.download import (
     series_matrix_info,
     series_platform,
 )
+from seedsig.ingest.http_cache import NotFoundError, fetch
 
 MATRIX_REL = "series/GSE201nnn/GSE201926/matrix/GSE201926_series_matrix.txt.gz"
 FAST = {"backoff": 0.001, "timeout": 5, "progress": False}
