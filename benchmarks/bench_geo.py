@@ -35,7 +35,8 @@ OUT = HERE / "out"
 sys.path.insert(0, str(HERE))
 from bench_normalize import machine, write_readme_section  # noqa: E402  same directory: one writer of the README's sections
 
-from seedsig.ingest.geo import read_series_matrix, read_soft  # noqa: E402
+from seedsig.ingest.series_matrix import read_series_matrix  # noqa: E402
+from seedsig.ingest.soft import read_soft  # noqa: E402
 
 GSE781 = HERE.parent.parent / "shared" / "datasets" / "geo_geoquery_extdata_gse781_gds507" / "GSE781_family.soft.gz"
 

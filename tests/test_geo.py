@@ -13,7 +13,9 @@ from conftest import shared_file
 
 from seedsig.core.errors import SeedsigError
 from seedsig.ingest.expression import ExpressionInput
-from seedsig.ingest.geo import read_ncbi_counts, read_series_matrix, read_soft, series_clinical
+from seedsig.ingest.geo import read_ncbi_counts
+from seedsig.ingest.series_matrix import read_series_matrix, series_clinical
+from seedsig.ingest.soft import read_soft
 
 
 def gse781(name: str) -> Path:

@@ -14,8 +14,9 @@ from seedsig.ingest.formats import (
     read_parquet,
     read_table,
 )
-from seedsig.ingest.geo import read_series_matrix, read_soft
+from seedsig.ingest.series_matrix import read_series_matrix
 from seedsig.ingest.single_cell import read_single_cell
+from seedsig.ingest.soft import read_soft
 
 
 # ---------------------------------------------------------------------------------------------- dispatcher

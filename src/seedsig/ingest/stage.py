@@ -27,9 +27,10 @@ from seedsig.ingest.download import (
     fetch_geo_series,
 )
 from seedsig.ingest.formats import detect_format
-from seedsig.ingest.geo import read_ncbi_counts, read_series_matrix, series_clinical
+from seedsig.ingest.geo import read_ncbi_counts
 from seedsig.ingest.ids import harmonize, read_platform_annotation, resolve_ids
 from seedsig.ingest.inputs import read_expression_input
+from seedsig.ingest.series_matrix import read_series_matrix, series_clinical
 
 log = logging.getLogger("seedsig")
 
