@@ -9,18 +9,9 @@ from conftest import shared_file
 
 from seedsig.core.errors import SeedsigError
 from seedsig.core.tables import read_clinical
-from seedsig.ingest.clinical import (
-    DEFAULT_EVENT_CODES,
-    DEFAULT_SITE_TERMS,
-    TIME_UNITS,
-    event_lookup,
-    harmonize_clinical,
-    harmonize_settings,
-    parse_event,
-    parse_site,
-    parse_time,
-    site_indicators,
-)
+from seedsig.ingest.clinical import harmonize_clinical, harmonize_settings
+from seedsig.ingest.clinical_values import DEFAULT_EVENT_CODES, TIME_UNITS, event_lookup, parse_event, parse_time
+from seedsig.ingest.relapse_sites import DEFAULT_SITE_TERMS, parse_site, site_indicators
 
 SITES = ["lung", "bone", "brain", "liver"]
 

@@ -13,7 +13,7 @@ from seedsig.config import check_config_file, check_workflow_config, read_sheet
 from seedsig.core.errors import SeedsigError
 from seedsig.core.tables import read_clinical, read_matrix
 from seedsig.ingest.checks import check_counts, check_expression
-from seedsig.ingest.clinical import parse_event
+from seedsig.ingest.clinical_values import parse_event
 from seedsig.ingest.formats import read_table
 from seedsig.ingest.stage import merge_clinical, prepare_clinical
 from seedsig.scoring.signatures import read_signature_file
