@@ -92,7 +92,8 @@ def require_file(path: str | os.PathLike, what: str) -> Path:
     p = Path(path)
     if not p.is_file():
         raise SeedsigError(
-            f"{what} '{p}' does not exist or is not a file: check the path (relative paths are relative to the working directory)."
+            f"{what} '{p}' does not exist or is not a file: check the path (relative paths are relative to the "
+            "working directory)."
         )
     return p
 
@@ -151,7 +152,8 @@ def read_matrix(
         cols = ["gene_id", *cols]  # R write.table style: the header has no field for the row names
     if len(cols) < 2 + skip_columns:
         raise SeedsigError(
-            f"{what} '{p}' has {len(cols)} column(s); expected a {rows} id column followed by one column per {columns}, separated by {'commas' if sep == ',' else 'tabs'}."
+            f"{what} '{p}' has {len(cols)} column(s); expected a {rows} id column followed by one column per "
+            f"{columns}, separated by {'commas' if sep == ',' else 'tabs'}."
         )
     samples = [str(c) for c in cols[1 + skip_columns :]]
     if "" in samples:
@@ -164,7 +166,8 @@ def read_matrix(
     dup = pd.Index(samples)[pd.Index(samples).duplicated()].unique().tolist()
     if dup:
         raise SeedsigError(
-            f"{what} '{p}': duplicated {columns} id(s) in the header: {', '.join(map(str, dup[:10]))}. Give each {columns} column a unique name."
+            f"{what} '{p}': duplicated {columns} id(s) in the header: {', '.join(map(str, dup[:10]))}. Give each "
+            f"{columns} column a unique name."
         )
     # Read the ids as strings and the values as float in one C-parser pass.
     dtypes: dict[Any, Any] = {cols[0]: str}
@@ -204,7 +207,8 @@ def read_matrix(
         if isinstance(example, pd.Series):
             example = example.iloc[0]
         raise SeedsigError(
-            f"{what} '{p}': column '{c}' has non-numeric value '{example}' in row '{bad_rows[0] if len(bad_rows) else '?'}'"
+            f"{what} '{p}': column '{c}' has non-numeric value '{example}' in row "
+            f"'{bad_rows[0] if len(bad_rows) else '?'}'"
             f"{f' (and {len(bad_cols) - 1} more column(s))' if len(bad_cols) > 1 else ''}. "
             "Expression values must be numbers (NA for missing)."
         )
@@ -213,7 +217,8 @@ def read_matrix(
     missing_id = df.index.isin(["nan", ""])
     if missing_id.any():
         raise SeedsigError(
-            f"{what} '{p}': {int(missing_id.sum())} row(s) have an empty {rows} id in the first column. Give every row an id or remove it."
+            f"{what} '{p}': {int(missing_id.sum())} row(s) have an empty {rows} id in the first column. Give every "
+            "row an id or remove it."
         )
     dup_genes = df.index[df.index.duplicated()].unique().tolist()
     if dup_genes:
@@ -285,7 +290,8 @@ def read_clinical(path: str | os.PathLike, what: str = "clinical file") -> pd.Da
     dup = df.index[df.index.duplicated()].unique().tolist()
     if dup:
         raise SeedsigError(
-            f"{what} '{p}': duplicated sample id(s) in the first column: {', '.join(dup[:10])}. Each sample must appear once."
+            f"{what} '{p}': duplicated sample id(s) in the first column: {', '.join(dup[:10])}. Each sample must "
+            "appear once."
         )
     return df
 

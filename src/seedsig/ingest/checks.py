@@ -30,17 +30,20 @@ def check_counts(df: pd.DataFrame, where: str, *, integers: bool = False) -> int
         i = int(np.flatnonzero(nan_rows)[0])
         j = int(np.flatnonzero(np.isnan(values[i]))[0])
         raise SeedsigError(
-            f"{where}: count matrix has a missing value (gene '{df.index[i]}', sample '{df.columns[j]}'; {int(nan_rows.sum())} gene row(s) with NA). Counts cannot be missing: use 0 or remove the gene."
+            f"{where}: count matrix has a missing value (gene '{df.index[i]}', sample '{df.columns[j]}'; "
+            f"{int(nan_rows.sum())} gene row(s) with NA). Counts cannot be missing: use 0 or remove the gene."
         )
     neg = values < 0
     if neg.any():
         i, j = (int(a[0]) for a in np.nonzero(neg))
         raise SeedsigError(
-            f"{where}: negative count {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). Counts must be >= 0; if the matrix is log-scale, set data_type to log_expression."
+            f"{where}: negative count {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). Counts must "
+            "be >= 0; if the matrix is log-scale, set data_type to log_expression."
         )
     if looks_logged(values):
         raise SeedsigError(
-            f"{where}: declared as counts but all values are below 50 and not whole numbers: this looks like log-scale data. Set data_type to log_expression in the cohort sheet."
+            f"{where}: declared as counts but all values are below 50 and not whole numbers: this looks like "
+            "log-scale data. Set data_type to log_expression in the cohort sheet."
         )
     summary = pd.Index(map(str, df.index)).str.match(r"^(__|N_(unmapped|multimapping|noFeature|ambiguous)$)")
     if summary.any():
@@ -59,15 +62,18 @@ def check_counts(df: pd.DataFrame, where: str, *, integers: bool = False) -> int
     zero = np.flatnonzero(lib == 0)
     if zero.size:
         raise SeedsigError(
-            f"{where}: sample(s) with zero library size (all counts 0): {', '.join(map(str, df.columns[zero][:10]))}. Remove them from the matrix."
+            f"{where}: sample(s) with zero library size (all counts 0): {', '.join(map(str, df.columns[zero][:10]))}. "
+            "Remove them from the matrix."
         )
     frac = values != np.round(values)
     n_frac = int(frac.sum())
     if n_frac and integers:
         i, j = (int(a[0]) for a in np.nonzero(frac))
         raise SeedsigError(
-            f"{where}: DESeq2 models integer counts, but {n_frac} value(s) are not whole numbers (e.g. {values[i, j]:g}, gene '{df.index[i]}', "
-            f"sample '{df.columns[j]}'). Round the matrix first (as tximport/RSEM users do) or use tmm_logcpm, which accepts expected counts."
+            f"{where}: DESeq2 models integer counts, but {n_frac} value(s) are not whole numbers (e.g. "
+            f"{values[i, j]:g}, gene '{df.index[i]}', "
+            f"sample '{df.columns[j]}'). Round the matrix first (as tximport/RSEM users do) or use tmm_logcpm, which "
+            "accepts expected counts."
         )
     return n_frac
 
@@ -79,12 +85,14 @@ def check_values(df: pd.DataFrame, where: str, data_type: str) -> None:
         raise SeedsigError(f"{where}: every value is missing (NA).")
     if data_type in ("intensity", "tpm") and looks_logged(values):
         raise SeedsigError(
-            f"{where}: declared as {data_type} (un-logged) but every value is below 50 and not whole: this looks log-scale already. Set data_type to log_expression in the cohort sheet."
+            f"{where}: declared as {data_type} (un-logged) but every value is below 50 and not whole: this looks "
+            "log-scale already. Set data_type to log_expression in the cohort sheet."
         )
     if data_type == "tpm" and (values < 0).any():
         i, j = (int(a[0]) for a in np.nonzero(values < 0))
         raise SeedsigError(
-            f"{where}: negative TPM {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). TPM values are >= 0; if the matrix is log-scale, set data_type to log_expression."
+            f"{where}: negative TPM {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). TPM values are "
+            ">= 0; if the matrix is log-scale, set data_type to log_expression."
         )
 
 

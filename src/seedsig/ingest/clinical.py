@@ -128,7 +128,9 @@ def harmonize_clinical(
         r = roles.setdefault(col, {"role": role, "endpoints": []})
         if r["role"] != role:
             raise SeedsigError(
-                f"{_where(source, col)}: named as {r['role']} ({', '.join(r['endpoints']) or 'site of relapse'}) and as {role} ({endpoint or 'site of relapse'}). A column holds one kind of value; check the sheet and survival.endpoints."
+                f"{_where(source, col)}: named as {r['role']} ({', '.join(r['endpoints']) or 'site of relapse'}) and "
+                f"as {role} ({endpoint or 'site of relapse'}). A column holds one kind of value; check the sheet and "
+                "survival.endpoints."
             )
         if endpoint and endpoint not in r["endpoints"]:
             r["endpoints"].append(endpoint)
@@ -175,15 +177,19 @@ def harmonize_clinical(
         site_no_event = int(((ev == 0) & st.notna()).sum())
         if no_site:
             notes.append(
-                f"{no_site} sample(s) with an event in '{first['event']}' have no site of relapse in '{site_column}' (site 'unknown' in the survival stage)"
+                f"{no_site} sample(s) with an event in '{first['event']}' have no site of relapse in '{site_column}' "
+                "(site 'unknown' in the survival stage)"
             )
         if site_no_event:
             notes.append(
-                f"{site_no_event} sample(s) censored in '{first['event']}' have a site of relapse in '{site_column}' (ignored by the site-specific analyses)"
+                f"{site_no_event} sample(s) censored in '{first['event']}' have a site of relapse in '{site_column}' "
+                "(ignored by the site-specific analyses)"
             )
     for a in absent:
         notes.append(
-            f"column '{a['column']}' ({a['role']}{' of endpoint ' + repr(a['endpoint']) if a['endpoint'] else ' of relapse'}) is not in the clinical table: not harmonized"
+            f"column '{a['column']}' "
+            f"({a['role']}{' of endpoint ' + repr(a['endpoint']) if a['endpoint'] else ' of relapse'}) is not in the "
+            "clinical table: not harmonized"
         )
     record = {
         "source": source,
@@ -207,7 +213,8 @@ def _merge_level(acc: dict, level: Mapping | None, key: str, where: str | None =
     unknown = set(level) - {"time_unit", "event_codes", "site_terms"}
     if unknown:
         raise SeedsigError(
-            f"config key '{key}': unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: time_unit, event_codes, site_terms (see config/README.md)."
+            f"config key '{key}': unknown key(s) {', '.join(sorted(map(str, unknown)))}; allowed: time_unit, "
+            "event_codes, site_terms (see config/README.md)."
         )
     if level.get("time_unit"):
         u = str(level["time_unit"]).strip().lower()

@@ -214,7 +214,8 @@ def _strip_key_prefix(s: pd.Series) -> tuple[pd.Series, str]:
 def _parse_time(values: Any, unit: str, source: str, column: str) -> tuple[pd.Series, dict]:
     if unit not in TIME_UNITS:
         raise SeedsigError(
-            f"{_where(source, column)}: time unit '{unit}' is not one of {', '.join(TIME_UNITS)}. Set clinical.time_unit (or the sheet's time_unit column) to one of them."
+            f"{_where(source, column)}: time unit '{unit}' is not one of {', '.join(TIME_UNITS)}. Set "
+            "clinical.time_unit (or the sheet's time_unit column) to one of them."
         )
     s, prefix_note = _strip_key_prefix(_as_series(values))
     factor = TIME_UNITS[unit]
@@ -229,7 +230,8 @@ def _parse_time(values: Any, unit: str, source: str, column: str) -> tuple[pd.Se
     }
     if pd.api.types.is_bool_dtype(s.dtype):
         raise SeedsigError(
-            f"{_where(source, column)}: the time column holds TRUE/FALSE values. Name the time column (a number of days, weeks, months or years) as the endpoint's time."
+            f"{_where(source, column)}: the time column holds TRUE/FALSE values. Name the time column (a number of "
+            "days, weeks, months or years) as the endpoint's time."
         )
     if pd.api.types.is_numeric_dtype(s.dtype):
         num = s.astype(float)
@@ -255,7 +257,8 @@ def _parse_time(values: Any, unit: str, source: str, column: str) -> tuple[pd.Se
         distinct = vals.map(_display).value_counts()
         raise SeedsigError(
             f"{_where(source, column)}: {int(bad.sum())} time value(s) are not a number or a number with a unit "
-            f"(days, weeks, months, years): {_listing(distinct.to_dict())}; first samples: {', '.join(f'{k} ({v!r})' for k, v in first)}. "
+            f"(days, weeks, months, years): {_listing(distinct.to_dict())}; first samples: "
+            f"{', '.join(f'{k} ({v!r})' for k, v in first)}. "
             "Times must be numbers >= 0 (e.g. 34, 34 months, 1020 days; NA for unknown)."
         )
     months = (num * unit_factor).where(~missing)
@@ -264,7 +267,8 @@ def _parse_time(values: Any, unit: str, source: str, column: str) -> tuple[pd.Se
         vals = s[neg]
         first = sorted(zip(vals.index.astype(str), map(_display, vals)), key=lambda t: t[0])[:5]
         raise SeedsigError(
-            f"{_where(source, column)}: {int(neg.sum())} negative time(s): {', '.join(f'{k} ({v!r})' for k, v in first)}. Times must be >= 0 (NA for unknown)."
+            f"{_where(source, column)}: {int(neg.sum())} negative time(s): "
+            f"{', '.join(f'{k} ({v!r})' for k, v in first)}. Times must be >= 0 (NA for unknown)."
         )
     info["missing"] = int(missing.sum())
     if info["units_in_values"] and sum(info["units_in_values"].values()) == int((~missing).sum()):
@@ -272,7 +276,8 @@ def _parse_time(values: Any, unit: str, source: str, column: str) -> tuple[pd.Se
     top = months.max()
     if pd.notna(top) and top > 600:
         info["notes"].append(
-            f"largest time is {top:.0f} months ({top / 12:.0f} years): check the unit (clinical.time_unit, now '{unit}')"
+            f"largest time is {top:.0f} months ({top / 12:.0f} years): check the unit (clinical.time_unit, now "
+            f"'{unit}')"
         )
     return months.astype(float).rename(s.name), info
 
@@ -292,7 +297,8 @@ def event_lookup(codes: Mapping[str, Iterable] | None = None, *, where: str = "c
     unknown = set(codes) - {"event", "censored"}
     if unknown:
         raise SeedsigError(
-            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; the keys are event (values read as 1) and censored (values read as 0)."
+            f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; the keys are event (values read as 1) "
+            "and censored (values read as 0)."
         )
     out: dict[str, int] = {}
     for name, code in (("event", 1), ("censored", 0)):
@@ -338,7 +344,8 @@ def _parse_event(values: Any, codes: Mapping[str, Iterable] | None, source: str,
         r_coding = {k for k in keys.values() if k is not None} == {norm_value(1), norm_value(2)}
         hint = (
             (
-                "The column holds 1 and 2, R's survival coding (1 = censored, 2 = event)? Then set clinical.event_codes: "
+                "The column holds 1 and 2, R's survival coding (1 = censored, 2 = event)? Then set "
+                "clinical.event_codes: "
                 "{event: [2], censored: [1]} (1 is read as an event by default). Otherwise add"
             )
             if r_coding
@@ -347,7 +354,8 @@ def _parse_event(values: Any, codes: Mapping[str, Iterable] | None, source: str,
         raise SeedsigError(
             f"{_where(source, column)}: {len(counts)} distinct value(s) are not event codes: {_listing(counts)}. "
             f"{hint} them to clinical.event_codes (event: [...] or censored: [...]) in the config "
-            "(or clinical.cohorts.<cohort>.event_codes for this cohort only); values read as missing: NA, empty, unknown."
+            "(or clinical.cohorts.<cohort>.event_codes for this cohort only); values read as missing: NA, empty, "
+            "unknown."
         )
     out = out.astype(float)
     mapping: dict[str, dict] = {}

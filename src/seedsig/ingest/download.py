@@ -161,14 +161,16 @@ def series_platform(matrix: str | os.PathLike, accession: str) -> str:
     if gpl:
         if platforms and gpl not in platforms:
             raise SeedsigError(
-                f"geo:{gse}-{gpl}: the series matrix {matrix} is for platform {', '.join(platforms)}, not {gpl}; check the accession."
+                f"geo:{gse}-{gpl}: the series matrix {matrix} is for platform {', '.join(platforms)}, not {gpl}; "
+                "check the accession."
             )
         return gpl
     if len(platforms) == 1:
         return platforms[0]
     if not platforms:
         raise SeedsigError(
-            f"geo:{gse}: the series matrix {matrix} names no platform (!Series_platform_id); give the platform annotation in the sheet."
+            f"geo:{gse}: the series matrix {matrix} names no platform (!Series_platform_id); give the platform "
+            "annotation in the sheet."
         )
     choices = " or ".join(f"geo:{gse}-{p}" for p in platforms)
     raise SeedsigError(
@@ -210,7 +212,8 @@ def fetch_geo_series(
     except NotFoundError as exc:
         hint = "" if gpl else f"; a series with several platforms has one matrix per platform: write geo:{gse}-GPLxxx"
         raise NotFoundError(
-            f"series matrix of geo:{acc} does not exist at {exc.url} (HTTP {exc.status}): check the accession{hint}, or the base URL (config geo.base_url).",
+            f"series matrix of geo:{acc} does not exist at {exc.url} (HTTP {exc.status}): check the accession{hint}, "
+            "or the base URL (config geo.base_url).",
             exc.url,
             exc.status,
         ) from None
@@ -224,7 +227,8 @@ def fetch_geo_series(
             raise NotFoundError(
                 f"GEO has no NCBI-generated RNA-seq counts for {gse} ({exc.url}: HTTP {exc.status})"
                 + (
-                    "; its series matrix has no data rows either: download the series' supplementary expression file and give its path in the sheet."
+                    "; its series matrix has no data rows either: download the series' supplementary expression file "
+                    "and give its path in the sheet."
                     if info.empty
                     else "; check the accession or the download URL (config geo.download_url)."
                 ),
@@ -264,7 +268,8 @@ def fetch_geo_platform(
     if offline:
         a, s = (_cache_path(cache_dir, files[k].relpath) for k in ("annot", "family_soft"))
         raise SeedsigError(
-            f"platform annotation of {acc}: neither {a} nor {s} is in the cache and offline mode is on (no download from "
+            f"platform annotation of {acc}: neither {a} nor {s} is in the cache and offline mode is on (no download "
+            "from "
             f"{files['annot'].url}): {_offline_hint(acc, Path(cache_dir))}."
         )
     try:
@@ -278,7 +283,8 @@ def fetch_geo_platform(
         return fetch(f.url, cache_dir, f.relpath, what=f"platform family SOFT of {acc}", **opts)
     except NotFoundError as exc:
         raise NotFoundError(
-            f"platform {acc}: GEO has neither {files['annot'].url} nor {exc.url} (HTTP {exc.status}): check the platform accession "
+            f"platform {acc}: GEO has neither {files['annot'].url} nor {exc.url} (HTTP {exc.status}): check the "
+            "platform accession "
             f"geo:{acc} and the base URL (config geo.base_url).",
             exc.url,
             exc.status,

@@ -66,7 +66,8 @@ def _check_orientation(orientation: str, p: Path) -> str:
     orientation = orientation or "genes_x_samples"
     if orientation not in ORIENTATIONS:
         raise SeedsigError(
-            f"expression file '{p}': orientation '{orientation}' is not one of {', '.join(ORIENTATIONS)}. Fix the sheet's orientation column."
+            f"expression file '{p}': orientation '{orientation}' is not one of {', '.join(ORIENTATIONS)}. Fix the "
+            "sheet's orientation column."
         )
     return orientation
 
@@ -104,7 +105,8 @@ def _numeric_frame(df: pd.DataFrame, p: Path, where_row, kind: str) -> None:
     i = int(bad[0]) if bad.size else 0
     raise SeedsigError(
         f"{WHAT} '{p}': {where_row(i)}, column '{c}': value '{df[c].iloc[i]}' is not a number"
-        f"{f' (and {len(bad_cols) - 1} more column(s) have text)' if len(bad_cols) > 1 else ''}. {kind} values must be numbers (NA or empty for missing)."
+        f"{f' (and {len(bad_cols) - 1} more column(s) have text)' if len(bad_cols) > 1 else ''}. {kind} values must "
+        "be numbers (NA or empty for missing)."
     )
 
 
@@ -136,12 +138,14 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
     version = _line(raw, starts, ends, 0).strip()
     if version not in ("#1.2", "#1.3"):
         raise SeedsigError(
-            f"{WHAT} '{p}', line 1: '{version[:40]}' is not a GCT version line; a GCT file starts with '#1.2' or '#1.3'. For other tables set the sheet's format to 'table'."
+            f"{WHAT} '{p}', line 1: '{version[:40]}' is not a GCT version line; a GCT file starts with '#1.2' or "
+            "'#1.3'. For other tables set the sheet's format to 'table'."
         )
     v13 = version == "#1.3"
     if starts.size < 3:
         raise SeedsigError(
-            f"{WHAT} '{p}': a GCT file needs a version line, a dimensions line and a header line; it has {starts.size} line(s)."
+            f"{WHAT} '{p}': a GCT file needs a version line, a dimensions line and a header line; it has "
+            f"{starts.size} line(s)."
         )
     dims_text = _line(raw, starts, ends, 1)
     want = 4 if v13 else 2
@@ -152,7 +156,8 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
     if len(dims) != want or min(dims) < 0:
         layout = "'rows cols row_meta_cols col_meta_cols'" if v13 else "'rows cols'"
         raise SeedsigError(
-            f"{WHAT} '{p}', line 2: '{dims_text.strip()[:60]}' is not a GCT {version[1:]} dimensions line: expected {want} whole numbers {layout}, tab-separated."
+            f"{WHAT} '{p}', line 2: '{dims_text.strip()[:60]}' is not a GCT {version[1:]} dimensions line: expected "
+            f"{want} whole numbers {layout}, tab-separated."
         )
     n_rows, n_cols = dims[0], dims[1]
     rmc, cmc = (dims[2], dims[3]) if v13 else (1, 0)  # 1.2: Description is the one row-metadata column
@@ -163,19 +168,22 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
     if found_cols != n_cols:
         what_meta = f"the id and {rmc} row-metadata column(s)" if v13 else "Name and Description"
         hint = (
-            f" (line 2 also declares {rmc} row-metadata column(s): if that count is wrong, the header's {len(header)} fields are 1 id + "
+            f" (line 2 also declares {rmc} row-metadata column(s): if that count is wrong, the header's {len(header)} "
+            "fields are 1 id + "
             f"{len(header) - 1 - n_cols} row-metadata + {n_cols} samples)"
             if v13 and len(header) - 1 - n_cols >= 0
             else ""
         )
         raise SeedsigError(
-            f"{WHAT} '{p}': the header (line 3) has {found_cols} sample column(s) after {what_meta}, but line 2 says {n_cols}{hint}. Fix line 2 or the header."
+            f"{WHAT} '{p}': the header (line 3) has {found_cols} sample column(s) after {what_meta}, but line 2 says "
+            f"{n_cols}{hint}. Fix line 2 or the header."
         )
     id_col, row_meta, samples = header[0], header[1 : 1 + rmc], header[1 + rmc :]
     dup = pd.Index(samples)[pd.Index(samples).duplicated()].unique().tolist()
     if dup:
         raise SeedsigError(
-            f"{WHAT} '{p}', line 3: duplicated sample id(s) {', '.join(dup[:10])}. Give each sample column a unique name."
+            f"{WHAT} '{p}', line 3: duplicated sample id(s) {', '.join(dup[:10])}. Give each sample column a unique "
+            "name."
         )
     body = np.flatnonzero(ends[3:] > starts[3:]) + 3  # non-empty lines after the header (0-based)
     n_body = int(body.size)
@@ -201,19 +209,24 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
                 n_desc += 1
         if v13 and n_desc != cmc and n_body - n_desc == n_rows:
             raise SeedsigError(
-                f"{WHAT} '{p}': line 2 declares {cmc} column-descriptor line(s) (col_meta_cols) but the file has {n_desc} "
-                f"(lines 4-{3 + n_desc}, whose row-metadata fields are filler); the {n_rows} data rows match. Fix the fourth number of line 2."
+                f"{WHAT} '{p}': line 2 declares {cmc} column-descriptor line(s) (col_meta_cols) but the file has "
+                f"{n_desc} "
+                f"(lines 4-{3 + n_desc}, whose row-metadata fields are filler); the {n_rows} data rows match. Fix the "
+                "fourth number of line 2."
             )
         first, last = (int(body[cmc]) + 1, int(body[-1]) + 1) if n_body > cmc else (0, 0)
         raise SeedsigError(
-            f"{WHAT} '{p}': line 2 declares {n_rows} data row(s){f' after {cmc} column-descriptor line(s)' if v13 else ''}, but the file has "
-            f"{max(n_body - cmc, 0)} data row(s){f' (lines {first}-{last})' if first else ''}. A cut or edited file: fix line 2 or write the file again."
+            f"{WHAT} '{p}': line 2 declares {n_rows} data "
+            f"row(s){f' after {cmc} column-descriptor line(s)' if v13 else ''}, but the file has "
+            f"{max(n_body - cmc, 0)} data row(s){f' (lines {first}-{last})' if first else ''}. A cut or edited file: "
+            "fix line 2 or write the file again."
         )
     bad_fields = np.flatnonzero(fields[body] != len(header))
     if bad_fields.size:
         i = int(body[bad_fields[0]])
         raise SeedsigError(
-            f"{WHAT} '{p}', line {i + 1}: {int(fields[i])} tab-separated field(s), but the header (line 3) has {len(header)}. Every line needs one field per header column."
+            f"{WHAT} '{p}', line {i + 1}: {int(fields[i])} tab-separated field(s), but the header (line 3) has "
+            f"{len(header)}. Every line needs one field per header column."
         )
     # column descriptors -> clinical columns (a handful of lines)
     clinical = None
@@ -223,7 +236,8 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
             f = [x.strip() for x in _line(raw, starts, ends, int(i)).split("\t")]
             if f[0] in desc or not f[0]:
                 raise SeedsigError(
-                    f"{WHAT} '{p}', line {int(i) + 1}: column descriptor name '{f[0]}' is {'empty' if not f[0] else 'duplicated'}. Each descriptor line starts with a unique name."
+                    f"{WHAT} '{p}', line {int(i) + 1}: column descriptor name '{f[0]}' is "
+                    f"{'empty' if not f[0] else 'duplicated'}. Each descriptor line starts with a unique name."
                 )
             desc[f[0]] = f[1 + rmc :]
         clinical = _clinical_from_strings(desc, samples)
@@ -250,7 +264,8 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
     empty = np.flatnonzero(ids.to_numpy() == "")
     if empty.size:
         raise SeedsigError(
-            f"{WHAT} '{p}', line {int(data_lines[empty[0]]) + 1}: empty {id_col or 'id'} (first column). Give every row an id."
+            f"{WHAT} '{p}', line {int(data_lines[empty[0]]) + 1}: empty {id_col or 'id'} (first column). Give every "
+            "row an id."
         )
     dupmask = ids.duplicated(keep=False).to_numpy()
     if dupmask.any():
@@ -394,7 +409,8 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
         text = [c for c in names if not numeric[c]]
         if not text:
             raise SeedsigError(
-                f"{WHAT} '{p}': no id column: the index is unnamed and every column is numeric. Store the {rows} ids as the "
+                f"{WHAT} '{p}': no id column: the index is unnamed and every column is numeric. Store the {rows} ids "
+                "as the "
                 f"index (DataFrame.to_parquet keeps it) or as a text column first."
             )
         id_name = text[0]
@@ -414,23 +430,28 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
     bad = [c for c in body.columns if not numeric[c]]
     if bad:
         raise SeedsigError(
-            f"{WHAT} '{p}': column(s) {', '.join(repr(c) for c in bad[:10])} are not numeric ({', '.join(str(body[c].dtype) for c in bad[:10])}). "
+            f"{WHAT} '{p}': column(s) {', '.join(repr(c) for c in bad[:10])} are not numeric "
+            f"({', '.join(str(body[c].dtype) for c in bad[:10])}). "
             f"Every column besides the id ('{id_name}') must hold numbers, one column per {cols}."
         )
     if body.shape[1] == 0 or body.shape[0] == 0:
         raise SeedsigError(
-            f"{WHAT} '{p}' has {body.shape[0]} row(s) and {body.shape[1]} value column(s): expected a {rows} id and one numeric column per {cols}."
+            f"{WHAT} '{p}' has {body.shape[0]} row(s) and {body.shape[1]} value column(s): expected a {rows} id and "
+            f"one numeric column per {cols}."
         )
     na = ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy()
     if na.any():
         raise SeedsigError(
-            f"{WHAT} '{p}': {int(na.sum())} row(s) have an empty {rows} id ('{id_name}'), e.g. row {int(np.flatnonzero(na)[0]) + 1}. Give every row an id or remove it."
+            f"{WHAT} '{p}': {int(na.sum())} row(s) have an empty {rows} id ('{id_name}'), e.g. row "
+            f"{int(np.flatnonzero(na)[0]) + 1}. Give every row an id or remove it."
         )
     ids = ids.astype(str)
     d = ids[ids.duplicated()].unique().tolist()
     if d:
         raise SeedsigError(
-            f"{WHAT} '{p}': duplicated {rows} id(s) in '{id_name}': {', '.join(d[:10])}{' ...' if len(d) > 10 else ''}. Each row needs a unique id; remove or rename the duplicates."
+            f"{WHAT} '{p}': duplicated {rows} id(s) in '{id_name}': "
+            f"{', '.join(d[:10])}{' ...' if len(d) > 10 else ''}. Each row needs a unique id; remove or rename the "
+            "duplicates."
         )
     values = body.to_numpy(dtype=np.float64, na_value=np.nan)
     matrix = pd.DataFrame(values, index=pd.Index(ids.to_numpy(), name=id_name), columns=list(body.columns))
@@ -473,12 +494,14 @@ def h5ad_values(adata, layer: str | None, where: str):
     if layer:
         if layer not in adata.layers:
             raise SeedsigError(
-                f"{where}: no layer '{layer}' (the sheet's layer column). Layers are: {', '.join(map(str, adata.layers.keys())) or 'none (leave layer empty to use X)'}."
+                f"{where}: no layer '{layer}' (the sheet's layer column). Layers are: "
+                f"{', '.join(map(str, adata.layers.keys())) or 'none (leave layer empty to use X)'}."
             )
         return adata.layers[layer], f"layers['{layer}']"
     if adata.X is None:
         raise SeedsigError(
-            f"{where}: X is empty. Name the layer holding the values in the sheet's layer column (layers: {', '.join(map(str, adata.layers.keys())) or 'none'})."
+            f"{where}: X is empty. Name the layer holding the values in the sheet's layer column (layers: "
+            f"{', '.join(map(str, adata.layers.keys())) or 'none'})."
         )
     return adata.X, "X"
 
@@ -487,7 +510,8 @@ def _unique_names(names: pd.Index, where: str, what: str) -> None:
     d = names[names.duplicated()].unique().tolist()
     if d:
         raise SeedsigError(
-            f"{where}: duplicated {what} name(s) {', '.join(map(str, d[:10]))}. Make them unique (AnnData's {'obs' if what == 'obs' else 'var'}_names_make_unique) or remove the duplicates."
+            f"{where}: duplicated {what} name(s) {', '.join(map(str, d[:10]))}. Make them unique (AnnData's "
+            f"{'obs' if what == 'obs' else 'var'}_names_make_unique) or remove the duplicates."
         )
 
 
@@ -535,6 +559,7 @@ def read_h5ad_bulk(path: str | os.PathLike, layer: str | None = None) -> Express
     }
     if adata.n_obs > 5000:
         info["note"] = (
-            f"{adata.n_obs} observations read as samples: if they are cells, name the sample column in the sheet's sample_column"
+            f"{adata.n_obs} observations read as samples: if they are cells, name the sample column in the sheet's "
+            "sample_column"
         )
     return ExpressionInput(matrix=matrix, clinical=clinical, info=info)

@@ -119,7 +119,8 @@ def _check_table(table: bytes, first_line: int | _Line, what: str, where: str) -
         i, first_line = int(bad[0]), int(first_line)
         more = f" ({len(bad) - 1} more such line(s))" if len(bad) > 1 else ""
         raise SeedsigError(
-            f"{what}: line {first_line + i} has {int(n_fields[i])} tab-separated fields but the header of {where} (line {first_line}) "
+            f"{what}: line {first_line + i} has {int(n_fields[i])} tab-separated fields but the header of {where} "
+            f"(line {first_line}) "
             f"has {expected}{more}. The file is damaged or was edited: download it again from GEO."
         )
     rows = np.flatnonzero(~blank)[1:]
@@ -175,15 +176,18 @@ def _numeric_table(
     empty = np.flatnonzero((ids == "").to_numpy())
     if len(empty):
         raise SeedsigError(
-            f"{what}: line {int(first_line) + int(rows[empty[0]])} has an empty {id_col} in {where}; every row needs an id: download the file again."
+            f"{what}: line {int(first_line) + int(rows[empty[0]])} has an empty {id_col} in {where}; every row needs "
+            "an id: download the file again."
         )
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         first = ids[dup].iloc[0]
         lines = rows[(ids == first).to_numpy()][:5] + int(first_line)
         raise SeedsigError(
-            f"{what}: {id_col} '{first}' appears {int((ids == first).sum())} times in {where} (lines {', '.join(map(str, lines.tolist()))})"
-            f"{f'; {int(ids[dup].nunique())} ids are duplicated' if ids[dup].nunique() > 1 else ''}. Each row needs a unique id: download the file again or remove the duplicates."
+            f"{what}: {id_col} '{first}' appears {int((ids == first).sum())} times in {where} (lines "
+            f"{', '.join(map(str, lines.tolist()))})"
+            f"{f'; {int(ids[dup].nunique())} ids are duplicated' if ids[dup].nunique() > 1 else ''}. Each row needs a "
+            "unique id: download the file again or remove the duplicates."
         )
     for c in value_cols:
         col = df[c]
@@ -195,8 +199,10 @@ def _numeric_table(
                 continue
             i = int(bad[0])
             raise SeedsigError(
-                f"{what}: line {int(first_line) + int(rows[i])}, column '{c}' (row {ids.iloc[i]}) has the non-numeric value '{col.iloc[i]}'"
-                f"{f' ({len(bad) - 1} more in this column)' if len(bad) > 1 else ''}. Expression values must be numbers (null or empty for missing)."
+                f"{what}: line {int(first_line) + int(rows[i])}, column '{c}' (row {ids.iloc[i]}) has the non-numeric "
+                f"value '{col.iloc[i]}'"
+                f"{f' ({len(bad) - 1} more in this column)' if len(bad) > 1 else ''}. Expression values must be "
+                "numbers (null or empty for missing)."
             )
     # usecols keeps the file's column order, which value_cols follows
     out = pd.DataFrame(
@@ -297,12 +303,14 @@ def _choose_platform(found: list[str], platform: str | None, what: str, where: s
     if platform:
         if found and platform not in found:
             raise SeedsigError(
-                f"{what}: the cohort sheet asks for platform {platform} but {where} holds only {', '.join(found)}; set the sheet's platform column to one of them."
+                f"{what}: the cohort sheet asks for platform {platform} but {where} holds only {', '.join(found)}; "
+                "set the sheet's platform column to one of them."
             )
         return platform
     if len(found) > 1:
         raise SeedsigError(
-            f"{what} holds samples of {len(found)} platforms ({', '.join(found)}); set the cohort sheet's platform column to the one to read."
+            f"{what} holds samples of {len(found)} platforms ({', '.join(found)}); set the cohort sheet's platform "
+            "column to the one to read."
         )
     return found[0] if found else None
 
@@ -328,7 +336,8 @@ def read_ncbi_counts(path: str | os.PathLike) -> ExpressionInput:
     col0 = _unquote(first.split("\t", 1)[0]) if first else ""
     if col0 != "GeneID":
         raise SeedsigError(
-            f"{what} '{p}': line 1 starts with '{col0[:40]}', expected 'GeneID' (GEO's NCBI-generated counts: GeneID then one column per GSM, "
+            f"{what} '{p}': line 1 starts with '{col0[:40]}', expected 'GeneID' (GEO's NCBI-generated counts: GeneID "
+            "then one column per GSM, "
             "tab-separated). For another count table set the sheet's format to 'table'."
         )
     matrix = read_matrix(p, what)

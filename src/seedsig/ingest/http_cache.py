@@ -334,11 +334,14 @@ def fetch(
     if offline:
         if state == "corrupt":
             raise SeedsigError(
-                f"{what}: the cached file {dest} does not match its recorded checksum ({_sidecar(dest).name}); it is damaged "
-                f"and offline mode cannot download it again from {url}: delete it and {_offline_hint(accession, cache_dir)}."
+                f"{what}: the cached file {dest} does not match its recorded checksum ({_sidecar(dest).name}); it is "
+                "damaged "
+                f"and offline mode cannot download it again from {url}: delete it and "
+                f"{_offline_hint(accession, cache_dir)}."
             )
         raise SeedsigError(
-            f"{what} is not in the cache ({dest}) and offline mode is on (no download from {url}): {_offline_hint(accession, cache_dir)}."
+            f"{what} is not in the cache ({dest}) and offline mode is on (no download from {url}): "
+            f"{_offline_hint(accession, cache_dir)}."
         )
 
     part = dest.with_name(dest.name + ".part")
@@ -369,7 +372,8 @@ def fetch(
     except OSError as exc:
         _remove_empty(created)
         raise SeedsigError(
-            f"{what}: cannot write {dest} ({exc}); check that the cache directory {cache_dir} (config geo.cache) is writable "
+            f"{what}: cannot write {dest} ({exc}); check that the cache directory {cache_dir} (config geo.cache) is "
+            "writable "
             "and has space, then run again."
         ) from None
     except BaseException:
@@ -401,13 +405,15 @@ def _download(
         except urllib.error.HTTPError as exc:
             if exc.code in (403, 404, 410):
                 raise NotFoundError(
-                    f"{what} does not exist at {url} (HTTP {exc.code} {exc.reason}): check the accession and the base URL "
+                    f"{what} does not exist at {url} (HTTP {exc.code} {exc.reason}): check the accession and the base "
+                    "URL "
                     f"(config geo.base_url / geo.download_url); nothing was written to {dest}.",
                     url,
                     exc.code,
                 ) from None
             raise SeedsigError(
-                f"{what}: the server answered HTTP {exc.code} {exc.reason} for {url}; check the URL (config geo.base_url / geo.download_url), then run again."
+                f"{what}: the server answered HTTP {exc.code} {exc.reason} for {url}; check the URL (config "
+                "geo.base_url / geo.download_url), then run again."
             ) from None
         if dest.name.endswith(".gz"):
             bad = _check_gzip(part)
@@ -415,7 +421,8 @@ def _download(
                 with open(part, "rb") as fh:
                     head = fh.read(80).decode("utf-8", "replace").strip().splitlines()
                 raise SeedsigError(
-                    f"{what}: {url} did not send a gzip file (it begins '{head[0] if head else ''}'); check the accession and the base URL "
+                    f"{what}: {url} did not send a gzip file (it begins '{head[0] if head else ''}'); check the "
+                    "accession and the base URL "
                     "(config geo.base_url / geo.download_url) - a proxy or an error page may have answered."
                 )
             if bad:
@@ -428,6 +435,8 @@ def _download(
         log.info("%s: %s (%d bytes, sha256 %s)", what, dest, dest.stat().st_size, digest[:12])
         return
     raise SeedsigError(
-        f"{what}: download from {url} failed after {attempts} attempt{'s' if attempts > 1 else ''} (last: {failures[-1]}); nothing was "
-        f"written to {dest}. Check the network (or set geo.base_url / geo.download_url to a reachable mirror) and run again."
+        f"{what}: download from {url} failed after {attempts} attempt{'s' if attempts > 1 else ''} (last: "
+        f"{failures[-1]}); nothing was "
+        f"written to {dest}. Check the network (or set geo.base_url / geo.download_url to a reachable mirror) and run "
+        "again."
     )

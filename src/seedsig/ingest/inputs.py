@@ -33,7 +33,8 @@ def read_expression_input(
     fmt = detect_format(str(path), format or "auto")
     if sample_column and fmt != "h5ad":
         raise SeedsigError(
-            f"{WHAT} '{path}': sample_column '{sample_column}' is for single-cell .h5ad files, but the file is read as {fmt}. Leave sample_column empty."
+            f"{WHAT} '{path}': sample_column '{sample_column}' is for single-cell .h5ad files, but the file is read "
+            f"as {fmt}. Leave sample_column empty."
         )
     if fmt == "series_matrix":
         return read_series_matrix(path, platform)

@@ -151,7 +151,8 @@ def site_lookup(
     canon = {_norm_text(s): s for s in sites}
     if "other" in canon or "none" in canon:
         raise SeedsigError(
-            "survival.relapse_site.sites: 'other' and 'none' are not sites (other = any site not listed; none = no relapse)."
+            "survival.relapse_site.sites: 'other' and 'none' are not sites (other = any site not listed; none = no "
+            "relapse)."
         )
     out: dict[str, str] = {}
     notes: list[str] = []
@@ -248,7 +249,8 @@ def _parse_site(
         parts = {_display(u): (f"'{p}' not known" if p and p != norm_value(u) else "") for u, p in unmapped.items()}
         raise SeedsigError(
             f"{_where(source, column)}: {len(counts)} distinct site value(s) are not known: {_listing(counts, parts)}. "
-            f"Add them to clinical.site_terms.<site> in the config (sites: {', '.join(sites)}, other, or none for no relapse), "
+            f"Add them to clinical.site_terms.<site> in the config (sites: {', '.join(sites)}, other, or none for no "
+            "relapse), "
             "e.g. site_terms: {other: [adrenal]} (or clinical.cohorts.<cohort>.site_terms for this cohort only)."
         )
     code = {u: (r[0] if r[0] != "none" else np.nan) for u, r in res.items()}

@@ -62,8 +62,10 @@ def _series_header(
     acc = sample.get("Sample_geo_accession")
     if not acc:
         raise SeedsigError(
-            f"{what}: no '!Sample_geo_accession' line: this is not a GEO series matrix (GSExxx_series_matrix.txt.gz from GEO's "
-            "'Series Matrix File(s)' link) or its header is cut; download it again, or set the sheet's format to the file's real format."
+            f"{what}: no '!Sample_geo_accession' line: this is not a GEO series matrix (GSExxx_series_matrix.txt.gz "
+            "from GEO's "
+            "'Series Matrix File(s)' link) or its header is cut; download it again, or set the sheet's format to the "
+            "file's real format."
         )
     accessions = acc[0]
     while accessions and accessions[-1] == "":
@@ -71,7 +73,8 @@ def _series_header(
     dup = pd.Index(accessions)[pd.Index(accessions).duplicated()].unique().tolist()
     if dup:
         raise SeedsigError(
-            f"{what}: line {lines_of['Sample_geo_accession'][0]}: sample(s) {', '.join(dup[:5])} appear twice in '!Sample_geo_accession'; download the file again."
+            f"{what}: line {lines_of['Sample_geo_accession'][0]}: sample(s) {', '.join(dup[:5])} appear twice in "
+            "'!Sample_geo_accession'; download the file again."
         )
     return sample, lines_of, accessions
 
@@ -96,7 +99,8 @@ def _series_records(
                 fields = fields[:n]
             if len(fields) != n:
                 raise SeedsigError(
-                    f"{what}: line {line_no} ('!{key}') has {len(fields)} sample fields but the file has {n} samples (!Sample_geo_accession); "
+                    f"{what}: line {line_no} ('!{key}') has {len(fields)} sample fields but the file has {n} samples "
+                    "(!Sample_geo_accession); "
                     "the file is damaged: download it again."
                 )
             for i, v in enumerate(fields):
@@ -120,15 +124,18 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
     begin = _marker(raw, b"!series_matrix_table_begin")
     if begin is None:
         raise SeedsigError(
-            f"{what}: no '!series_matrix_table_begin' line. A GEO series matrix (GSExxx_series_matrix.txt.gz) has its table between "
-            "'!series_matrix_table_begin' and '!series_matrix_table_end'; the file is another format or cut short: download it again, "
+            f"{what}: no '!series_matrix_table_begin' line. A GEO series matrix (GSExxx_series_matrix.txt.gz) has its "
+            "table between "
+            "'!series_matrix_table_begin' and '!series_matrix_table_end'; the file is another format or cut short: "
+            "download it again, "
             "or set the sheet's format column to the file's format."
         )
     end = _marker(raw, b"!series_matrix_table_end", begin[1])
     begin_line = _Line(raw, begin[0])
     if end is None:
         raise SeedsigError(
-            f"{what}: '!series_matrix_table_begin' (line {int(begin_line)}) has no '!series_matrix_table_end': the file is truncated "
+            f"{what}: '!series_matrix_table_begin' (line {int(begin_line)}) has no '!series_matrix_table_end': the "
+            "file is truncated "
             "(an interrupted download). Download it again."
         )
     sample, lines_of, accessions = _series_header(raw, begin[0], what)
@@ -138,18 +145,21 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
     header, rows = _check_table(table, header_line, what, "the series matrix table")
     if header[0].upper() != "ID_REF":
         raise SeedsigError(
-            f"{what}: line {int(header_line)}: the table's first column is '{header[0]}', expected 'ID_REF'; download the file again."
+            f"{what}: line {int(header_line)}: the table's first column is '{header[0]}', expected 'ID_REF'; download "
+            "the file again."
         )
     gsms = header[1:]
     dup = pd.Index(gsms)[pd.Index(gsms).duplicated()].unique().tolist()
     if dup:
         raise SeedsigError(
-            f"{what}: line {int(header_line)}: sample column(s) {', '.join(dup[:5])} appear twice in the table header; download the file again."
+            f"{what}: line {int(header_line)}: sample column(s) {', '.join(dup[:5])} appear twice in the table "
+            "header; download the file again."
         )
     unknown = [g for g in gsms if g not in records]
     if unknown:
         raise SeedsigError(
-            f"{what}: line {int(header_line)}: table column(s) {', '.join(unknown[:5])} are not in '!Sample_geo_accession' "
+            f"{what}: line {int(header_line)}: table column(s) {', '.join(unknown[:5])} are not in "
+            "'!Sample_geo_accession' "
             f"(line {lines_of['Sample_geo_accession'][0]}); the file is damaged: download it again."
         )
     # platform
@@ -178,7 +188,8 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
         declared = max(nums, default=0)
     if declared and len(rows) < declared:
         raise SeedsigError(
-            f"{what}: the table has {len(rows)} data rows but '!Sample_data_row_count' (line {lines_of['Sample_data_row_count'][0]}) "
+            f"{what}: the table has {len(rows)} data rows but '!Sample_data_row_count' (line "
+            f"{lines_of['Sample_data_row_count'][0]}) "
             f"says {declared}: rows are missing (a damaged or cut file). Download it again."
         )
     dropped = 0
@@ -206,7 +217,8 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
     if info["empty_table"]:
         info["note"] = (
             "the series matrix table has no data rows (an RNA-seq series: GEO publishes the counts in a separate file, "
-            "e.g. the NCBI-generated GSExxx_raw_counts_GRCh38.p13_NCBI.tsv.gz); use that file as the expression and this one as clinical"
+            "e.g. the NCBI-generated GSExxx_raw_counts_GRCh38.p13_NCBI.tsv.gz); use that file as the expression and "
+            "this one as clinical"
         )
     return ExpressionInput(matrix=matrix, clinical=clinical, annotation=None, platform=chosen, info=info)
 

@@ -55,7 +55,8 @@ def check_raw_counts(adata, x, label: str, where: str, hint: str = RAW_COUNTS_HI
     kind = "negative" if np.isfinite(v) and v < 0 else "non-integer" if np.isfinite(v) else "missing or infinite"
     layers = ", ".join(map(str, adata.layers.keys())) or "none"
     raise SeedsigError(
-        f"{where}: {label} holds {kind} values ({int(bad.sum())} of them, e.g. {v!r} in cell '{adata.obs_names[row]}', gene '{adata.var_names[col]}'), "
+        f"{where}: {label} holds {kind} values ({int(bad.sum())} of them, e.g. {v!r} in cell "
+        f"'{adata.obs_names[row]}', gene '{adata.var_names[col]}'), "
         f"not raw counts: {hint} (layers in the file: {layers})."
     )
 
@@ -64,7 +65,8 @@ def _sample_labels(adata, sample_column: str, where: str) -> tuple[np.ndarray, n
     """Each cell's sample id (str) and whether it has one (NA and empty strings have none)."""
     if sample_column not in adata.obs.columns:
         raise SeedsigError(
-            f"{where}: no obs column '{sample_column}' (the sheet's sample_column). obs columns are: {', '.join(map(str, adata.obs.columns)) or 'none'}. "
+            f"{where}: no obs column '{sample_column}' (the sheet's sample_column). obs columns are: "
+            f"{', '.join(map(str, adata.obs.columns)) or 'none'}. "
             "Name the column that says which sample each cell comes from."
         )
     col = adata.obs[sample_column]
@@ -86,7 +88,8 @@ def pseudobulk(adata, sample_column: str, layer: str | None = None, *, source: s
     labels, has = _sample_labels(adata, sample_column, where)
     if not has.any():
         raise SeedsigError(
-            f"{where}: no cell has a sample in obs column '{sample_column}' (every value is missing). Fill the sample of each cell."
+            f"{where}: no cell has a sample in obs column '{sample_column}' (every value is missing). Fill the sample "
+            "of each cell."
         )
     check_unique_names(adata.var_names, where, "var")
     check_raw_counts(adata, x, label, where)
@@ -138,7 +141,8 @@ def pseudobulk(adata, sample_column: str, layer: str | None = None, *, source: s
         notes.append(f"{n_na} cell(s) without a sample in obs column '{sample_column}' were left out of the pseudobulk")
     if dropped:
         notes.append(
-            f"obs column(s) varying within a sample left out of the clinical data: {', '.join(dropped[:20])}{' ...' if len(dropped) > 20 else ''}"
+            "obs column(s) varying within a sample left out of the clinical data: "
+            f"{', '.join(dropped[:20])}{' ...' if len(dropped) > 20 else ''}"
         )
     if notes:
         info["note"] = "; ".join(notes)
@@ -160,5 +164,6 @@ def check_unique_names(names: pd.Index, where: str, what: str) -> None:
     d = names[names.duplicated()].unique().tolist()
     if d:
         raise SeedsigError(
-            f"{where}: duplicated {what} name(s) {', '.join(map(str, d[:10]))}. Make them unique ({what}_names_make_unique) or remove the duplicates."
+            f"{where}: duplicated {what} name(s) {', '.join(map(str, d[:10]))}. Make them unique "
+            f"({what}_names_make_unique) or remove the duplicates."
         )

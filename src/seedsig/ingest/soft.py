@@ -74,7 +74,8 @@ def _block(
             line = _line_no(raw, tb + 1)
             cut = "the file ends" if end == len(raw) else f"the next block ('^' at line {_line_no(raw, end)}) starts"
             raise SeedsigError(
-                f"{what}: the table of ^{etype} {acc} ('!{kind}_table_begin', line {line}) has no '!{kind}_table_end' before {cut}: "
+                f"{what}: the table of ^{etype} {acc} ('!{kind}_table_begin', line {line}) has no '!{kind}_table_end' "
+                f"before {cut}: "
                 "the file is truncated (an interrupted download). Download it again."
             )
         span = (body + 1, te + 1)
@@ -97,7 +98,8 @@ def _sample_values(raw: bytes, span: tuple[int, int], gsm: str, what: str) -> pd
     header, rows = _check_table(table, first, what, f"the table of sample {gsm}")
     if header[0] != "ID_REF" or "VALUE" not in header:
         raise SeedsigError(
-            f"{what}: line {int(first)}: the table of sample {gsm} has columns {', '.join(header[:10])}; expected ID_REF and VALUE. Download the file again."
+            f"{what}: line {int(first)}: the table of sample {gsm} has columns {', '.join(header[:10])}; expected "
+            "ID_REF and VALUE. Download the file again."
         )
     if not len(rows):
         return pd.Series([], index=pd.Index([], dtype=object, name="ID_REF"), name=gsm, dtype=np.float64)
@@ -147,10 +149,12 @@ def read_soft(path: str | os.PathLike, platform: str | None = None) -> Expressio
         return _read_family(p, raw, ents, platform, what)
     if "PLATFORM" in types:
         raise SeedsigError(
-            f"{what} holds a platform (^PLATFORM) but no samples (^SAMPLE): it is an annotation; give it in the sheet's platform_annotation column and the series' family SOFT or series matrix as the expression."
+            f"{what} holds a platform (^PLATFORM) but no samples (^SAMPLE): it is an annotation; give it in the "
+            "sheet's platform_annotation column and the series' family SOFT or series matrix as the expression."
         )
     raise SeedsigError(
-        f"{what}: no '^SAMPLE' or '^DATASET' lines: not a GEO SOFT file (a series matrix starts with '!Series_title'; set the sheet's "
+        f"{what}: no '^SAMPLE' or '^DATASET' lines: not a GEO SOFT file (a series matrix starts with '!Series_title'; "
+        "set the sheet's "
         "format to series_matrix), or the file is damaged: download it again."
     )
 
@@ -188,7 +192,8 @@ def _read_family(
         declared = (attrs.get("data_row_count") or [""])[0]
         if declared.isdigit() and int(declared) and int(declared) != len(v):
             raise SeedsigError(
-                f"{what}: the table of sample {acc} has {len(v)} rows but its '!Sample_data_row_count' says {declared}: the file is damaged or cut. Download it again."
+                f"{what}: the table of sample {acc} has {len(v)} rows but its '!Sample_data_row_count' says "
+                f"{declared}: the file is damaged or cut. Download it again."
             )
         values.append(v)
     matrix = _join_samples(values)
@@ -246,7 +251,8 @@ def _read_gds(
     gsms = [h for h in header[1:] if re.fullmatch(r"GSM\d+", h)]
     if header[0] != "ID_REF" or not gsms:
         raise SeedsigError(
-            f"{what}: line {int(first)}: the ^DATASET table has columns {', '.join(header[:6])} ...; expected ID_REF, IDENTIFIER and one GSM column per sample. Download the file again."
+            f"{what}: line {int(first)}: the ^DATASET table has columns {', '.join(header[:6])} ...; expected ID_REF, "
+            "IDENTIFIER and one GSM column per sample. Download the file again."
         )
     matrix = (
         _numeric_table(table, header, rows, first, gsms, what, f"the table of ^DATASET {gds}", quoted=False)

@@ -72,7 +72,8 @@ def prepare_clinical(
     extra = clin.index.difference(samples)
     if len(clin.index.intersection(samples)) == 0:
         raise SeedsigError(
-            f"clinical file '{path}': none of its sample ids (first column, e.g. '{clin.index[0]}') matches a sample column of the "
+            f"clinical file '{path}': none of its sample ids (first column, e.g. '{clin.index[0]}') matches a sample "
+            "column of the "
             f"expression matrix (e.g. '{samples[0]}')."
             + (
                 _id_spelling_hint(clin.index, samples)
@@ -81,14 +82,16 @@ def prepare_clinical(
         )
     if len(extra):
         raise SeedsigError(
-            f"clinical file '{path}': {len(extra)} sample(s) are not columns of the expression matrix: {', '.join(map(str, extra[:10]))}"
+            f"clinical file '{path}': {len(extra)} sample(s) are not columns of the expression matrix: "
+            f"{', '.join(map(str, extra[:10]))}"
             f"{' ...' if len(extra) > 10 else ''}."
             + (_id_spelling_hint(extra, samples.difference(clin.index)) or " Remove these rows or fix their ids.")
         )
     for role, col in (("time", time), ("event", event)):
         if col and col not in clin.columns:
             raise SeedsigError(
-                f"clinical file '{path}': no column '{col}' (named as '{role}' in the cohort sheet). Columns are: {', '.join(map(str, clin.columns))}."
+                f"clinical file '{path}': no column '{col}' (named as '{role}' in the cohort sheet). Columns are: "
+                f"{', '.join(map(str, clin.columns))}."
             )
     out = clin.reindex(samples)
     if time:
@@ -96,7 +99,8 @@ def prepare_clinical(
         bad = out.index[t.isna() & out[time].notna()]
         if len(bad):
             raise SeedsigError(
-                f"clinical file '{path}', column '{time}': non-numeric time '{out.loc[bad[0], time]}' for sample '{bad[0]}' ({len(bad)} such row(s)). Times must be numbers (NA for unknown)."
+                f"clinical file '{path}', column '{time}': non-numeric time '{out.loc[bad[0], time]}' for sample "
+                f"'{bad[0]}' ({len(bad)} such row(s)). Times must be numbers (NA for unknown)."
             )
         if (t < 0).any():
             s = t.index[t < 0][0]
@@ -111,7 +115,8 @@ def prepare_clinical(
         if len(bad):
             vals = sorted({str(v) for v in raw[bad]})
             raise SeedsigError(
-                f"clinical file '{path}', column '{event}': event values {', '.join(map(repr, vals[:10]))} are not 1/0 (or TRUE/FALSE). Code events as 1 = event, 0 = censored."
+                f"clinical file '{path}', column '{event}': event values {', '.join(map(repr, vals[:10]))} are not "
+                "1/0 (or TRUE/FALSE). Code events as 1 = event, 0 = censored."
             )
         out[event] = norm.astype(float)
     return out
@@ -195,14 +200,17 @@ def resolve_cohort_input(
         if got.get("ncbi_counts"):
             if gene_id != "entrez":
                 raise SeedsigError(
-                    f"cohort '{cohort}': {expression[4:]} is an RNA-seq series: its expression comes as GEO's NCBI-generated count table, "
-                    f"whose rows are Entrez gene ids. Set gene_id to entrez (and data_type to counts) in the cohort sheet."
+                    f"cohort '{cohort}': {expression[4:]} is an RNA-seq series: its expression comes as GEO's "
+                    "NCBI-generated count table, "
+                    "whose rows are Entrez gene ids. Set gene_id to entrez (and data_type to counts) in the cohort "
+                    "sheet."
                 )
             expr = read_ncbi_counts(got["ncbi_counts"])
             files.append(str(got["ncbi_counts"]))
             expr.clinical = series_clinical(got["series_matrix"])
             notes.append(
-                f"RNA-seq series: counts from GEO's NCBI-generated table {Path(got['ncbi_counts']).name}, sample annotation from the series matrix"
+                f"RNA-seq series: counts from GEO's NCBI-generated table {Path(got['ncbi_counts']).name}, sample "
+                "annotation from the series matrix"
             )
         else:
             expr = read_series_matrix(got["series_matrix"], platform or None)
@@ -210,7 +218,8 @@ def resolve_cohort_input(
             gpl = expr.platform or got.get("platform")
             if not gpl:
                 raise SeedsigError(
-                    f"cohort '{cohort}': the series matrix of {expression[4:]} names no platform; give the platform annotation in the sheet's platform_annotation column."
+                    f"cohort '{cohort}': the series matrix of {expression[4:]} names no platform; give the platform "
+                    "annotation in the sheet's platform_annotation column."
                 )
             platform_annotation = f"geo:{gpl}"
     else:
@@ -239,7 +248,8 @@ def resolve_cohort_input(
             )
         else:
             raise SeedsigError(
-                f"cohort '{cohort}': gene_id is 'probe' but no platform annotation: give the platform annotation file (or geo:GPLxxx) in the sheet's platform_annotation column."
+                f"cohort '{cohort}': gene_id is 'probe' but no platform annotation: give the platform annotation file "
+                "(or geo:GPLxxx) in the sheet's platform_annotation column."
             )
     tables: list[tuple[str, pd.DataFrame]] = []
     if expr.clinical is not None and expr.clinical.shape[1]:
@@ -270,7 +280,8 @@ def _sample_id_column(clin: pd.DataFrame, samples: pd.Index, path: str) -> pd.Da
             first = str(clin.attrs.get("id_column") or "id")
             first = first if first not in ("sample", c) else f"{first}_id"
             log.info(
-                "clinical file '%s': sample ids taken from column '%s' (its first column '%s' holds no sample id of the matrix)",
+                "clinical file '%s': sample ids taken from column '%s' (its first column '%s' holds no sample id of "
+                "the matrix)",
                 path,
                 c,
                 first,
@@ -367,7 +378,8 @@ def ingest_cohort(
     matrix = src.expr.matrix
     if matrix.shape[0] == 0:
         raise SeedsigError(
-            f"{where}: the expression table has no rows{' (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write geo:GSE... to fetch it)' if src.expr.info.get('empty_table') else ''}."
+            f"{where}: the expression table has no "
+            f"rows{' (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write geo:GSE... to fetch it)' if src.expr.info.get('empty_table') else ''}."
         )
     all_na = matrix.isna().all(axis=1).to_numpy()
     if all_na.all():
