@@ -208,7 +208,8 @@ def harmonize_clinical(
 
 # -------------------------------------------------------------------------------------------- settings
 def _merge_level(acc: dict, level: Mapping | None, key: str, where: str | None = None) -> dict:
-    """Merge one level of settings; ``key``: its config key (for messages), ``where``: how to name a time_unit source."""
+    """Merge one level of settings; ``key``: its config key (for messages), ``where``: how to name a time_unit
+    source."""
     level = dict(level or {})
     unknown = set(level) - {"time_unit", "event_codes", "site_terms"}
     if unknown:

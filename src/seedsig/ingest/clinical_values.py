@@ -194,7 +194,8 @@ def _as_series(values: Any) -> pd.Series:
 
 
 def _strip_key_prefix(s: pd.Series) -> tuple[pd.Series, str]:
-    """GEO characteristics left unsplit ('relapse site: lung'): drop a 'key:' prefix shared by every non-missing value."""
+    """GEO characteristics left unsplit ('relapse site: lung'): drop a 'key:' prefix shared by every non-missing
+    value."""
     if s.dtype != object:
         return s, ""
     present = s[s.notna()]
@@ -320,7 +321,8 @@ def merge_event_codes(
     *,
     where: str = "clinical.event_codes",
 ) -> dict[str, list]:
-    """``base`` (default: the built-in codes) extended by ``extra``; a value ``extra`` lists under the other code moves there."""
+    """``base`` (default: the built-in codes) extended by ``extra``; a value ``extra`` lists under the other code
+    moves there."""
     base = DEFAULT_EVENT_CODES if base is None else base
     extra = dict(extra or {})
     event_lookup(extra, where=where)  # conflicts within one level are errors

@@ -106,7 +106,7 @@ def geo_urls(accession: str, *, geo_base: str = GEO_BASE, download_base: str = D
     return {k: f.url for k, f in geo_files(accession, geo_base=geo_base, download_base=download_base).items()}
 
 
-# ----------------------------------------------------------------------------------------------------- GEO series / platforms
+# ------------------------------------------------------------------------------------------- GEO series / platforms
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,8 @@ def merge_site_terms(
     *,
     where: str = "clinical.site_terms",
 ) -> dict[str, list[str]]:
-    """``base`` (default: the built-in terms) extended by ``extra``; a term ``extra`` lists under another site moves there."""
+    """``base`` (default: the built-in terms) extended by ``extra``; a term ``extra`` lists under another site
+    moves there."""
     base = DEFAULT_SITE_TERMS if base is None else base
     extra = {str(k): list(v or []) for k, v in (extra or {}).items()}
     seen: dict[str, str] = {}

@@ -28,7 +28,8 @@ from seedsig.ingest.geo import (
 
 
 def _marker(raw: bytes, name: bytes, start: int = 0) -> tuple[int, int] | None:
-    """(start, end) byte offsets of the first line at or after ``start`` that is exactly ``name`` (trailing blanks allowed)."""
+    """(start, end) byte offsets of the first line at or after ``start`` that is exactly ``name`` (trailing blanks
+    allowed)."""
     pos = start
     while True:
         if pos == 0 and raw.startswith(name):

@@ -16,7 +16,10 @@ from seedsig.ingest.formats import h5ad_values, obs_clinical, read_h5ad
 
 log = logging.getLogger(__name__)
 RAW_COUNTS_HINT = "single-cell pseudobulk needs raw counts: name the counts layer in the sheet's `layer` column"
-CELL_COUNTS_HINT = "per-cell scores normalize raw counts per cell (normalize_total + log1p): name the counts layer in the sheet's `layer` column"
+CELL_COUNTS_HINT = (
+    "per-cell scores normalize raw counts per cell (normalize_total + log1p): "
+    "name the counts layer in the sheet's `layer` column"
+)
 
 
 # ------------------------------------------------------------------------------------------------- counts

@@ -227,7 +227,8 @@ def _read_family(
 def _read_gds(
     p: Path, raw: bytes, ents: list[tuple[str, str, int, int]], platform: str | None, what: str
 ) -> ExpressionInput:
-    # GEO's layout: ^DATASET (attributes), the ^SUBSET blocks, then ^DATASET again with the column descriptions and table
+    # GEO's layout: ^DATASET (attributes), the ^SUBSET blocks, then ^DATASET again with the column descriptions
+    # and table
     datasets = [x for x in ents if x[0] == "DATASET"]
     accs = list(dict.fromkeys(x[1] for x in datasets))
     if len(accs) > 1:

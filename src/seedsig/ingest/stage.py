@@ -34,6 +34,7 @@ from seedsig.ingest.series_matrix import read_series_matrix, series_clinical
 
 log = logging.getLogger("seedsig")
 
+EMPTY_SERIES_HINT = " (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write geo:GSE... to fetch it)"
 MIN_COHORT_SAMPLES = 3  # below it ingest stops: no statistic of the pipeline means anything (correlations need 10)
 
 
@@ -378,8 +379,7 @@ def ingest_cohort(
     matrix = src.expr.matrix
     if matrix.shape[0] == 0:
         raise SeedsigError(
-            f"{where}: the expression table has no "
-            f"rows{' (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write geo:GSE... to fetch it)' if src.expr.info.get('empty_table') else ''}."
+            f"{where}: the expression table has no rows{EMPTY_SERIES_HINT if src.expr.info.get('empty_table') else ''}."
         )
     all_na = matrix.isna().all(axis=1).to_numpy()
     if all_na.all():
