@@ -133,8 +133,17 @@ def read_matrix(
     """
     p = require_file(path, what)
     sep = _sep_for(p)
+    comp, first, second = _matrix_header_lines(p, what, sep, skip_lines)
+    cols, samples = _matrix_columns(p, what, sep, first, second, skip_columns, rows, columns)
+    df = _parse_matrix(p, what, sep, cols, comp, skip_lines, skip_columns)
+    df.columns = samples
+    return _checked_matrix(df, p, what, rows)
+
+
+def _matrix_header_lines(p: Path, what: str, sep: str, skip_lines: int) -> tuple[str | None, str, str]:
+    """(compression, header line, first data line), read raw: pandas would silently rename a duplicated column
+    (P1 -> P1.1)."""
     try:
-        # the raw header line: pandas would silently rename a duplicated column (P1 -> P1.1)
         comp = compression_of(p, what)
         with open_text(p, what) as fh:
             for _ in range(skip_lines):
@@ -147,6 +156,13 @@ def read_matrix(
         raise SeedsigError(
             f"{what} '{p}' cannot be read as a {'comma' if sep == ',' else 'tab'}-separated text table: {exc}"
         ) from None
+    return comp, first, second
+
+
+def _matrix_columns(
+    p: Path, what: str, sep: str, first: str, second: str, skip_columns: int, rows: str, columns: str
+) -> tuple[list[str], list[str]]:
+    """(header fields, sample names) of a matrix, checked: enough columns, every sample named, no duplicate."""
     cols = [c.strip().strip('"') for c in first.split(sep)] if first else []
     if second and len(second.split(sep)) == len(cols) + 1:
         cols = ["gene_id", *cols]  # R write.table style: the header has no field for the row names
@@ -169,7 +185,13 @@ def read_matrix(
             f"{what} '{p}': duplicated {columns} id(s) in the header: {', '.join(map(str, dup[:10]))}. Give each "
             f"{columns} column a unique name."
         )
-    # Read the ids as strings and the values as float in one C-parser pass.
+    return cols, samples
+
+
+def _parse_matrix(
+    p: Path, what: str, sep: str, cols: list[str], comp: str | None, skip_lines: int, skip_columns: int
+) -> pd.DataFrame:
+    """The table with the ids as strings and the values as float, in one C-parser pass."""
     dtypes: dict[Any, Any] = {cols[0]: str}
     extra: dict[str, Any] = {"skiprows": skip_lines} if skip_lines else {}
     if skip_columns:
@@ -195,7 +217,12 @@ def read_matrix(
         raise SeedsigError(
             f"{what} '{p}' cannot be parsed: {exc}. Check that every row has the same number of fields as the header."
         ) from None
-    df.columns = samples
+    return df
+
+
+def _checked_matrix(df: pd.DataFrame, p: Path, what: str, rows: str) -> pd.DataFrame:
+    """The parsed matrix as float64 with string ids, after checking: rows present, numbers only, ids present and
+    unique."""
     if df.shape[0] == 0:
         raise SeedsigError(f"{what} '{p}' has a header but no {rows} rows.")
     bad_cols = [c for c, t in df.dtypes.items() if not np.issubdtype(t, np.number)]
