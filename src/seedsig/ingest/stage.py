@@ -196,33 +196,9 @@ def resolve_cohort_input(
     files: list[str] = []
     notes: list[str] = []
     if expression.startswith("geo:"):
-        got = _fetch_series(expression, geo)
-        files.append(str(got["series_matrix"]))
-        if got.get("ncbi_counts"):
-            if gene_id != "entrez":
-                raise SeedsigError(
-                    f"cohort '{cohort}': {expression[4:]} is an RNA-seq series: its expression comes as GEO's "
-                    "NCBI-generated count table, "
-                    "whose rows are Entrez gene ids. Set gene_id to entrez (and data_type to counts) in the cohort "
-                    "sheet."
-                )
-            expr = read_ncbi_counts(got["ncbi_counts"])
-            files.append(str(got["ncbi_counts"]))
-            expr.clinical = series_clinical(got["series_matrix"])
-            notes.append(
-                f"RNA-seq series: counts from GEO's NCBI-generated table {Path(got['ncbi_counts']).name}, sample "
-                "annotation from the series matrix"
-            )
-        else:
-            expr = read_series_matrix(got["series_matrix"], platform or None)
-        if gene_id == "probe" and not platform_annotation:
-            gpl = expr.platform or got.get("platform")
-            if not gpl:
-                raise SeedsigError(
-                    f"cohort '{cohort}': the series matrix of {expression[4:]} names no platform; give the platform "
-                    "annotation in the sheet's platform_annotation column."
-                )
-            platform_annotation = f"geo:{gpl}"
+        expr, platform_annotation = _read_geo_expression(
+            cohort, expression, gene_id, platform, platform_annotation, geo, files, notes
+        )
     else:
         expr = read_expression_input(
             expression,
@@ -233,6 +209,58 @@ def resolve_cohort_input(
             sample_column=sample_column or None,
         )
         files.append(expression)
+    annotation = _probe_annotation(cohort, gene_id, platform_annotation, expr, geo, files, notes)
+    tables = _clinical_tables(cohort, expression, clinical, expr, geo, files)
+    return CohortInput(expr, annotation, tables, files, notes)
+
+
+def _read_geo_expression(
+    cohort: str,
+    expression: str,
+    gene_id: str,
+    platform: str | None,
+    platform_annotation: str | None,
+    geo: dict,
+    files: list[str],
+    notes: list[str],
+):
+    """A ``geo:GSE...`` expression entry fetched and read (series matrix, or the NCBI counts of an RNA-seq series),
+    and the platform annotation to use (``geo:GPL...`` of the series when the sheet gives none for probe ids)."""
+    got = _fetch_series(expression, geo)
+    files.append(str(got["series_matrix"]))
+    if got.get("ncbi_counts"):
+        if gene_id != "entrez":
+            raise SeedsigError(
+                f"cohort '{cohort}': {expression[4:]} is an RNA-seq series: its expression comes as GEO's "
+                "NCBI-generated count table, "
+                "whose rows are Entrez gene ids. Set gene_id to entrez (and data_type to counts) in the cohort "
+                "sheet."
+            )
+        expr = read_ncbi_counts(got["ncbi_counts"])
+        files.append(str(got["ncbi_counts"]))
+        expr.clinical = series_clinical(got["series_matrix"])
+        notes.append(
+            f"RNA-seq series: counts from GEO's NCBI-generated table {Path(got['ncbi_counts']).name}, sample "
+            "annotation from the series matrix"
+        )
+    else:
+        expr = read_series_matrix(got["series_matrix"], platform or None)
+    if gene_id == "probe" and not platform_annotation:
+        gpl = expr.platform or got.get("platform")
+        if not gpl:
+            raise SeedsigError(
+                f"cohort '{cohort}': the series matrix of {expression[4:]} names no platform; give the platform "
+                "annotation in the sheet's platform_annotation column."
+            )
+        platform_annotation = f"geo:{gpl}"
+    return expr, platform_annotation
+
+
+def _probe_annotation(
+    cohort: str, gene_id: str, platform_annotation: str | None, expr, geo: dict, files: list[str], notes: list[str]
+) -> Any:
+    """The probe annotation of a ``probe`` cohort: a fetched ``geo:GPL...``, the sheet's file, or the platform table
+    of the expression file; None for other gene ids."""
     annotation: Any = None
     if gene_id == "probe":
         if platform_annotation and platform_annotation.startswith("geo:"):
@@ -252,6 +280,14 @@ def resolve_cohort_input(
                 f"cohort '{cohort}': gene_id is 'probe' but no platform annotation: give the platform annotation file "
                 "(or geo:GPLxxx) in the sheet's platform_annotation column."
             )
+    return annotation
+
+
+def _clinical_tables(
+    cohort: str, expression: str, clinical: str | None, expr, geo: dict, files: list[str]
+) -> list[tuple[str, pd.DataFrame]]:
+    """The clinical tables of a sheet row: the expression file's own sample annotation, then the sheet's clinical
+    file (a table, a series matrix, or ``geo:GSE...``)."""
     tables: list[tuple[str, pd.DataFrame]] = []
     if expr.clinical is not None and expr.clinical.shape[1]:
         tables.append((expression, expr.clinical))
@@ -267,7 +303,7 @@ def resolve_cohort_input(
         else:
             files.append(clinical)
             tables.append((clinical, read_clinical(clinical, what=what)))
-    return CohortInput(expr, annotation, tables, files, notes)
+    return tables
 
 
 def _sample_id_column(clin: pd.DataFrame, samples: pd.Index, path: str) -> pd.DataFrame:
