@@ -109,19 +109,8 @@ def _series_records(
     return {acc: _sample_record(meta) for acc, meta in zip(accessions, per_sample)}
 
 
-def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> ExpressionInput:
-    """Read a GEO series matrix (``GSExxx_series_matrix.txt`` or ``.gz``).
-
-    Expected layout: ``!Series_*`` and ``!Sample_*`` header lines (tab-separated, one double-quoted field per sample),
-    then ``!series_matrix_table_begin``, a header line ``"ID_REF" "GSM..." ...``, one line per probe, and
-    ``!series_matrix_table_end``. Values ``null`` or empty are missing. The table is parsed by pandas' C parser.
-
-    ``platform``: the GPL to read when the file mixes platforms (an error names them when it is not given); when the
-    file holds one platform and ``platform`` names another, an error. An empty table (an RNA-seq series: GEO puts the
-    counts in a separate file) is not an error: the matrix has 0 rows and ``info['empty_table']`` is True.
-    """
-    what = f"series matrix '{Path(path)}'"
-    p, raw = read_bytes(path, "series matrix")
+def _table_markers(raw: bytes, what: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Byte spans of the '!series_matrix_table_begin' and '!series_matrix_table_end' lines (errors when absent)."""
     begin = _marker(raw, b"!series_matrix_table_begin")
     if begin is None:
         raise SeedsigError(
@@ -139,11 +128,13 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
             "file is truncated "
             "(an interrupted download). Download it again."
         )
-    sample, lines_of, accessions = _series_header(raw, begin[0], what)
-    records = _series_records(sample, lines_of, accessions, what)
-    table = raw[begin[1] + 1 : end[0]] if begin[1] < end[0] else b""
-    header_line = _Line(raw, begin[1] + 1)
-    header, rows = _check_table(table, header_line, what, "the series matrix table")
+    return begin, end
+
+
+def _checked_sample_columns(
+    header: list[str], header_line: _Line, records: dict, lines_of: dict[str, list[int]], what: str
+) -> list[str]:
+    """The sample columns of the table header, checked: ID_REF first, no duplicate, each a '!Sample_geo_accession'."""
     if header[0].upper() != "ID_REF":
         raise SeedsigError(
             f"{what}: line {int(header_line)}: the table's first column is '{header[0]}', expected 'ID_REF'; download "
@@ -163,7 +154,13 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
             "'!Sample_geo_accession' "
             f"(line {lines_of['Sample_geo_accession'][0]}); the file is damaged: download it again."
         )
-    # platform
+    return gsms
+
+
+def _platform_columns(
+    sample: dict[str, list[list[str]]], accessions: list[str], gsms: list[str], platform: str | None, what: str
+) -> tuple[list[str], str | None, list[str]]:
+    """(platforms in the file, the one read, the sample columns of that platform)."""
     plat_of: dict[str, str] = {}
     if sample.get("Sample_platform_id"):
         plat_of = {a: v for a, v in zip(accessions, sample["Sample_platform_id"][0]) if v}
@@ -171,6 +168,55 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
     found = list(dict.fromkeys(plat_of[g] for g in gsms if g in plat_of)) or list(dict.fromkeys(series_plats))
     chosen = _choose_platform(found, platform, what, "the file")
     keep = [g for g in gsms if not plat_of or plat_of.get(g) == chosen] if len(found) > 1 else gsms
+    return found, chosen, keep
+
+
+def _declared_row_count(
+    sample: dict[str, list[list[str]]],
+    accessions: list[str],
+    keep: list[str],
+    n_rows: int,
+    lines_of: dict[str, list[int]],
+    what: str,
+) -> int:
+    """The largest '!Sample_data_row_count' of the kept samples (0 when none), checked against the table's rows."""
+    # row count against !Sample_data_row_count: the table holds every row of every sample, so fewer rows than a
+    # sample declares is a damaged file (more is normal when samples have different probe sets)
+    counts = sample.get("Sample_data_row_count")
+    declared = 0
+    if counts:
+        nums = [int(c) for c, a in zip(counts[0], accessions) if a in keep and c.strip().isdigit()]
+        declared = max(nums, default=0)
+    if declared and n_rows < declared:
+        raise SeedsigError(
+            f"{what}: the table has {n_rows} data rows but '!Sample_data_row_count' (line "
+            f"{lines_of['Sample_data_row_count'][0]}) "
+            f"says {declared}: rows are missing (a damaged or cut file). Download it again."
+        )
+    return declared
+
+
+def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> ExpressionInput:
+    """Read a GEO series matrix (``GSExxx_series_matrix.txt`` or ``.gz``).
+
+    Expected layout: ``!Series_*`` and ``!Sample_*`` header lines (tab-separated, one double-quoted field per sample),
+    then ``!series_matrix_table_begin``, a header line ``"ID_REF" "GSM..." ...``, one line per probe, and
+    ``!series_matrix_table_end``. Values ``null`` or empty are missing. The table is parsed by pandas' C parser.
+
+    ``platform``: the GPL to read when the file mixes platforms (an error names them when it is not given); when the
+    file holds one platform and ``platform`` names another, an error. An empty table (an RNA-seq series: GEO puts the
+    counts in a separate file) is not an error: the matrix has 0 rows and ``info['empty_table']`` is True.
+    """
+    what = f"series matrix '{Path(path)}'"
+    p, raw = read_bytes(path, "series matrix")
+    begin, end = _table_markers(raw, what)
+    sample, lines_of, accessions = _series_header(raw, begin[0], what)
+    records = _series_records(sample, lines_of, accessions, what)
+    table = raw[begin[1] + 1 : end[0]] if begin[1] < end[0] else b""
+    header_line = _Line(raw, begin[1] + 1)
+    header, rows = _check_table(table, header_line, what, "the series matrix table")
+    gsms = _checked_sample_columns(header, header_line, records, lines_of, what)
+    found, chosen, keep = _platform_columns(sample, accessions, gsms, platform, what)
     matrix = (
         _numeric_table(table, header, rows, header_line, keep, what, "the series matrix table")
         if len(rows)
@@ -180,19 +226,7 @@ def read_series_matrix(path: str | os.PathLike, platform: str | None = None) -> 
             columns=pd.Index(keep, dtype=object),
         )
     )
-    # row count against !Sample_data_row_count: the table holds every row of every sample, so fewer rows than a
-    # sample declares is a damaged file (more is normal when samples have different probe sets)
-    counts = sample.get("Sample_data_row_count")
-    declared = 0
-    if counts:
-        nums = [int(c) for c, a in zip(counts[0], accessions) if a in keep and c.strip().isdigit()]
-        declared = max(nums, default=0)
-    if declared and len(rows) < declared:
-        raise SeedsigError(
-            f"{what}: the table has {len(rows)} data rows but '!Sample_data_row_count' (line "
-            f"{lines_of['Sample_data_row_count'][0]}) "
-            f"says {declared}: rows are missing (a damaged or cut file). Download it again."
-        )
+    declared = _declared_row_count(sample, accessions, keep, len(rows), lines_of, what)
     dropped = 0
     if len(keep) < len(gsms) and matrix.shape[0]:  # rows of the other platforms' probes: no value in the kept samples
         has_value = matrix.notna().any(axis=1).to_numpy()
