@@ -121,6 +121,47 @@ def harmonize_clinical(
     codes = merge_event_codes(event_codes)
     terms = merge_site_terms(site_terms)
     out = clin.copy()
+    roles, absent = _role_columns(out, endpoints, site_column, source)
+
+    columns: dict[str, dict] = {}
+    for col in sorted(roles, key=str):
+        r = roles[col]
+        if r["role"] == "time":
+            new, info = _parse_time(out[col], time_unit, source, col)
+        elif r["role"] == "event":
+            new, info = _parse_event(out[col], codes, source, col)
+        else:
+            new, info = _parse_site(out[col], terms, sites, source, col)
+        out[col] = new.to_numpy() if r["role"] != "site" else new.astype(object).to_numpy()
+        if r["role"] != "site":
+            out[col] = out[col].astype(float)
+        columns[str(col)] = {
+            "role": r["role"],
+            "endpoints": r["endpoints"],
+            **{k: v for k, v in info.items() if k != "role"},
+        }
+
+    notes = _harmonization_notes(out, endpoints, roles, absent, site_column)
+    record = {
+        "source": source,
+        "time_unit": time_unit,
+        "months_per_unit": dict(TIME_UNITS),
+        "month": "365.25/12 days",
+        "sites": list(sites),
+        "user_event_codes": {k: list(v or []) for k, v in (event_codes or {}).items()},
+        "user_site_terms": {k: list(v or []) for k, v in (site_terms or {}).items()},
+        "columns": columns,
+        "absent": absent,
+        "notes": notes,
+    }
+    return out, record
+
+
+def _role_columns(
+    out: pd.DataFrame, endpoints: Sequence[Mapping[str, str]], site_column: str | None, source: str
+) -> tuple[dict[str, dict], list[dict]]:
+    """{column: {role, endpoints}} of the role columns present in the table, and the absent ones (a column named
+    for two kinds of value is an error)."""
     roles: dict[str, dict] = {}  # column -> {"role", "endpoints"}
     absent: list[dict] = []
 
@@ -150,25 +191,17 @@ def harmonize_clinical(
             claim(site_column, "site", "")
         else:
             absent.append({"column": site_column, "role": "site", "endpoint": ""})
+    return roles, absent
 
-    columns: dict[str, dict] = {}
-    for col in sorted(roles, key=str):
-        r = roles[col]
-        if r["role"] == "time":
-            new, info = _parse_time(out[col], time_unit, source, col)
-        elif r["role"] == "event":
-            new, info = _parse_event(out[col], codes, source, col)
-        else:
-            new, info = _parse_site(out[col], terms, sites, source, col)
-        out[col] = new.to_numpy() if r["role"] != "site" else new.astype(object).to_numpy()
-        if r["role"] != "site":
-            out[col] = out[col].astype(float)
-        columns[str(col)] = {
-            "role": r["role"],
-            "endpoints": r["endpoints"],
-            **{k: v for k, v in info.items() if k != "role"},
-        }
 
+def _harmonization_notes(
+    out: pd.DataFrame,
+    endpoints: Sequence[Mapping[str, str]],
+    roles: dict[str, dict],
+    absent: list[dict],
+    site_column: str | None,
+) -> list[str]:
+    """Notes of the record: events without a site, sites without an event (first endpoint), absent columns."""
     notes: list[str] = []
     first = next((e for e in endpoints if e.get("event") in roles and roles[e["event"]]["role"] == "event"), None)
     if site_column and site_column in roles and first is not None:
@@ -191,19 +224,7 @@ def harmonize_clinical(
             f"({a['role']}{' of endpoint ' + repr(a['endpoint']) if a['endpoint'] else ' of relapse'}) is not in the "
             "clinical table: not harmonized"
         )
-    record = {
-        "source": source,
-        "time_unit": time_unit,
-        "months_per_unit": dict(TIME_UNITS),
-        "month": "365.25/12 days",
-        "sites": list(sites),
-        "user_event_codes": {k: list(v or []) for k, v in (event_codes or {}).items()},
-        "user_site_terms": {k: list(v or []) for k, v in (site_terms or {}).items()},
-        "columns": columns,
-        "absent": absent,
-        "notes": notes,
-    }
-    return out, record
+    return notes
 
 
 # -------------------------------------------------------------------------------------------- settings
