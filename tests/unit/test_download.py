@@ -1,4 +1,4 @@
-"""seedsig.ingest.download against a local fake GEO server (tests/geo_server.py) serving real GEO files from ../shared:
+"""seedsig.ingest.download against a local fake GEO server (tests/helpers/geo_server.py) serving real GEO files from ../shared:
 accession and URL rules, the checksum cache and offline mode, retries with backoff, resume with Range, gzip checks,
 404 handling and the .annot -> family SOFT fallback, concurrent fetches, and ``seedsig download``."""
 
@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from geo_server import GPL97_ANNOT, GSE201926_COUNTS, GSE201926_MATRIX, geo_server  # noqa: F401 - fixture
+from helpers.geo_server import GPL97_ANNOT, GSE201926_COUNTS, GSE201926_MATRIX, geo_server  # noqa: F401 - fixture
 
 from seedsig.cli import main
 from seedsig.core.errors import SeedsigError

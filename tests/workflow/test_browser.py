@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_snakemake_report import example_run_once
 
 pytestmark = pytest.mark.slow
 
@@ -168,9 +167,9 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(browser, tmp_path_factory):
+def page(browser, example_run):
     """results/report.html of the example run loaded in the browser; returns (cdp, workdir, file URL)."""
-    wd, _ = example_run_once(tmp_path_factory)
+    wd, _ = example_run
     html = (wd / "results" / "report.html").resolve()
     url = html.as_uri()
     cdp = browser

@@ -1,7 +1,6 @@
 """End-to-end: the Snakemake pipeline on the built-in example cohort recovers what was planted."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -10,45 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, SNAKEMAKE, read_tsv, run_snakemake
 
 from seedsig.core.stats import empirical_null_p
 
 pytestmark = pytest.mark.slow
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run(
-        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def new_workdir(tmp: Path) -> Path:
-    """A working directory as a user has it: the repository's config/ (sheet, config, signatures)."""
-    shutil.copytree(REPO / "config", tmp / "config")
-    return tmp
-
-
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory):
-    wd = new_workdir(tmp_path_factory.mktemp("example"))
-    proc = run_snakemake(wd)
-    return wd, proc
-
-
-def read_tsv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t")
 
 
 def test_outputs_of_the_contract_exist(example_run):
@@ -312,9 +277,15 @@ def test_example_survival_models_curves_and_sites(example_run):
     aj = read_tsv(base / "cumulative_incidence.tsv")
     a = aj[(aj.method == "zscore") & (aj.signature == "SS")]
     assert {"lung", "bone", "brain", "liver"} <= set(a["cause"]) and a["cif"].between(0, 1).all()
-    # one cohort: nothing to pool, and the meta tables say so
+    # the session's run pools the example with an identical copy (example_b): every pooled r is the cohort's own r,
+    # with no heterogeneity
     meta = read_tsv(wd / "results" / "meta" / "correlations.tsv")
-    assert (
-        len(meta) == 0
-        and "one cohort" in json.loads((wd / "results" / "meta" / "correlations.json").read_text())["note"]
-    )
+    corr = read_tsv(base / "correlations.tsv")
+    own = corr.set_index(["method", "signature_a", "signature_b", "statistic"])["r"]
+    pooled = meta[(meta["k"] == 2) & meta["estimate"].notna()]
+    assert len(pooled) > 10 and set(pooled["cohorts"]) == {"example;example_b"}
+    for row in pooled.to_dict("records"):
+        assert row["estimate"] == pytest.approx(
+            own[(row["method"], row["signature_a"], row["signature_b"], row["statistic"])], abs=1e-9
+        )
+        assert row["i2"] == pytest.approx(0, abs=1e-9) and row["tau2"] == pytest.approx(0, abs=1e-12)

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import GOLDEN, shared_file
-from test_pipeline import new_workdir, read_tsv, run_snakemake
+from conftest import GOLDEN, new_workdir, read_tsv, run_snakemake, shared_file
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,5 @@
 """A local stand-in for GEO's HTTPS layout, for tests of :mod:`seedsig.ingest.download` and of the pipeline with ``geo:``
-inputs: ``from geo_server import geo_server`` (a pytest fixture) or ``with serve_geo() as server: ...``.
+inputs: ``from helpers.geo_server import geo_server`` (a pytest fixture) or ``with serve_geo() as server: ...``.
 
 A ``ThreadingHTTPServer`` on 127.0.0.1 (port 0) in a thread serves local files through a route table (request path,
 with its query string for the NCBI download URL -> local file). It honours ``Range: bytes=N-`` (206 with
