@@ -5,12 +5,10 @@ a table from a newer release will move them, which is what these tests are for. 
 ../shared/datasets (the test is skipped when it is absent); a few tests write small variants of them into tmp_path.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_file
+from conftest import REPO, shared_file
 
 from seedsig.core.errors import SeedsigError
 from seedsig.core.tables import read_matrix
@@ -344,7 +342,7 @@ def test_refseq_table_rebuilds_to_the_same_bytes(tmp_path):
     from importlib import resources
 
     src = shared_file("org_hs_eg_db_3.16_refseq_alias", "refseq_to_entrez_symbol.tsv.gz")
-    script = Path(__file__).resolve().parents[1] / "scripts" / "build_refseq_table.py"
+    script = REPO / "scripts" / "build_refseq_table.py"
     subprocess.run([sys.executable, str(script), str(src), str(tmp_path)], check=True, capture_output=True)
     data = resources.files("seedsig").joinpath("data")
     for name in ("refseq_entrez.tsv.gz", "refseq_entrez.json"):

@@ -1,17 +1,16 @@
 """Signature files: the shipped ones, user TSV/GMT files, and clear errors for bad files."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from seedsig.core.errors import SeedsigError
 from seedsig.scoring.methods import coverage_table, score
 from seedsig.scoring.signatures import load_signatures, read_signature_file
 
-REPO = Path(__file__).resolve().parents[1]
 SIGNATURE_DIR = REPO / "config" / "signatures"
 SHIPPED = sorted(SIGNATURE_DIR.glob("*.tsv"))
 

@@ -4,12 +4,11 @@ every such row says why, and no library warning reaches the terminal or a rule l
 Fast unit tests of the floors (correlation_table, cox_model / cox_table / cox_univariate_many, logrank,
 prerank_table, the config defaults and schema), then one slow end-to-end run of a 3-sample and a 6-sample cohort."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO
 from helpers.thin_cohorts import FLOOR_NOTE, NA_WHEN_UNTESTED
 
 from seedsig.association import correlation as associate
@@ -24,9 +23,6 @@ from seedsig.outcome.cox_many import cox_univariate_many
 from seedsig.outcome.curves import logrank
 from seedsig.scoring.methods import score
 from seedsig.scoring.signatures import Signature
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
