@@ -1,4 +1,5 @@
-"""The report HTML parsed for tests: its tables (`Parse`, `parse`), cells checked against the TSVs, the figures and that the file is standalone (shared by tests/unit/test_report.py and tests/workflow/test_report_pipeline.py)."""
+"""The report HTML parsed for tests: its tables (`Parse`, `parse`), cells checked against the TSVs, the figures and that
+the file is standalone (shared by tests/unit/test_report.py and tests/workflow/test_report_pipeline.py)."""
 
 import base64
 import xml.etree.ElementTree as ET

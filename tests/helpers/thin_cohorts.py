@@ -1,4 +1,5 @@
-"""What a row below the sample floor looks like (shared by tests/unit/test_thin_cohorts.py and tests/workflow/test_thin_cohorts_pipeline.py)."""
+"""What a row below the sample floor looks like (shared by tests/unit/test_thin_cohorts.py and
+tests/workflow/test_thin_cohorts_pipeline.py)."""
 
 from seedsig.association import prerank as prerank
 

@@ -81,7 +81,10 @@ def test_transposed_by_clinical_sample_ids_whatever_the_ids():
     assert looks_transposed(t.index, t.columns, "symbol") is None  # ids alone say nothing
     with pytest.raises(
         SeedsigError,
-        match=r"row ids are the clinical table's sample ids \(24 of 24, e.g. P00, P01, P02\) and its column names are not",
+        match=(
+            r"row ids are the clinical table's sample ids \(24 of 24, e.g. P00, P01, P02\) and its column names are "
+            r"not"
+        ),
     ):
         check(t, sample_ids=[f"P{i:02d}" for i in range(24)])
 

@@ -85,7 +85,8 @@ def test_unresolvable_genes_kept_and_reported(shipped):
 def test_gmt_up_dn_merged(tmp_path):
     f = tmp_path / "x.gmt"
     f.write_text(
-        "MYSIG_UP\tdesc\tIL6\tIL8\nMYSIG_DN\tdesc\tESR1\nOTHER\tmy set\tMMP1\tFSCN1\t\nB_up\td\tIL6\nB_DOWN\td\tCTGF\n\n"
+        "MYSIG_UP\tdesc\tIL6\tIL8\nMYSIG_DN\tdesc\tESR1\nOTHER\tmy set\tMMP1\tFSCN1\t\n"
+        "B_up\td\tIL6\nB_DOWN\td\tCTGF\n\n"
     )
     sigs = {s.name: s for s in read_signature_file(f)}
     assert set(sigs) == {"MYSIG", "OTHER", "B"}

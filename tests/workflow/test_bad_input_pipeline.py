@@ -1,4 +1,5 @@
-"""Bad input that only a running rule meets: one clear message naming the file and the row/column, non-zero exit, no partial output in results/, inputs untouched (the sheet/config-only cases are tests/unit/test_bad_input.py)."""
+"""Bad input that only a running rule meets: one clear message naming the file and the row/column, non-zero exit, no
+partial output in results/, inputs untouched (the sheet/config-only cases are tests/unit/test_bad_input.py)."""
 
 from pathlib import Path
 

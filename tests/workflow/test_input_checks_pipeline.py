@@ -1,4 +1,5 @@
-"""The input checks through the pipeline: a transposed matrix stops at ingest with the one message (the checks themselves: tests/unit/test_input_checks.py)."""
+"""The input checks through the pipeline: a transposed matrix stops at ingest with the one message (the checks
+themselves: tests/unit/test_input_checks.py)."""
 
 import pandas as pd
 import pytest

@@ -1,4 +1,5 @@
-"""The report of real pipeline runs: summary tables equal the TSVs, figures written and embedded, the null histograms from the associate stage, why sections are absent, Snakemake's report zip."""
+"""The report of real pipeline runs: summary tables equal the TSVs, figures written and embedded, the null histograms
+from the associate stage, why sections are absent, Snakemake's report zip."""
 
 import re
 import shutil

@@ -1,4 +1,5 @@
-"""The report of a pipeline run on an unscored and a thin cohort says what it cannot score and counts nothing it did not test."""
+"""The report of a pipeline run on an unscored and a thin cohort says what it cannot score and counts nothing it did not
+test."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,5 @@
-"""Two identical pipeline runs write byte-identical sidecars and h5ad provenance naming the rule; lone MSigDB halves keep their names in every output."""
+"""Two identical pipeline runs write byte-identical sidecars and h5ad provenance naming the rule; lone MSigDB halves
+keep their names in every output."""
 
 import json
 from importlib import metadata

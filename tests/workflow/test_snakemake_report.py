@@ -66,7 +66,8 @@ def test_rule_logs_have_progress_bars_and_summaries(example_run):
     # the summary with the numbers and the time of each long step
     m = re.search(
         r"associate example: (\d+) correlation rows; random null B=1000 for 3 focal x 2 methods in [\d.]+ s; "
-        r"bootstrap B=1000 for (\d+) Spearman rows in [\d.]+ s; prerank (\d+) rows for 2 method\(s\) in [\d.]+ s; [\d.]+ s in all",
+        r"bootstrap B=1000 for (\d+) Spearman rows in [\d.]+ s; prerank (\d+) rows for 2 method\(s\) in [\d.]+ s; "
+        r"[\d.]+ s in all",
         assoc,
     )
     assert m, assoc
@@ -80,7 +81,8 @@ def test_rule_logs_have_progress_bars_and_summaries(example_run):
         assert re.search(re.escape(desc) + r": 100%\|[^|]*\| " + f"{total}/{total}", assoc), (desc, assoc)
     surv = _log(wd, "survival")
     m = re.search(
-        r"survival example: (\d+) Cox rows \((\d+) endpoint\(s\) x 2 methods\) in [\d.]+ s; random null B=1000 for (\d+) univariate rows from (\d+) method x signature score sets in [\d.]+ s",
+        r"survival example: (\d+) Cox rows \((\d+) endpoint\(s\) x 2 methods\) in [\d.]+ s; random null B=1000 for "
+        r"(\d+) univariate rows from (\d+) method x signature score sets in [\d.]+ s",
         surv,
     )
     assert m, surv

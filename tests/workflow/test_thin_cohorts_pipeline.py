@@ -1,4 +1,5 @@
-"""Thin cohorts through the pipeline: rows below the floors are not tested, nothing is computed for them, and no library warning reaches the terminal or a log."""
+"""Thin cohorts through the pipeline: rows below the floors are not tested, nothing is computed for them, and no library
+warning reaches the terminal or a log."""
 
 import json
 import re

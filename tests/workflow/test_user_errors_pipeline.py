@@ -1,4 +1,5 @@
-"""User errors met by a running workflow: one message, printed once as the last line after Snakemake's rule-error block; a failed run marks an earlier report stale."""
+"""User errors met by a running workflow: one message, printed once as the last line after Snakemake's rule-error block;
+a failed run marks an earlier report stale."""
 
 import re
 
