@@ -430,13 +430,51 @@ def read_table(path: str | os.PathLike, orientation: str = "genes_x_samples") ->
 def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") -> ExpressionInput:
     """Read a Parquet table (pyarrow). The id is the index when it is named or holds text (as pandas writes it),
     else the first non-numeric column; every other column must be numeric (nf-core's ``gene_name`` and
-    featureCounts' annotation columns are recognised and kept in ``row_metadata``). Orientation as :func:`read_table`."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    featureCounts' annotation columns are recognised and kept in ``row_metadata``). Orientation as
+    :func:`read_table`."""
     p = require_file(path, WHAT)
     orientation = _check_orientation(orientation, p)
     rows, cols = ("gene", "sample") if orientation == "genes_x_samples" else ("sample", "gene")
+    df = _parquet_frame(p, cols)
+    numeric = {c: pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for c, t in df.dtypes.items()}
+    id_name, ids, body = _parquet_ids(p, df, numeric, rows)
+    row_metadata, annotation_columns = None, []
+    if orientation == "genes_x_samples":
+        known = [
+            c
+            for c in body.columns
+            if c in ALTERNATIVE_ID_COLUMNS or (id_name == FEATURECOUNTS_COLUMNS[0] and c in FEATURECOUNTS_COLUMNS[1:])
+        ]
+        if known:
+            annotation_columns = known
+            row_metadata = body[known].astype(object)
+            body = body.drop(columns=known)
+    ids = _checked_parquet_body(p, body, ids, numeric, id_name, rows, cols)
+    values = body.to_numpy(dtype=np.float64, na_value=np.nan)
+    matrix = pd.DataFrame(values, index=pd.Index(ids.to_numpy(), name=id_name), columns=list(body.columns))
+    if orientation == "samples_x_genes":
+        matrix = matrix.T
+        matrix.index.name, matrix.columns.name = "gene_id", None
+    if row_metadata is not None:
+        row_metadata.index = matrix.index
+    info: dict[str, Any] = {
+        "format": "parquet",
+        "file": str(p),
+        "orientation": orientation,
+        "id_column": id_name,
+        "n_rows": int(matrix.shape[0]),
+        "n_samples": int(matrix.shape[1]),
+        "annotation_columns": annotation_columns,
+        "alternative_id_columns": [c for c in annotation_columns if c in ALTERNATIVE_ID_COLUMNS],
+    }
+    return ExpressionInput(matrix=matrix, info=info, row_metadata=row_metadata)
+
+
+def _parquet_frame(p: Path, cols: str) -> pd.DataFrame:
+    """A Parquet file as pandas reads it (a damaged file said so), its column names as text and unique."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(p)
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -452,14 +490,19 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
             f"{WHAT} '{p}': duplicated column name(s) {', '.join(dup[:10])}. Give each {cols} column a unique name."
         )
     df.columns = names
-    numeric = {c: pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for c, t in df.dtypes.items()}
+    return df
+
+
+def _parquet_ids(p: Path, df: pd.DataFrame, numeric: dict[str, bool], rows: str) -> tuple[str, pd.Series, pd.DataFrame]:
+    """(id column name, ids, the other columns) of a Parquet table: the index when it is named or holds text, else
+    the first non-numeric column."""
     idx = df.index
     if not isinstance(idx, pd.RangeIndex) and (idx.name is not None or not pd.api.types.is_numeric_dtype(idx.dtype)):
         id_name = str(idx.name) if idx.name is not None else "index"
         ids = pd.Series(idx, dtype=object)
         body = df.reset_index(drop=True)
     else:
-        text = [c for c in names if not numeric[c]]
+        text = [c for c in df.columns if not numeric[c]]
         if not text:
             raise SeedsigError(
                 f"{WHAT} '{p}': no id column: the index is unnamed and every column is numeric. Store the {rows} ids "
@@ -469,17 +512,13 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
         id_name = text[0]
         ids = df[id_name].astype(object)
         body = df.drop(columns=[id_name])
-    row_metadata, annotation_columns = None, []
-    if orientation == "genes_x_samples":
-        known = [
-            c
-            for c in body.columns
-            if c in ALTERNATIVE_ID_COLUMNS or (id_name == FEATURECOUNTS_COLUMNS[0] and c in FEATURECOUNTS_COLUMNS[1:])
-        ]
-        if known:
-            annotation_columns = known
-            row_metadata = body[known].astype(object)
-            body = body.drop(columns=known)
+    return id_name, ids, body
+
+
+def _checked_parquet_body(
+    p: Path, body: pd.DataFrame, ids: pd.Series, numeric: dict[str, bool], id_name: str, rows: str, cols: str
+) -> pd.Series:
+    """The ids as text, once the value columns are numeric and not empty and every id is present and unique."""
     bad = [c for c in body.columns if not numeric[c]]
     if bad:
         raise SeedsigError(
@@ -506,24 +545,7 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
             f"{', '.join(d[:10])}{' ...' if len(d) > 10 else ''}. Each row needs a unique id; remove or rename the "
             "duplicates."
         )
-    values = body.to_numpy(dtype=np.float64, na_value=np.nan)
-    matrix = pd.DataFrame(values, index=pd.Index(ids.to_numpy(), name=id_name), columns=list(body.columns))
-    if orientation == "samples_x_genes":
-        matrix = matrix.T
-        matrix.index.name, matrix.columns.name = "gene_id", None
-    if row_metadata is not None:
-        row_metadata.index = matrix.index
-    info: dict[str, Any] = {
-        "format": "parquet",
-        "file": str(p),
-        "orientation": orientation,
-        "id_column": id_name,
-        "n_rows": int(matrix.shape[0]),
-        "n_samples": int(matrix.shape[1]),
-        "annotation_columns": annotation_columns,
-        "alternative_id_columns": [c for c in annotation_columns if c in ALTERNATIVE_ID_COLUMNS],
-    }
-    return ExpressionInput(matrix=matrix, info=info, row_metadata=row_metadata)
+    return ids
 
 
 # ---------------------------------------------------------------------------------------------------- h5ad
