@@ -264,32 +264,8 @@ def _read_gds(
             columns=pd.Index(gsms, dtype=object),
         )
     )
-    records: dict[str, dict[str, Any]] = {g: {} for g in gsms}
-    for sub in subsets:
-        stype = " ".join((sub.get("type") or ["subset"])[0].split())
-        desc = _clean((sub.get("description") or [""])[0])
-        for g in ",".join(sub.get("sample_id", [])).split(","):
-            g = g.strip()
-            if g in records:
-                _add(records[g], stype, desc)
-    clinical = _clinical_frame(records)
-    annotation = None
-    if "IDENTIFIER" in header:
-        ident = pd.read_csv(
-            io.BytesIO(table),
-            sep="\t",
-            usecols=["ID_REF", "IDENTIFIER"],
-            dtype=str,
-            keep_default_na=False,
-            quoting=csv.QUOTE_NONE,
-            encoding_errors="replace",
-        )
-        annotation = pd.DataFrame(
-            {"probe_id": ident["ID_REF"].str.strip(), "symbol": ident["IDENTIFIER"].str.strip(), "entrez_id": ""}
-        )
-        annotation.attrs.update(
-            source=f"{p} (IDENTIFIER of {gds})", id_column="ID_REF", symbol_column="IDENTIFIER", entrez_column=None
-        )
+    clinical = _gds_subset_clinical(subsets, gsms)
+    annotation = _gds_identifiers(p, table, gds) if "IDENTIFIER" in header else None
     series = [v for v in attrs.get("reference_series", []) if v]
     info: dict[str, Any] = {
         "format": "soft",
@@ -306,3 +282,36 @@ def _read_gds(
         "subset_types": list(clinical.columns),
     }
     return ExpressionInput(matrix=matrix, clinical=clinical, annotation=annotation, platform=chosen, info=info)
+
+
+def _gds_subset_clinical(subsets: list[dict[str, list[str]]], gsms: list[str]) -> pd.DataFrame:
+    """Clinical columns of a GDS: one per subset type (e.g. 'disease state'), each sample's subset description."""
+    records: dict[str, dict[str, Any]] = {g: {} for g in gsms}
+    for sub in subsets:
+        stype = " ".join((sub.get("type") or ["subset"])[0].split())
+        desc = _clean((sub.get("description") or [""])[0])
+        for g in ",".join(sub.get("sample_id", [])).split(","):
+            g = g.strip()
+            if g in records:
+                _add(records[g], stype, desc)
+    return _clinical_frame(records)
+
+
+def _gds_identifiers(p: Path, table: bytes, gds: str) -> pd.DataFrame:
+    """The probe annotation a GDS table carries: its IDENTIFIER column (the gene symbol of each ID_REF)."""
+    ident = pd.read_csv(
+        io.BytesIO(table),
+        sep="\t",
+        usecols=["ID_REF", "IDENTIFIER"],
+        dtype=str,
+        keep_default_na=False,
+        quoting=csv.QUOTE_NONE,
+        encoding_errors="replace",
+    )
+    annotation = pd.DataFrame(
+        {"probe_id": ident["ID_REF"].str.strip(), "symbol": ident["IDENTIFIER"].str.strip(), "entrez_id": ""}
+    )
+    annotation.attrs.update(
+        source=f"{p} (IDENTIFIER of {gds})", id_column="ID_REF", symbol_column="IDENTIFIER", entrez_column=None
+    )
+    return annotation
