@@ -378,7 +378,8 @@ def _table_layout(p: Path) -> tuple[int, int, str, list[str]]:
 def read_table(path: str | os.PathLike, orientation: str = "genes_x_samples") -> ExpressionInput:
     """Read a TSV/CSV (optionally .gz) expression table.
 
-    ``genes_x_samples``: first column the row id, one numeric column per sample (:func:`seedsig.core.tables.read_matrix`).
+    ``genes_x_samples``: first column the row id, one numeric column per sample
+    (:func:`seedsig.core.tables.read_matrix`).
     nf-core/rnaseq merged tables (``gene_id gene_name`` then samples, e.g. ``salmon.merged.gene_counts.tsv``) and
     featureCounts tables (``Geneid Chr Start End Strand Length`` then samples, after its ``#`` comment line) are
     recognised by their header: the annotation columns are left out of the matrix (``row_metadata``).
@@ -602,8 +603,8 @@ def obs_clinical(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_h5ad_bulk(path: str | os.PathLike, layer: str | None = None) -> ExpressionInput:
-    """A bulk AnnData: samples in ``obs``, genes in ``var`` (``var_names`` the gene ids). Values from X (dense or sparse)
-    or ``layers[layer]``; the obs columns become clinical columns. ``matrix`` = genes x samples."""
+    """A bulk AnnData: samples in ``obs``, genes in ``var`` (``var_names`` the gene ids). Values from X (dense or
+    sparse) or ``layers[layer]``; the obs columns become clinical columns. ``matrix`` = genes x samples."""
     import scipy.sparse as sp
 
     p = Path(path)

@@ -125,13 +125,15 @@ def _join_samples(values: list[pd.Series]) -> pd.DataFrame:
 
 
 def read_soft(path: str | os.PathLike, platform: str | None = None) -> ExpressionInput:
-    """Read a GEO SOFT file: a family SOFT (``GSExxx_family.soft.gz``), a single-sample SOFT, or a DataSet SOFT (``GDSxxx.soft.gz``).
+    """Read a GEO SOFT file: a family SOFT (``GSExxx_family.soft.gz``), a single-sample SOFT, or a DataSet SOFT
+    (``GDSxxx.soft.gz``).
 
     Family layout: ``^SERIES``, ``^PLATFORM`` (table between ``!platform_table_begin``/``_end``) and ``^SAMPLE`` blocks
     (``!Sample_platform_id``, ``!Sample_title``, ``!Sample_characteristics_ch1``, ``!Sample_description``; table
-    ``ID_REF``, ``VALUE``, ... between ``!sample_table_begin``/``_end``). The matrix is the ``VALUE`` column of each sample
-    of the chosen platform, joined on ``ID_REF``; ``annotation`` is that platform's table in the form
-    :func:`seedsig.ingest.ids.read_platform_annotation` returns (None when the file has no such table, or it has no gene column).
+    ``ID_REF``, ``VALUE``, ... between ``!sample_table_begin``/``_end``). The matrix is the ``VALUE`` column of each
+    sample of the chosen platform, joined on ``ID_REF``; ``annotation`` is that platform's table in the form
+    :func:`seedsig.ingest.ids.read_platform_annotation` returns (None when the file has no such table, or it has no
+    gene column).
     With samples of several platforms, ``platform`` must name one.
 
     DataSet layout: ``^DATASET`` (``!dataset_platform``; table ``ID_REF``, ``IDENTIFIER``, ``GSM...`` between

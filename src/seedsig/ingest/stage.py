@@ -34,7 +34,10 @@ from seedsig.ingest.series_matrix import read_series_matrix, series_clinical
 
 log = logging.getLogger("seedsig")
 
-EMPTY_SERIES_HINT = " (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write geo:GSE... to fetch it)"
+EMPTY_SERIES_HINT = (
+    " (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write "
+    "geo:GSE... to fetch it)"
+)
 MIN_COHORT_SAMPLES = 3  # below it ingest stops: no statistic of the pipeline means anything (correlations need 10)
 # the ingest parameters recorded in the sidecar of gene_mapping.tsv (those the mapping depends on)
 MAPPING_SETTINGS = ("cohort", "gene_id", "collapse", "platform_annotation")

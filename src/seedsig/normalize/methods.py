@@ -70,7 +70,8 @@ REFERENCES = {
     "tmm_logcpm": "edgeR calcNormFactors(method='TMM') + cpm(log=TRUE, prior.count)",
     "logcpm": "edgeR cpm(log=TRUE, prior.count), no normalization factors",
     "upperquartile_logcpm": "edgeR calcNormFactors(method='upperquartile') + cpm(log=TRUE, prior.count)",
-    "deseq2_log": "DESeq2 estimateSizeFactors (median of ratios; poscounts when every gene has a zero) + log2(normalized + 1)",
+    "deseq2_log": "DESeq2 estimateSizeFactors (median of ratios; poscounts when every gene has a zero) + "
+    "log2(normalized + 1)",
     "deseq2_vst": "DESeq2 varianceStabilizingTransformation(blind=TRUE, fitType='parametric')",
     "tpm": "TPM from exonic union gene lengths (as rnanorm TPM)",
     "log2": "log2(x + pseudocount); values <= 0 raised to the smallest positive value",
@@ -133,7 +134,8 @@ def upperquartile_factors(counts: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(f) & (f > 0)):
         raise SeedsigError(
             "upper-quartile normalization: the 75th percentile of the counts is 0 in some sample(s) "
-            "(too many zeros), so the factors are undefined, as in edgeR. Filter low-expression genes first or use tmm_logcpm."
+            "(too many zeros), so the factors are undefined, as in edgeR. Filter low-expression genes first or use "
+            "tmm_logcpm."
         )
     return f
 
@@ -208,7 +210,8 @@ def deseq2_size_factors(counts: np.ndarray, kind: str = "auto") -> tuple[np.ndar
         use = positive.all(axis=1)
         if not use.any():
             raise SeedsigError(
-                "DESeq2 median-of-ratios size factors: every gene has a zero count in some sample; use the poscounts estimator."
+                "DESeq2 median-of-ratios size factors: every gene has a zero count in some sample; use the poscounts "
+                "estimator."
             )
         lg = logc[use].mean(axis=1)
         sf = np.exp(np.median(logc[use] - lg[:, None], axis=0))
@@ -396,12 +399,14 @@ def deseq2_dispersion_trend(base_mean: np.ndarray, dispersions: np.ndarray) -> t
         old, coefs = coefs, np.asarray(fit.params, dtype=float)
         if not np.all(coefs > 0):
             raise SeedsigError(
-                "DESeq2 VST: the parametric dispersion trend a0 + a1/mean has a non-positive coefficient on this matrix (DESeq2 would switch to a local fit). Use deseq2_log or tmm_logcpm."
+                "DESeq2 VST: the parametric dispersion trend a0 + a1/mean has a non-positive coefficient on this "
+                "matrix (DESeq2 would switch to a local fit). Use deseq2_log or tmm_logcpm."
             )
         if np.sum(np.log(coefs / old) ** 2) < 1e-6 and fit.converged:
             return float(coefs[0]), float(coefs[1])
     raise SeedsigError(
-        "DESeq2 VST: the parametric dispersion trend did not converge in 10 refits (as DESeq2 would report). Use deseq2_log or tmm_logcpm."
+        "DESeq2 VST: the parametric dispersion trend did not converge in 10 refits (as DESeq2 would report). Use "
+        "deseq2_log or tmm_logcpm."
     )
 
 
@@ -495,7 +500,8 @@ def check_steps(steps: Sequence[str], data_type: str | None, where: str) -> None
     for i, s in enumerate(steps):
         if s in COUNT_METHODS and i > 0:
             raise SeedsigError(
-                f"{where}: '{s}' needs raw counts, so it can only be the first normalization step (steps given: {', '.join(steps)})."
+                f"{where}: '{s}' needs raw counts, so it can only be the first normalization step (steps given: "
+                f"{', '.join(steps)})."
             )
         if s == "none" and len(steps) > 1:
             raise SeedsigError(f"{where}: 'none' cannot be combined with other steps ({', '.join(steps)}).")
@@ -509,7 +515,8 @@ def check_steps(steps: Sequence[str], data_type: str | None, where: str) -> None
         )
     if data_type != "counts" and first in COUNT_METHODS:
         raise SeedsigError(
-            f"{where}: '{first}' is a method for raw counts, but the data_type is {data_type}. Use {', '.join(DEFAULT_STEPS[data_type])} or set data_type to counts."
+            f"{where}: '{first}' is a method for raw counts, but the data_type is {data_type}. Use "
+            f"{', '.join(DEFAULT_STEPS[data_type])} or set data_type to counts."
         )
 
 
