@@ -157,7 +157,7 @@ def engine_alone(genes: int, samples: int, n_random: int) -> dict:
     signatures of SS (the Venet null), and numpy's time just to rank the matrix."""
     from seedsig.core.stats import rank_columns
     from seedsig.scoring.methods import score
-    from seedsig.scoring.random_sets import random_signature_scores
+    from seedsig.scoring.null import random_null_scores
     from seedsig.scoring.signatures import load_signatures
 
     sigs = load_signatures(sorted((ROOT / "config" / "signatures").glob("*.tsv")))
@@ -176,7 +176,7 @@ def engine_alone(genes: int, samples: int, n_random: int) -> dict:
     t_shipped = time.perf_counter() - t
     ss = next(s for s in sigs if s.name == "SS")
     t = time.perf_counter()
-    random_signature_scores(x, ss, "ssgsea", n=n_random, seed=1)
+    random_null_scores(x, ss, "ssgsea", n_random, 1)
     t_random = time.perf_counter() - t
     return {
         "genes": genes,

@@ -8,21 +8,19 @@ import pytest
 from conftest import GOLDEN
 from scipy import stats
 
-from seedsig.association.correlation import (
-    CORRELATION_COLUMNS,
+from seedsig.association.correlation import CORRELATION_COLUMNS, correlation_table
+from seedsig.association.measures import (
     bootstrap_ci,
     correlation,
-    correlation_table,
     covariate_design,
     meta_pcna,
     overlap,
     partial_correlation,
-    random_null_scores,
 )
 from seedsig.core.errors import SeedsigError
 from seedsig.core.stats import bh_qvalues, stable_seed
 from seedsig.scoring.methods import score
-from seedsig.scoring.random_sets import random_signature_scores
+from seedsig.scoring.null import random_gene_sets, random_null_scores
 from seedsig.scoring.signatures import Signature
 
 G = GOLDEN / "associate"
@@ -312,7 +310,7 @@ def test_random_null_equals_a_slow_per_set_loop(planted, method):
     )
     s = stable_seed(seed, "random_null", method, "A")
     assert info["random_null_seeds"][method]["A"] == s
-    _, sets = random_signature_scores(expr, sigs[0], method, B, s)
+    sets = random_gene_sets(expr, sigs[0], method, B, s)
     rand = score(
         expr, [sig(f"r{i}", genes) for i, genes in enumerate(sets)], method
     ).scores  # one ordinary score per random set

@@ -9,7 +9,7 @@ from scipy.stats import rankdata
 
 from seedsig.core.tables import read_matrix
 from seedsig.scoring.methods import QC_COLUMNS, coherence_table, score
-from seedsig.scoring.random_sets import expression_bins, random_signature_scores
+from seedsig.scoring.null import expression_bins, random_gene_sets, random_null_scores
 from seedsig.scoring.signatures import Signature, load_signatures
 
 G = GOLDEN / "scoring"
@@ -134,11 +134,11 @@ def test_random_signatures_matched_seeded_and_exact(method):
         columns=[f"s{i}" for i in range(30)],
     )
     sig = Signature("S", ("G1", "G2", "G3", "G4", "G5", "G6"), (1, 1, 1, 1, -1, -1))
-    scores, sets = random_signature_scores(x, sig, method, n=200, seed=5)
+    scores, sets = random_null_scores(x, sig, method, 200, 5), random_gene_sets(x, sig, method, 200, 5)
     assert scores.shape == (200, 30) and len(sets) == 200
-    again, sets2 = random_signature_scores(x, sig, method, n=200, seed=5)
+    again, sets2 = random_null_scores(x, sig, method, 200, 5), random_gene_sets(x, sig, method, 200, 5)
     assert np.array_equal(scores, again) and sets == sets2
-    assert not np.array_equal(random_signature_scores(x, sig, method, n=200, seed=6)[0], scores)
+    assert not np.array_equal(random_null_scores(x, sig, method, 200, 6), scores)
     bins = pd.Series(expression_bins(x.mean(axis=1).to_numpy(), 25), index=x.index)
     for s in sets[:20]:
         assert len(set(s)) == 6 and not set(s) & set(sig.genes)
@@ -148,7 +148,7 @@ def test_random_signatures_matched_seeded_and_exact(method):
         rs = Signature("r", sets[i], (1, 1, 1, 1, -1, -1))
         np.testing.assert_allclose(scores[i], score(x, [rs], method).scores["r"].to_numpy(), atol=1e-9)
     state = np.random.get_state()[1].copy()
-    random_signature_scores(x, sig, method, n=10, seed=1)
+    random_null_scores(x, sig, method, 10, 1)
     assert np.array_equal(np.random.get_state()[1], state)
 
 

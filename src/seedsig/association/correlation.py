@@ -27,13 +27,15 @@ target signature x statistic (``spearman``, ``pearson``), columns :data:`CORRELA
     coverage rule (``min_genes``, ``min_fraction`` of the reduced list).
 ``p_random_null``
     Empirical (b + 1) / (B + 1): b of ``n_random`` random signatures matched to the focal signature (same
-    size per direction, genes drawn from the same expression bins: :func:`seedsig.scoring.random_sets.matched_random_sets`)
-    correlate with the target at least as strongly (|r|) as the focal signature does. Random scores are made
-    once per (method, focal) with a seed derived from ``seed``, the method and the focal name, and all B
-    correlations with a target are one matrix operation. Methods without a vectorized null
-    (gsva, plage, score_genes) score the random signatures with :func:`seedsig.scoring.methods.score`.
+    size per direction, genes drawn from the same expression bins) correlate with the target at least as
+    strongly (|r|) as the focal signature does (the tie rule of :func:`seedsig.core.stats.empirical_null_p`).
+    Random scores are made once per (method, focal) by :func:`seedsig.scoring.null.random_null_scores` (the one
+    random-signature null, shared with the survival stage; vectorized for ssgsea, zscore, mean_z and singscore,
+    one ordinary score per random signature for gsva, plage and score_genes) with a seed derived from ``seed``,
+    the method and the focal name, and all B correlations with a target are one matrix operation.
 ``r_partial``, ``covariates``
-    Partial correlation adjusting for the proliferation metagene (meta-PCNA, :func:`meta_pcna`) and the given
+    Partial correlation adjusting for the proliferation metagene (meta-PCNA,
+    :func:`seedsig.association.measures.meta_pcna`) and the given
     clinical covariates: the correlation of the residuals of both scores after least-squares regression on
     [1, covariates], over the complete cases. For Spearman every variable (both scores, every covariate
     column) is ranked over the complete cases first, as R ``ppcor`` does (ranking a 0/1 dummy changes
@@ -58,18 +60,30 @@ samples) give NA values and a reason in the info dict, never an exception. Sampl
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from seedsig.association.measures import (
+    META_PCNA_FRACTION,
+    META_PCNA_MIN_GENES,
+    MIN_SAMPLES,
+    bootstrap_ci,
+    correlation,
+    covariate_design,
+    fisher_ci,
+    measured_genes,
+    meta_pcna,
+    overlap,
+    partial_correlation,
+)
 from seedsig.core.errors import SeedsigError
 from seedsig.core.progress import Timer, progress
-from seedsig.core.stats import Z975, bh_qvalues, corr_rows, empirical_null_p, ranks, stable_seed
-from seedsig.scoring.methods import SCORING_METHODS, score, standardize, usable_matrix
-from seedsig.scoring.random_sets import NULL_METHODS, expression_bins, matched_random_sets, random_signature_scores
+from seedsig.core.stats import bh_qvalues, corr_rows, empirical_null_p, ranks, stable_seed
+from seedsig.scoring.methods import SCORING_METHODS, score
+from seedsig.scoring.null import NULL_METHODS, random_null_scores
 from seedsig.scoring.signatures import Signature
 
 CORRELATION_COLUMNS = (
@@ -93,255 +107,13 @@ CORRELATION_COLUMNS = (
     "note",
 )
 STATISTICS = ("spearman", "pearson")
-META_PCNA_FRACTION = 0.01  # Venet et al. 2011: the 1% of genes most positively correlated with PCNA
-META_PCNA_MIN_GENES = 10  # floor for small matrices (1% of 2,000 genes would be a median of 20 genes; of 500, of 5)
-MIN_SAMPLES = 3  # the least n at which r and its p are defined at all (correlation())
+STATISTICS = ("spearman", "pearson")
 MIN_SAMPLES_TESTED = 10  # default floor of correlation_table (associate.min_samples): below it a row is not tested
-CHUNK_ELEMENTS = 5_000_000  # resamples x samples per chunk of the bootstrap
+TEXT_COLUMNS = ("method", "signature_a", "signature_b", "statistic", "covariates", "note")
+COUNT_COLUMNS = ("n", "n_shared_genes")
 
 
-def correlation_p(r: float, n: int, k: int = 0) -> float:
-    """Two-sided p of a (partial) correlation: t = r sqrt(df / (1 - r^2)) with df = n - 2 - k."""
-    df = n - 2 - k
-    if not np.isfinite(r) or df < 1:
-        return np.nan
-    if abs(r) >= 1.0:
-        return 0.0
-    t = r * math.sqrt(df / ((1.0 - r) * (1.0 + r)))
-    return float(2.0 * stats.t.sf(abs(t), df))
-
-
-def correlation(
-    a: np.ndarray, b: np.ndarray, statistic: str = "spearman", min_samples: int = MIN_SAMPLES
-) -> tuple[float, float, int]:
-    """Spearman or Pearson r, two-sided p and n over the pairs where both values are finite (r and p NA with fewer
-    than ``min_samples`` pairs, at least 3)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    ok = np.isfinite(a) & np.isfinite(b)
-    n = int(ok.sum())
-    if n < max(MIN_SAMPLES, int(min_samples)):
-        return np.nan, np.nan, n
-    x, y = a[ok], b[ok]
-    if statistic == "spearman":
-        x, y = ranks(x), ranks(y)
-    r = float(corr_rows(x, y)[0])
-    return r, correlation_p(r, n), n
-
-
-def fisher_ci(r: float, n: int) -> tuple[float, float]:
-    """95% interval of a Pearson r by Fisher's z: tanh(atanh(r) -/+ 1.96 / sqrt(n - 3))."""
-    if not np.isfinite(r) or n < 4:
-        return np.nan, np.nan
-    z, se = np.arctanh(r), 1.0 / math.sqrt(n - 3)
-    return float(np.tanh(z - Z975 * se)), float(np.tanh(z + Z975 * se))
-
-
-def bootstrap_ci(a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of Spearman's r of the complete pairs (a, b).
-
-    All resamples at once: a (B x n) index matrix from ``np.random.default_rng(seed)``, each resample ranked
-    row-wise (ties averaged) and correlated as row-wise dot products (chunked over B to bound memory).
-    Resamples in which a score is constant are left out of the percentiles."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    n = a.size
-    if n_bootstrap < 1 or n < MIN_SAMPLES:
-        return np.nan, np.nan
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_bootstrap, n))
-    r = np.empty(n_bootstrap)
-    step = max(1, CHUNK_ELEMENTS // n)
-    for s in range(0, n_bootstrap, step):
-        i = idx[s : s + step]
-        r[s : s + step] = corr_rows(ranks(a[i]), ranks(b[i]))
-    r = r[np.isfinite(r)]
-    if r.size == 0:
-        return np.nan, np.nan
-    alpha = 100.0 * (1.0 - level) / 2.0
-    lo, hi = np.percentile(r, [alpha, 100.0 - alpha])
-    return float(lo), float(hi)
-
-
-def overlap(
-    genes_a: Sequence[str], genes_b: Sequence[str], measured: Sequence[str] | set[str]
-) -> tuple[int, float, float]:
-    """Overlap of two gene lists restricted to the measured genes: (|A n B|, Jaccard |A n B| / |A u B|,
-    hypergeometric P(X >= |A n B|) with population = measured genes, |A| draws and |B| successes).
-    Jaccard is NA when neither list has a measured gene."""
-    pop = set(measured)
-    a, b = set(genes_a) & pop, set(genes_b) & pop
-    shared, union = len(a & b), len(a | b)
-    jac = shared / union if union else np.nan
-    p = float(stats.hypergeom.sf(shared - 1, len(pop), len(b), len(a))) if pop else np.nan
-    return shared, jac, min(1.0, p) if np.isfinite(p) else p
-
-
-def measured_genes(expr: pd.DataFrame) -> set[str]:
-    """Genes with a finite value in every sample (as the scoring coverage counts a gene present)."""
-    finite = np.isfinite(expr.to_numpy(dtype=float)).all(axis=1)
-    return set(expr.index.astype(str)[finite])
-
-
-# -------------------------------------------------------------------------------------------- meta-PCNA
-def meta_pcna(
-    expr: pd.DataFrame, fraction: float = META_PCNA_FRACTION, min_genes: int = META_PCNA_MIN_GENES
-) -> tuple[pd.Series, list[str]]:
-    """Proliferation metagene of Venet et al. 2011 (meta-PCNA) in a genes x samples log-expression matrix.
-
-    Genes: the ``ceil(fraction x measured genes)`` genes (at least ``min_genes``) most positively correlated
-    (Pearson, across the samples) with PCNA, PCNA itself first. Measured genes: finite in every sample and not
-    constant (one row per symbol: the highest mean). Score per sample: the median of the genes' z-scores
-    (each gene standardized across samples, so that every gene weighs the same whatever its expression level).
-    Ties in r are broken by gene symbol, so the choice does not depend on row order.
-    Returns (score per sample, the genes); without a measured PCNA: (all-NA score, [])."""
-
-    cols = expr.columns.astype(str)
-    x, rows, _ = usable_matrix(expr, None, drop_constant=True)
-    if "PCNA" not in rows or x.shape[1] < 3:
-        return pd.Series(np.nan, index=pd.Index(cols, name="sample"), name="meta_pcna"), []
-    symbols = np.array(sorted(rows), dtype=object)
-    z = standardize(x[[rows[g] for g in symbols]])
-    pcna = int(np.flatnonzero(symbols == "PCNA")[0])
-    r = z @ z[pcna] / (z.shape[1] - 1)
-    r[pcna] = np.inf  # PCNA itself first
-    k = min(len(symbols), max(int(min_genes), int(math.ceil(fraction * len(symbols)))))
-    top = np.lexsort((symbols, -r))[:k]
-    score = np.median(z[top], axis=0)
-    return pd.Series(score, index=pd.Index(cols, name="sample"), name="meta_pcna"), symbols[top].tolist()
-
-
-# ------------------------------------------------------------------------------------ partial correlation
-def partial_correlation(
-    a: np.ndarray, b: np.ndarray, z: np.ndarray | None, statistic: str = "pearson"
-) -> tuple[float, float, int, int]:
-    """Partial correlation of ``a`` and ``b`` given the columns of ``z`` (n x k; NA allowed): the correlation of
-    the residuals of a and b after least-squares regression on [1, z], over the complete cases. Spearman: a, b
-    and every column of z are ranked (ties averaged) over the complete cases first, as R ``ppcor::pcor.test``.
-    p: t = r sqrt(df / (1 - r^2)) on df = n - 2 - k (k = rank of the centered z over the complete cases; ppcor
-    1.1 uses the same statistic with a normal reference). Returns (r, p, n, k)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    z = np.empty((a.size, 0)) if z is None else np.asarray(z, dtype=float).reshape(a.size, -1)
-    ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(z).all(axis=1)
-    n = int(ok.sum())
-    x, y, zz = a[ok], b[ok], z[ok]
-    if statistic == "spearman":
-        x, y = ranks(x), ranks(y)
-        zz = ranks(zz.T).T if zz.size else zz
-    zc = zz - zz.mean(axis=0, keepdims=True) if zz.size else zz
-    k = int(np.linalg.matrix_rank(zc)) if zc.size else 0
-    if n - 2 - k < 1:
-        return np.nan, np.nan, n, k
-    design = np.column_stack([np.ones(n), zz])
-    coef, *_ = np.linalg.lstsq(design, np.column_stack([x, y]), rcond=None)
-    res = np.column_stack([x, y]) - design @ coef
-    scale = np.abs(np.column_stack([x, y]) - np.column_stack([x, y]).mean(axis=0)).max(axis=0)
-    if not (scale > 0).all() or (np.abs(res).max(axis=0) <= 1e-12 * scale).any():
-        return np.nan, np.nan, n, k  # a score is constant or fully explained by the covariates
-    r = float(corr_rows(res[:, 0], res[:, 1])[0])
-    return r, correlation_p(r, n, k), n, k
-
-
-def covariate_design(
-    covariates: pd.DataFrame | None, samples: Sequence[str]
-) -> tuple[pd.DataFrame, dict[str, list[str]], dict]:
-    """Numeric design columns of the clinical covariates for ``samples``: numeric covariates as they are, others
-    (text, categorical, boolean) as 0/1 dummies of every level but the first in sorted order (the reference).
-    Missing values stay NA (those samples drop out of the partial correlation). A covariate with one level or
-    value, or with no value, is skipped. Returns (samples x columns, covariate -> its columns, info)."""
-    idx = pd.Index(list(samples), name="sample")
-    cols: dict[str, pd.Series] = {}
-    groups: dict[str, list[str]] = {}
-    info: dict = {"used": [], "skipped": {}, "coding": {}}
-    if covariates is None or covariates.shape[1] == 0:
-        return pd.DataFrame(index=idx), groups, info
-    cov = covariates.copy()
-    cov.index = cov.index.astype(str)
-    if cov.index.duplicated().any():
-        raise SeedsigError("the covariate table has duplicated sample ids: give one row per sample.")
-    if not cov.index.isin(idx).any():
-        raise SeedsigError(
-            f"the covariate table shares no sample id with the scores (e.g. '{cov.index[0]}' vs '{idx[0]}'): its index must hold the sample ids."
-        )
-    cov = cov.reindex(idx)
-    for name in cov.columns:
-        s = cov[name]
-        label = str(name)
-        n_missing = int(s.isna().sum())
-        if s.notna().sum() == 0:
-            info["skipped"][label] = "no value in any sample"
-            continue
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            v = s.astype(float)
-            if v.nunique(dropna=True) < 2:
-                info["skipped"][label] = f"one value only ({v.dropna().iloc[0]:g}) across the samples"
-                continue
-            cols[label] = v
-            groups[label] = [label]
-            info["coding"][label] = {"type": "numeric", "n_missing": n_missing}
-        else:
-            text = s.map(lambda v: v if pd.isna(v) else str(v))
-            levels = sorted(text.dropna().unique())
-            if len(levels) < 2:
-                info["skipped"][label] = f"one level only ('{levels[0]}') across the samples"
-                continue
-            groups[label] = []
-            for lev in levels[1:]:
-                c = f"{label}={lev}"
-                cols[c] = (text == lev).astype(float).where(text.notna())
-                groups[label].append(c)
-            info["coding"][label] = {
-                "type": "categorical",
-                "reference": levels[0],
-                "levels": levels,
-                "n_missing": n_missing,
-            }
-        info["used"].append(label)
-    return pd.DataFrame(cols, index=idx), groups, info
-
-
-# ----------------------------------------------------------------------------------------- random nulls
-def random_null_scores(
-    expr: pd.DataFrame,
-    signature: Signature,
-    method: str,
-    n: int,
-    seed: int,
-    params: dict | None = None,
-    *,
-    vectorized: bool | None = None,
-) -> np.ndarray:
-    """Scores (n x samples, samples in ``expr``'s column order) of ``n`` random signatures matched to
-    ``signature`` (size per direction and expression bins of its measured genes), seeded with ``seed``.
-
-    Methods in :data:`seedsig.scoring.random_sets.NULL_METHODS` use the vectorized
-    :func:`seedsig.scoring.random_sets.random_signature_scores`; the others (or ``vectorized=False``) draw the same
-    random gene sets and score them as ordinary signatures with :func:`seedsig.scoring.methods.score`."""
-
-    if vectorized is None:
-        vectorized = method in NULL_METHODS
-    if vectorized:
-        return random_signature_scores(expr, signature, method, n, seed, params=params)[0]
-    if method not in SCORING_METHODS:
-        raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
-    x, rows, labels = usable_matrix(expr, None, SCORING_METHODS[method].drops_constant_genes)
-    bins = expression_bins(x.mean(axis=1), 25)  # as random_signature_scores (same rng use: identical sets)
-    rng = np.random.default_rng(seed)
-    parts = []
-    for genes in (signature.up, signature.down):
-        idx = np.array(sorted(rows[g] for g in genes if g in rows), dtype=np.int64)
-        parts.append(matched_random_sets(bins, idx, n, rng) if idx.size else np.empty((n, 0), dtype=np.int64))
-    if not any(p.shape[1] for p in parts):
-        raise SeedsigError(
-            f"signature '{signature.name}' has no gene in the matrix: no random null can be matched to it."
-        )
-    up, down = labels[parts[0]], labels[parts[1]]
-    sigs = [
-        Signature(name=f"random_{i}", genes=(*up[i], *down[i]), directions=(1,) * up.shape[1] + (-1,) * down.shape[1])
-        for i in range(n)
-    ]
-    return score(expr, sigs, method, min_genes=1, min_fraction=0.0, params=params).scores.to_numpy().T
-
-
-# ----------------------------------------------------------------------------------------- the grid
+# ----------------------------------------------------------------------------------------- checks
 def _whole(v: object) -> bool:
     """A whole number >= 0 (an int, or a float without fraction; not a bool)."""
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
@@ -351,6 +123,207 @@ def _whole(v: object) -> bool:
 
 def _unique(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(map(str, names)))
+
+
+def _checked_statistics(statistics: Sequence[str] | str) -> list[str]:
+    """The statistics asked for (duplicates dropped), each one of :data:`STATISTICS`."""
+    statistics = _unique([statistics] if isinstance(statistics, str) else statistics)
+    bad = [s for s in statistics if s not in STATISTICS]
+    if bad or not statistics:
+        raise SeedsigError(
+            f"associate.statistics: {', '.join(bad) or 'none given'}; use one or both of {', '.join(STATISTICS)}."
+        )
+    return statistics
+
+
+def _check_counts(n_bootstrap: object, n_random: object, seed: object, min_samples: object) -> None:
+    """B of the bootstrap and the null and the seed are whole numbers >= 0; the floor is at least 3."""
+    for label, v in (("n_bootstrap", n_bootstrap), ("n_random", n_random), ("seed", seed)):
+        if not _whole(v):
+            raise SeedsigError(
+                f"associate.{label} must be a whole number >= 0"
+                f"{' (0 switches it off)' if label != 'seed' else ''}, not {v!r}."
+            )
+    if not _whole(min_samples) or min_samples < MIN_SAMPLES:
+        raise SeedsigError(
+            f"associate.min_samples must be a whole number >= {MIN_SAMPLES} (default {MIN_SAMPLES_TESTED}), "
+            f"not {min_samples!r}."
+        )
+
+
+def _check_names(names: Sequence[str], sig_by_name: dict[str, Signature], methods: Sequence[str]) -> None:
+    """Every focal / target signature is in the signature files and every score table's method is known."""
+    unknown = [n for n in names if n not in sig_by_name]
+    if unknown:
+        raise SeedsigError(
+            f"associate: signature(s) {', '.join(dict.fromkeys(unknown))} named as focal/target are not in the "
+            f"signature files. Known: {', '.join(sig_by_name)}."
+        )
+    unknown_methods = [m for m in methods if m not in SCORING_METHODS]
+    if unknown_methods:
+        raise SeedsigError(
+            f"associate: score tables for unknown method(s) {', '.join(unknown_methods)}; "
+            f"methods: {', '.join(SCORING_METHODS)}."
+        )
+
+
+def _aligned(expr: pd.DataFrame, scores: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The expression matrix with string labels and the score tables (methods sorted, samples sorted), checked:
+    no duplicated sample id, no scored sample missing from the matrix."""
+    expr = expr.copy()
+    expr.columns = expr.columns.astype(str)
+    expr.index = expr.index.astype(str)
+    if expr.columns.duplicated().any():
+        raise SeedsigError("the expression matrix has duplicated sample ids.")
+    tables: dict[str, pd.DataFrame] = {}
+    for m in sorted(scores):
+        t = scores[m].copy()
+        t.index = t.index.astype(str)
+        if t.index.duplicated().any():
+            raise SeedsigError(f"the {m} score table has duplicated sample ids.")
+        missing = t.index.difference(expr.columns)
+        if len(missing):
+            raise SeedsigError(
+                f"the {m} score table has {len(missing)} sample(s) not in the expression matrix "
+                f"(e.g. '{missing[0]}'): scores and expression must come from the same cohort."
+            )
+        tables[m] = t.loc[sorted(t.index)]
+    return expr, tables
+
+
+# ----------------------------------------------------------------------------------------- the grid's state
+@dataclass
+class _Grid:
+    """What the steps of :func:`correlation_table` share: the checked settings and inputs, and what the steps
+    add (pairs, score columns, which rows are tested, the partial-correlation design, the re-scored reduced
+    lists, the random scores). ``info`` is the sidecar's dict, filled step by step."""
+
+    x_expr: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    samples: list[str]
+    sig_by_name: dict[str, Signature]
+    statistics: list[str]
+    n_bootstrap: int
+    n_random: int
+    seed: int
+    min_samples: int
+    info: dict
+    timer: Timer
+    null_out: dict | None
+    pairs: list[tuple[str, str, int, float, float, frozenset]] = field(default_factory=list)
+    cols: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    n_pair: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    tested: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    z_all: np.ndarray | None = None
+    cov_label: str = ""
+    reduced: dict[tuple[str, str, frozenset], pd.Series] = field(default_factory=dict)
+    null_scores: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)
+
+
+def _info(g: _Grid, focal: Sequence[str], targets: Sequence[str], n_measured: int) -> dict:
+    """The sidecar's definitions and counters, before any step has filled its lists."""
+    min_samples = g.min_samples
+    return {
+        "grid": (
+            f"q = Benjamini-Hochberg over every row of the table with a p-value: {len(g.tables)} method(s) x "
+            f"{len(focal)} focal x {len(targets)} target signature(s) x {len(g.statistics)} statistic(s), "
+            "less the rows below min_samples"
+        ),
+        "methods": list(g.tables),
+        "statistics": g.statistics,
+        "order": "rows by method (sorted), then focal, target and statistic in the order given",
+        "p": "two-sided, t = r sqrt((n - 2) / (1 - r^2)) on n - 2 df (Spearman: scipy's t approximation; "
+        "Pearson: exact)",
+        "ci": "95%: Pearson Fisher z, tanh(atanh(r) -/+ 1.96 / sqrt(n - 3)); Spearman percentile bootstrap over "
+        "samples",
+        "n_bootstrap": g.n_bootstrap,
+        "n_random": g.n_random,
+        "seed": int(g.seed),
+        "min_samples": min_samples,
+        "floor": (
+            f"a row with fewer than {min_samples} samples where both scores are finite is not tested: r, p, q, CI, "
+            "r_without_shared, r_partial, p_random_null NA, a note, not in the BH family"
+        ),
+        "overlap": f"gene lists restricted to the {n_measured} genes measured in every sample; "
+        "p_overlap = hypergeometric P(X >= shared)",
+        "r_without_shared": "both signatures re-scored without the measured shared genes (same method, parameters "
+        "and coverage rule on the reduced lists)",
+        "random_null": "(b + 1) / (B + 1), b = random signatures matched to the focal one (size per direction, "
+        "expression bins) with |r| >= |r observed| against the target; seed per method and focal from seed",
+        "partial": "correlation of the residuals of both scores regressed on [1, covariates] over complete cases; "
+        "Spearman ranks both scores and every covariate column first (as ppcor)",
+        "samples": len(g.samples),
+        "skipped_pairs": [],
+        "missing_scores": {},
+        "reduced_signatures": [],
+        "random_null_methods": {},
+        "random_null_unavailable": {},
+        "random_null_seeds": {},
+    }
+
+
+# ----------------------------------------------------------------------------------------- the steps
+def _add_pairs(g: _Grid, focal: Sequence[str], targets: Sequence[str], measured: set[str]) -> None:
+    """The (focal, target) pairs with their gene overlap and the measured shared genes."""
+    for a in focal:
+        for b in targets:
+            if a == b:
+                g.info["skipped_pairs"].append(f"{a} vs itself")
+                continue
+            genes_a, genes_b = g.sig_by_name[a].genes, g.sig_by_name[b].genes
+            shared, jac, p_ov = overlap(genes_a, genes_b, measured)
+            drop = frozenset(set(genes_a) & set(genes_b) & measured)
+            g.pairs.append((a, b, shared, jac, p_ov, drop))
+
+
+def _add_score_columns(g: _Grid, names: Sequence[str]) -> None:
+    """Each method's score of each named signature (all NA when its table lacks it), the n of each pair, and
+    which rows reach the floor (nothing is computed for the others)."""
+    for m, table in g.tables.items():
+        g.cols[m] = {}
+        for s in dict.fromkeys(names):
+            if s in table.columns:
+                g.cols[m][s] = table[s].to_numpy(dtype=float)
+            else:
+                g.cols[m][s] = np.full(len(table), np.nan)
+                g.info["missing_scores"].setdefault(m, []).append(s)
+    g.n_pair = {
+        (m, a, b): int((np.isfinite(g.cols[m][a]) & np.isfinite(g.cols[m][b])).sum())
+        for m in g.tables
+        for a, b, *_ in g.pairs
+    }
+    g.tested = {k: n >= g.min_samples for k, n in g.n_pair.items()}
+
+
+def _add_partial_design(g: _Grid, covariates: pd.DataFrame | None, proliferation: bool) -> None:
+    """The design of the partial correlation: meta-PCNA (when asked for and measured) and the clinical
+    covariates, with what was used and why not in the info."""
+    design, groups, cov_info = covariate_design(covariates, g.samples)
+    pcna_info: dict = {"used": False, "genes": [], "reason": ""}
+    if proliferation and not any(g.tested.values()):
+        pcna_info["reason"] = f"not computed: no correlation row has {g.min_samples} samples (associate.min_samples)"
+    elif proliferation:
+        mp, genes = meta_pcna(g.x_expr)
+        if genes:
+            design.insert(0, "meta_pcna", mp.reindex(g.samples).to_numpy())
+            groups = {"meta_pcna": ["meta_pcna"], **groups}
+            pcna_info = {
+                "used": True,
+                "genes": genes,
+                "n_genes": len(genes),
+                "reason": "",
+                "definition": f"the ceil({META_PCNA_FRACTION:.0%} of measured genes), at least "
+                f"{META_PCNA_MIN_GENES}, genes most positively correlated (Pearson) with PCNA, PCNA included; "
+                "score = median of their z-scores per sample (Venet et al. 2011)",
+            }
+        else:
+            pcna_info["reason"] = "PCNA is not measured in every sample of the cohort: no meta-PCNA adjustment"
+    else:
+        pcna_info["reason"] = "proliferation adjustment switched off (associate.proliferation: false)"
+    g.info["meta_pcna"] = pcna_info
+    g.info["covariates"] = {**cov_info, "adjusted_for": list(groups)}
+    g.z_all = design.to_numpy(dtype=float) if design.shape[1] else None
+    g.cov_label = ";".join(groups)
 
 
 def _reduced(sig: Signature, drop: frozenset[str]) -> Signature:
@@ -363,6 +336,245 @@ def _reduced(sig: Signature, drop: frozenset[str]) -> Signature:
     )
 
 
+def _add_reduced_scores(g: _Grid, min_genes: int, min_fraction: float, method_params: dict[str, dict]) -> None:
+    """The shared-genes-removed signatures of the tested pairs that share genes: one score call per method, each
+    gene set once, with its coverage in the info."""
+    for m in g.tables:
+        todo: dict[tuple[str, frozenset], Signature] = {}
+        for a, b, shared, _, _, drop in g.pairs:
+            if shared and g.tested[(m, a, b)]:
+                for s in (a, b):
+                    todo.setdefault((s, drop), _reduced(g.sig_by_name[s], drop))
+        if not todo:
+            continue
+        res = score(
+            g.x_expr,
+            list(todo.values()),
+            m,
+            min_genes=min_genes,
+            min_fraction=min_fraction,
+            params=method_params.get(m),
+        )
+        for (s, drop), sig in todo.items():
+            g.reduced[(m, s, drop)] = res.scores[sig.name].reindex(g.tables[m].index)
+        for rec in res.coverage.to_dict("records"):
+            g.info["reduced_signatures"].append(
+                {
+                    "method": m,
+                    "signature": rec["signature"],
+                    "n_genes": int(rec["n_genes"]),
+                    "n_present": int(rec["n_present"]),
+                    "scored": bool(rec["scored"]),
+                    "reason": rec["reason"],
+                }
+            )
+
+
+def _add_random_nulls(g: _Grid, method_params: dict[str, dict]) -> None:
+    """The random-signature nulls: one set of B random scores per method x focal signature with a tested row."""
+    if g.n_random <= 0:
+        return
+    steps = list(dict.fromkeys((m, a) for m in g.tables for a, b, *_ in g.pairs if g.tested[(m, a, b)]))
+    for m, a in progress(steps, desc=f"random null B={g.n_random} (method x focal)", unit="set"):
+        with g.timer("random_null"):
+            g.null_scores[(m, a)] = _random_scores(
+                g.x_expr,
+                g.sig_by_name[a],
+                m,
+                g.n_random,
+                g.seed,
+                method_params.get(m),
+                g.cols[m][a],
+                g.tables[m].index,
+                g.info,
+            )
+
+
+def _random_scores(
+    expr: pd.DataFrame,
+    sig: Signature,
+    method: str,
+    n_random: int,
+    seed: int,
+    params: dict | None,
+    observed: np.ndarray,
+    index: pd.Index,
+    info: dict,
+) -> np.ndarray | None:
+    """Random-signature scores (n_random x samples of ``index``) for one (method, focal), from
+    :func:`seedsig.scoring.null.random_null_scores`, or None with a reason in the info."""
+
+    if not np.isfinite(observed).any():
+        return None
+    s = stable_seed(seed, "random_null", method, sig.name)
+    info["random_null_seeds"].setdefault(method, {})[sig.name] = s
+    info["random_null_methods"][method] = (
+        # the wording of the sidecars written before the null moved to seedsig.scoring.null (kept: same outputs)
+        "vectorized (scoring.random_signature_scores)"
+        if method in NULL_METHODS
+        else "random signatures scored with scoring.score"
+    )
+    try:
+        null = random_null_scores(expr, sig, method, n_random, s, params)
+    except SeedsigError as exc:
+        info["random_null_unavailable"].setdefault(method, {})[sig.name] = str(exc)
+        return None
+    return pd.DataFrame(null.T, index=expr.columns).reindex(index).to_numpy().T
+
+
+# ----------------------------------------------------------------------------------------- one row
+def _blank_row(m: str, pair: tuple, st: str, n: int) -> dict:
+    """A row of the table with its descriptive columns and every statistic NA."""
+    a, b, shared, jac, p_ov, _ = pair
+    return {
+        "method": m,
+        "signature_a": a,
+        "signature_b": b,
+        "r": np.nan,
+        "p": np.nan,
+        "q": np.nan,
+        "n": n,
+        "statistic": st,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "n_shared_genes": shared,
+        "jaccard": jac,
+        "p_overlap": p_ov,
+        "r_without_shared": np.nan,
+        "p_random_null": np.nan,
+        "r_partial": np.nan,
+        "covariates": "",
+        "note": "",
+    }
+
+
+def _untested_note(method: str, values: dict[str, np.ndarray], n: int, min_samples: int) -> str:
+    """Why a row below the floor is not tested: a signature without any score, or too few samples."""
+    unscored = [s for s, v in values.items() if not np.isfinite(v).any()]
+    if unscored:
+        verb = "is" if len(unscored) == 1 else "are"
+        return f"{' and '.join(unscored)} {verb} not scored with {method} in this cohort (see coverage.tsv): not tested"
+    samples = f"{n} sample{'s' if n != 1 else ''}"
+    return f"{samples} with both scores, fewer than associate.min_samples = {min_samples}: not tested"
+
+
+def _constant_note(values: dict[str, np.ndarray], both: np.ndarray, n: int) -> str:
+    """Why a tested row has no r: a score constant over the samples with both scores."""
+    const = [s for s, v in values.items() if v[both].max() == v[both].min()]
+    what = f"the {' and '.join(const) or 'a'} score{'s are' if len(const) > 1 else ' is'}"
+    return f"{what} constant across the {n} samples: no correlation"
+
+
+def _interval(g: _Grid, m: str, a: str, b: str, st: str, r: float, va: np.ndarray, vb: np.ndarray) -> tuple:
+    """95% interval of r over the complete pairs (va, vb): Fisher z (Pearson) or the seeded bootstrap (Spearman)."""
+    if st == "pearson":
+        return fisher_ci(r, va.size)
+    with g.timer("bootstrap"):
+        return bootstrap_ci(va, vb, g.n_bootstrap, stable_seed(g.seed, "bootstrap", m, a, b))
+
+
+def _random_null_p(
+    g: _Grid, key: tuple[str, str, str, str], r: float, null: np.ndarray, vb: np.ndarray, both: np.ndarray, ranked: dict
+) -> float:
+    """p_random_null of one row: the B random scores (ranked once per focal, statistic and sample set, in
+    ``ranked``) correlated with the target; the B correlations go to ``null_out``."""
+    m, a, b, st = key
+    with g.timer("random_null"):
+        cache_key = (a, st, both.tobytes())
+        if cache_key not in ranked:
+            if any(k[0] != a for k in ranked):  # pairs come focal by focal: keep one focal's
+                ranked.clear()
+            ranked[cache_key] = ranks(null[:, both]) if st == "spearman" else null[:, both]
+        target = ranks(vb[both]) if st == "spearman" else vb[both]
+        rn = corr_rows(ranked[cache_key], target)
+        if g.null_out is not None:  # the B null correlations, written by the associate stage
+            g.null_out[key] = rn
+        return empirical_null_p(r, rn)
+
+
+def _without_shared(g: _Grid, m: str, pair: tuple, st: str, r: float) -> tuple[float, str]:
+    """r of the two signatures re-scored without their shared genes (r itself when nothing is shared), and a
+    note when a reduced list no longer meets the coverage rule."""
+    a, b, shared, _, _, drop = pair
+    if shared == 0:
+        return r, ""
+    ra, rb = (g.reduced[(m, s, drop)].to_numpy(dtype=float) for s in (a, b))
+    value = correlation(ra, rb, st, g.min_samples)[0]
+    lost = [s for s, v in ((a, ra), (b, rb)) if not np.isfinite(v).any()]
+    if not lost:
+        return value, ""
+    verb = "meets" if len(lost) == 1 else "meet"
+    lost_text = " and ".join(lost)
+    return value, f"r_without_shared NA: {lost_text} without the shared genes no longer {verb} the coverage rule"
+
+
+def _row(g: _Grid, m: str, pair: tuple, st: str, z_m: np.ndarray | None, ranked: dict) -> dict:
+    """One row of the table (method ``m``, a pair, a statistic)."""
+    a, b = pair[0], pair[1]
+    va, vb = g.cols[m][a], g.cols[m][b]
+    n = g.n_pair[(m, a, b)]
+    rec = _blank_row(m, pair, st, n)
+    if not g.tested[(m, a, b)]:
+        rec["note"] = _untested_note(m, {a: va, b: vb}, n, g.min_samples)
+        return rec
+    both = np.isfinite(va) & np.isfinite(vb)
+    r, p, _ = correlation(va, vb, st, g.min_samples)
+    rec["r"], rec["p"] = r, p
+    if not np.isfinite(r):
+        rec["note"] = _constant_note({a: va, b: vb}, both, n)
+        return rec
+    notes = []
+    rec["ci_low"], rec["ci_high"] = _interval(g, m, a, b, st, r, va[both], vb[both])
+    null = g.null_scores.get((m, a))
+    if null is not None:
+        rec["p_random_null"] = _random_null_p(g, (m, a, b, st), r, null, vb, both, ranked)
+    elif g.n_random > 0 and a in g.info["random_null_unavailable"].get(m, {}):
+        notes.append(f"p_random_null NA: {g.info['random_null_unavailable'][m][a]}")
+    if z_m is not None:
+        rp, _, _, _ = partial_correlation(va, vb, z_m, st)
+        rec["r_partial"], rec["covariates"] = rp, g.cov_label
+    rec["r_without_shared"], note = _without_shared(g, m, pair, st, r)
+    if note:
+        notes.append(note)
+    rec["note"] = "; ".join(notes)
+    return rec
+
+
+def _rows(g: _Grid) -> list[dict]:
+    """Every row of the grid: methods, then pairs, then statistics."""
+    rows = []
+    bar = progress(
+        total=len(g.tables) * len(g.pairs),
+        desc=f"correlations, bootstrap B={g.n_bootstrap} (method x pair)",
+        unit="pair",
+    )
+    for m, table in g.tables.items():
+        z_m = None if g.z_all is None else pd.DataFrame(g.z_all, index=g.samples).reindex(table.index).to_numpy()
+        ranked: dict[tuple, np.ndarray] = {}  # the random scores ranked, for one focal at a time
+        for pair in g.pairs:
+            bar.update(1)
+            for st in g.statistics:
+                rows.append(_row(g, m, pair, st, z_m, ranked))
+    bar.close()
+    return rows
+
+
+def _finished(rows: list[dict], info: dict) -> pd.DataFrame:
+    """The table with its column types and q over the grid; the counts go to the info."""
+    table_out = pd.DataFrame(rows, columns=list(CORRELATION_COLUMNS))
+    for c in CORRELATION_COLUMNS:
+        if c in COUNT_COLUMNS:
+            table_out[c] = table_out[c].astype(int)
+        elif c not in TEXT_COLUMNS:
+            table_out[c] = table_out[c].astype(float)
+    table_out["q"] = bh_qvalues(table_out["p"].to_numpy())
+    info["n_rows"] = int(len(table_out))
+    info["n_tests"] = int(np.isfinite(table_out["p"].to_numpy(dtype=float)).sum())
+    info["n_below_min_samples"] = int(table_out["note"].str.contains("associate.min_samples", regex=False).sum())
+    return table_out
+
+
+# ----------------------------------------------------------------------------------------- the table
 def correlation_table(
     expr: pd.DataFrame,
     scores: dict[str, pd.DataFrame],
@@ -407,317 +619,37 @@ def correlation_table(
     bars (:func:`seedsig.core.progress.progress`) go to the rule log. ``null_out``: a dict that receives, per tested
     row with a random null, ``(method, signature_a, signature_b, statistic) -> the B null correlations`` (NaN where a
     random score has no finite correlation), the values its ``p_random_null`` counts."""
-
-    timer = timer if timer is not None else Timer()
-
-    statistics = _unique([statistics] if isinstance(statistics, str) else statistics)
-    bad = [s for s in statistics if s not in STATISTICS]
-    if bad or not statistics:
-        raise SeedsigError(
-            f"associate.statistics: {', '.join(bad) or 'none given'}; use one or both of {', '.join(STATISTICS)}."
-        )
-    for label, v in (("n_bootstrap", n_bootstrap), ("n_random", n_random), ("seed", seed)):
-        if not _whole(v):
-            raise SeedsigError(
-                f"associate.{label} must be a whole number >= 0{' (0 switches it off)' if label != 'seed' else ''}, not {v!r}."
-            )
-    if not _whole(min_samples) or min_samples < MIN_SAMPLES:
-        raise SeedsigError(
-            f"associate.min_samples must be a whole number >= {MIN_SAMPLES} (default {MIN_SAMPLES_TESTED}), "
-            f"not {min_samples!r}."
-        )
-    n_bootstrap, n_random, seed, min_samples = int(n_bootstrap), int(n_random), int(seed), int(min_samples)
+    statistics = _checked_statistics(statistics)
+    _check_counts(n_bootstrap, n_random, seed, min_samples)
     focal, targets = _unique(focal), _unique(targets)
     sig_by_name = {s.name: s for s in signatures}
-    unknown = [n for n in [*focal, *targets] if n not in sig_by_name]
-    if unknown:
-        raise SeedsigError(
-            f"associate: signature(s) {', '.join(dict.fromkeys(unknown))} named as focal/target are not in the signature files. Known: {', '.join(sig_by_name)}."
-        )
-    unknown_methods = [m for m in scores if m not in SCORING_METHODS]
-    if unknown_methods:
-        raise SeedsigError(
-            f"associate: score tables for unknown method(s) {', '.join(unknown_methods)}; methods: {', '.join(SCORING_METHODS)}."
-        )
-    method_params = dict(method_params or {})
-    expr = expr.copy()
-    expr.columns = expr.columns.astype(str)
-    expr.index = expr.index.astype(str)
-    if expr.columns.duplicated().any():
-        raise SeedsigError("the expression matrix has duplicated sample ids.")
-    tables: dict[str, pd.DataFrame] = {}
-    for m in sorted(scores):
-        t = scores[m].copy()
-        t.index = t.index.astype(str)
-        if t.index.duplicated().any():
-            raise SeedsigError(f"the {m} score table has duplicated sample ids.")
-        missing = t.index.difference(expr.columns)
-        if len(missing):
-            raise SeedsigError(
-                f"the {m} score table has {len(missing)} sample(s) not in the expression matrix (e.g. '{missing[0]}'): scores and expression must come from the same cohort."
-            )
-        tables[m] = t.loc[sorted(t.index)]
+    _check_names([*focal, *targets], sig_by_name, list(scores))
+    expr, tables = _aligned(expr, scores)
     samples = sorted(set().union(*(t.index for t in tables.values()))) if tables else []
     x_expr = expr[samples]
     measured = measured_genes(x_expr)
-
-    info: dict = {
-        "grid": (
-            f"q = Benjamini-Hochberg over every row of the table with a p-value: {len(tables)} method(s) x "
-            f"{len(focal)} focal x {len(targets)} target signature(s) x {len(statistics)} statistic(s), "
-            "less the rows below min_samples"
-        ),
-        "methods": list(tables),
-        "statistics": statistics,
-        "order": "rows by method (sorted), then focal, target and statistic in the order given",
-        "p": "two-sided, t = r sqrt((n - 2) / (1 - r^2)) on n - 2 df (Spearman: scipy's t approximation; Pearson: exact)",
-        "ci": "95%: Pearson Fisher z, tanh(atanh(r) -/+ 1.96 / sqrt(n - 3)); Spearman percentile bootstrap over samples",
-        "n_bootstrap": n_bootstrap,
-        "n_random": n_random,
-        "seed": int(seed),
-        "min_samples": min_samples,
-        "floor": (
-            f"a row with fewer than {min_samples} samples where both scores are finite is not tested: r, p, q, CI, "
-            "r_without_shared, r_partial, p_random_null NA, a note, not in the BH family"
-        ),
-        "overlap": f"gene lists restricted to the {len(measured)} genes measured in every sample; p_overlap = hypergeometric P(X >= shared)",
-        "r_without_shared": "both signatures re-scored without the measured shared genes (same method, parameters and coverage rule on the reduced lists)",
-        "random_null": "(b + 1) / (B + 1), b = random signatures matched to the focal one (size per direction, expression bins) with |r| >= |r observed| against the target; seed per method and focal from seed",
-        "partial": "correlation of the residuals of both scores regressed on [1, covariates] over complete cases; Spearman ranks both scores and every covariate column first (as ppcor)",
-        "samples": len(samples),
-        "skipped_pairs": [],
-        "missing_scores": {},
-        "reduced_signatures": [],
-        "random_null_methods": {},
-        "random_null_unavailable": {},
-        "random_null_seeds": {},
-    }
-
-    # ---- the pairs, the score columns, and which rows reach the floor (nothing is computed for the others)
-    pairs = []
-    for a in focal:
-        for b in targets:
-            if a == b:
-                info["skipped_pairs"].append(f"{a} vs itself")
-                continue
-            shared, jac, p_ov = overlap(sig_by_name[a].genes, sig_by_name[b].genes, measured)
-            drop = frozenset(set(sig_by_name[a].genes) & set(sig_by_name[b].genes) & measured)
-            pairs.append((a, b, shared, jac, p_ov, drop))
-    cols: dict[str, dict[str, np.ndarray]] = {}
-    for m, table in tables.items():
-        cols[m] = {}
-        for s in dict.fromkeys([*focal, *targets]):
-            if s in table.columns:
-                cols[m][s] = table[s].to_numpy(dtype=float)
-            else:
-                cols[m][s] = np.full(len(table), np.nan)
-                info["missing_scores"].setdefault(m, []).append(s)
-    n_pair = {
-        (m, a, b): int((np.isfinite(cols[m][a]) & np.isfinite(cols[m][b])).sum()) for m in tables for a, b, *_ in pairs
-    }
-    tested = {k: n >= min_samples for k, n in n_pair.items()}
-    any_tested = any(tested.values())
-
-    # ---- covariates for the partial correlation
-    design, groups, cov_info = covariate_design(covariates, samples)
-    pcna_info: dict = {"used": False, "genes": [], "reason": ""}
-    if proliferation and not any_tested:
-        pcna_info["reason"] = f"not computed: no correlation row has {min_samples} samples (associate.min_samples)"
-    elif proliferation:
-        mp, genes = meta_pcna(x_expr)
-        if genes:
-            design.insert(0, "meta_pcna", mp.reindex(samples).to_numpy())
-            groups = {"meta_pcna": ["meta_pcna"], **groups}
-            pcna_info = {
-                "used": True,
-                "genes": genes,
-                "n_genes": len(genes),
-                "reason": "",
-                "definition": f"the ceil({META_PCNA_FRACTION:.0%} of measured genes), at least {META_PCNA_MIN_GENES}, genes most positively correlated (Pearson) with PCNA, PCNA included; score = median of their z-scores per sample (Venet et al. 2011)",
-            }
-        else:
-            pcna_info["reason"] = "PCNA is not measured in every sample of the cohort: no meta-PCNA adjustment"
-    else:
-        pcna_info["reason"] = "proliferation adjustment switched off (associate.proliferation: false)"
-    info["meta_pcna"] = pcna_info
-    info["covariates"] = {**cov_info, "adjusted_for": list(groups)}
-    z_all = design.to_numpy(dtype=float) if design.shape[1] else None
-    cov_label = ";".join(groups)
-
-    # ---- reduced (shared-genes-removed) signatures: one score call per method, each gene set once
-    reduced: dict[tuple[str, str, frozenset], pd.Series] = {}
-    for m in tables:
-        todo: dict[tuple[str, frozenset], Signature] = {}
-        for a, b, shared, _, _, drop in pairs:
-            if shared and tested[(m, a, b)]:
-                for s in (a, b):
-                    todo.setdefault((s, drop), _reduced(sig_by_name[s], drop))
-        if not todo:
-            continue
-        res = score(
-            x_expr, list(todo.values()), m, min_genes=min_genes, min_fraction=min_fraction, params=method_params.get(m)
-        )
-        for (s, drop), sig in todo.items():
-            reduced[(m, s, drop)] = res.scores[sig.name].reindex(tables[m].index)
-        for rec in res.coverage.to_dict("records"):
-            info["reduced_signatures"].append(
-                {
-                    "method": m,
-                    "signature": rec["signature"],
-                    "n_genes": int(rec["n_genes"]),
-                    "n_present": int(rec["n_present"]),
-                    "scored": bool(rec["scored"]),
-                    "reason": rec["reason"],
-                }
-            )
-
-    # ---- the random-signature nulls: one set of B random scores per method x focal signature with a tested row
-    null_scores: dict[tuple[str, str], np.ndarray | None] = {}
-    if n_random > 0:
-        steps = list(dict.fromkeys((m, a) for m in tables for a, b, *_ in pairs if tested[(m, a, b)]))
-        for m, a in progress(steps, desc=f"random null B={n_random} (method x focal)", unit="set"):
-            with timer("random_null"):
-                null_scores[(m, a)] = _random_scores(
-                    x_expr, sig_by_name[a], m, n_random, seed, method_params.get(m), cols[m][a], tables[m].index, info
-                )
-
-    # ---- the grid
-    rows = []
-    bar = progress(
-        total=len(tables) * len(pairs), desc=f"correlations, bootstrap B={n_bootstrap} (method x pair)", unit="pair"
+    g = _Grid(
+        x_expr=x_expr,
+        tables=tables,
+        samples=samples,
+        sig_by_name=sig_by_name,
+        statistics=statistics,
+        n_bootstrap=int(n_bootstrap),
+        n_random=int(n_random),
+        seed=int(seed),
+        min_samples=int(min_samples),
+        info={},
+        timer=timer if timer is not None else Timer(),
+        null_out=null_out,
     )
-    for m, table in tables.items():
-        col = cols[m]
-        z_m = None if z_all is None else pd.DataFrame(z_all, index=samples).reindex(table.index).to_numpy()
-        null_cache_ranked: dict[tuple, np.ndarray] = {}
-        for a, b, shared, jac, p_ov, drop in pairs:
-            bar.update(1)
-            va, vb = col[a], col[b]
-            both = np.isfinite(va) & np.isfinite(vb)
-            n = n_pair[(m, a, b)]
-            null = null_scores.get((m, a))
-            for st in statistics:
-                rec = {
-                    "method": m,
-                    "signature_a": a,
-                    "signature_b": b,
-                    "r": np.nan,
-                    "p": np.nan,
-                    "q": np.nan,
-                    "n": n,
-                    "statistic": st,
-                    "ci_low": np.nan,
-                    "ci_high": np.nan,
-                    "n_shared_genes": shared,
-                    "jaccard": jac,
-                    "p_overlap": p_ov,
-                    "r_without_shared": np.nan,
-                    "p_random_null": np.nan,
-                    "r_partial": np.nan,
-                    "covariates": "",
-                    "note": "",
-                }
-                rows.append(rec)
-                if not tested[(m, a, b)]:
-                    rec["note"] = _untested_note(m, {a: va, b: vb}, n, min_samples)
-                    continue
-                r, p, _ = correlation(va, vb, st, min_samples)
-                rec["r"], rec["p"] = r, p
-                if not np.isfinite(r):
-                    const = [s for s, v in ((a, va), (b, vb)) if v[both].max() == v[both].min()]
-                    what = f"the {' and '.join(const) or 'a'} score{'s are' if len(const) > 1 else ' is'}"
-                    rec["note"] = f"{what} constant across the {n} samples: no correlation"
-                    continue
-                notes = []
-                if st == "pearson":
-                    rec["ci_low"], rec["ci_high"] = fisher_ci(r, n)
-                else:
-                    with timer("bootstrap"):
-                        boot_seed = stable_seed(seed, "bootstrap", m, a, b)
-                        rec["ci_low"], rec["ci_high"] = bootstrap_ci(va[both], vb[both], n_bootstrap, boot_seed)
-                if null is not None:
-                    with timer("random_null"):
-                        key = (a, st, both.tobytes())  # random scores ranked once per focal, statistic and sample set
-                        if key not in null_cache_ranked:
-                            if any(k[0] != a for k in null_cache_ranked):  # pairs come focal by focal: keep one focal's
-                                null_cache_ranked.clear()
-                            null_cache_ranked[key] = ranks(null[:, both]) if st == "spearman" else null[:, both]
-                        target = ranks(vb[both]) if st == "spearman" else vb[both]
-                        rn = corr_rows(null_cache_ranked[key], target)
-                        rec["p_random_null"] = empirical_null_p(r, rn)
-                        if null_out is not None:  # the B null correlations, written by the associate stage
-                            null_out[(m, a, b, st)] = rn
-                elif n_random > 0 and a in info["random_null_unavailable"].get(m, {}):
-                    notes.append(f"p_random_null NA: {info['random_null_unavailable'][m][a]}")
-                if z_m is not None:
-                    rp, _, _, _ = partial_correlation(va, vb, z_m, st)
-                    rec["r_partial"], rec["covariates"] = rp, cov_label
-                if shared == 0:
-                    rec["r_without_shared"] = r
-                else:
-                    ra, rb = (reduced[(m, s, drop)].to_numpy(dtype=float) for s in (a, b))
-                    rec["r_without_shared"] = correlation(ra, rb, st, min_samples)[0]
-                    lost = [s for s, v in ((a, ra), (b, rb)) if not np.isfinite(v).any()]
-                    if lost:
-                        verb = "meets" if len(lost) == 1 else "meet"
-                        lost_text = " and ".join(lost)
-                        notes.append(
-                            f"r_without_shared NA: {lost_text} without the shared genes no longer {verb} the "
-                            "coverage rule"
-                        )
-                rec["note"] = "; ".join(notes)
-    bar.close()
-    table_out = pd.DataFrame(rows, columns=list(CORRELATION_COLUMNS))
-    for c in CORRELATION_COLUMNS:
-        if c in ("n", "n_shared_genes"):
-            table_out[c] = table_out[c].astype(int)
-        elif c not in ("method", "signature_a", "signature_b", "statistic", "covariates", "note"):
-            table_out[c] = table_out[c].astype(float)
-    table_out["q"] = bh_qvalues(table_out["p"].to_numpy())
-    info["n_rows"] = int(len(table_out))
-    info["n_tests"] = int(np.isfinite(table_out["p"].to_numpy(dtype=float)).sum())
-    info["n_below_min_samples"] = int(table_out["note"].str.contains("associate.min_samples", regex=False).sum())
-    return table_out, info
-
-
-def _untested_note(method: str, values: dict[str, np.ndarray], n: int, min_samples: int) -> str:
-    """Why a row below the floor is not tested: a signature without any score, or too few samples."""
-    unscored = [s for s, v in values.items() if not np.isfinite(v).any()]
-    if unscored:
-        verb = "is" if len(unscored) == 1 else "are"
-        return f"{' and '.join(unscored)} {verb} not scored with {method} in this cohort (see coverage.tsv): not tested"
-    samples = f"{n} sample{'s' if n != 1 else ''}"
-    return f"{samples} with both scores, fewer than associate.min_samples = {min_samples}: not tested"
-
-
-def _random_scores(
-    expr: pd.DataFrame,
-    sig: Signature,
-    method: str,
-    n_random: int,
-    seed: int,
-    params: dict | None,
-    observed: np.ndarray,
-    index: pd.Index,
-    info: dict,
-) -> np.ndarray | None:
-    """Random-signature scores (n_random x samples of ``index``) for one (method, focal), or None with a reason."""
-
-    if not np.isfinite(observed).any():
-        return None
-    s = stable_seed(seed, "random_null", method, sig.name)
-    info["random_null_seeds"].setdefault(method, {})[sig.name] = s
-    info["random_null_methods"][method] = (
-        "vectorized (scoring.random_signature_scores)"
-        if method in NULL_METHODS
-        else "random signatures scored with scoring.score"
-    )
-    try:
-        null = random_null_scores(expr, sig, method, n_random, s, params)
-    except SeedsigError as exc:
-        info["random_null_unavailable"].setdefault(method, {})[sig.name] = str(exc)
-        return None
-    return pd.DataFrame(null.T, index=expr.columns).reindex(index).to_numpy().T
+    g.info = _info(g, focal, targets, len(measured))
+    _add_pairs(g, focal, targets, measured)
+    _add_score_columns(g, [*focal, *targets])
+    _add_partial_design(g, covariates, proliferation)
+    method_params = dict(method_params or {})
+    _add_reduced_scores(g, min_genes, min_fraction, method_params)
+    _add_random_nulls(g, method_params)
+    return _finished(_rows(g), g.info), g.info
 
 
 def null_p(r: float, null: np.ndarray, target: np.ndarray) -> float:

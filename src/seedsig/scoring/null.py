@@ -1,0 +1,184 @@
+"""The random-signature null (Venet et al. 2011), one code path for every scoring method and every stage.
+
+:func:`random_null_scores` is the one entry point: given the prepared expression (genes x samples), a signature,
+a method, B, a seed and the method's parameters, it returns the B x samples scores of B random signatures
+matched to the signature. The association stage (``p_random_null`` of the correlations,
+``null_correlations.tsv.gz``) and the outcome stage (``p_random_null`` of the Cox models) both call it.
+
+How the random signatures are drawn (:func:`draw_random_sets`): the usable rows of the matrix (as
+:func:`seedsig.scoring.methods.usable_matrix` gives them for the method) are put in :data:`N_BINS` equal-count
+bins by mean expression (:func:`expression_bins`); for the up genes, then the down genes, of the signature,
+:func:`matched_random_sets` draws B sets with the same number of genes from each bin, never a gene of the
+signature itself. One ``np.random.default_rng(seed)`` draws everything, in that order; the global RNG is not
+touched.
+
+How they are scored: the methods in :data:`NULL_METHODS` are vectorized (the matrix is ranked or standardized
+once and all sets of a size are scored together, with the kernels of :mod:`seedsig.scoring.methods`); the other
+methods (gsva, plage, score_genes) score the same random sets as ordinary signatures with one call of
+:func:`seedsig.scoring.methods.score`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from seedsig.core.errors import SeedsigError
+from seedsig.core.stats import rank_columns
+from seedsig.scoring.methods import SCORING_METHODS, _ssgsea_es, score, standardize, usable_matrix
+from seedsig.scoring.signatures import Signature
+
+N_BINS = 25  # expression bins of the matched random sets
+NULL_METHODS = ("ssgsea", "zscore", "mean_z", "singscore")  # methods with a vectorized null
+CHUNK_ELEMENTS = 8_000_000  # sets x genes x samples per chunk of the vectorized scores (~64 MB)
+
+
+def expression_bins(means: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
+    """Bin index (0..n_bins-1) of each gene by its mean expression (equal-count bins, as scanpy's controls)."""
+    order = np.argsort(means, kind="mergesort")
+    bins = np.empty(len(means), dtype=np.int64)
+    bins[order] = np.arange(len(means)) * n_bins // max(len(means), 1)
+    return bins
+
+
+def matched_random_sets(bins: np.ndarray, idx: np.ndarray, n_sets: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_sets`` random gene sets (rows of row indices) matched to the set ``idx``: the same number of genes
+    from each expression bin, distinct within a set, never a gene of ``idx`` itself."""
+    out = np.empty((n_sets, idx.size), dtype=np.int64)
+    col = 0
+    exclude = np.zeros(len(bins), dtype=bool)
+    exclude[idx] = True
+    for b in np.unique(bins[idx]):
+        need = int((bins[idx] == b).sum())
+        pool = np.flatnonzero((bins == b) & ~exclude)
+        if pool.size < need:  # tiny matrices: widen to all non-set genes
+            pool = np.flatnonzero(~exclude)
+        keys = rng.random((n_sets, pool.size))
+        pick = (
+            np.argpartition(keys, need - 1, axis=1)[:, :need]
+            if need < pool.size
+            else np.tile(np.arange(pool.size), (n_sets, 1))
+        )
+        out[:, col : col + need] = pool[pick]
+        col += need
+    return out
+
+
+@dataclass(frozen=True)
+class RandomSets:
+    """B random signatures matched to one signature, as rows of the usable matrix ``x`` (labels ``labels``):
+    ``up`` (B x k_up) and ``down`` (B x k_down) row indices; a direction without a measured gene has 0 columns."""
+
+    x: np.ndarray
+    labels: np.ndarray
+    up: np.ndarray
+    down: np.ndarray
+
+    def gene_sets(self) -> list[tuple[str, ...]]:
+        """The random signatures as gene lists, up genes then down genes."""
+        up, down = self.labels[self.up], self.labels[self.down]
+        return [(*up[i], *down[i]) for i in range(self.up.shape[0])]
+
+
+def draw_random_sets(expr: pd.DataFrame, signature: Signature, method: str, n: int, seed: int) -> RandomSets:
+    """The ``n`` random signatures matched to ``signature`` in ``expr`` (genes x samples) for ``method`` (whose
+    usable rows they are drawn from), seeded with ``seed``: up genes first, then down genes, from one
+    ``np.random.default_rng(seed)``. Raises :class:`SeedsigError` for an unknown method or a signature without a
+    measured gene."""
+    if method not in SCORING_METHODS:
+        raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
+    x, rows, labels = usable_matrix(expr, None, SCORING_METHODS[method].drops_constant_genes)
+    bins = expression_bins(x.mean(axis=1), N_BINS)
+    rng = np.random.default_rng(seed)
+    parts = []
+    for genes in (signature.up, signature.down):
+        idx = np.array(sorted(rows[g] for g in genes if g in rows), dtype=np.int64)
+        parts.append(matched_random_sets(bins, idx, n, rng) if idx.size else np.empty((n, 0), dtype=np.int64))
+    if not any(p.shape[1] for p in parts):
+        raise SeedsigError(
+            f"signature '{signature.name}' has no gene in the matrix: no random null can be matched to it."
+        )
+    return RandomSets(x=x, labels=labels, up=parts[0], down=parts[1])
+
+
+def random_gene_sets(expr: pd.DataFrame, signature: Signature, method: str, n: int, seed: int) -> list[tuple[str, ...]]:
+    """The gene lists (up genes, then down genes) of the ``n`` random signatures that :func:`random_null_scores`
+    scores with the same arguments."""
+    return draw_random_sets(expr, signature, method, n, seed).gene_sets()
+
+
+def random_null_scores(
+    expr: pd.DataFrame,
+    signature: Signature,
+    method: str,
+    n: int,
+    seed: int,
+    params: dict | None = None,
+    *,
+    vectorized: bool | None = None,
+) -> np.ndarray:
+    """Scores (n x samples, samples in ``expr``'s column order) of ``n`` random signatures matched to
+    ``signature`` (size per direction and expression bins of its measured genes), seeded with ``seed``, for
+    any scoring method with its parameters ``params``.
+
+    Methods in :data:`NULL_METHODS` are scored vectorized; the others (or ``vectorized=False``) score the same
+    random gene sets as ordinary signatures with :func:`seedsig.scoring.methods.score` (one call for all sets)."""
+    if vectorized is None:
+        vectorized = method in NULL_METHODS
+    sets = draw_random_sets(expr, signature, method, n, seed)
+    if vectorized:
+        return _vectorized_scores(method, sets, params)
+    return _scored_as_signatures(expr, sets, method, params)
+
+
+def _scored_as_signatures(expr: pd.DataFrame, sets: RandomSets, method: str, params: dict | None) -> np.ndarray:
+    """The random signatures scored one by one as ordinary signatures (every coverage rule off)."""
+    up, down = sets.labels[sets.up], sets.labels[sets.down]
+    directions = (1,) * up.shape[1] + (-1,) * down.shape[1]
+    sigs = [Signature(name=f"random_{i}", genes=(*up[i], *down[i]), directions=directions) for i in range(len(up))]
+    return score(expr, sigs, method, min_genes=1, min_fraction=0.0, params=params).scores.to_numpy().T
+
+
+def _vectorized_scores(method: str, sets: RandomSets, params: dict | None) -> np.ndarray:
+    """The random signatures scored all at once (methods of :data:`NULL_METHODS`): up score, then the down
+    score subtracted (singscore: added, on reversed ranks)."""
+    if method not in NULL_METHODS:
+        raise SeedsigError(f"random-signature nulls support the methods {', '.join(NULL_METHODS)}, not '{method}'.")
+    p = {**SCORING_METHODS[method].defaults, **(params or {})}
+    x = sets.x
+    if method == "ssgsea":
+        prep_up = prep_down = rank_columns(x)
+    elif method == "singscore":
+        prep_up, prep_down = rank_columns(x, "min"), rank_columns(-x, "min")
+    else:
+        prep_up = prep_down = standardize(x)
+    total = np.zeros((sets.up.shape[0], x.shape[1]))
+    for idx, prep, sign in ((sets.up, prep_up, 1.0), (sets.down, prep_down, -1.0)):
+        if not idx.shape[1]:
+            continue
+        sc = _kernel_scores(method, prep, idx, p, x.shape[0])
+        total += sc if (method == "singscore" or sign > 0) else -sc
+    return total
+
+
+def _kernel_scores(method: str, prepared: np.ndarray, sets: np.ndarray, p: dict, n_rows: int) -> np.ndarray:
+    """Scores of many equal-size sets at once (sets: B x k row indices), chunked to ~64 MB."""
+    B, k = sets.shape
+    S = prepared.shape[1]
+    out = np.empty((B, S))
+    step = max(1, int(CHUNK_ELEMENTS // max(k * S, 1)))
+    for a in range(0, B, step):
+        g = prepared[sets[a : a + step]]  # b x k x S
+        if method == "ssgsea":
+            out[a : a + step] = _ssgsea_es(g, n_rows, p.get("alpha", 0.25))
+        elif method == "zscore":
+            out[a : a + step] = g.sum(axis=1) / np.sqrt(k)
+        elif method == "mean_z":
+            out[a : a + step] = g.mean(axis=1)
+        else:  # singscore on 'min' ranks
+            low, high = (k + 1) / 2.0, (2 * n_rows - k + 1) / 2.0
+            centre = 0.5 if p.get("centered", True) else 0.0
+            out[a : a + step] = (g.mean(axis=1) - low) / (high - low) - centre
+    return out
