@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from seedsig.association.correlation import random_null_scores
 from seedsig.core.cohort import (
     EVENT_CODES,
     covariate_frame,
@@ -36,7 +36,8 @@ from seedsig.outcome.curves import (
     kaplan_meier,
     logrank,
 )
-from seedsig.scoring.signatures import load_signatures
+from seedsig.scoring.null import random_null_scores
+from seedsig.scoring.signatures import Signature, load_signatures
 
 log = logging.getLogger("seedsig")
 
@@ -54,7 +55,8 @@ def _endpoint_values(
         return (
             None,
             None,
-            f"column(s) {', '.join(repr(c) for c in missing)} not in the clinical table of cohort '{cohort}': endpoint skipped",
+            f"column(s) {', '.join(repr(c) for c in missing)} not in the clinical table of cohort '{cohort}': "
+            "endpoint skipped",
         )
     raw_t = obs[time].astype(object)
     t = pd.to_numeric(raw_t, errors="coerce")
@@ -63,7 +65,8 @@ def _endpoint_values(
         return (
             None,
             None,
-            f"clinical column '{time}' has non-numeric time(s) such as {raw_t[bad].iloc[0]!r} (sample {raw_t.index[bad][0]}): endpoint skipped; times must be numbers (NA for unknown)",
+            f"clinical column '{time}' has non-numeric time(s) such as {raw_t[bad].iloc[0]!r} "
+            f"(sample {raw_t.index[bad][0]}): endpoint skipped; times must be numbers (NA for unknown)",
         )
     if (t < 0).any():
         return (
@@ -78,7 +81,8 @@ def _endpoint_values(
         return (
             None,
             None,
-            f"clinical column '{event}' has event value(s) {sorted({str(v) for v in raw_e[bad]})[:5]} that are not 1/0 or TRUE/FALSE: endpoint skipped",
+            f"clinical column '{event}' has event value(s) {sorted({str(v) for v in raw_e[bad]})[:5]} "
+            "that are not 1/0 or TRUE/FALSE: endpoint skipped",
         )
     return t.astype(float), e, ""
 
@@ -105,6 +109,331 @@ def relapse_sites(obs: pd.DataFrame, column: str, sites: Sequence[str], event: p
     return site.mask(ev & (site == ""), "unknown")
 
 
+# -------------------------------------------------------------------------------------------- the Cox null
+@dataclass
+class CoxRandomNull:
+    """The random-signature null of a cohort's Cox models (Venet et al. 2011): the univariate Wald z of a
+    signature against the z of ``n_random`` random signatures matched to it, fitted together by
+    :func:`~seedsig.outcome.cox_many.cox_univariate_many`, p by :func:`~seedsig.outcome.cox_many.random_null_p`.
+
+    The random scores come from :func:`seedsig.scoring.null.random_null_scores` (the one random-signature null,
+    shared with the association stage), made once per (method, signature) with the seed
+    ``stable_seed(seed, 'survival', method, signature)`` and reused over every endpoint. A signature whose null
+    cannot be drawn gets NA, with the reason in ``unavailable`` (``method/signature`` -> message)."""
+
+    expr: pd.DataFrame
+    signatures: dict[str, Signature]
+    scores: dict[str, pd.DataFrame]
+    n_random: int
+    seed: int
+    method_params: dict
+    min_samples: int
+    random_scores: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    n_fits: int = 0  # univariate Cox rows tested against the random null
+
+    def scores_of(self, method: str, signature: str) -> np.ndarray | None:
+        """The B x samples random scores of (method, signature), samples as the method's score table; None when
+        the null cannot be drawn."""
+        key = (method, signature)
+        if key not in self.random_scores:
+            try:
+                seed = stable_seed(self.seed, "survival", method, signature)
+                self.random_scores[key] = random_null_scores(
+                    self.expr[list(self.scores[method].index)],
+                    self.signatures[signature],
+                    method,
+                    self.n_random,
+                    seed,
+                    self.method_params.get(method) or {},
+                )
+            except SeedsigError as exc:
+                self.random_scores[key] = None
+                self.unavailable[f"{method}/{signature}"] = str(exc)
+        return self.random_scores[key]
+
+    def p_values(self, tab: pd.DataFrame, time: pd.Series, event: pd.Series, label: str) -> np.ndarray:
+        """p_random_null of every row of a Cox table (:data:`SURVIVAL_COLUMNS`): the univariate rows with a
+        hazard ratio get one, every other row NA."""
+        out = np.full(len(tab), np.nan)
+        if self.n_random <= 0:
+            return out
+        todo = [
+            i for i, r in enumerate(tab.itertuples(index=False)) if r.model == "univariate" and np.isfinite(r.hr_per_sd)
+        ]
+        self.n_fits += len(todo)
+        for i in progress(todo, desc=f"random null B={self.n_random} {label} (method x signature)", unit="sig"):
+            method, signature = tab["method"].iat[i], tab["signature"].iat[i]
+            null = self.scores_of(method, signature)
+            if null is None:
+                continue
+            x, t, e, ok = complete_cases(self.scores[method][signature], time, event)
+            b, se = cox_univariate_many(
+                np.vstack([x[ok], null[:, ok]]), t[ok], e[ok].astype(int), min_samples=self.min_samples
+            )
+            z = b / se
+            out[i] = random_null_p(z[0], z[1:])
+        return out
+
+
+# -------------------------------------------------------------------------------------------- the plan
+@dataclass
+class _Plan:
+    """The analysis plan of one cohort and what its steps have produced so far."""
+
+    scores: dict[str, pd.DataFrame]
+    focal: Sequence[str]
+    floor: int
+    covariates: list[str]
+    cov: pd.DataFrame | None
+    cov_notes: list[str]
+    cut: str | Sequence[float]
+    null: CoxRandomNull
+    timer: Timer
+    rows: list[pd.DataFrame] = field(default_factory=list)
+    km_parts: list[pd.DataFrame] = field(default_factory=list)
+    lr_rows: list[dict] = field(default_factory=list)
+    aj_parts: list[pd.DataFrame] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    thin: list[str] = field(default_factory=list)  # endpoints with fewer samples than survival.min_samples
+
+    @property
+    def cut_label(self) -> str:
+        return self.cut if isinstance(self.cut, str) else "values:" + ",".join(f"{v:g}" for v in self.cut)
+
+    def focal_scores(self):
+        """(method, focal signature, its scores) for every focal signature in every score table."""
+        for m, sc in self.scores.items():
+            for g in [f for f in self.focal if f in sc.columns]:
+                yield m, g, sc[g]
+
+
+def _endpoints(endpoint: dict, configured: Sequence[dict], notes: list[str]) -> tuple[list[tuple], str]:
+    """The endpoints (label, time, event, kind): the sheet's primary one, then the configured ones."""
+    endpoints: list[tuple[str, str, str, str]] = []
+    primary_label = ""
+    if endpoint.get("time") and endpoint.get("event"):
+        primary_label = f"{endpoint['time']}/{endpoint['event']}"
+        endpoints.append((primary_label, endpoint["time"], endpoint["event"], "primary"))
+    else:
+        notes.append("no endpoint given in the cohort sheet (time/event columns): no primary survival model")
+    for e in configured:
+        endpoints.append((e["name"], e["time"], e["event"], "secondary"))
+    return endpoints, primary_label
+
+
+def _note_rows(scores: dict[str, pd.DataFrame], label: str, model: str, note: str, covs: str = "") -> list[dict]:
+    """One row per method and signature saying why no model was fitted."""
+    return [
+        {
+            "method": m,
+            "signature": g,
+            "endpoint": label,
+            "n": 0,
+            "events": 0,
+            "note": note,
+            "model": model,
+            "covariates": covs,
+        }
+        for m, t in scores.items()
+        for g in t.columns
+    ]
+
+
+def _with_covariate_notes(plan: _Plan, tab: pd.DataFrame, label: str) -> pd.DataFrame:
+    """A Cox table with the covariates that could not be used said: note rows for an adjusted model that could
+    not be fitted at all, or a note on each adjusted row fitted without some of them."""
+    if not (plan.cov_notes and plan.covariates):
+        return tab
+    said = "; ".join(plan.cov_notes)
+    if plan.cov is None:
+        rows = _note_rows(
+            plan.scores, label, "adjusted", said + ": adjusted model not fitted", ";".join(plan.covariates)
+        )
+        return pd.concat([tab, pd.DataFrame(rows)], ignore_index=True)
+    adj = tab["model"] == "adjusted"
+    tab.loc[adj, "note"] = (
+        tab.loc[adj, "note"]
+        .fillna("")
+        .astype(str)
+        .map(lambda s: "; ".join(x for x in (s, said + ": not adjusted for it") if x))
+    )
+    return tab
+
+
+def _fit_endpoint(plan: _Plan, label: str, time: pd.Series, event: pd.Series) -> None:
+    """The Cox models of every score on one endpoint, with their random-signature null."""
+    with plan.timer("cox"):
+        tab = cox_table(plan.scores, time, event, label, covariates=plan.cov, min_samples=plan.floor)
+    tab = _with_covariate_notes(plan, tab, label)
+    with plan.timer("random_null"):
+        tab["p_random_null"] = plan.null.p_values(tab, time, event, label)
+    plan.rows.append(tab)
+
+
+def _curves(plan: _Plan, label: str, time: pd.Series, event: pd.Series) -> None:
+    """Kaplan-Meier curves and log-rank tests of the focal scores in groups at the pre-set cut-points."""
+    floor = plan.floor
+    for m, g, score in plan.focal_scores():
+        x, t, e, ok = complete_cases(score, time, event)
+        keys = {"method": m, "signature": g, "endpoint": label, "cut": plan.cut_label}
+        if not ok.any() or (ok.sum() >= floor and np.nanstd(x[ok]) == 0):
+            plan.lr_rows.append({**keys, "note": "score not available or constant"})
+            continue
+        cg = cut_groups(x[ok], plan.cut)
+        lr = logrank(t[ok], e[ok], cg.labels, levels=cg.names, min_samples=floor)
+        if ok.sum() >= floor:
+            km = kaplan_meier(t[ok], e[ok], cg.labels, levels=cg.names)
+            plan.km_parts.append(km.assign(**keys)[[*KM_KEYS, *KM_COLUMNS]])
+        else:
+            lr["note"] += "; no Kaplan-Meier curve or cumulative incidence"
+        lr["note"] = "; ".join(x for x in (cg.note, lr.get("note") or "") if x)
+        plan.lr_rows.append({**keys, **{k: lr.get(k) for k in LOGRANK_COLUMNS}})
+
+
+def _relapse_site_analysis(
+    plan: _Plan, obs: pd.DataFrame, rs: dict, cohort: str, label: str, time: pd.Series, event: pd.Series
+) -> None:
+    """Site of first relapse on the primary endpoint: cause-specific Cox per site, cumulative incidence by score
+    group."""
+    col = rs["column"]
+    if not col:
+        return
+    if col not in obs.columns:
+        plan.notes.append(
+            f"relapse-site column '{col}' is not in the clinical table of cohort '{cohort}': no site-specific analysis"
+        )
+        return
+    site = relapse_sites(obs, col, rs["sites"], event)
+    for s_name in list(rs["sites"]) + (["other"] if (site == "other").any() else []):
+        ev_s = ((event == 1) & (site == s_name)).astype(float).where(event.notna())
+        _fit_endpoint(plan, f"relapse:{s_name}", time, ev_s)
+    n_unknown = int((site == "unknown").sum())
+    if n_unknown:
+        plan.notes.append(
+            f"{n_unknown} event(s) without a relapse site: censored in every cause-specific model, counted as cause "
+            "'unknown' in the cumulative incidence"
+        )
+    for m, g, score in plan.focal_scores():
+        x, t, e, ok = complete_cases(score, time, event)
+        if ok.sum() < max(2, plan.floor) or np.nanstd(x[ok]) == 0:
+            continue
+        cg = cut_groups(x[ok], plan.cut)
+        cause = site.reindex(score.index).to_numpy(dtype=object)[ok]
+        causes = [c for c in [*rs["sites"], "other", "unknown"] if c in set(cause) or c in rs["sites"]]
+        aj = aalen_johansen(t[ok], cause, cg.labels, causes=causes, levels=cg.names)
+        plan.aj_parts.append(
+            aj.assign(method=m, signature=g, endpoint=label, cut=plan.cut_label)[[*KM_KEYS, *AJ_COLUMNS]]
+        )
+
+
+def _analyse_endpoint(
+    plan: _Plan, obs: pd.DataFrame, rs: dict, cohort: str, endpoint: tuple[str, str, str, str]
+) -> None:
+    """Everything on one endpoint: Cox models, curves and, on the primary endpoint, the sites of relapse."""
+    label, tcol, ecol, kind = endpoint
+    time, event, why = _endpoint_values(obs, tcol, ecol, cohort)
+    if why:
+        plan.rows.append(pd.DataFrame(_note_rows(plan.scores, label, "univariate", why)))
+        plan.notes.append(f"endpoint {label}: {why}")
+        return
+    _fit_endpoint(plan, label, time, event)
+    n_follow = int((time.reindex(obs.index).notna() & event.reindex(obs.index).notna()).sum())
+    if n_follow < plan.floor:
+        plan.thin.append(f"{label}: {n_follow} sample(s) with follow-up")
+    _curves(plan, label, time, event)
+    if kind == "primary":
+        _relapse_site_analysis(plan, obs, rs, cohort, label, time, event)
+
+
+# -------------------------------------------------------------------------------------------- the outputs
+def _write_survival(
+    plan: _Plan, path: str | Path, inputs: list[str], st: dict, rs: dict, endpoints: list[tuple], about: dict
+) -> pd.DataFrame:
+    """survival.tsv and its sidecar; ``about``: cohort and primary_endpoint."""
+    surv = pd.concat(plan.rows, ignore_index=True) if plan.rows else pd.DataFrame(columns=list(SURVIVAL_COLUMNS))
+    surv = surv.reindex(columns=list(SURVIVAL_COLUMNS))
+    floor = plan.floor
+    write_table(surv, path)
+    write_sidecar(
+        path,
+        provenance(
+            {
+                "model": "Cox proportional hazards, HR per sample SD (n-1) of the score over the samples in the model",
+                "ties": "efron",
+                "covariates": list(st["covariates"]),
+                "n_random": int(st["n_random"]),
+                "seed": int(st["seed"]),
+                "min_samples": floor,
+                "endpoints": [{"name": a, "time": b, "event": c, "kind": d} for a, b, c, d in endpoints],
+                "relapse_site": rs,
+            },
+            inputs=inputs,
+            **about,
+            note="; ".join(
+                [*plan.notes, *(f"fewer than survival.min_samples = {floor} samples for {t}" for t in plan.thin)]
+            ),
+            covariate_notes=plan.cov_notes,
+            random_null="p_random_null = (b + 1) / (B + 1), b = random signatures (matched to the signature's size and "
+            "genes' mean expression) whose univariate Cox |z| >= the signature's",
+            random_null_unavailable=plan.null.unavailable,
+        ),
+    )
+    return surv
+
+
+def _write_curves(
+    plan: _Plan, outputs: dict[str, str | Path], inputs: list[str], cohort: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """km.tsv, logrank.tsv and cumulative_incidence.tsv with their (shared) sidecar."""
+    km = pd.concat(plan.km_parts, ignore_index=True) if plan.km_parts else pd.DataFrame(columns=[*KM_KEYS, *KM_COLUMNS])
+    lr = pd.DataFrame(plan.lr_rows).reindex(columns=[*KM_KEYS, *LOGRANK_COLUMNS])
+    aj = pd.concat(plan.aj_parts, ignore_index=True) if plan.aj_parts else pd.DataFrame(columns=[*KM_KEYS, *AJ_COLUMNS])
+    floor = plan.floor
+    thin_notes = [f"fewer than survival.min_samples = {floor} samples for {t}: no test, no curve" for t in plan.thin]
+    curve_params = {"cut_points": plan.cut, "focal": list(plan.focal), "min_samples": floor}
+    curve_record = provenance(curve_params, inputs=inputs, cohort=cohort, note="; ".join([*plan.notes, *thin_notes]))
+    for key, df in (("km", km), ("logrank", lr), ("incidence", aj)):
+        write_table(df, outputs[key])
+        write_sidecar(outputs[key], curve_record)
+    return km, lr, aj
+
+
+def _log_run(
+    plan: _Plan, cohort: str, surv: pd.DataFrame, km: pd.DataFrame, lr: pd.DataFrame, aj: pd.DataFrame
+) -> None:
+    """The stage's lines in the rule log: notes, thin endpoints, and what was computed in how long."""
+    if plan.notes:
+        log.info("survival %s: %s", cohort, "; ".join(plan.notes))
+    if plan.thin:
+        log.warning(
+            "survival %s: fewer than survival.min_samples = %d samples (%s): "
+            "no Cox model, log-rank test or curve for them",
+            cohort,
+            plan.floor,
+            "; ".join(plan.thin),
+        )
+    log.info(
+        "survival %s: %d Cox rows (%d endpoint(s) x %d methods) in %s; random null B=%d for %d univariate rows "
+        "from %d method x signature score sets in %s; %d KM groups, %d log-rank tests, %d cumulative-incidence rows; "
+        "%s in all",
+        cohort,
+        len(surv),
+        int(surv["endpoint"].nunique()),
+        len(plan.scores),
+        plan.timer.fmt("cox"),
+        plan.null.n_random,
+        plan.null.n_fits,
+        len(plan.null.random_scores),
+        plan.timer.fmt("random_null"),
+        km.groupby([*KM_KEYS, "group"]).ngroups if len(km) else 0,
+        len(lr),
+        len(aj),
+        plan.timer.fmt(),
+    )
+
+
+# -------------------------------------------------------------------------------------------- the stage
 def survival_cohort(
     h5ad: str | Path,
     score_files: dict[str, str | Path],
@@ -123,232 +452,38 @@ def survival_cohort(
     st = {**SURVIVAL_DEFAULTS, **(settings or {})}
     rs = {**RELAPSE_DEFAULTS, **(st.get("relapse_site") or {})}
     floor = int(st["min_samples"])
-    scoring = dict(scoring or {})
     expr, adata = expression_frame(h5ad)
     obs = adata.obs
     cohort = adata.uns.get("cohort", "")
-    endpoint = dict(adata.uns.get("endpoint", {}))
-    sigs = {s.name: s for s in load_signatures(signature_files)}
     scores = read_scores(score_files)
     notes: list[str] = []
-
-    # endpoints: the sheet's primary one, then the configured ones
-    endpoints: list[tuple[str, str, str, str]] = []  # (label, time, event, kind)
-    primary_label = ""
-    if endpoint.get("time") and endpoint.get("event"):
-        primary_label = f"{endpoint['time']}/{endpoint['event']}"
-        endpoints.append((primary_label, endpoint["time"], endpoint["event"], "primary"))
-    else:
-        notes.append("no endpoint given in the cohort sheet (time/event columns): no primary survival model")
-    for e in st["endpoints"]:
-        endpoints.append((e["name"], e["time"], e["event"], "secondary"))
+    endpoints, primary_label = _endpoints(dict(adata.uns.get("endpoint", {})), st["endpoints"], notes)
     cov, cov_notes = covariate_frame(obs, st["covariates"], cohort)
-    rows, km_parts, lr_rows, aj_parts = [], [], [], []
-    cut = st["cut_points"]
-    cut_label = cut if isinstance(cut, str) else "values:" + ",".join(f"{v:g}" for v in cut)
-    null_cache: dict[tuple[str, str], np.ndarray | None] = {}
-    null_notes: dict[str, str] = {}
-    null_fits = [0]  # univariate Cox rows tested against the random null
-    thin: list[str] = []  # endpoints with fewer samples than survival.min_samples
-
-    def note_rows(label: str, model: str, note: str, covs: str = "") -> list[dict]:
-        return [
-            {
-                "method": m,
-                "signature": g,
-                "endpoint": label,
-                "n": 0,
-                "events": 0,
-                "note": note,
-                "model": model,
-                "covariates": covs,
-            }
-            for m, t in scores.items()
-            for g in t.columns
-        ]
-
-    def fit_endpoint(label: str, time: pd.Series, event: pd.Series) -> None:
-        with timer("cox"):
-            tab = cox_table(scores, time, event, label, covariates=cov, min_samples=floor)
-        if cov_notes and st["covariates"]:
-            if cov is None:
-                tab = pd.concat(
-                    [
-                        tab,
-                        pd.DataFrame(
-                            note_rows(
-                                label,
-                                "adjusted",
-                                "; ".join(cov_notes) + ": adjusted model not fitted",
-                                ";".join(st["covariates"]),
-                            )
-                        ),
-                    ],
-                    ignore_index=True,
-                )
-            else:
-                adj = tab["model"] == "adjusted"
-                tab.loc[adj, "note"] = (
-                    tab.loc[adj, "note"]
-                    .fillna("")
-                    .astype(str)
-                    .map(lambda s: "; ".join(x for x in (s, "; ".join(cov_notes) + ": not adjusted for it") if x))
-                )
-        with timer("random_null"):
-            tab["p_random_null"] = _random_null(tab, time, event, label)
-        rows.append(tab)
-
-    def _random_null(tab: pd.DataFrame, time: pd.Series, event: pd.Series, label: str) -> np.ndarray:
-
-        out = np.full(len(tab), np.nan)
-        if int(st["n_random"]) <= 0:
-            return out
-        todo = [
-            i for i, r in enumerate(tab.itertuples(index=False)) if r.model == "univariate" and np.isfinite(r.hr_per_sd)
-        ]
-        null_fits[0] += len(todo)
-        for i in progress(todo, desc=f"random null B={int(st['n_random'])} {label} (method x signature)", unit="sig"):
-            method, signature = tab["method"].iat[i], tab["signature"].iat[i]
-            sc = scores[method]
-            null = _null_scores(method, signature, sc.index)
-            if null is None:
-                continue
-            x, t, e, ok = complete_cases(sc[signature], time, event)
-            b, se = cox_univariate_many(np.vstack([x[ok], null[:, ok]]), t[ok], e[ok].astype(int), min_samples=floor)
-            z = b / se
-            out[i] = random_null_p(z[0], z[1:])
-        return out
-
-    def _null_scores(method: str, signature: str, samples: pd.Index) -> np.ndarray | None:
-
-        key = (method, signature)
-        if key not in null_cache:
-            try:
-                seed = stable_seed(int(st["seed"]), "survival", method, signature)
-                null_cache[key] = random_null_scores(
-                    expr[list(samples)], sigs[signature], method, int(st["n_random"]), seed, scoring.get(method) or {}
-                )
-            except SeedsigError as exc:
-                null_cache[key] = None
-                null_notes[f"{method}/{signature}"] = str(exc)
-        return null_cache[key]
-
-    for label, tcol, ecol, kind in endpoints:
-        time, event, why = _endpoint_values(obs, tcol, ecol, cohort)
-        if why:
-            rows.append(pd.DataFrame(note_rows(label, "univariate", why)))
-            notes.append(f"endpoint {label}: {why}")
-            continue
-        fit_endpoint(label, time, event)
-        n_follow = int((time.reindex(obs.index).notna() & event.reindex(obs.index).notna()).sum())
-        if n_follow < floor:
-            thin.append(f"{label}: {n_follow} sample(s) with follow-up")
-        for m, sc in scores.items():
-            for g in [f for f in focal if f in sc.columns]:
-                x, t, e, ok = complete_cases(sc[g], time, event)
-                keys = {"method": m, "signature": g, "endpoint": label, "cut": cut_label}
-                if not ok.any() or (ok.sum() >= floor and np.nanstd(x[ok]) == 0):
-                    lr_rows.append({**keys, "note": "score not available or constant"})
-                    continue
-                cg = cut_groups(x[ok], cut)
-                lr = logrank(t[ok], e[ok], cg.labels, levels=cg.names, min_samples=floor)
-                if ok.sum() >= floor:
-                    km = kaplan_meier(t[ok], e[ok], cg.labels, levels=cg.names)
-                    km_parts.append(km.assign(**keys)[[*KM_KEYS, *KM_COLUMNS]])
-                else:
-                    lr["note"] += "; no Kaplan-Meier curve or cumulative incidence"
-                lr["note"] = "; ".join(x for x in (cg.note, lr.get("note") or "") if x)
-                lr_rows.append({**keys, **{k: lr.get(k) for k in LOGRANK_COLUMNS}})
-        # site of first relapse: cause-specific Cox per site, cumulative incidence by score group
-        if kind == "primary":
-            col = rs["column"]
-            if not col:
-                continue
-            if col not in obs.columns:
-                notes.append(
-                    f"relapse-site column '{col}' is not in the clinical table of cohort '{cohort}': no site-specific analysis"
-                )
-                continue
-            site = relapse_sites(obs, col, rs["sites"], event)
-            for s_name in list(rs["sites"]) + (["other"] if (site == "other").any() else []):
-                ev_s = ((event == 1) & (site == s_name)).astype(float).where(event.notna())
-                fit_endpoint(f"relapse:{s_name}", time, ev_s)
-            n_unknown = int((site == "unknown").sum())
-            if n_unknown:
-                notes.append(
-                    f"{n_unknown} event(s) without a relapse site: censored in every cause-specific model, counted as cause 'unknown' in the cumulative incidence"
-                )
-            for m, sc in scores.items():
-                for g in [f for f in focal if f in sc.columns]:
-                    x, t, e, ok = complete_cases(sc[g], time, event)
-                    if ok.sum() < max(2, floor) or np.nanstd(x[ok]) == 0:
-                        continue
-                    cg = cut_groups(x[ok], cut)
-                    cause = site.reindex(sc.index).to_numpy(dtype=object)[ok]
-                    causes = [c for c in [*rs["sites"], "other", "unknown"] if c in set(cause) or c in rs["sites"]]
-                    aj = aalen_johansen(t[ok], cause, cg.labels, causes=causes, levels=cg.names)
-                    aj_parts.append(
-                        aj.assign(method=m, signature=g, endpoint=label, cut=cut_label)[[*KM_KEYS, *AJ_COLUMNS]]
-                    )
-
-    surv = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(SURVIVAL_COLUMNS))
-    surv = surv.reindex(columns=list(SURVIVAL_COLUMNS))
+    null = CoxRandomNull(
+        expr=expr,
+        signatures={s.name: s for s in load_signatures(signature_files)},
+        scores=scores,
+        n_random=int(st["n_random"]),
+        seed=int(st["seed"]),
+        method_params=dict(scoring or {}),
+        min_samples=floor,
+    )
+    plan = _Plan(
+        scores=scores,
+        focal=focal,
+        floor=floor,
+        covariates=st["covariates"],
+        cov=cov,
+        cov_notes=cov_notes,
+        cut=st["cut_points"],
+        null=null,
+        timer=timer,
+        notes=notes,
+    )
+    for endpoint in endpoints:
+        _analyse_endpoint(plan, obs, rs, cohort, endpoint)
     inputs = [str(h5ad), *map(str, score_files.values())]
-    write_table(surv, outputs["survival"])
-    write_sidecar(
-        outputs["survival"],
-        provenance(
-            {
-                "model": "Cox proportional hazards, HR per sample SD (n-1) of the score over the samples in the model",
-                "ties": "efron",
-                "covariates": list(st["covariates"]),
-                "n_random": int(st["n_random"]),
-                "seed": int(st["seed"]),
-                "min_samples": floor,
-                "endpoints": [{"name": a, "time": b, "event": c, "kind": d} for a, b, c, d in endpoints],
-                "relapse_site": rs,
-            },
-            inputs=inputs,
-            cohort=cohort,
-            primary_endpoint=primary_label,
-            note="; ".join([*notes, *(f"fewer than survival.min_samples = {floor} samples for {t}" for t in thin)]),
-            covariate_notes=cov_notes,
-            random_null="p_random_null = (b + 1) / (B + 1), b = random signatures (matched to the signature's size and genes' mean expression) whose univariate Cox |z| >= the signature's",
-            random_null_unavailable=null_notes,
-        ),
-    )
-    km = pd.concat(km_parts, ignore_index=True) if km_parts else pd.DataFrame(columns=[*KM_KEYS, *KM_COLUMNS])
-    lr = pd.DataFrame(lr_rows).reindex(columns=[*KM_KEYS, *LOGRANK_COLUMNS])
-    aj = pd.concat(aj_parts, ignore_index=True) if aj_parts else pd.DataFrame(columns=[*KM_KEYS, *AJ_COLUMNS])
-    thin_notes = [f"fewer than survival.min_samples = {floor} samples for {t}: no test, no curve" for t in thin]
-    curve_params = {"cut_points": cut, "focal": list(focal), "min_samples": floor}
-    curve_record = provenance(curve_params, inputs=inputs, cohort=cohort, note="; ".join([*notes, *thin_notes]))
-    for key, df in (("km", km), ("logrank", lr), ("incidence", aj)):
-        write_table(df, outputs[key])
-        write_sidecar(outputs[key], curve_record)
-    if notes:
-        log.info("survival %s: %s", cohort, "; ".join(notes))
-    if thin:
-        log.warning(
-            "survival %s: fewer than survival.min_samples = %d samples (%s): "
-            "no Cox model, log-rank test or curve for them",
-            cohort,
-            floor,
-            "; ".join(thin),
-        )
-    log.info(
-        "survival %s: %d Cox rows (%d endpoint(s) x %d methods) in %s; random null B=%d for %d univariate rows from %d method x signature score sets in %s; %d KM groups, %d log-rank tests, %d cumulative-incidence rows; %s in all",
-        cohort,
-        len(surv),
-        int(surv["endpoint"].nunique()),
-        len(scores),
-        timer.fmt("cox"),
-        int(st["n_random"]),
-        null_fits[0],
-        len(null_cache),
-        timer.fmt("random_null"),
-        km.groupby([*KM_KEYS, "group"]).ngroups if len(km) else 0,
-        len(lr),
-        len(aj),
-        timer.fmt(),
-    )
+    about = {"cohort": cohort, "primary_endpoint": primary_label}
+    surv = _write_survival(plan, outputs["survival"], inputs, st, rs, endpoints, about)
+    km, lr, aj = _write_curves(plan, outputs, inputs, cohort)
+    _log_run(plan, cohort, surv, km, lr, aj)
