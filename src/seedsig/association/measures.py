@@ -183,7 +183,8 @@ def covariate_design(
         raise SeedsigError("the covariate table has duplicated sample ids: give one row per sample.")
     if not cov.index.isin(idx).any():
         raise SeedsigError(
-            f"the covariate table shares no sample id with the scores (e.g. '{cov.index[0]}' vs '{idx[0]}'): its index must hold the sample ids."
+            f"the covariate table shares no sample id with the scores (e.g. '{cov.index[0]}' vs '{idx[0]}'): "
+            "its index must hold the sample ids."
         )
     cov = cov.reindex(idx)
     for name in cov.columns:

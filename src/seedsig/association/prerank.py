@@ -74,9 +74,9 @@ gseapy behaviours worked around (gseapy 1.3.1)
   The ranking is sorted here (ties by symbol) and passed with ``ascending=None`` (gseapy does not re-sort);
   its "order of those genes will be arbitrary" warning no longer applies and is silenced.
 * Gene names: when fewer than 90% of the ranked names are upper case (``C1orf112``, mouse symbols) and the
-  sets' genes are, gseapy upper-cases the ranked names, so ``abc`` and ``ABC`` collide and a set gene can hit the wrong gene; it also renames
-  duplicated ids and splits set names on ``__``. gseapy therefore only sees neutral ids (``G000001``,
-  ``S0001``), mapped back to symbols and signatures afterwards.
+  sets' genes are, gseapy upper-cases the ranked names, so ``abc`` and ``ABC`` collide and a set gene can hit
+  the wrong gene; it also renames duplicated ids and splits set names on ``__``. gseapy therefore only sees
+  neutral ids (``G000001``, ``S0001``), mapped back to symbols and signatures afterwards.
 * ``outdir=None`` writes no file and draws no plot; gseapy's own ``gseaplot`` returns axes, not a figure,
   and needs NES/p/FDR, so :func:`enrichment_plot` is a small own plot.
 * ``threads`` is capped by gseapy at (CPUs - 1); the results do not depend on it.
@@ -126,8 +126,8 @@ def _check_frame(expr: pd.DataFrame) -> np.ndarray:
         dup = labels[labels.duplicated()]
         if len(dup):
             raise SeedsigError(
-                f"the expression matrix has duplicated {what} labels ({', '.join(map(str, dup[:5]))}): collapse rows to one per gene "
-                "(seedsig.ingest.ids.harmonize) and give every sample a unique name."
+                f"the expression matrix has duplicated {what} labels ({', '.join(map(str, dup[:5]))}): "
+                "collapse rows to one per gene (seedsig.ingest.ids.harmonize) and give every sample a unique name."
             )
     try:
         return expr.to_numpy(dtype=np.float64)
@@ -171,9 +171,8 @@ def _correlation_frame(
     _check_statistic(statistic)
     values = _check_frame(expr)
     if scores.index.duplicated().any():
-        raise SeedsigError(
-            f"the score table has duplicated sample labels ({', '.join(map(str, scores.index[scores.index.duplicated()][:5]))})."
-        )
+        dup = scores.index[scores.index.duplicated()][:5]
+        raise SeedsigError(f"the score table has duplicated sample labels ({', '.join(map(str, dup))}).")
     genes = expr.index.astype(str)
     gorder = np.argsort(np.asarray(genes, dtype=str), kind="stable")
     samples = expr.columns.astype(str)
@@ -183,8 +182,9 @@ def _correlation_frame(
     )  # sorted: canonical order
     if shared.size == 0:
         raise SeedsigError(
-            "no sample of the score table is a column of the expression matrix: scores and expression must come from the same cohort "
-            f"(score samples e.g. {', '.join(map(str, score_samples[:3]))}; expression columns e.g. {', '.join(map(str, samples[:3]))})."
+            "no sample of the score table is a column of the expression matrix: scores and expression must come "
+            f"from the same cohort (score samples e.g. {', '.join(map(str, score_samples[:3]))}; "
+            f"expression columns e.g. {', '.join(map(str, samples[:3]))})."
         )
     x = values[gorder][:, pd.Index(samples).get_indexer(shared)]
     try:
@@ -302,6 +302,108 @@ def _run_gseapy(
     return out
 
 
+def _checked_focal(
+    scores: pd.DataFrame, focal: Sequence[str] | str, signatures: Sequence[Signature], exclude_focal_genes: bool
+) -> tuple[list[str], list[str], dict[str, Signature]]:
+    """The focal names as given, those that are columns of the score table, and the signatures by name;
+    raises for duplicated signature names, no focal score, or focal genes that cannot be left out."""
+    if not isinstance(scores, pd.DataFrame):
+        raise SeedsigError("the score table must be a pandas DataFrame (samples x signatures).")
+    focal = [focal] if isinstance(focal, str) else list(focal)
+    names = [s.name for s in signatures]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SeedsigError(f"signature name(s) {', '.join(dup)} occur more than once: names must be unique.")
+    by_name = {s.name: s for s in signatures}
+    present = [f for f in dict.fromkeys(focal) if f in scores.columns]
+    if not present:
+        raise SeedsigError(
+            f"none of the focal signatures ({', '.join(focal) or 'none given'}) is a column of the score table "
+            f"(columns: {', '.join(map(str, scores.columns[:10]))}): check 'signatures.focal' in the config."
+        )
+    if exclude_focal_genes:
+        unknown = [f for f in present if f not in by_name]
+        if unknown:
+            raise SeedsigError(
+                f"focal signature(s) {', '.join(unknown)} are not among the given signatures, so their genes "
+                "cannot be left out of the ranking: pass their signature or set exclude_focal_genes to false."
+            )
+    return focal, present, by_name
+
+
+def _focal_note(f: str, n_finite: int, finite: pd.Series, ranking: pd.Series, min_samples: int) -> str:
+    """Why no set can be tested on the ranking of focal score ``f`` ('' when it can)."""
+    if n_finite < min_samples:
+        return (
+            f"the focal score '{f}' has {n_finite} finite value(s) in samples of the expression matrix; "
+            f"at least {min_samples} are needed"
+        )
+    if finite.empty:
+        return (
+            f"no gene correlates with the focal score '{f}': the score is constant, or every gene is constant or "
+            "has missing values"
+        )
+    if len(ranking) < 2:
+        return f"only {len(ranking)} gene(s) left in the ranking"
+    return ""
+
+
+def _set_plan(
+    targets: Sequence[Signature], ranking: pd.Series, removed: set[str], focal_note: str, min_size: int
+) -> tuple[list[tuple[str, str, int, str]], dict[tuple[str, str], list[str]]]:
+    """Each target set (signature, direction) with its genes in the ranking and its note, and the sets gseapy is
+    run on (those without a reason not to)."""
+    in_ranking = set(ranking.index)
+    plan, sets = [], {}
+    for sig in targets:
+        for direction, genes in _direction_sets(sig):
+            kept = [g for g in genes if g in in_ranking]
+            lost = [g for g in genes if g in removed]
+            note = f"left out as gene(s) of the focal signature: {', '.join(lost)}" if lost else ""
+            if focal_note:
+                note = focal_note
+            elif len(kept) < min_size:
+                absent = [g for g in genes if g not in in_ranking and g not in removed]
+                parts = [
+                    f"{len(kept)} of {len(genes)} gene(s) of the set in the ranking ({', '.join(kept) or 'none'}); "
+                    f"min_size is {min_size}"
+                ]
+                if absent:
+                    parts.append(f"not measured, constant or with missing values: {', '.join(absent)}")
+                if lost:
+                    parts.append(note)
+                note = "; ".join(parts)
+            elif len(kept) >= len(ranking):
+                note = "the set holds every ranked gene: enrichment cannot be measured"
+            else:
+                sets[(sig.name, direction)] = kept
+            plan.append((sig.name, direction, len(kept), note))
+    return plan, sets
+
+
+def _focal_rows(f: str, plan: list[tuple[str, str, int, str]], res: dict, removed: list[str]) -> list[dict]:
+    """The rows of one focal score: one per planned set, gseapy's statistics where it ran."""
+    rows = []
+    for name, direction, n, note in plan:
+        g = res.get((name, direction), {})
+        rows.append(
+            {
+                "focal": f,
+                "signature": name,
+                "direction": direction,
+                "n_genes": n,
+                "es": g.get("es", np.nan),
+                "nes": g.get("nes", np.nan),
+                "p": g.get("p", np.nan),
+                "fdr": g.get("fdr", np.nan),
+                "leading_edge": g.get("leading_edge", ""),
+                "genes_removed": ";".join(removed),
+                "note": note,
+            }
+        )
+    return rows
+
+
 def prerank_table(
     expr: pd.DataFrame,
     scores: pd.DataFrame,
@@ -342,31 +444,11 @@ def prerank_table(
     min_samples = _check_int("min_samples", min_samples, MIN_SAMPLES)
     if isinstance(weight, bool) or not isinstance(weight, Real) or not math.isfinite(weight) or weight < 0:
         raise SeedsigError(f"prerank: weight must be a number >= 0 (1 = GSEA's default), not {weight!r}.")
-    if not isinstance(scores, pd.DataFrame):
-        raise SeedsigError("the score table must be a pandas DataFrame (samples x signatures).")
-    focal = [focal] if isinstance(focal, str) else list(focal)
-    names = [s.name for s in signatures]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise SeedsigError(f"signature name(s) {', '.join(dup)} occur more than once: names must be unique.")
-    by_name = {s.name: s for s in signatures}
-    present = [f for f in dict.fromkeys(focal) if f in scores.columns]
-    if not present:
-        raise SeedsigError(
-            f"none of the focal signatures ({', '.join(focal) or 'none given'}) is a column of the score table "
-            f"(columns: {', '.join(map(str, scores.columns[:10]))}): check 'signatures.focal' in the config."
-        )
-    if exclude_focal_genes:
-        unknown = [f for f in present if f not in by_name]
-        if unknown:
-            raise SeedsigError(
-                f"focal signature(s) {', '.join(unknown)} are not among the given signatures, so their genes cannot be left out of the "
-                "ranking: pass their signature or set exclude_focal_genes to false."
-            )
+    focal, present, by_name = _checked_focal(scores, focal, signatures, exclude_focal_genes)
     focal_set = set(focal)
     targets = [s for s in signatures if s.name not in focal_set]
     corr = _correlation_frame(expr, scores[present], statistic, min_samples)
-    expr_samples = set(expr.columns.astype(str))
+    in_expr = scores.index.astype(str).isin(set(expr.columns.astype(str)))
 
     rows = []
     for f in present:
@@ -374,44 +456,9 @@ def prerank_table(
         finite = r[np.isfinite(r.to_numpy())]
         removed = [g for g in dict.fromkeys(by_name[f].genes) if g in finite.index] if exclude_focal_genes else []
         ranking = _order_ranking(finite.drop(index=removed))
-        in_ranking = set(ranking.index)
-        removed_set = set(removed)
-        focal_note = ""
-        n_finite = int(
-            np.isfinite(scores[f].to_numpy(dtype=np.float64)[scores.index.astype(str).isin(expr_samples)]).sum()
-        )
-        if n_finite < min_samples:
-            focal_note = (
-                f"the focal score '{f}' has {n_finite} finite value(s) in samples of the expression matrix; "
-                f"at least {min_samples} are needed"
-            )
-        elif finite.empty:
-            focal_note = f"no gene correlates with the focal score '{f}': the score is constant, or every gene is constant or has missing values"
-        elif len(ranking) < 2:
-            focal_note = f"only {len(ranking)} gene(s) left in the ranking"
-        plan, sets = [], {}
-        for sig in targets:
-            for direction, genes in _direction_sets(sig):
-                kept = [g for g in genes if g in in_ranking]
-                lost = [g for g in genes if g in removed_set]
-                note = f"left out as gene(s) of the focal signature: {', '.join(lost)}" if lost else ""
-                if focal_note:
-                    note = focal_note
-                elif len(kept) < min_size:
-                    absent = [g for g in genes if g not in in_ranking and g not in removed_set]
-                    parts = [
-                        f"{len(kept)} of {len(genes)} gene(s) of the set in the ranking ({', '.join(kept) or 'none'}); min_size is {min_size}"
-                    ]
-                    if absent:
-                        parts.append(f"not measured, constant or with missing values: {', '.join(absent)}")
-                    if lost:
-                        parts.append(note)
-                    note = "; ".join(parts)
-                elif len(kept) >= len(ranking):
-                    note = "the set holds every ranked gene: enrichment cannot be measured"
-                else:
-                    sets[(sig.name, direction)] = kept
-                plan.append((sig.name, direction, len(kept), note))
+        n_finite = int(np.isfinite(scores[f].to_numpy(dtype=np.float64)[in_expr]).sum())
+        focal_note = _focal_note(f, n_finite, finite, ranking, min_samples)
+        plan, sets = _set_plan(targets, ranking, set(removed), focal_note, min_size)
         res = (
             _run_gseapy(
                 ranking, sets, permutations=permutations, seed=seed, min_size=min_size, weight=weight, threads=threads
@@ -419,23 +466,7 @@ def prerank_table(
             if sets
             else {}
         )
-        for name, direction, n, note in plan:
-            g = res.get((name, direction), {})
-            rows.append(
-                {
-                    "focal": f,
-                    "signature": name,
-                    "direction": direction,
-                    "n_genes": n,
-                    "es": g.get("es", np.nan),
-                    "nes": g.get("nes", np.nan),
-                    "p": g.get("p", np.nan),
-                    "fdr": g.get("fdr", np.nan),
-                    "leading_edge": g.get("leading_edge", ""),
-                    "genes_removed": ";".join(removed),
-                    "note": note,
-                }
-            )
+        rows.extend(_focal_rows(f, plan, res, removed))
     out = pd.DataFrame(rows, columns=list(PRERANK_COLUMNS))
     out["n_genes"] = out["n_genes"].astype("int64")
     for c in ("es", "nes", "p", "fdr"):
