@@ -96,7 +96,8 @@ def _check_event(event: np.ndarray) -> None:
     bad = e[(e != 0) & (e != 1)]
     if bad.size:
         raise SeedsigError(
-            f"event must be coded 1 (event) or 0 (censored); found {bad[0]:g}. Recode the event column (NA for unknown)."
+            f"event must be coded 1 (event) or 0 (censored); found {bad[0]:g}. Recode the event column (NA for "
+            "unknown)."
         )
 
 
@@ -232,7 +233,8 @@ def cox_zph(
     n, p = x.shape
     if t.size != n or e.size != n or b.size != p:
         raise SeedsigError(
-            f"cox_zph: time ({t.size}), event ({e.size}) and X ({n} x {p}) must describe the same samples, and beta ({b.size}) one value per column of X."
+            f"cox_zph: time ({t.size}), event ({e.size}) and X ({n} x {p}) must describe the same samples, and beta "
+            f"({b.size}) one value per column of X."
         )
     if terms is None:
         terms = {(names[j] if names else f"x{j + 1}"): [j] for j in range(p)}
@@ -305,11 +307,13 @@ def _covariate_columns(covariates: pd.DataFrame, n: int) -> tuple[list[tuple[str
         )
     if len(covariates) != n:
         raise SeedsigError(
-            f"the covariate table has {len(covariates)} rows for {n} samples: give one row per sample, in the order of the scores."
+            f"the covariate table has {len(covariates)} rows for {n} samples: give one row per sample, in the order of "
+            "the scores."
         )
     if covariates.columns.duplicated().any():
         raise SeedsigError(
-            f"the covariate table has duplicated column names ({', '.join(map(str, covariates.columns[covariates.columns.duplicated()]))})."
+            "the covariate table has duplicated column names "
+            f"({', '.join(map(str, covariates.columns[covariates.columns.duplicated()]))})."
         )
     cols, present = [], np.ones(n, dtype=bool)
     for name in covariates.columns:
@@ -340,6 +344,103 @@ def below_floor_note(n: int, min_samples: int, what: str = "a score and follow-u
     return f"fewer than {min_samples} samples with {what} ({n}; survival.min_samples = {min_samples}): {outcome}"
 
 
+def _covariate_without_values(base: np.ndarray, cov_cols: list) -> str:
+    """The note of a covariate with no value among the samples with a score and follow-up ('' when none)."""
+    for name, s, numeric in cov_cols:
+        have = np.isfinite(s.to_numpy(dtype=float)) if numeric else s.notna().to_numpy()
+        if base.any() and not (have & base).any():
+            return (
+                f"covariate '{name}' has no value among the {int(base.sum())} samples with a score and follow-up: "
+                "adjusted model not fitted"
+            )
+    return ""
+
+
+def _not_fittable(x: np.ndarray, e: np.ndarray, ok: np.ndarray, n_covariates: int, min_samples: int) -> str:
+    """Why no model is fitted on the complete cases ``ok`` (too few samples, no events, a constant score), or ''."""
+    n, events = int(ok.sum()), int(e[ok].sum())
+    if n < min_samples:
+        what = "a score and follow-up" + (" and every covariate" if n_covariates else "")
+        return below_floor_note(n, min_samples, what)
+    if events == 0:
+        return f"no events among the {n} samples"
+    sd = float(np.std(x[ok], ddof=1))
+    if not np.isfinite(sd) or sd == 0 or x[ok].max() == x[ok].min():
+        return "score is constant across samples"
+    return ""
+
+
+def _score_term(cov_cols: list) -> str:
+    """The name of the score's term: ``score``, or ``score (the signature)`` when a covariate is called score."""
+    return "score" if "score" not in (c[0] for c in cov_cols) else "score (the signature)"
+
+
+def _design(x: np.ndarray, ok: np.ndarray, cov_cols: list) -> tuple[np.ndarray | None, dict[str, list[int]], str]:
+    """The design over the complete cases: the score per SD, then the covariates (numeric, or dummies of every
+    level but the first), the columns of each term, and ''; or (None, {}, why not) for a constant covariate, one
+    with a single level, or collinear columns."""
+    n = int(ok.sum())
+    sd = float(np.std(x[ok], ddof=1))
+    columns, terms = [x[ok] / sd], {_score_term(cov_cols): [0]}
+    for name, s, numeric in cov_cols:
+        v = s[ok]
+        if numeric:
+            vals = v.to_numpy(dtype=float)
+            if vals.max() == vals.min():
+                why = f"covariate '{name}' is constant ({vals[0]:g}) among the {n} samples: adjusted model not fitted"
+                return None, {}, why
+            terms[name] = [len(columns)]
+            columns.append(vals)
+        else:
+            levels = sorted(v.unique())
+            if len(levels) < 2:
+                why = (
+                    f"covariate '{name}' has one level ('{levels[0]}') among the {n} samples: adjusted model not fitted"
+                )
+                return None, {}, why
+            terms[name] = list(range(len(columns), len(columns) + len(levels) - 1))
+            columns.extend((v == lev).to_numpy(dtype=float) for lev in levels[1:])
+    design = np.column_stack(columns)
+    if design.shape[1] > 1 and np.linalg.matrix_rank(design - design.mean(axis=0)) < design.shape[1]:
+        why = (
+            "the score and covariates are collinear among the model samples (a covariate is a combination of the "
+            "others): adjusted model not fitted"
+        )
+        return None, {}, why
+    return design, terms, ""
+
+
+def _phreg(
+    tt: np.ndarray, ee: np.ndarray, design: np.ndarray, has_covariates: bool
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """statsmodels PHReg (Efron ties): the coefficients and their SEs, or a note when the fit failed, did not
+    converge or diverged (then the arrays are empty)."""
+    from statsmodels.duration.hazard_regression import PHReg
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = PHReg(tt, design, status=ee, ties="efron").fit(disp=False)
+            params, bse = np.asarray(fit.params, dtype=float), np.asarray(fit.bse, dtype=float)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            return np.empty(0), np.empty(0), f"fit failed: {exc}"
+    not_converged = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    if (
+        not_converged
+        or not (np.isfinite(params).all() and np.isfinite(bse).all())
+        or not (bse > 0).all()
+        or _diverged(tt, ee, design, params)
+    ):
+        who = "the score or a covariate separates" if has_covariates else "the score separates"
+        return (
+            np.empty(0),
+            np.empty(0),
+            f"fit did not converge (a coefficient may be infinite: {who} the samples with events from the others)",
+        )
+    return params, bse, ""
+
+
 def cox_model(x, time, event, covariates: pd.DataFrame | None = None, *, min_samples: int = MIN_SAMPLES_COX) -> dict:
     """Cox model (Efron ties, statsmodels ``PHReg``) of the score ``x`` per sample SD, alone or with covariates.
 
@@ -352,11 +453,8 @@ def cox_model(x, time, event, covariates: pd.DataFrame | None = None, *, min_sam
     Returns a dict: ``n``, ``events``, ``beta`` and ``se`` (log HR per SD), ``hr_per_sd``, ``ci_low``, ``ci_high``
     (95% Wald), ``p`` (Wald), ``concordance`` (:func:`concordance` of the linear predictor), ``ph_p``,
     ``ph_chisq`` (the score's term in :func:`cox_zph`), ``ph_global_p``, ``ph_terms`` (term -> (chisq, df, p);
-    the score's term is ``score``, or ``score (the signature)`` when a covariate is called score), ``covariates`` (';'-joined names, '' without) and ``note`` (why the values
-    are NA, '' when they are not)."""
-    from statsmodels.duration.hazard_regression import PHReg
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
+    the score's term is ``score``, or ``score (the signature)`` when a covariate is called score), ``covariates``
+    (';'-joined names, '' without) and ``note`` (why the values are NA, '' when they are not)."""
     min_samples = _check_min_samples(min_samples)
     x, t, e = _as_float(x, "x (the score)"), _as_float(time, "time"), _as_float(event, "event")
     if not (x.size == t.size == e.size):
@@ -370,84 +468,24 @@ def cox_model(x, time, event, covariates: pd.DataFrame | None = None, *, min_sam
         cov_cols, present = _covariate_columns(covariates, x.size)
         ok &= present
     cov_label = ";".join(c[0] for c in cov_cols)
-    base = np.isfinite(x) & np.isfinite(t) & np.isfinite(e)
-    for name, s, numeric in cov_cols:
-        have = np.isfinite(s.to_numpy(dtype=float)) if numeric else s.notna().to_numpy()
-        if base.any() and not (have & base).any():
-            return _result(
-                0,
-                0,
-                f"covariate '{name}' has no value among the {int(base.sum())} samples with a score and follow-up: adjusted model not fitted",
-                cov_label,
-            )
+    note = _covariate_without_values(np.isfinite(x) & np.isfinite(t) & np.isfinite(e), cov_cols)
+    if note:
+        return _result(0, 0, note, cov_label)
     n, events = int(ok.sum()), int(e[ok].sum())
-    if n < min_samples:
-        what = "a score and follow-up" + (" and every covariate" if cov_cols else "")
-        return _result(n, events, below_floor_note(n, min_samples, what), cov_label)
-    if events == 0:
-        return _result(n, events, f"no events among the {n} samples", cov_label)
-    sd = float(np.std(x[ok], ddof=1))
-    if not np.isfinite(sd) or sd == 0 or x[ok].max() == x[ok].min():
-        return _result(n, events, "score is constant across samples", cov_label)
-
-    # design: the score per SD, then the covariates (numeric, or dummies of every level but the first)
-    key = "score" if "score" not in (c[0] for c in cov_cols) else "score (the signature)"  # the score's term
-    columns, terms = [x[ok] / sd], {key: [0]}
-    for name, s, numeric in cov_cols:
-        v = s[ok]
-        if numeric:
-            vals = v.to_numpy(dtype=float)
-            if vals.max() == vals.min():
-                return _result(
-                    n,
-                    events,
-                    f"covariate '{name}' is constant ({vals[0]:g}) among the {n} samples: adjusted model not fitted",
-                    cov_label,
-                )
-            terms[name] = [len(columns)]
-            columns.append(vals)
-        else:
-            levels = sorted(v.unique())
-            if len(levels) < 2:
-                return _result(
-                    n,
-                    events,
-                    f"covariate '{name}' has one level ('{levels[0]}') among the {n} samples: adjusted model not fitted",
-                    cov_label,
-                )
-            terms[name] = list(range(len(columns), len(columns) + len(levels) - 1))
-            columns.extend((v == lev).to_numpy(dtype=float) for lev in levels[1:])
-    design = np.column_stack(columns)
-    if design.shape[1] > 1 and np.linalg.matrix_rank(design - design.mean(axis=0)) < design.shape[1]:
-        return _result(
-            n,
-            events,
-            "the score and covariates are collinear among the model samples (a covariate is a combination of the others): adjusted model not fitted",
-            cov_label,
-        )
+    note = _not_fittable(x, e, ok, len(cov_cols), min_samples)
+    if note:
+        return _result(n, events, note, cov_label)
+    design, terms, note = _design(x, ok, cov_cols)
+    if design is None:
+        return _result(n, events, note, cov_label)
+    key = _score_term(cov_cols)
     tt, ee = aeq_times(t[ok]), e[ok]
     order = _canonical_order(tt, ee, *design.T)
     tt, ee, design = tt[order], ee[order], design[order]
     res = _result(n, events, "", cov_label)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fit = PHReg(tt, design, status=ee, ties="efron").fit(disp=False)
-            params, bse = np.asarray(fit.params, dtype=float), np.asarray(fit.bse, dtype=float)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-            res["note"] = f"fit failed: {exc}"
-            return res
-    not_converged = any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    if (
-        not_converged
-        or not (np.isfinite(params).all() and np.isfinite(bse).all())
-        or not (bse > 0).all()
-        or _diverged(tt, ee, design, params)
-    ):
-        who = "the score or a covariate separates" if cov_cols else "the score separates"
-        res["note"] = (
-            f"fit did not converge (a coefficient may be infinite: {who} the samples with events from the others)"
-        )
+    params, bse, note = _phreg(tt, ee, design, bool(cov_cols))
+    if note:
+        res["note"] = note
         return res
     beta, se = float(params[0]), float(bse[0])
     res.update(
@@ -490,12 +528,16 @@ def _diverged(time: np.ndarray, event: np.ndarray, design: np.ndarray, params: n
 
 
 # ------------------------------------------------------------------------------------------ the table
+MODEL_KEYS = ("n", "events", "hr_per_sd", "ci_low", "ci_high", "p", "note", "covariates", "concordance", "ph_p")
+
+
 def _str_index(obj, what: str):
     obj = obj.copy()
     obj.index = obj.index.astype(str)
     if obj.index.duplicated().any():
         raise SeedsigError(
-            f"the {what} has duplicated sample ids (e.g. '{obj.index[obj.index.duplicated()][0]}'): give one row per sample."
+            f"the {what} has duplicated sample ids (e.g. '{obj.index[obj.index.duplicated()][0]}'): give one row per "
+            "sample."
         )
     return obj
 
@@ -529,12 +571,14 @@ def cox_table(
         table = _str_index(table, f"{method} score table")
         if cov is not None and not cov.index.isin(table.index).any():
             raise SeedsigError(
-                f"the covariate table shares no sample id with the {method} scores (e.g. '{cov.index[0]}' vs '{table.index[0]}'): its index must hold the sample ids."
+                f"the covariate table shares no sample id with the {method} scores (e.g. '{cov.index[0]}' vs "
+                f"'{table.index[0]}'): its index must hold the sample ids."
             )
         for what, ser in (("time", time), ("event", event)):
             if len(table) and not ser.index.isin(table.index).any():
                 raise SeedsigError(
-                    f"the {what} values share no sample id with the {method} scores (e.g. '{ser.index[0] if len(ser) else ''}' vs '{table.index[0]}'): index them by sample id."
+                    f"the {what} values share no sample id with the {method} scores (e.g. "
+                    f"'{ser.index[0] if len(ser) else ''}' vs '{table.index[0]}'): index them by sample id."
                 )
         t = pd.to_numeric(time.reindex(table.index), errors="coerce").to_numpy(dtype=float)
         ev = pd.to_numeric(event.reindex(table.index), errors="coerce").to_numpy(dtype=float)
@@ -549,28 +593,7 @@ def cox_table(
                     res = _result(0, 0, NOT_AVAILABLE, cov_label if cv is not None else "")
                 else:
                     res = cox_model(x, t, ev, cv, min_samples=min_samples)
-                rows.append(
-                    {
-                        **keys,
-                        **{
-                            k: res[k]
-                            for k in (
-                                "n",
-                                "events",
-                                "hr_per_sd",
-                                "ci_low",
-                                "ci_high",
-                                "p",
-                                "note",
-                                "covariates",
-                                "concordance",
-                                "ph_p",
-                            )
-                        },
-                        "model": model,
-                        "p_random_null": np.nan,
-                    }
-                )
+                rows.append({**keys, **{k: res[k] for k in MODEL_KEYS}, "model": model, "p_random_null": np.nan})
     out = pd.DataFrame(rows, columns=list(SURVIVAL_COLUMNS))
     for col in ("n", "events"):
         out[col] = out[col].astype(int)

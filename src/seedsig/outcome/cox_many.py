@@ -62,9 +62,10 @@ def cox_univariate_many(X, time, event, *, min_samples: int = MIN_SAMPLES_COX) -
     Newton-Raphson vectorized over the rows, as R ``coxph`` iterates: start at 0, stop when the relative change
     of the log partial likelihood is <= 1e-9 (at most 20 iterations); a row whose likelihood went down has its
     step shortened towards the last accepted beta (1/2, then 1/6, ...: the step-halving of survival's
-    ``coxfit6.c``; survival 3.5 used a trust region there instead, which ends at the same maximum). A row that then fails R's "coefficient may be infinite" check (the next Newton step larger than
-    1e-9 and than sqrt(1e-9) x |beta|: the likelihood is still rising, e.g. the row separates the events), that
-    does not converge, is constant, or has a non-finite value gives NaN. Converged rows take one more Newton step
+    ``coxfit6.c``; survival 3.5 used a trust region there instead, which ends at the same maximum). A row that
+    then fails R's "coefficient may be infinite" check (the next Newton step larger than 1e-9 and than
+    sqrt(1e-9) x |beta|: the likelihood is still rising, e.g. the row separates the events), that does not
+    converge, is constant, or has a non-finite value gives NaN. Converged rows take one more Newton step
     (beta to machine precision, as PHReg's own tolerance gives) and the SE is 1 / sqrt(information) there.
     Samples with a missing time or event are left out of every row; with fewer than ``min_samples`` (default
     :data:`MIN_SAMPLES_COX`) samples left, or no event, every row is NaN.
@@ -78,7 +79,8 @@ def cox_univariate_many(X, time, event, *, min_samples: int = MIN_SAMPLES_COX) -
     t, e = _as_float(time, "time"), _as_float(event, "event")
     if X.ndim != 2 or t.size != X.shape[1] or e.size != X.shape[1]:
         raise SeedsigError(
-            f"cox_univariate_many: X must be rows x samples with one time and event per sample; got X of shape {X.shape}, {t.size} times and {e.size} events."
+            "cox_univariate_many: X must be rows x samples with one time and event per sample; got X of shape "
+            f"{X.shape}, {t.size} times and {e.size} events."
         )
     _check_event(e)
     B = X.shape[0]

@@ -63,8 +63,9 @@ def plot_km(
     """Kaplan-Meier step curves (Okabe-Ito colours, censoring ticks) with a numbers-at-risk table under the axes.
 
     ``curves_df``: a :func:`kaplan_meier` table (extra columns are ignored; groups are drawn in their row order).
-    ``risk_times``: times of the at-risk table (default: the x-axis ticks). ``at_risk_df``: an :func:`~seedsig.outcome.curves.at_risk` table to
-    print instead of the numbers read from ``curves_df`` (the same numbers when it comes from the same data).
+    ``risk_times``: times of the at-risk table (default: the x-axis ticks). ``at_risk_df``: an
+    :func:`~seedsig.outcome.curves.at_risk` table to print instead of the numbers read from ``curves_df`` (the same
+    numbers when it comes from the same data).
     ``logrank_p``: printed in the panel. About 3.5 in wide (one column). Returns the Figure (not shown)."""
     from matplotlib.ticker import MaxNLocator
 
@@ -169,7 +170,8 @@ def _draw_risk_table(tab, groups: list[str], rt: np.ndarray, counts: dict[str, n
 def plot_cif(cif_df: pd.DataFrame, title: str, xlabel: str = "Time (months)"):
     """Cumulative incidence of each cause: one panel per cause, one colour per group (Okabe-Ito), a shared y axis.
 
-    ``cif_df``: an :func:`~seedsig.outcome.curves.aalen_johansen` table (extra columns are ignored; groups and causes in their row order).
+    ``cif_df``: an :func:`~seedsig.outcome.curves.aalen_johansen` table (extra columns are ignored; groups and
+    causes in their row order).
     One panel is 3.5 in wide; several are 2.3 in each, up to three per row (2 x 2 for four causes).
     Returns the Figure (not shown)."""
     df = cif_df[cif_df["time"].notna()] if "time" in cif_df.columns else cif_df

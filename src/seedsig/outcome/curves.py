@@ -24,7 +24,8 @@ absolute time) are merged into the smallest of them before anything is computed.
 Inputs are plain arrays: ``time`` (>= 0), ``event`` (0 = censored, 1 = event), ``group`` (labels). Samples with a
 missing time, event or group (NaN, None or '') are left out, as R's default ``na.action`` does. A group with no
 samples, or a test without two groups at risk, gives NA and a note, never an error. User mistakes (negative times,
-event codes other than 0/1, arrays of different lengths, an unknown cut) raise :class:`~seedsig.core.errors.SeedsigError`.
+event codes other than 0/1, arrays of different lengths, an unknown cut) raise
+:class:`~seedsig.core.errors.SeedsigError`.
 Results do not depend on the order of the samples.
 
 Groups are reported in the order of ``levels`` when given, else (for a pandas Categorical) in the order of its
@@ -86,7 +87,10 @@ class CutGroups(NamedTuple):
         if not empty:
             return ""
         brk = ", ".join(_fmt_num(b) for b in self.breaks)
-        return f"group{'s' if len(empty) > 1 else ''} {', '.join(empty)} ha{'ve' if len(empty) > 1 else 's'} no samples (cut-points {brk}; tied scores)"
+        verb = "have" if len(empty) > 1 else "has"
+        return (
+            f"group{'s' if len(empty) > 1 else ''} {', '.join(empty)} {verb} no samples (cut-points {brk}; tied scores)"
+        )
 
 
 def r_quantile7(x: np.ndarray, probs: Sequence[float]) -> np.ndarray:
@@ -141,7 +145,8 @@ def cut_groups(x: Any, cut: str | Sequence[float]) -> CutGroups:
     if isinstance(cut, str):
         if cut not in NAMED_CUTS:
             raise SeedsigError(
-                f"cut_groups: unknown cut '{cut}'; use 'median', 'tertiles', 'quartiles' or a list of score values such as [-0.5, 0.5]"
+                f"cut_groups: unknown cut '{cut}'; use 'median', 'tertiles', 'quartiles' or a list of score values "
+                "such as [-0.5, 0.5]"
             )
         breaks = r_quantile7(xv[ok], NAMED_CUTS[cut]).tolist()
         names = list(_CUT_NAMES[cut])
@@ -181,7 +186,8 @@ def _value_breaks(cut: Any) -> list[float]:
     arr = np.sort(arr)
     if (np.diff(arr) == 0).any():
         raise SeedsigError(
-            f"cut_groups: cut-points must be distinct, got {', '.join(_fmt_num(v) for v in vals)}; remove the duplicates"
+            f"cut_groups: cut-points must be distinct, got {', '.join(_fmt_num(v) for v in vals)}; remove the "
+            "duplicates"
         )
     return arr.tolist()
 
@@ -278,7 +284,8 @@ def _labels(group: Any, n: int, levels: Sequence[str] | None, fn: str) -> tuple[
         unknown = sorted(present - set(lv))
         if unknown:
             raise SeedsigError(
-                f"{fn}: group{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)} not in levels ({', '.join(lv)}); add them to levels or recode the groups"
+                f"{fn}: group{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)} not in levels "
+                f"({', '.join(lv)}); add them to levels or recode the groups"
             )
     elif cats is not None:
         lv = cats
@@ -302,7 +309,8 @@ def _prepare(
         names, cens = _text(np.asarray(status, dtype=object), "cause", fn)
         if names.shape[0] != n:
             raise SeedsigError(
-                f"{fn}: cause has {names.shape[0]} values but time has {n}; give one cause (or '' for censored) per sample"
+                f"{fn}: cause has {names.shape[0]} values but time has {n}; give one cause (or '' for censored) per "
+                "sample"
             )
         found = sorted(set(names[~cens].unique().tolist()))
         if causes is None:
@@ -314,7 +322,8 @@ def _prepare(
             unknown = [c for c in found if c not in cause_list]
             if unknown:
                 raise SeedsigError(
-                    f"{fn}: cause{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)} not in causes ({', '.join(cause_list)}); add them to causes or recode them"
+                    f"{fn}: cause{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)} not in causes "
+                    f"({', '.join(cause_list)}); add them to causes or recode them"
                 )
         st = pd.Categorical(names.where(~cens), categories=cause_list).codes.astype(int) + 1  # censored: code -1 -> 0
         st_miss = np.zeros(n, dtype=bool)
@@ -328,7 +337,8 @@ def _prepare(
         bad = np.unique(e[~st_miss & (e != 0) & (e != 1)])
         if bad.size:
             raise SeedsigError(
-                f"{fn}: event must be 0 (censored) or 1 (event); found {', '.join(_fmt_num(b) for b in bad[:5])}. Recode the event column"
+                f"{fn}: event must be 0 (censored) or 1 (event); found {', '.join(_fmt_num(b) for b in bad[:5])}. "
+                "Recode the event column"
             )
         st = np.where(st_miss, 0, e).astype(int)
         cause_list = []
@@ -341,7 +351,8 @@ def _prepare(
     notes = []
     if (~keep).any():
         notes.append(
-            f"{int((~keep).sum())} sample(s) without {'time or group' if competing else 'time, event or group'} left out"
+            f"{int((~keep).sum())} sample(s) without {'time or group' if competing else 'time, event or group'} left "
+            "out"
         )
     gidx = pd.Categorical(lab[keep], categories=lv).codes.astype(int)
     counts = np.bincount(gidx, minlength=len(lv))
@@ -439,21 +450,91 @@ def at_risk(
 
 
 # ------------------------------------------------------------------------------------------------ log-rank
+def _logrank_result(
+    dat: _Data,
+    nk: np.ndarray,
+    obs: np.ndarray,
+    exp: np.ndarray | None,
+    var: np.ndarray,
+    test: tuple[float, float, float],
+    notes: list[str],
+) -> dict[str, Any]:
+    """The dict :func:`logrank` returns; ``exp`` None when nothing was tested (below the floor: NA)."""
+    chisq, df, p = test
+    expected = np.nan if exp is None else ";".join(f"{v:.10g}" for v in exp)
+    exp = np.full(len(dat.levels), np.nan) if exp is None else exp
+    return {
+        "n": int(nk.sum()),
+        "n_events": int(round(obs.sum())),
+        "groups": ";".join(dat.levels),
+        "n_per_group": ";".join(str(int(v)) for v in nk),
+        "observed": ";".join(f"{v:.10g}" for v in obs),
+        "expected": expected,
+        "chisq": chisq,
+        "df": df,
+        "p": p,
+        "note": "; ".join(notes),
+        "table": pd.DataFrame({"group": dat.levels, "n": nk.astype(int), "observed": obs, "expected": exp}),
+        "var": pd.DataFrame(var, index=dat.levels, columns=dat.levels),
+    }
+
+
+def _event_time_sums(dat: _Data, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Observed and expected events per group, their variance matrix, and the mask of the distinct times with an
+    event (survdiff's sums over the event times, all groups pooled)."""
+    ut, tix = np.unique(dat.time, return_inverse=True)
+    m = ut.size
+    cnt = np.bincount(dat.gidx * m + tix, minlength=k * m).reshape(k, m).astype(float)
+    dk = np.bincount(dat.gidx * m + tix, weights=dat.status.astype(float), minlength=k * m).reshape(k, m)
+    nrisk = np.cumsum(cnt[:, ::-1], axis=1)[:, ::-1]
+    ev = dk.sum(axis=0) > 0
+    nrisk, dk = nrisk[:, ev], dk[:, ev]
+    n_all, d_all = nrisk.sum(axis=0), dk.sum(axis=0)
+    share = nrisk / n_all  # n_k / n
+    obs = dk.sum(axis=1)
+    exp = (share * d_all).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(n_all > 1, d_all * (n_all - d_all) / (n_all - 1), 0.0)
+    var = np.diag((share * w).sum(axis=1)) - (share * w) @ share.T
+    return obs, exp, var, ev
+
+
+def _chisq_test(
+    obs: np.ndarray, exp: np.ndarray, var: np.ndarray, any_event: bool, notes: list[str]
+) -> tuple[float, float, float]:
+    """chisq, df and p over the groups with expected events but the first (NA, with a note, when not testable)."""
+    usable = exp > 0
+    if not any_event:
+        notes.append("no events: no test")
+    elif usable.sum() < 2:
+        notes.append("fewer than two groups with samples at risk at an event time: no test")
+    else:
+        oe = (obs - exp)[usable][1:]
+        vv = var[np.ix_(usable, usable)][1:, 1:]
+        try:
+            chisq = float(oe @ np.linalg.solve(vv, oe))
+            df = int(usable.sum() - 1)
+            return chisq, df, float(stats.chi2.sf(chisq, df))
+        except np.linalg.LinAlgError:
+            notes.append("singular variance matrix: no test")
+    return np.nan, np.nan, np.nan
+
+
 def logrank(
     time: Any, event: Any, group: Any, *, levels: Sequence[str] | None = None, min_samples: int = 0
 ) -> dict[str, Any]:
     """Log-rank test between groups, as R ``survdiff(Surv(time, event) ~ group)`` (rho = 0).
 
     At each distinct event time t (all groups pooled), with n_k at risk in group k, n = sum n_k and d events:
-    E_k += d n_k / n and V_kl += d (n - d) / (n - 1) * (n_k / n) (delta_kl - n_l / n). As survdiff, the groups with
-    E_k = 0 are left out, and chisq = (O-E)' V^-1 (O-E) over the remaining groups but the first (df = their number - 1).
-    p = P(chi2_df > chisq).
+    E_k += d n_k / n and V_kl += d (n - d) / (n - 1) * (n_k / n) (delta_kl - n_l / n). As survdiff, the groups
+    with E_k = 0 are left out, and chisq = (O-E)' V^-1 (O-E) over the remaining groups but the first (df = their
+    number - 1). p = P(chi2_df > chisq).
 
-    Returns a dict. The keys of :data:`LOGRANK_COLUMNS` are table-ready: n (samples), n_events, chisq, df, p, note, and
-    groups / n_per_group / observed / expected as ';'-joined text in group order. ``table`` (DataFrame: group, n,
-    observed, expected) and ``var`` (DataFrame, groups x groups) hold the exact per-group numbers. With fewer than two
-    groups at risk at an event time (one group, no events) chisq, df and p are NA and ``note`` says why (R's survdiff
-    stops on one group, and reports chisq 0 for the other cases).
+    Returns a dict. The keys of :data:`LOGRANK_COLUMNS` are table-ready: n (samples), n_events, chisq, df, p, note,
+    and groups / n_per_group / observed / expected as ';'-joined text in group order. ``table`` (DataFrame: group,
+    n, observed, expected) and ``var`` (DataFrame, groups x groups) hold the exact per-group numbers. With fewer
+    than two groups at risk at an event time (one group, no events) chisq, df and p are NA and ``note`` says why
+    (R's survdiff stops on one group, and reports chisq 0 for the other cases).
 
     ``min_samples`` (default 0: none, as survdiff): with fewer samples (time, event and group known) nothing is
     tested: ``expected``, chisq, df and p are NA and ``note`` says so (the pipeline passes ``survival.min_samples``).
@@ -471,70 +552,16 @@ def logrank(
     if dat.time.size < min_samples:
         obs = np.bincount(dat.gidx, weights=dat.status.astype(float), minlength=k)
         notes.append(below_floor_note(int(dat.time.size), int(min_samples), outcome="not tested"))
-        na = np.full(k, np.nan)
-        return {
-            "n": int(nk.sum()),
-            "n_events": int(round(obs.sum())),
-            "groups": ";".join(dat.levels),
-            "n_per_group": ";".join(str(int(v)) for v in nk),
-            "observed": ";".join(f"{v:.10g}" for v in obs),
-            "expected": np.nan,
-            "chisq": np.nan,
-            "df": np.nan,
-            "p": np.nan,
-            "note": "; ".join(notes),
-            "table": pd.DataFrame({"group": dat.levels, "n": nk.astype(int), "observed": obs, "expected": na}),
-            "var": pd.DataFrame(np.full((k, k), np.nan), index=dat.levels, columns=dat.levels),
-        }
-    ut, tix = np.unique(dat.time, return_inverse=True)
-    m = ut.size
-    cnt = np.bincount(dat.gidx * m + tix, minlength=k * m).reshape(k, m).astype(float)
-    dk = np.bincount(dat.gidx * m + tix, weights=dat.status.astype(float), minlength=k * m).reshape(k, m)
-    nrisk = np.cumsum(cnt[:, ::-1], axis=1)[:, ::-1]
-    ev = dk.sum(axis=0) > 0
-    nrisk, dk = nrisk[:, ev], dk[:, ev]
-    n_all, d_all = nrisk.sum(axis=0), dk.sum(axis=0)
-    share = nrisk / n_all  # n_k / n
-    obs = dk.sum(axis=1)
-    exp = (share * d_all).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(n_all > 1, d_all * (n_all - d_all) / (n_all - 1), 0.0)
-    var = np.diag((share * w).sum(axis=1)) - (share * w) @ share.T
-    usable = exp > 0
-    chisq, df, p = np.nan, np.nan, np.nan
-    unreached = [g for g, u, c in zip(dat.levels, usable, nk) if not u and c > 0]
+        return _logrank_result(dat, nk, obs, None, np.full((k, k), np.nan), (np.nan, np.nan, np.nan), notes)
+    obs, exp, var, ev = _event_time_sums(dat, k)
+    unreached = [g for g, u, c in zip(dat.levels, exp > 0, nk) if not u and c > 0]
     if unreached and ev.any():
         notes.append(
-            f"group{'s' if len(unreached) > 1 else ''} {', '.join(unreached)}: no sample at risk at any event time, left out of the test (as survdiff)"
+            f"group{'s' if len(unreached) > 1 else ''} {', '.join(unreached)}: no sample at risk at any event time, "
+            "left out of the test (as survdiff)"
         )
-    if not ev.any():
-        notes.append("no events: no test")
-    elif usable.sum() < 2:
-        notes.append("fewer than two groups with samples at risk at an event time: no test")
-    else:
-        oe = (obs - exp)[usable][1:]
-        vv = var[np.ix_(usable, usable)][1:, 1:]
-        try:
-            chisq = float(oe @ np.linalg.solve(vv, oe))
-            df = int(usable.sum() - 1)
-            p = float(stats.chi2.sf(chisq, df))
-        except np.linalg.LinAlgError:
-            notes.append("singular variance matrix: no test")
-    table = pd.DataFrame({"group": dat.levels, "n": nk.astype(int), "observed": obs, "expected": exp})
-    return {
-        "n": int(nk.sum()),
-        "n_events": int(round(obs.sum())),
-        "groups": ";".join(dat.levels),
-        "n_per_group": ";".join(str(int(v)) for v in nk),
-        "observed": ";".join(f"{v:.10g}" for v in obs),
-        "expected": ";".join(f"{v:.10g}" for v in exp),
-        "chisq": chisq,
-        "df": df,
-        "p": p,
-        "note": "; ".join(notes),
-        "table": table,
-        "var": pd.DataFrame(var, index=dat.levels, columns=dat.levels),
-    }
+    test = _chisq_test(obs, exp, var, bool(ev.any()), notes)
+    return _logrank_result(dat, nk, obs, exp, var, test, notes)
 
 
 # ------------------------------------------------------------------------------------------------ Aalen-Johansen
@@ -587,7 +614,8 @@ def aalen_johansen(
     levels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Cumulative incidence of each cause (competing risks, Aalen-Johansen) per group: a row per group, cause and
-    distinct time (events or censorings), columns :data:`AJ_COLUMNS` (group, time, cause, n_risk, n_event, cif, std_err).
+    distinct time (events or censorings), columns :data:`AJ_COLUMNS` (group, time, cause, n_risk, n_event, cif,
+    std_err).
 
     ``cause`` is the event type of each sample (e.g. lung, bone, brain, liver, other); '' / None / NaN = censored.
     ``causes`` fixes the causes reported and their order (a cause without events gives cif 0); default: the causes
