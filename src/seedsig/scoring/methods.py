@@ -43,9 +43,9 @@ Methods
 Rows are used in a canonical order (sorted by label), so no score depends on the input row order.
 
 Signed signatures (``up`` and ``down`` genes) score as score(up genes) - score(down genes) for every
-method except singscore (native direction); unsigned lists score as ``up``. A signature is scored when at least ``min_genes`` of its
-genes and at least ``min_fraction`` of them are measured; otherwise its column is NA and the coverage
-table gives the reason. Small signatures (2 or 4 genes) are never dropped."""
+method except singscore (native direction); unsigned lists score as ``up``. A signature is scored when at
+least ``min_genes`` of its genes and at least ``min_fraction`` of them are measured; otherwise its column is NA
+and the coverage table gives the reason. Small signatures (2 or 4 genes) are never dropped."""
 
 from __future__ import annotations
 
@@ -103,9 +103,14 @@ class ScoreResult:
             "method": self.method,
             "parameters": self.params,
             "single_sample": self.single_sample,
-            "score_scale": "single-sample: a sample's score does not depend on the other samples or signatures of the run"
+            "score_scale": (
+                "single-sample: a sample's score does not depend on the other samples or signatures of the run"
+            )
             if self.single_sample
-            else "cohort-relative: scores depend on the other samples of the run (compare within a cohort, not across cohorts)",
+            else (
+                "cohort-relative: scores depend on the other samples of "
+                "the run (compare within a cohort, not across cohorts)"
+            ),
             "description": spec.description,
             "signed_signatures": "score(up genes) - score(down genes)",
             "n_samples": int(self.scores.shape[0]),
@@ -318,7 +323,9 @@ SCORING_METHODS: dict[str, MethodSpec] = {
         "ssgsea",
         _ssgsea,
         single_sample=lambda p: not p.get("normalize", False),
-        description="single-sample GSEA (Barbie et al. 2009) as in GSVA, rank-based random-walk sum with weight exponent alpha",
+        description=(
+            "single-sample GSEA (Barbie et al. 2009) as in GSVA, rank-based random-walk sum with weight exponent alpha"
+        ),
         defaults={"alpha": 0.25, "normalize": False},
     ),
     "zscore": MethodSpec(
@@ -333,7 +340,10 @@ SCORING_METHODS: dict[str, MethodSpec] = {
         "gsva",
         _gsva,
         single_sample=lambda p: False,
-        description="GSVA (Hanzelmann et al. 2013) as in GSVA 1.46: per-gene kernel CDF across samples (kcdf auto = gaussian for continuous, poisson for integer counts), rank-score-weighted KS walk, max_diff",
+        description=(
+            "GSVA (Hanzelmann et al. 2013) as in GSVA 1.46: per-gene kernel CDF across samples (kcdf auto "
+            "= gaussian for continuous, poisson for integer counts), rank-score-weighted KS walk, max_diff"
+        ),
         defaults={"kcdf": "auto", "max_diff": True, "abs_ranking": False, "tau": 1.0},
         drops_constant_genes=True,
     ),
@@ -341,7 +351,10 @@ SCORING_METHODS: dict[str, MethodSpec] = {
         "plage",
         _plage,
         single_sample=lambda p: False,
-        description="PLAGE (Tomfohr et al. 2005) as in GSVA: first right singular vector of the standardized set genes, sign-oriented to agree with their mean z-score",
+        description=(
+            "PLAGE (Tomfohr et al. 2005) as in GSVA: first right singular vector of "
+            "the standardized set genes, sign-oriented to agree with their mean z-score"
+        ),
         defaults={},
         drops_constant_genes=True,
     ),
@@ -349,21 +362,30 @@ SCORING_METHODS: dict[str, MethodSpec] = {
         "singscore",
         None,  # native up/down handling in score()
         single_sample=lambda p: True,
-        description="singscore (Foroutan et al. 2018): mean within-sample rank (ties 'min') of the set, scaled to [0, 1] and centered; up + down (reversed ranks) for signed sets",
+        description=(
+            "singscore (Foroutan et al. 2018): mean within-sample rank (ties 'min') of the "
+            "set, scaled to [0, 1] and centered; up + down (reversed ranks) for signed sets"
+        ),
         defaults={"centered": True},
     ),
     "score_genes": MethodSpec(
         "score_genes",
         _score_genes,
         single_sample=lambda p: False,
-        description="scanpy.tl.score_genes: mean expression of the set minus that of expression-binned control genes (seeded, global RNG untouched)",
+        description=(
+            "scanpy.tl.score_genes: mean expression of the set minus that of "
+            "expression-binned control genes (seeded, global RNG untouched)"
+        ),
         defaults={"ctrl_size": 50, "n_bins": 25, "random_state": 0},
     ),
     "mean_z": MethodSpec(
         "mean_z",
         _mean_z,
         single_sample=lambda p: False,
-        description="signed mean of gene z-scores (genes standardized across samples): mean z of up genes minus mean z of down genes",
+        description=(
+            "signed mean of gene z-scores (genes standardized across "
+            "samples): mean z of up genes minus mean z of down genes"
+        ),
         defaults={},
         drops_constant_genes=True,
     ),
@@ -501,7 +523,8 @@ def score(
     unknown = set(params or {}) - set(spec.defaults)
     if unknown:
         raise SeedsigError(
-            f"scoring method '{method}' has no parameter(s) {', '.join(sorted(unknown))}; its parameters are: {', '.join(spec.defaults) or 'none'}."
+            f"scoring method '{method}' has no parameter(s) {', '.join(sorted(unknown))}; "
+            f"its parameters are: {', '.join(spec.defaults) or 'none'}."
         )
     p = {**spec.defaults, **(params or {})}
     cov = coverage_table(

@@ -9,8 +9,8 @@
   counts, then the scoring engine, with bounded memory (the cells x genes matrix is never densified at once):
 
   ============ ======================================================================================================
-  ssgsea       single-sample: :func:`seedsig.scoring.methods.score` per chunk of cells (``normalize=True``: divided by the
-  singscore    range over all cells afterwards, as the engine does)
+  ssgsea       single-sample: :func:`seedsig.scoring.methods.score` per chunk of cells (``normalize=True``: divided by
+  singscore    the range over all cells afterwards, as the engine does)
   zscore       cohort-relative: gene means and SDs (n-1) over all cells from the sparse matrix; only the signature
   mean_z       genes are standardized, per chunk of cells (genes constant over all cells left out, as the engine)
   plage        the first right singular vector from the k x k Gram matrix of each set's standardized genes,
@@ -20,9 +20,9 @@
                only up to :data:`GSVA_MAX_CELLS` cells; above, an error asks for another method
   ============ ======================================================================================================
 
-  Every method gives the scores :func:`seedsig.scoring.methods.score` gives on the whole cells' matrix (tests check it with
-  chunks smaller than the number of cells). Cells are processed in a canonical order (sorted by cell id), so a cell's
-  scores do not depend on the order of the cells in the file."""
+  Every method gives the scores :func:`seedsig.scoring.methods.score` gives on the whole cells' matrix (tests check it
+  with chunks smaller than the number of cells). Cells are processed in a canonical order (sorted by cell id), so a
+  cell's scores do not depend on the order of the cells in the file."""
 
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def _method_params(params: dict | None, methods: Sequence[str]) -> dict[str, dic
     if len(methods) == 1:
         return {methods[0]: dict(params)}
     raise SeedsigError(
-        f"cell_scores params: give one dict of parameters per method (keys {', '.join(methods)}), not {', '.join(map(str, params))}."
+        "cell_scores params: give one dict of parameters per method "
+        f"(keys {', '.join(methods)}), not {', '.join(map(str, params))}."
     )
 
 
@@ -222,6 +223,89 @@ def _score_genes_whole(
     return out, cov
 
 
+def _checked_methods(methods: Sequence[str] | str, chunk_size: int) -> tuple[list[str], int]:
+    """The methods as a list (each a scoring method) and the chunk size (at least 1)."""
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    unknown = [m for m in methods if m not in SCORING_METHODS]
+    if unknown:
+        raise SeedsigError(f"cell scores: method(s) {', '.join(unknown)} not one of {', '.join(SCORING_METHODS)}.")
+    if int(chunk_size) < 1:
+        raise SeedsigError(f"cell scores: chunk_size must be at least 1, not {chunk_size}.")
+    return methods, int(chunk_size)
+
+
+def _checked_params(params: dict | None, methods: list[str]) -> dict[str, dict]:
+    """Each method's parameters, each one a parameter of that method."""
+    per = _method_params(params, methods)
+    for m in methods:
+        bad = set(per[m]) - set(SCORING_METHODS[m].defaults)
+        if bad:
+            raise SeedsigError(
+                f"scoring method '{m}' has no parameter(s) {', '.join(sorted(bad))}; "
+                f"its parameters are: {', '.join(SCORING_METHODS[m].defaults) or 'none'}."
+            )
+    return per
+
+
+def _single_sample_chunks(
+    m: str, xn, genes: np.ndarray, cells: np.ndarray, signatures, params: dict, scoring: dict
+) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """ssgsea and singscore per chunk of cells (``scoring``: min_genes, min_fraction, chunk); ssgsea's
+    ``normalize`` divides by the range over all cells afterwards, as the engine does."""
+    chunk = scoring["chunk"]
+    pc = dict(params)
+    if m == "ssgsea":
+        pc["normalize"] = False
+    parts, cov = [], None
+    for a in range(0, cells.size, chunk):
+        block = pd.DataFrame(xn[a : a + chunk].toarray().T, index=genes, columns=cells[a : a + chunk])
+        res = score(
+            block, signatures, m, min_genes=scoring["min_genes"], min_fraction=scoring["min_fraction"], params=pc
+        )
+        parts.append(res.scores.to_numpy().T)
+        cov = res.coverage if cov is None else cov
+    out = np.hstack(parts) if parts else np.full((len(signatures), 0), np.nan)
+    if m == "ssgsea" and {**SCORING_METHODS[m].defaults, **params}.get("normalize") and cov is not None:
+        scored = out[cov["scored"].to_numpy()]
+        rng = np.nanmax(scored) - np.nanmin(scored) if scored.size and np.isfinite(scored).any() else 0.0
+        if rng > 0:
+            out = out / rng
+    return out, cov
+
+
+def _gsva_whole(
+    xn, genes: np.ndarray, cells: np.ndarray, signatures, params: dict, scoring: dict
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """gsva on the whole dense matrix of at most :data:`GSVA_MAX_CELLS` cells."""
+    n = cells.size
+    if n > GSVA_MAX_CELLS:
+        raise SeedsigError(
+            "cell scores: gsva estimates each gene's density over all cells (time grows with cells squared); "
+            f"{n} cells is more than {GSVA_MAX_CELLS}. Score cells with ssgsea, singscore, zscore, mean_z, plage or "
+            "score_genes (the pseudobulk samples can use gsva)."
+        )
+    whole = pd.DataFrame(xn.toarray().T, index=genes, columns=cells)
+    res = score(
+        whole, signatures, "gsva", min_genes=scoring["min_genes"], min_fraction=scoring["min_fraction"], params=params
+    )
+    return res.scores.to_numpy().T, res.coverage
+
+
+def _method_scores(
+    m: str, xn, genes: np.ndarray, cells: np.ndarray, signatures, params: dict, scoring: dict
+) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """signatures x cells scores of one method (cells in canonical order) and its coverage table."""
+    p = {**SCORING_METHODS[m].defaults, **params}
+    min_genes, min_fraction = scoring["min_genes"], scoring["min_fraction"]
+    if m in ("ssgsea", "singscore"):
+        return _single_sample_chunks(m, xn, genes, cells, signatures, params, scoring)
+    if m in ("zscore", "mean_z", "plage"):
+        return _standardized_scores(m, xn, genes, signatures, min_genes, min_fraction, scoring["chunk"])
+    if m == "score_genes":
+        return _score_genes_whole(xn, genes, signatures, p, min_genes, min_fraction)
+    return _gsva_whole(xn, genes, cells, signatures, params, scoring)
+
+
 def cell_scores(
     adata,
     signatures,
@@ -237,30 +321,17 @@ def cell_scores(
     """Score every cell with each method: ``{method: DataFrame}``, cells x signatures (index = cell ids, name
     ``cell``), with a first column ``sample`` (from ``obs[sample_column]`` when that column exists).
 
-    Counts as :func:`pseudobulk` (``layer``, else ``layers['counts']``, else X; raw counts required), normalized per cell
-    on a copy (scanpy normalize_total 1e4 + log1p). ``params``: ``{method: {...}}`` (or one dict when one method).
+    Counts as :func:`pseudobulk` (``layer``, else ``layers['counts']``, else X; raw counts required), normalized per
+    cell on a copy (scanpy normalize_total 1e4 + log1p). ``params``: ``{method: {...}}`` (or one dict when one method).
     Each table's ``attrs`` hold the coverage records and how it was computed (chunked / whole)."""
 
-    methods = [methods] if isinstance(methods, str) else list(methods)
-    unknown = [m for m in methods if m not in SCORING_METHODS]
-    if unknown:
-        raise SeedsigError(f"cell scores: method(s) {', '.join(unknown)} not one of {', '.join(SCORING_METHODS)}.")
-    if int(chunk_size) < 1:
-        raise SeedsigError(f"cell scores: chunk_size must be at least 1, not {chunk_size}.")
-    chunk = int(chunk_size)
+    methods, chunk = _checked_methods(methods, chunk_size)
     where = "single-cell AnnData"
     check_unique_names(adata.obs_names, where, "obs")
     check_unique_names(adata.var_names, where, "var")
-    per = _method_params(params, methods)
-    for m in methods:
-        bad = set(per[m]) - set(SCORING_METHODS[m].defaults)
-        if bad:
-            raise SeedsigError(
-                f"scoring method '{m}' has no parameter(s) {', '.join(sorted(bad))}; its parameters are: {', '.join(SCORING_METHODS[m].defaults) or 'none'}."
-            )
+    per = _checked_params(params, methods)
     cells = np.asarray(adata.obs_names.astype(str))
     order = np.argsort(cells, kind="stable")  # canonical cell order: results do not depend on the file's order
-    cells_sorted = cells[order]
     genes = np.asarray(adata.var_names.astype(str))
     n = cells.size
     xn = None
@@ -269,47 +340,19 @@ def cell_scores(
     samples = None
     if sample_column and sample_column in adata.obs.columns:
         samples = adata.obs[sample_column].astype(str).to_numpy()
+    back = np.empty_like(order)
+    back[order] = np.arange(n)
+    scoring = {"min_genes": min_genes, "min_fraction": min_fraction, "chunk": chunk}
     results: dict[str, pd.DataFrame] = {}
     for m in methods:
-        p = {**SCORING_METHODS[m].defaults, **per[m]}
-        mode = CHUNKED[m]
-        if m in ("ssgsea", "singscore"):
-            pc = dict(per[m])
-            if m == "ssgsea":
-                pc["normalize"] = False
-            parts, cov = [], None
-            for a in range(0, n, chunk):
-                block = pd.DataFrame(xn[a : a + chunk].toarray().T, index=genes, columns=cells_sorted[a : a + chunk])
-                res = score(block, signatures, m, min_genes=min_genes, min_fraction=min_fraction, params=pc)
-                parts.append(res.scores.to_numpy().T)
-                cov = res.coverage if cov is None else cov
-            out = np.hstack(parts) if parts else np.full((len(signatures), 0), np.nan)
-            if m == "ssgsea" and p.get("normalize") and cov is not None:
-                scored = out[cov["scored"].to_numpy()]
-                rng = np.nanmax(scored) - np.nanmin(scored) if scored.size and np.isfinite(scored).any() else 0.0
-                if rng > 0:
-                    out = out / rng
-        elif m in ("zscore", "mean_z", "plage"):
-            out, cov = _standardized_scores(m, xn, genes, signatures, min_genes, min_fraction, chunk)
-        elif m == "score_genes":
-            out, cov = _score_genes_whole(xn, genes, signatures, p, min_genes, min_fraction)
-        else:  # gsva
-            if n > GSVA_MAX_CELLS:
-                raise SeedsigError(
-                    f"cell scores: gsva estimates each gene's density over all cells (time grows with cells squared); {n} cells is more than "
-                    f"{GSVA_MAX_CELLS}. Score cells with ssgsea, singscore, zscore, mean_z, plage or score_genes (the pseudobulk samples can use gsva)."
-                )
-            whole = pd.DataFrame(xn.toarray().T, index=genes, columns=cells_sorted)
-            res = score(whole, signatures, m, min_genes=min_genes, min_fraction=min_fraction, params=per[m])
-            out, cov = res.scores.to_numpy().T, res.coverage
-        back = np.empty_like(order)
-        back[order] = np.arange(n)
+        out, cov = _method_scores(m, xn, genes, cells[order], signatures, per[m], scoring)
         table = pd.DataFrame(out.T[back], index=pd.Index(cells, name="cell"), columns=[s.name for s in signatures])
         if samples is not None:
             table.insert(0, "sample", samples)
+        mode = CHUNKED[m]
         table.attrs = {
             "method": m,
-            "parameters": p,
+            "parameters": {**SCORING_METHODS[m].defaults, **per[m]},
             "computation": f"{mode}{f' ({chunk} cells per chunk)' if mode == 'chunked' else ''}",
             "normalization": "scanpy normalize_total(target_sum=1e4) + log1p per cell",
             "n_cells": int(n),

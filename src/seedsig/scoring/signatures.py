@@ -121,7 +121,8 @@ def _read_tsv(path: Path) -> list[dict]:
         df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, comment=None)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise SeedsigError(
-            f"signature file '{path}' cannot be parsed as a tab-separated table: {exc}. See config/README.md for the format."
+            f"signature file '{path}' cannot be parsed as a tab-separated "
+            f"table: {exc}. See config/README.md for the format."
         ) from None
     missing = [c for c in ("signature", "gene") if c not in df.columns]
     if missing and len(df.columns) == 1 and ("," in df.columns[0] or ";" in df.columns[0]):
@@ -132,8 +133,10 @@ def _read_tsv(path: Path) -> list[dict]:
         )
     if missing:
         raise SeedsigError(
-            f"signature file '{path}' lacks the column(s) {', '.join(missing)} (found: {', '.join(map(str, df.columns))}). "
-            "A signature TSV needs 'signature' and 'gene' columns (optional: direction, weight, organ, complete, citation), or use a .gmt file."
+            f"signature file '{path}' lacks the column(s) {', '.join(missing)} "
+            f"(found: {', '.join(map(str, df.columns))}). "
+            "A signature TSV needs 'signature' and 'gene' columns (optional: "
+            "direction, weight, organ, complete, citation), or use a .gmt file."
         )
     if df.empty:
         raise SeedsigError(f"signature file '{path}' has no gene rows.")
@@ -161,7 +164,8 @@ def _read_tsv(path: Path) -> list[dict]:
         weights = g["weights"]
         if any(w is not None for w in weights) and any(w is None for w in weights):
             raise SeedsigError(
-                f"signature file '{path}', signature '{name}': some genes have a weight and others not. Give every gene a weight or none."
+                f"signature file '{path}', signature '{name}': some genes have "
+                "a weight and others not. Give every gene a weight or none."
             )
         out.append(
             {
@@ -204,7 +208,8 @@ def _read_gmt(path: Path) -> list[dict]:
         parts = [p.strip() for p in line.rstrip("\n").split("\t")]
         if len(parts) < 3 or not parts[0]:
             raise SeedsigError(
-                f"signature file '{path}', line {i}: a GMT line needs a set name, a description and at least one gene, separated by tabs."
+                f"signature file '{path}', line {i}: a GMT line needs a set "
+                "name, a description and at least one gene, separated by tabs."
             )
         name = parts[0]
         if name in line_of:
@@ -258,7 +263,8 @@ def _dedupe(name: str, genes: list[str], dirs: list[int], path: Path) -> None:
     for g, d in zip(genes, dirs):
         if g in seen and seen[g] != d:
             raise SeedsigError(
-                f"signature file '{path}', signature '{name}': gene '{g}' is listed both up and down. Keep one direction."
+                f"signature file '{path}', signature '{name}': gene "
+                f"'{g}' is listed both up and down. Keep one direction."
             )
         seen[g] = d
 
@@ -269,7 +275,8 @@ def read_signature_file(path: str | Path) -> list[Signature]:
     p = Path(path)
     if not p.is_file():
         raise SeedsigError(
-            f"signature file '{p}' does not exist: check 'signatures.files' in the config (paths are relative to the working directory)."
+            f"signature file '{p}' does not exist: check 'signatures.files' "
+            "in the config (paths are relative to the working directory)."
         )
     raw = _read_gmt(p) if p.suffix.lower() == ".gmt" else _read_tsv(p)
     out = []

@@ -43,7 +43,8 @@ def cell_scores_cohort(
     adata = ad.read_h5ad(h5ad)
     if sample_column not in adata.obs.columns:
         raise SeedsigError(
-            f"single-cell file '{h5ad}' of cohort '{cohort}': no obs column '{sample_column}' (the sheet's sample_column). Columns are: {', '.join(map(str, adata.obs.columns))}."
+            f"single-cell file '{h5ad}' of cohort '{cohort}': no obs column '{sample_column}' "
+            f"(the sheet's sample_column). Columns are: {', '.join(map(str, adata.obs.columns))}."
         )
     res = resolve_ids(list(map(str, adata.var_names)), gene_id)
     kept = ~res["status"].isin(["unmapped", "ambiguous"]).to_numpy()
@@ -171,7 +172,11 @@ def coverage_cohort(
             out_qc,
             {
                 **record,
-                "coherence": "genes oriented by direction (down genes negated), standardized across samples; mean_inter_gene_r = mean off-diagonal Pearson r; cronbach_alpha = k r / (1 + (k - 1) r); gene_rest_r = each gene's r with the mean of the other genes",
+                "coherence": (
+                    "genes oriented by direction (down genes negated), standardized across samples; "
+                    "mean_inter_gene_r = mean off-diagonal Pearson r; cronbach_alpha = k r / (1 + "
+                    "(k - 1) r); gene_rest_r = each gene's r with the mean of the other genes"
+                ),
             },
         )
     log.info(
