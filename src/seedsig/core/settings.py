@@ -44,7 +44,7 @@ def load_schema(path: str | Path) -> dict:
     return _load_schema_cached(str(p.resolve()), p.stat().st_mtime)
 
 
-def _resolve(node: dict, root: dict) -> dict:
+def resolve_ref(node: dict, root: dict) -> dict:
     """``node`` with a local ``$ref`` ("#/$defs/name") followed (the keys beside the ``$ref`` kept)."""
     while isinstance(node, dict) and "$ref" in node:
         target: Any = root
@@ -58,7 +58,7 @@ def _fill_defaults(instance: dict, node: dict, root: dict) -> None:
     """Set the ``default:`` of every property missing from ``instance``, then descend into its objects: what
     Snakemake's ``validate(..., set_default=True)`` does (its validator sets defaults wherever a ``properties``
     keyword applies, following ``$ref``)."""
-    node = _resolve(node, root)
+    node = resolve_ref(node, root)
     properties = node.get("properties") or {}
     for name, sub in properties.items():
         if "default" in sub and name not in instance:
@@ -91,8 +91,8 @@ def schema_node(key: str, schema: str | Path | dict | None = None) -> dict:
     root = schema if isinstance(schema, dict) else load_schema(schema or schema_path())
     node = root
     for part in key.split("."):
-        node = _resolve(node, root)["properties"][part]
-    return _resolve(node, root)
+        node = resolve_ref(node, root)["properties"][part]
+    return resolve_ref(node, root)
 
 
 def schema_choices(key: str, schema: str | Path | dict | None = None) -> list:
@@ -103,7 +103,7 @@ def schema_choices(key: str, schema: str | Path | dict | None = None) -> list:
     out: dict = {}
 
     def walk(node: Any) -> None:
-        node = _resolve(node, root)
+        node = resolve_ref(node, root)
         if not isinstance(node, dict):
             return
         out.update(dict.fromkeys(node.get("enum") or ()))
