@@ -28,7 +28,7 @@ from seedsig.core.settings import (
 )
 
 # The choices of the options, from the config and cohort-sheet schemas (whose enums are the registries' method
-# lists: seedsig.normalize.methods, seedsig.scoring.methods; tests/test_defaults.py), so --help starts fast.
+# lists: seedsig.normalize.methods, seedsig.scoring.methods; tests/unit/test_defaults.py), so --help starts fast.
 DATA_TYPES = schema_choices("data_type", schema_path("cohorts.schema.yaml"))
 # every normalization step of any data type: = seedsig.normalize.methods.NORMALIZATION_METHODS
 NORMALIZATION_METHODS = tuple(dict.fromkeys(m for t in DATA_TYPES for m in schema_choices(f"normalize.{t}")))
@@ -453,7 +453,7 @@ def _add_check_config(sub) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``seedsig`` parser: one sub-command per ``_add_*``; choices and defaults are the config schema's (the
-    registries' method lists, tests/test_defaults.py)."""
+    registries' method lists, tests/unit/test_defaults.py)."""
     p = argparse.ArgumentParser(
         prog="seedsig", description="Self-seeding and organ-specific metastasis signatures across tumour cohorts."
     )

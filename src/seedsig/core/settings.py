@@ -3,7 +3,7 @@
 The schema's ``default:`` values are the one source of the configuration defaults: Snakemake fills them into the
 workflow's config (``snakemake.utils.validate(..., set_default=True)``), :func:`schema_defaults` computes the same
 values here for the library, the API and the CLI, and ``config/config.yaml`` spells each of them with a comment
-(``tests/test_defaults.py`` checks the three agree). Light on purpose: ``seedsig --help`` reads its choices and
+(``tests/unit/test_defaults.py`` checks the three agree). Light on purpose: ``seedsig --help`` reads its choices and
 defaults through this module (PyYAML only; no numpy, pandas or jsonschema)."""
 
 from __future__ import annotations
