@@ -2,14 +2,16 @@
 
 The same code paths as the pipeline and the CLI, called on objects in memory:
 
-* :func:`score` checks the matrix as ``seedsig score`` does (:func:`seedsig.ingest.checks.check_expression`) and calls
-  :func:`seedsig.scoring.methods.score`; for an AnnData it writes the scores to ``adata.obsm[f"seedsig_{method}"]`` and the
-  coverage table and parameters to ``adata.uns[f"seedsig_{method}"]``.
-* :func:`associate` calls :func:`seedsig.association.correlation.correlation_table` as the pipeline's associate step does.
+* :func:`score` checks the matrix as ``seedsig score`` does (:func:`seedsig.ingest.checks.check_expression`) and
+  calls :func:`seedsig.scoring.methods.score`; for an AnnData it writes the scores to
+  ``adata.obsm[f"seedsig_{method}"]`` and the coverage table and parameters to ``adata.uns[f"seedsig_{method}"]``.
+* :func:`associate` calls :func:`seedsig.association.correlation.correlation_table` as the pipeline's associate step
+  does.
 * :func:`survival` calls :func:`seedsig.outcome.cox.cox_table` as the pipeline's survival step does (its Cox part).
 
-Both return a :class:`Result`: ``.to_frame()`` is the table the library function gave (the README's columns),
-``.summary()`` a fixed-width text table. Defaults not given here come from :mod:`seedsig.config` (the pipeline's).
+Both return a :class:`~seedsig.core.results.Result`: ``.to_frame()`` is the table the library function gave (the
+README's columns), ``.summary()`` a fixed-width text table. Defaults not given here are the pipeline's: the config
+schema's (:mod:`seedsig.core.settings`).
 Nothing the caller passes is modified, except that :func:`score` adds its entries to the AnnData it is given.
 ``import seedsig`` does not import this module (it is loaded on the first use of ``seedsig.score``).
 """
@@ -20,7 +22,7 @@ import re
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -29,7 +31,8 @@ import pandas as pd
 
 from seedsig.association.correlation import correlation_table
 from seedsig.core.errors import SeedsigError
-from seedsig.core.settings import ASSOCIATE_DEFAULTS, SURVIVAL_DEFAULTS
+from seedsig.core.results import Result, Summary
+from seedsig.core.settings import ASSOCIATE_DEFAULTS, SCORING_DEFAULTS, SURVIVAL_DEFAULTS
 from seedsig.ingest.checks import check_expression
 from seedsig.ingest.formats import h5ad_values
 from seedsig.ingest.ids import resolve_ids
@@ -102,8 +105,8 @@ def _matrix(data: Any, layer: str | None) -> tuple[pd.DataFrame, str]:
 
 def _dict_signatures(sets: Mapping) -> list[Signature]:
     """Signatures from a dict name -> genes (list of symbols) or name -> {gene: direction}, read by the signature
-    file reader (:func:`seedsig.scoring.signatures.load_signatures`: directions, alias resolution, duplicate genes) from a
-    temporary project-format TSV, so that a dict and a file give the same Signature objects."""
+    file reader (:func:`seedsig.scoring.signatures.load_signatures`: directions, alias resolution, duplicate genes)
+    from a temporary project-format TSV, so that a dict and a file give the same Signature objects."""
     rows: list[tuple[str, str, str]] = []
     for name, genes in sets.items():
         if isinstance(genes, Signature):
@@ -187,8 +190,8 @@ def score(
     *,
     layer: str | None = None,
     gene_id: str = "symbol",
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     platform_annotation: str | Path | pd.DataFrame | None = None,
     **params: Any,
 ) -> pd.DataFrame:
@@ -232,196 +235,36 @@ def score(
     for rec in res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]].itertuples(index=False):
         warnings.warn(f"{rec.signature} not scored: {rec.reason}", UserWarning, stacklevel=2)
     scores = res.scores.copy()
+    record = {"min_genes": int(min_genes), "min_fraction": float(min_fraction), "gene_id": gene_id}
     if _is_anndata(data):
-        key = f"{UNS_PREFIX}{method}"
-        data.obsm[key] = pd.DataFrame(scores.to_numpy(), index=data.obs_names.copy(), columns=scores.columns)
-        data.uns[key] = {
-            "method": method,
-            "params": dict(res.params),
-            "single_sample": bool(res.single_sample),
-            "min_genes": int(min_genes),
-            "min_fraction": float(min_fraction),
-            "gene_id": gene_id,
-            "layer": layer or "",
-            "coverage": _h5ad_safe(res.coverage),
-            "signatures": pd.DataFrame(  # long table: any signature name is h5ad-safe, the order is kept
-                [(s.name, g, int(d), s.organ) for s in sigs for g, d in zip(s.genes, s.directions)],
-                columns=["signature", "gene", "direction", "organ"],
-            ),
-        }
+        _write_anndata(data, method, res, sigs, record, layer)
     scores.attrs["seedsig"] = {
         "method": method,
         "params": dict(res.params),
-        "min_genes": int(min_genes),
-        "min_fraction": float(min_fraction),
-        "gene_id": gene_id,
+        **record,
         "layer": layer,
         "signatures": list(sigs),
     }
     return scores
 
 
-# ---------------------------------------------------------------------------------------- results
-def _num(v: Any, fmt: str = ".3f") -> str:
-    return "NA" if v is None or not np.isfinite(float(v)) else format(float(v), fmt)
-
-
-def _pval(v: Any) -> str:
-    if v is None or not np.isfinite(float(v)):
-        return "NA"
-    return f"{float(v):.2e}" if float(v) < 0.001 else f"{float(v):.4f}"
-
-
-def _ci(lo: Any, hi: Any, fmt: str = ".3f") -> str:
-    return "NA" if not (np.isfinite(float(lo)) and np.isfinite(float(hi))) else f"[{lo:{fmt}}, {hi:{fmt}}]"
-
-
-class Summary:
-    """A fixed-width text table (statsmodels-style): ``print(result.summary())``; ``str()`` is the text."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def as_text(self) -> str:
-        return self.text
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-@dataclass(eq=False)
-class Result:
-    """What :func:`associate` and :func:`survival` return: the library's table (``to_frame()``), the run's
-    parameters and the library's info dict (sidecar content), and a text ``summary()``."""
-
-    kind: str
-    table: pd.DataFrame
-    params: dict
-    info: dict = field(default_factory=dict)
-
-    _TITLES = {"associate": "seedsig.associate: correlations", "survival": "seedsig.survival: Cox models"}
-
-    def to_frame(self) -> pd.DataFrame:
-        """The table as :func:`correlation_table` / :func:`cox_table` gave it (a copy)."""
-        return self.table.copy()
-
-    def _header(self) -> list[tuple[str, str]]:
-        p, t = self.params, self.table
-        methods = ", ".join(dict.fromkeys(t["method"])) if len(t) else "none"
-        if self.kind == "associate":
-            return [
-                ("Method", methods),
-                ("Statistics", ", ".join(p["statistics"])),
-                ("Samples (n)", str(self.info.get("samples", ""))),
-                ("Bootstrap B", str(p["n_bootstrap"])),
-                ("Random null B", str(p["n_random"])),
-                ("Seed", str(p["seed"])),
-                ("min_samples", str(p["min_samples"])),
-                ("Adjusted for", ";".join(self.info.get("covariates", {}).get("adjusted_for", [])) or "nothing"),
-                ("Tests (BH family)", str(self.info.get("n_tests", ""))),
-            ]
-        n = int(t["n"].max()) if len(t) else 0
-        events = int(t["events"].max()) if len(t) else 0
-        return [
-            ("Method", methods),
-            ("Endpoint", p["endpoint"]),
-            ("Samples (n, max)", str(n)),
-            ("Events (max)", str(events)),
-            ("min_samples", str(p["min_samples"])),
-            ("Covariates", ";".join(p["covariates"]) or "none"),
-            ("Ties", "efron"),
-            ("Random null", "not computed (p_random_null NA; the pipeline's survival step computes it)"),
-        ]
-
-    def _rows(self) -> tuple[list[str], list[list[str]], list[str]]:
-        t = self.table
-        if self.kind == "associate":
-            cols = [
-                "method",
-                "focal",
-                "target",
-                "statistic",
-                "n",
-                "r",
-                "95% CI",
-                "q",
-                "null p",
-                "r w/o shared",
-                "r partial",
-                "note",
-            ]
-            vals = [
-                [
-                    r.method,
-                    r.signature_a,
-                    r.signature_b,
-                    r.statistic,
-                    str(int(r.n)),
-                    _num(r.r),
-                    _ci(r.ci_low, r.ci_high),
-                    _pval(r.q),
-                    _pval(r.p_random_null),
-                    _num(r.r_without_shared),
-                    _num(r.r_partial),
-                ]
-                for r in t.itertuples(index=False)
-            ]
-        else:
-            cols = ["method", "signature", "model", "n", "events", "HR per SD", "95% CI", "p", "C", "PH p", "note"]
-            vals = [
-                [
-                    r.method,
-                    r.signature,
-                    r.model,
-                    str(int(r.n)),
-                    str(int(r.events)),
-                    _num(r.hr_per_sd),
-                    _ci(r.ci_low, r.ci_high),
-                    _pval(r.p),
-                    _num(r.concordance),
-                    _pval(r.ph_p),
-                ]
-                for r in t.itertuples(index=False)
-            ]
-        notes: list[str] = []
-        for row, note in zip(vals, t["note"].fillna("").astype(str)):
-            if note and note not in notes:
-                notes.append(note)
-            row.append(f"[{notes.index(note) + 1}]" if note else "")
-        return cols, vals, notes
-
-    def summary(self) -> Summary:
-        """A fixed-width text table: a header with the method, n, B and seed, one line per row of
-        :meth:`to_frame` with its numbers, and the rows' notes below as numbered footnotes."""
-        cols, vals, notes = self._rows()
-        width = [max([len(c), *(len(v[i]) for v in vals)]) for i, c in enumerate(cols)]
-        text_cols = {"method", "focal", "target", "statistic", "signature", "model", "note"}
-
-        def line(cells: Sequence[str]) -> str:
-            return "  ".join(c.ljust(w) if h in text_cols else c.rjust(w) for c, w, h in zip(cells, width, cols))
-
-        body = [line(cols), *(line(v) for v in vals)]
-        rule_len = max(len(self._TITLES[self.kind]), *(len(b.rstrip()) for b in body))
-        header = self._header()
-        key_w = max(len(k) for k, _ in header)
-        out = [self._TITLES[self.kind].center(rule_len).rstrip(), "=" * rule_len]
-        out += [f"{k + ':':<{key_w + 1}} {v}" for k, v in header]
-        out += ["-" * rule_len, *(b.rstrip() for b in body), "=" * rule_len]
-        if notes:
-            out += ["Notes:", *(f"[{i}] {n}" for i, n in enumerate(notes, start=1))]
-        return Summary("\n".join(out))
-
-    def __repr__(self) -> str:
-        what = "correlation rows" if self.kind == "associate" else "Cox rows"
-        methods = ", ".join(dict.fromkeys(self.table["method"])) if len(self.table) else "none"
-        tested = int(np.isfinite(self.table["p"].to_numpy(dtype=float)).sum())
-        return (
-            f"<seedsig {self.kind} result: {len(self.table)} {what} ({methods}), {tested} tested; "
-            ".summary(), .to_frame()>"
-        )
+def _write_anndata(adata, method: str, res, sigs: list[Signature], record: dict, layer: str | None) -> None:
+    """The scores into ``obsm[f"seedsig_{method}"]``, the run's record (h5ad types) into ``uns[...]``."""
+    key = f"{UNS_PREFIX}{method}"
+    scores = res.scores
+    adata.obsm[key] = pd.DataFrame(scores.to_numpy(), index=adata.obs_names.copy(), columns=scores.columns)
+    adata.uns[key] = {
+        "method": method,
+        "params": dict(res.params),
+        "single_sample": bool(res.single_sample),
+        **record,
+        "layer": layer or "",
+        "coverage": _h5ad_safe(res.coverage),
+        "signatures": pd.DataFrame(  # long table: any signature name is h5ad-safe, the order is kept
+            [(s.name, g, int(d), s.organ) for s in sigs for g, d in zip(s.genes, s.directions)],
+            columns=["signature", "gene", "direction", "organ"],
+        ),
+    }
 
 
 # ---------------------------------------------------------------------------------- score inputs
@@ -564,6 +407,40 @@ def _clinical_columns(names: Any, clinical: pd.DataFrame | None, what: str) -> p
     return out
 
 
+def _expression_of(given: _Scores, expression: Any, layer: str | None) -> pd.DataFrame:
+    """The genes x samples matrix :func:`associate` re-scores, its rows named by their current symbols: ``expression``
+    if given, else the AnnData the scores are in (its scored layer, unless ``layer`` says otherwise)."""
+    expr_data = given.adata if expression is None else expression
+    if expr_data is None:
+        raise SeedsigError(
+            "associate needs the expression matrix the scores were computed from (expression=, an "
+            "AnnData or a genes x samples DataFrame): the random-signature null, the shared-gene "
+            "re-scoring and meta-PCNA are computed from it."
+        )
+    expr, _ = _matrix(expr_data, layer if (layer is not None or expression is not None) else given.layer)
+    return _symbol_rows(expr, given.gene_id)
+
+
+def _associate_settings(given: _Scores, **given_settings: Any) -> dict:
+    """The settings of :func:`associate`: those given, else the pipeline's defaults (``associate.*`` of the config
+    schema); ``min_genes`` / ``min_fraction`` default to those :func:`score` used, else ``scoring.*``."""
+    d = {**ASSOCIATE_DEFAULTS, **{k: v for k, v in given_settings.items() if v is not None}}
+    statistics = d["statistics"]
+    min_genes, min_fraction = d.get("min_genes"), d.get("min_fraction")
+    return {
+        "statistics": [statistics] if isinstance(statistics, str) else list(statistics),
+        "n_bootstrap": d["n_bootstrap"],
+        "n_random": d["n_random"],
+        "seed": d["seed"],
+        "proliferation": bool(d["proliferation"]),
+        "min_samples": d["min_samples"],
+        "min_genes": int(min_genes if min_genes is not None else (given.min_genes or SCORING_DEFAULTS["min_genes"])),
+        "min_fraction": float(
+            min_fraction if min_fraction is not None else (given.min_fraction or SCORING_DEFAULTS["min_fraction"])
+        ),
+    }
+
+
 # --------------------------------------------------------------------------------------- associate
 def associate(
     scores: Any,
@@ -587,8 +464,9 @@ def associate(
     method_params: dict[str, dict] | None = None,
 ) -> Result:
     """Correlate each focal signature's score with each target's, as the pipeline's associate step does
-    (:func:`seedsig.association.correlation.correlation_table`: r, 95% CI, BH q over the grid, gene overlap, r without shared
-    genes, the matched random-signature null, the partial correlation adjusted for meta-PCNA and ``covariates``).
+    (:func:`seedsig.association.correlation.correlation_table`: r, 95% CI, BH q over the grid, gene overlap, r without
+    shared genes, the matched random-signature null, the partial correlation adjusted for meta-PCNA and
+    ``covariates``).
 
     ``scores``: what :func:`score` returned, an AnnData :func:`score` wrote to (every ``obsm["seedsig_*"]``, or
     ``method``'s), or a dict method -> samples x signatures DataFrame. ``targets``: default every other signature.
@@ -597,9 +475,11 @@ def associate(
     symbols as :func:`score` matched them; it gives the random-signature null, the shared-gene re-scoring and
     meta-PCNA. ``signatures``: as for :func:`score` (default: those :func:`score` used).
     ``covariates``: a samples x covariates DataFrame, or column name(s) of ``clinical`` (default ``adata.obs``).
-    Settings left None take the pipeline's defaults (:data:`seedsig.config.ASSOCIATE_DEFAULTS`: both statistics,
-    B = 1000 bootstrap and random, seed 2010, proliferation on, min_samples 10); ``min_genes``,
-    ``min_fraction`` and ``method_params`` (method -> parameters) default to those :func:`score` used.
+    Settings left None take the pipeline's defaults (the config schema's ``associate.*``,
+    :data:`seedsig.core.settings.ASSOCIATE_DEFAULTS`: both statistics, B = 1000 bootstrap and random, seed 2010,
+    proliferation on, min_samples 10); ``min_genes``, ``min_fraction`` and ``method_params`` (method -> parameters)
+    default to those :func:`score` used. ``covariates`` has no default here (the pipeline's ``associate.covariates``
+    names columns of its clinical table).
 
     Returns a :class:`Result`: ``to_frame()`` is the correlation table (README columns), ``info`` its sidecar info."""
     given = _scores_input(scores, method)
@@ -609,33 +489,24 @@ def associate(
             "associate needs the signatures the scores come from (signatures=...): the random-signature "
             "null and the shared genes are computed from their gene lists."
         )
-    expr_data = given.adata if expression is None else expression
-    if expr_data is None:
-        raise SeedsigError(
-            "associate needs the expression matrix the scores were computed from (expression=, an "
-            "AnnData or a genes x samples DataFrame): the random-signature null, the shared-gene "
-            "re-scoring and meta-PCNA are computed from it."
-        )
-    expr, _ = _matrix(expr_data, layer if (layer is not None or expression is not None) else given.layer)
-    expr = _symbol_rows(expr, given.gene_id)
+    expr = _expression_of(given, expression, layer)
     if clinical is None and given.adata is not None:
         clinical = given.adata.obs
     focal = [focal] if isinstance(focal, str) else list(focal)
     if targets is None:
         targets = [s.name for s in sigs if s.name not in focal]
     targets = [targets] if isinstance(targets, str) else list(targets)
-    d = ASSOCIATE_DEFAULTS
-    statistics = _setting(statistics, d, "statistics")
-    settings = {
-        "statistics": [statistics] if isinstance(statistics, str) else list(statistics),
-        "n_bootstrap": _setting(n_bootstrap, d, "n_bootstrap"),
-        "n_random": _setting(n_random, d, "n_random"),
-        "seed": _setting(seed, d, "seed"),
-        "proliferation": bool(_setting(proliferation, d, "proliferation")),
-        "min_samples": _setting(min_samples, d, "min_samples"),
-        "min_genes": int(min_genes if min_genes is not None else (given.min_genes or 2)),
-        "min_fraction": float(min_fraction if min_fraction is not None else (given.min_fraction or 0.5)),
-    }
+    settings = _associate_settings(
+        given,
+        statistics=statistics,
+        n_bootstrap=n_bootstrap,
+        n_random=n_random,
+        seed=seed,
+        proliferation=proliferation,
+        min_samples=min_samples,
+        min_genes=min_genes,
+        min_fraction=min_fraction,
+    )
     params = {**given.method_params, **(method_params or {})}
     cov = _clinical_columns(covariates, clinical, "covariates")
     table, info = correlation_table(
@@ -644,16 +515,9 @@ def associate(
         sigs,
         focal,
         targets,
-        statistics=tuple(settings["statistics"]),
-        n_bootstrap=settings["n_bootstrap"],
-        n_random=settings["n_random"],
-        seed=settings["seed"],
+        **{**settings, "statistics": tuple(settings["statistics"])},  # n_bootstrap, n_random, seed, ...
         covariates=cov,
-        proliferation=settings["proliferation"],
-        min_genes=settings["min_genes"],
-        min_fraction=settings["min_fraction"],
         method_params={m: params.get(m, {}) for m in given.tables},
-        min_samples=settings["min_samples"],
     )
     settings.update(focal=focal, targets=targets, covariates=[] if cov is None else list(map(str, cov.columns)))
     return Result("associate", table, settings, info)
@@ -695,7 +559,7 @@ def survival(
     ``covariates``: a samples x covariates DataFrame or column name(s) of ``clinical``. ``endpoint``: the label in
     the table (default ``"time/event"``). ``signatures``: names to fit (default every score column).
     ``min_samples``: default the pipeline's ``survival.min_samples``
-    (:data:`seedsig.config.SURVIVAL_DEFAULTS`); fewer complete cases give an NA row with a note.
+    (:data:`seedsig.core.settings.SURVIVAL_DEFAULTS`); fewer complete cases give an NA row with a note.
 
     The random-signature null of the pipeline (``p_random_null``) is not computed here: the column stays NA, as
     :func:`cox_table` leaves it (the pipeline composes it from the random scores of the expression matrix; one

@@ -2,9 +2,10 @@
 
 The same code paths as the Snakemake rules, for use outside the pipeline. Heavy packages are
 imported only inside the commands that need them, so ``seedsig --help`` starts fast.
-A user mistake prints one ``seedsig: error: ...`` line and exits with status 2. Numeric options are checked
-against the range of the matching config key in the config schema (:data:`RANGES`, the one source of the
-ranges); an ``--out`` that is one of the command's input files is refused.
+A user mistake prints one ``seedsig: error: ...`` line and exits with status 2. The options' choices and defaults
+are those of the matching config keys in the config schema (:mod:`seedsig.core.settings`), and numeric options are
+checked against the range of that key (:data:`RANGES`, the one source of the ranges); an ``--out`` that is one of
+the command's input files is refused.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from typing import Callable
 
 from seedsig import __version__
 from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import (
+    EXAMPLE_DEFAULTS,
+    GEO_DEFAULTS,
+    NORMALIZE_DEFAULTS,
+    SCORING_DEFAULTS,
+    schema_choices,
+    schema_path,
+)
 
-NORMALIZATION_METHODS = (
-    "tmm_logcpm",
-    "logcpm",
-    "upperquartile_logcpm",
-    "deseq2_log",
-    "deseq2_vst",
-    "tpm",
-    "log2",
-    "quantile",
-    "none",
-)  # = seedsig.normalize.methods.NORMALIZATION_METHODS (kept here so --help starts fast)
+# The choices of the options, from the config and cohort-sheet schemas (whose enums are the registries' method
+# lists: seedsig.normalize.methods, seedsig.scoring.methods; tests/unit/test_defaults.py), so --help starts fast.
+DATA_TYPES = schema_choices("data_type", schema_path("cohorts.schema.yaml"))
+# every normalization step of any data type: = seedsig.normalize.methods.NORMALIZATION_METHODS
+NORMALIZATION_METHODS = tuple(dict.fromkeys(m for t in DATA_TYPES for m in schema_choices(f"normalize.{t}")))
 
 
 def _cmd_simulate(args: argparse.Namespace) -> None:
@@ -53,16 +56,18 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
         with atomic_path(args.single_cell) as tmp:
             adata.write_h5ad(tmp)
         print(
-            f"wrote {args.single_cell} ({adata.n_obs} cells x {adata.n_vars} genes, {adata.obs['sample'].nunique()} samples, seed {args.seed})"
+            f"wrote {args.single_cell} ({adata.n_obs} cells x {adata.n_vars} genes, "
+            f"{adata.obs['sample'].nunique()} samples, seed {args.seed})"
         )
         return
-    args.n_samples = 200 if args.n_samples is None else args.n_samples
-    args.n_genes = 16000 if args.n_genes is None else args.n_genes
+    args.n_samples = EXAMPLE_DEFAULTS["n_samples"] if args.n_samples is None else args.n_samples
+    args.n_genes = EXAMPLE_DEFAULTS["n_genes"] if args.n_genes is None else args.n_genes
     truth = simulate_cohort(
         Path(args.out), seed=args.seed, n_samples=args.n_samples, n_genes=args.n_genes, signature_dir=args.signature_dir
     )
     print(
-        f"wrote {args.out}/counts.tsv.gz, clinical.tsv, truth.json ({truth['n_genes']} genes x {truth['n_samples']} samples, seed {truth['seed']})"
+        f"wrote {args.out}/counts.tsv.gz, clinical.tsv, truth.json "
+        f"({truth['n_genes']} genes x {truth['n_samples']} samples, seed {truth['seed']})"
     )
 
 
@@ -130,9 +135,8 @@ def _cmd_normalize(args: argparse.Namespace) -> None:
             params, inputs=[args.input, *([args.gene_lengths] if args.gene_lengths else [])], normalization=info
         ),
     )
-    print(
-        f"wrote {args.out} ({out.shape[0]} genes x {out.shape[1]} samples, {info['method']}{f'; {n_filtered} genes filtered' if args.filter_by_expr else ''})"
-    )
+    filtered = f"; {n_filtered} genes filtered" if args.filter_by_expr else ""
+    print(f"wrote {args.out} ({out.shape[0]} genes x {out.shape[1]} samples, {info['method']}{filtered})")
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -203,9 +207,8 @@ def _cmd_download(args: argparse.Namespace) -> None:
         if "series_matrix" in paths and "ncbi_counts" not in paths:
             platform = series_platform(paths["series_matrix"], name)
             if args.with_platform:
-                print(
-                    f"{name} platform_annotation ({platform}): {fetch_geo_platform(platform, args.cache, geo_base=args.geo_base, **opts)}"
-                )
+                path = fetch_geo_platform(platform, args.cache, geo_base=args.geo_base, **opts)
+                print(f"{name} platform_annotation ({platform}): {path}")
             else:
                 print(f"{name} platform: {platform} (add geo:{platform} or --with-platform to fetch its annotation)")
 
@@ -304,18 +307,15 @@ def _refuse_overwrite(args: argparse.Namespace) -> None:
                 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="seedsig", description="Self-seeding and organ-specific metastasis signatures across tumour cohorts."
-    )
-    p.add_argument("--version", action="version", version=f"seedsig {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
-
+def _add_simulate(sub) -> None:
+    ex = EXAMPLE_DEFAULTS
     s = sub.add_parser("simulate", help="write the built-in simulated example cohort (counts, clinical, truth)")
     s.add_argument("--out", default="resources/example", help="output directory (default: resources/example)")
-    s.add_argument("--seed", type=int, default=2010)
-    s.add_argument("--n-samples", type=int, default=None, help="samples (default 200; --single-cell: 12)")
-    s.add_argument("--n-genes", type=int, default=None, help="genes (default 16000; --single-cell: 3000)")
+    s.add_argument("--seed", type=int, default=ex["seed"])
+    s.add_argument(
+        "--n-samples", type=int, default=None, help=f"samples (default {ex['n_samples']}; --single-cell: 12)"
+    )
+    s.add_argument("--n-genes", type=int, default=None, help=f"genes (default {ex['n_genes']}; --single-cell: 3000)")
     s.add_argument(
         "--single-cell",
         default=None,
@@ -330,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=_cmd_simulate, _parser=s)
 
+
+def _add_normalize(sub) -> None:
+    d = NORMALIZE_DEFAULTS
     n = sub.add_parser(
         "normalize", help="normalize a genes x samples TSV (ids unchanged, nothing filtered unless asked)"
     )
@@ -345,17 +348,24 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--out", required=True, help="output TSV")
     n.add_argument(
         "--data-type",
-        choices=["counts", "log_expression", "intensity", "tpm"],
+        choices=DATA_TYPES,
         default=None,
         help="what the input holds (default: counts for count methods)",
     )
-    n.add_argument("--prior-count", type=float, default=2.0, help="edgeR cpm(log=TRUE) prior count (default 2)")
-    n.add_argument("--pseudocount", type=float, default=None, help="added before log2 (default 1 after TPM, else 0)")
+    n.add_argument(
+        "--prior-count",
+        type=float,
+        default=float(d["prior_count"]),
+        help=f"edgeR cpm(log=TRUE) prior count (default {d['prior_count']:g})",
+    )
+    n.add_argument(
+        "--pseudocount", type=float, default=d["pseudocount"], help="added before log2 (default 1 after TPM, else 0)"
+    )
     n.add_argument(
         "--size-factors",
-        choices=["auto", "ratio", "poscounts"],
-        default="auto",
-        help="DESeq2 size factors (default auto: ratio, or poscounts when every gene has a zero)",
+        choices=schema_choices("normalize.size_factors"),
+        default=d["size_factors"],
+        help=f"DESeq2 size factors (default {d['size_factors']}: ratio, or poscounts when every gene has a zero)",
     )
     n.add_argument("--gene-lengths", default=None, help="GTF or two-column table (id, length) for tpm")
     n.add_argument(
@@ -365,35 +375,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     n.set_defaults(func=_cmd_normalize, _parser=n)
 
+
+def _add_score(sub) -> None:
+    d = SCORING_DEFAULTS
     c = sub.add_parser("score", help="score signatures on a genes x samples TSV (every row ranked as given)")
     c.add_argument(
         "--expr", required=True, help="genes x samples TSV/CSV of log-scale expression (first column gene id)"
     )
     c.add_argument("--signatures", required=True, nargs="+", help="signature file(s): TSV (project format) or GMT")
-    c.add_argument(
-        "--method", required=True, choices=["ssgsea", "gsva", "zscore", "plage", "singscore", "score_genes", "mean_z"]
-    )
+    c.add_argument("--method", required=True, choices=schema_choices("scoring.methods"))
     c.add_argument("--out", required=True, help="output TSV: column sample, then one column per signature")
     c.add_argument(
         "--gene-id",
         default="symbol",
-        choices=["symbol", "ensembl", "entrez", "refseq", "probe"],
+        choices=schema_choices("gene_id", schema_path("cohorts.schema.yaml")),
         help="kind of id in the first column",
     )
     c.add_argument(
         "--platform-annotation", default=None, help="platform annotation (GEO GPL table or .annot) for --gene-id probe"
     )
-    c.add_argument("--min-genes", type=int, default=2)
-    c.add_argument("--min-fraction", type=float, default=0.5)
-    c.add_argument("--alpha", type=float, default=0.25, help="ssgsea weight exponent (default 0.25)")
+    c.add_argument("--min-genes", type=int, default=d["min_genes"])
+    c.add_argument("--min-fraction", type=float, default=d["min_fraction"])
+    alpha = d["ssgsea"]["alpha"]
+    c.add_argument("--alpha", type=float, default=alpha, help=f"ssgsea weight exponent (default {alpha})")
     c.add_argument(
         "--ssgsea-normalize",
         action="store_true",
         help="divide ssgsea scores by their range over the run (cohort-relative)",
     )
-    c.add_argument("--seed", type=int, default=0, help="random_state of score_genes' control genes (default 0)")
+    seed = d["score_genes"]["random_state"]
+    c.add_argument(
+        "--seed", type=int, default=seed, help=f"random_state of score_genes' control genes (default {seed})"
+    )
     c.set_defaults(func=_cmd_score, _parser=c)
 
+
+def _add_download(sub) -> None:
+    g = GEO_DEFAULTS
     d = sub.add_parser("download", help="download GEO inputs by accession into the cache (prefetch for offline runs)")
     d.add_argument(
         "accessions",
@@ -401,30 +419,48 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ACCESSION",
         help="geo:GSE2034, geo:GSE781-GPL96 (one platform of a series) or geo:GPL96",
     )
-    d.add_argument(
-        "--cache", default="resources/geo", help="cache directory (config geo.cache; default: resources/geo)"
-    )
-    d.add_argument("--geo-base", default="https://ftp.ncbi.nlm.nih.gov/geo", help="GEO base URL (config geo.base_url)")
+    d.add_argument("--cache", default=g["cache"], help=f"cache directory (config geo.cache; default: {g['cache']})")
+    d.add_argument("--geo-base", default=g["base_url"], help="GEO base URL (config geo.base_url)")
     d.add_argument(
         "--download-base",
-        default="https://www.ncbi.nlm.nih.gov/geo/download",
+        default=g["download_url"],
         help="NCBI download URL of RNA-seq counts (config geo.download_url)",
     )
     d.add_argument(
         "--with-platform", action="store_true", help="also fetch the platform annotation of each (microarray) series"
     )
     d.add_argument(
-        "--retries", type=int, default=5, help="attempts after the first, with exponential backoff (default 5)"
+        "--retries",
+        type=int,
+        default=g["retries"],
+        help=f"attempts after the first, with exponential backoff (default {g['retries']})",
     )
     d.add_argument(
-        "--timeout", type=float, default=60, help="seconds without data before an attempt is abandoned (default 60)"
+        "--timeout",
+        type=float,
+        default=g["timeout"],
+        help=f"seconds without data before an attempt is abandoned (default {g['timeout']:g})",
     )
     d.add_argument("--no-progress", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_download, _parser=d)
 
+
+def _add_check_config(sub) -> None:
     k = sub.add_parser("check-config", help="check config YAML files: syntax and schema (file:line:column: problem)")
     k.add_argument("files", nargs="+", metavar="FILE", help="config file(s), e.g. my.yaml (for snakemake --configfile)")
     k.set_defaults(func=_cmd_check_config, _parser=k)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``seedsig`` parser: one sub-command per ``_add_*``; choices and defaults are the config schema's (the
+    registries' method lists, tests/unit/test_defaults.py)."""
+    p = argparse.ArgumentParser(
+        prog="seedsig", description="Self-seeding and organ-specific metastasis signatures across tumour cohorts."
+    )
+    p.add_argument("--version", action="version", version=f"seedsig {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_simulate, _add_normalize, _add_score, _add_download, _add_check_config):
+        add(sub)
     return p
 
 

@@ -2,9 +2,10 @@
 
 The schemas live in ``workflow/schemas/`` (JSON Schema draft 2020-12); an installed package carries them as
 ``seedsig/schemas/`` (package data mapped from that folder by pyproject.toml, not a copy): :func:`schema_path`
-finds them either way. The Snakefile validates with ``snakemake.utils.validate`` too (which fills defaults);
-this module first turns the first schema violation into one sentence naming the file, the key or sheet
-row/column, and what to do. :func:`load_yaml` and :func:`check_config_file` report a YAML file's mistakes as
+finds them either way. The config schema's ``default:`` values are the defaults (:mod:`seedsig.core.settings`).
+The Snakefile validates with ``snakemake.utils.validate`` too (which fills those defaults); this module first turns
+the first schema violation into one sentence naming the file, the key or sheet row/column, and what to do.
+:func:`load_yaml` and :func:`check_config_file` report a YAML file's mistakes as
 ``file:line:column: what is wrong`` (``seedsig check-config``)."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from seedsig.core.errors import SeedsigError
 from seedsig.core.settings import (
     ASSOCIATE_DEFAULTS,
+    COHORT_RELAPSE_DEFAULTS,
     PRERANK_DEFAULTS,
     RELAPSE_DEFAULTS,
     SURVIVAL_DEFAULTS,
@@ -198,7 +200,7 @@ def check_workflow_config(config: dict, configfiles, schemas: str | Path, genera
         if Path(f).is_file():
             load_yaml(f)
     check_config(config, configfiles, schemas / "config.schema.yaml")
-    validate(config, schema=str(schemas / "config.schema.yaml"))
+    validate(config, schema=str(schemas / "config.schema.yaml"), set_default=True)  # the schema's defaults
     sheet = read_sheet(config["cohorts"], schemas / "cohorts.schema.yaml")
     validate(sheet, schema=str(schemas / "cohorts.schema.yaml"))
     check_input_files(sheet, config["cohorts"], generated=generated)
@@ -248,7 +250,10 @@ def _describe(err, where: str) -> str:
         allowed = sorted(err.schema.get("properties", {}))
         extra = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
         scope = f"under '{key}'" if err.absolute_path else "at the top level"
-        return f"{where}: unknown key {', '.join(repr(e) for e in extra)} {scope}. Allowed keys: {', '.join(allowed)} (see config/README.md)."
+        return (
+            f"{where}: unknown key {', '.join(repr(e) for e in extra)} {scope}. "
+            f"Allowed keys: {', '.join(allowed)} (see config/README.md)."
+        )
     if err.validator == "enum":
         return f"{where}: '{key}' is {err.instance!r}; allowed values: {', '.join(map(str, err.validator_value))}."
     if err.validator == "required":
@@ -324,6 +329,38 @@ def _check_sheet_columns(sheet: pd.DataFrame, p: Path, schema_path: str | Path) 
         )
 
 
+def _check_sheet_row(rec: dict, where: str, schema_path: str | Path) -> None:
+    """One row of the cohort sheet: the schema, then the columns that go together (``where``: file, line, cohort)."""
+    row = {k: v for k, v in rec.items() if v != "" or k in ("cohort", "expression", "data_type", "gene_id")}
+    check_against_schema(row, schema_path, where)
+    if bool(rec["time"]) != bool(rec["event"]):
+        raise SeedsigError(f"{where}: give both 'time' and 'event' columns of the endpoint, or neither.")
+    fmt = expression_format(rec)
+    if rec["gene_id"] == "probe" and not rec["platform_annotation"] and fmt not in ("geo", "soft"):
+        raise SeedsigError(
+            f"{where}: gene_id is 'probe' but the 'platform_annotation' column is empty. "
+            "Add the column with the platform annotation file (e.g. a GEO GPL table or GPLxxx.annot.gz) that maps "
+            "probe ids to genes, or geo:GPLxxx to download it."
+        )
+    if rec["time"] and not rec["clinical"] and fmt in ("table", "parquet"):
+        raise SeedsigError(
+            f"{where}: 'time'/'event' name clinical columns but 'clinical' is empty. Give the clinical file."
+        )
+    if rec["sample_column"] and fmt != "h5ad":
+        raise SeedsigError(
+            f"{where}: 'sample_column' is for single-cell h5ad files, but the expression is read as {fmt}. "
+            "Leave it empty, or give the .h5ad file."
+        )
+    if rec["sample_column"] and rec["data_type"] != "counts":
+        raise SeedsigError(
+            f"{where}: a single-cell cohort (sample_column set) is summed to a pseudobulk of raw counts: "
+            "set data_type to counts."
+        )
+    for col in ("expression", "platform_annotation", "clinical"):
+        if rec[col].startswith("geo:"):
+            check_geo_entry(rec[col], col, where)
+
+
 def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
     """Read and validate the cohort sheet; returns it indexed by cohort (all values strings, '' = empty)."""
     p = Path(path)
@@ -348,33 +385,7 @@ def read_sheet(path: str | Path, schema_path: str | Path) -> pd.DataFrame:
     if sheet.empty:
         raise SeedsigError(f"cohort sheet '{p}' has no cohort rows.")
     for i, rec in zip(sheet.index + 2, sheet.to_dict("records")):  # the file's line (empty rows left out)
-        row = {k: v for k, v in rec.items() if v != "" or k in ("cohort", "expression", "data_type", "gene_id")}
-        check_against_schema(row, schema_path, f"cohort sheet '{p}', line {i} (cohort '{rec.get('cohort', '')}')")
-        if bool(rec["time"]) != bool(rec["event"]):
-            raise SeedsigError(
-                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): give both 'time' and 'event' columns of the endpoint, or neither."
-            )
-        fmt = expression_format(rec)
-        if rec["gene_id"] == "probe" and not rec["platform_annotation"] and fmt not in ("geo", "soft"):
-            raise SeedsigError(
-                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): gene_id is 'probe' but the 'platform_annotation' column is empty. "
-                "Add the column with the platform annotation file (e.g. a GEO GPL table or GPLxxx.annot.gz) that maps probe ids to genes, or geo:GPLxxx to download it."
-            )
-        if rec["time"] and not rec["clinical"] and fmt in ("table", "parquet"):
-            raise SeedsigError(
-                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'time'/'event' name clinical columns but 'clinical' is empty. Give the clinical file."
-            )
-        if rec["sample_column"] and fmt != "h5ad":
-            raise SeedsigError(
-                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): 'sample_column' is for single-cell h5ad files, but the expression is read as {fmt}. Leave it empty, or give the .h5ad file."
-            )
-        if rec["sample_column"] and rec["data_type"] != "counts":
-            raise SeedsigError(
-                f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}'): a single-cell cohort (sample_column set) is summed to a pseudobulk of raw counts: set data_type to counts."
-            )
-        for col in ("expression", "platform_annotation", "clinical"):
-            if rec[col].startswith("geo:"):
-                check_geo_entry(rec[col], col, f"cohort sheet '{p}', line {i} (cohort '{rec['cohort']}')")
+        _check_sheet_row(rec, f"cohort sheet '{p}', line {i} (cohort '{rec.get('cohort', '')}')", schema_path)
     sheet["format"] = sheet["format"].replace("", "auto")
     sheet["orientation"] = sheet["orientation"].replace("", "genes_x_samples")
     clash = sheet.index[sheet["cohort"].isin(list(RESULT_DIRS))]
@@ -426,7 +437,8 @@ def check_input_files(sheet: pd.DataFrame, sheet_path: str | Path, generated: se
             f = rec[col]
             if f and not f.startswith("geo:") and f not in generated and not Path(f).is_file():
                 raise SeedsigError(
-                    f"cohort sheet '{sheet_path}', cohort '{cohort}', column '{col}': file '{f}' does not exist. Fix the path (relative to the directory you run snakemake from)."
+                    f"cohort sheet '{sheet_path}', cohort '{cohort}', column '{col}': file '{f}' does not exist. "
+                    "Fix the path (relative to the directory you run snakemake from)."
                 )
 
 
@@ -439,7 +451,8 @@ def check_signature_names(config: dict, names: list[str], where: str) -> None:
         unknown = [v for v in values if v not in known]
         if unknown:
             raise SeedsigError(
-                f"{where}: '{key}' names signature(s) {', '.join(unknown)} that are in none of the signature files. Known: {', '.join(names)}."
+                f"{where}: '{key}' names signature(s) {', '.join(unknown)} that are in none of the signature files. "
+                f"Known: {', '.join(names)}."
             )
 
 
@@ -457,14 +470,16 @@ def check_normalize(config: dict, sheet: pd.DataFrame, where: str) -> None:
     lengths = norm.get("gene_lengths") or ""
     if lengths and not Path(lengths).is_file():
         raise SeedsigError(
-            f"{where}: 'normalize.gene_lengths' is '{lengths}', which does not exist. Give the GTF (or two-column table id, length) the counts were made with, or ''."
+            f"{where}: 'normalize.gene_lengths' is '{lengths}', which does not exist. "
+            "Give the GTF (or two-column table id, length) the counts were made with, or ''."
         )
     for data_type in sorted(set(sheet["data_type"])):
         steps = parse_steps(norm[data_type])
         check_steps(steps, data_type, f"{where}: 'normalize.{data_type}'")
         if "tpm" in steps and not lengths:
             raise SeedsigError(
-                f"{where}: 'normalize.{data_type}' uses tpm, which needs gene lengths: set 'normalize.gene_lengths' to a GTF or a two-column table (id, length)."
+                f"{where}: 'normalize.{data_type}' uses tpm, which needs gene lengths: "
+                "set 'normalize.gene_lengths' to a GTF or a two-column table (id, length)."
             )
 
 
@@ -476,7 +491,8 @@ def check_cohort_settings(config: dict, sheet: pd.DataFrame, where: str) -> None
         for name in (config.get(section) or {}).get("cohorts") or {}:
             if name not in known:
                 raise SeedsigError(
-                    f"{where}: '{section}.cohorts' has settings for cohort '{name}', which is not in the cohort sheet. Cohorts: {', '.join(sorted(known))}."
+                    f"{where}: '{section}.cohorts' has settings for cohort '{name}', which is not in the cohort "
+                    f"sheet. Cohorts: {', '.join(sorted(known))}."
                 )
     for cohort in sheet.index:
         s = cohort_settings(config, cohort)["survival"]
@@ -484,7 +500,8 @@ def check_cohort_settings(config: dict, sheet: pd.DataFrame, where: str) -> None
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise SeedsigError(
-                f"{where}: survival endpoints of cohort '{cohort}' repeat the name(s) {', '.join(dup)}. Give each endpoint its own name."
+                f"{where}: survival endpoints of cohort '{cohort}' repeat the name(s) {', '.join(dup)}. "
+                "Give each endpoint its own name."
             )
 
 
@@ -497,8 +514,8 @@ def cohort_settings(config: dict, cohort: str, sheet_row: dict | None = None) ->
     s = {**SURVIVAL_DEFAULTS, **{k: v for k, v in (config.get("survival") or {}).items() if k != "cohorts"}}
     s["relapse_site"] = {**RELAPSE_DEFAULTS, **(s.get("relapse_site") or {})}
     override = dict(((config.get("survival") or {}).get("cohorts") or {}).get(cohort) or {})
-    if "relapse_site" in override:
-        override["relapse_site"] = {**RELAPSE_DEFAULTS, **override["relapse_site"]}
+    if "relapse_site" in override:  # a cohort's own relapse_site: what it leaves out takes the schema's defaults
+        override["relapse_site"] = {**COHORT_RELAPSE_DEFAULTS, **override["relapse_site"]}
     s.update(override)
     if sheet_row and (sheet_row.get("relapse_site") or ""):
         s["relapse_site"] = {**s["relapse_site"], "column": sheet_row["relapse_site"]}

@@ -10,8 +10,8 @@ Model
 * A latent self-seeding program ``s ~ N(0, 1)`` per sample drives the four SS genes (log fold
   ``SS_LOADING`` per SD of s) and a fraction ``DRIVEN_FRACTION`` of the genes of the lung, bone and brain
   signatures (LMS, BoMS, BrMS, SMID_RELAPSE_LUNG/BONE/BRAIN; up genes positively, down genes
-  negatively, ``ORGAN_LOADING``). Genes of the undriven signatures (liver, pleura, Landemaine, Tavazoie) are never driven;
-  Tavazoie contains the SS gene MMP1, so it correlates with SS through that shared gene only
+  negatively, ``ORGAN_LOADING``). Genes of the undriven signatures (liver, pleura, Landemaine, Tavazoie) are never
+  driven; Tavazoie contains the SS gene MMP1, so it correlates with SS through that shared gene only
   (``shared_gene_signatures`` in the truth); the other three are ``independent_signatures``.
 * An independent proliferation program drives proliferation genes that are in no signature; ER status
   (independent of s) drives a luminal module.
@@ -27,6 +27,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -34,11 +35,12 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import EXAMPLE_DEFAULTS
 from seedsig.core.tables import atomic_path
 from seedsig.ingest.ids import hgnc_table, lookups
 from seedsig.scoring.signatures import load_signatures
 
-DEFAULT_SEED = 2010
+DEFAULT_SEED = EXAMPLE_DEFAULTS["seed"]  # the config's example.seed
 SHIPPED_SIGNATURE_FILES = ("self_seeding.tsv", "organ_metastasis.tsv", "msigdb_metastasis.tsv")
 CORRELATED = (
     "SS",
@@ -100,7 +102,8 @@ def default_signature_dir() -> Path:
         if all((cand / f).is_file() for f in SHIPPED_SIGNATURE_FILES):
             return cand
     raise SeedsigError(
-        f"the shipped signature files ({', '.join(SHIPPED_SIGNATURE_FILES)}) were not found in config/signatures: run from the seedsig repository or pass --signature-dir."
+        f"the shipped signature files ({', '.join(SHIPPED_SIGNATURE_FILES)}) were not found in config/signatures: "
+        "run from the seedsig repository or pass --signature-dir."
     )
 
 
@@ -134,32 +137,22 @@ def _pick_renames(rng: np.random.Generator, fillers: Sequence[str]) -> dict[str,
     return {options[i][0]: options[i][1] for i in sorted(pick)}
 
 
-def simulate_cohort(
-    out_dir: str | Path,
-    *,
-    seed: int = DEFAULT_SEED,
-    n_samples: int = 200,
-    n_genes: int = 16000,
-    signature_dir: str | Path | None = None,
-    organ_loading: float = ORGAN_LOADING,
-    hr_per_sd: float = HR_PER_SD,
-) -> dict:
-    """Write counts.tsv.gz, clinical.tsv and truth.json into ``out_dir``; return the truth dict.
+@dataclass
+class _Universe:
+    """The simulated genes: the resolvable genes of the shipped signatures, proliferation and luminal genes (``core``),
+    then protein-coding fillers drawn at random; ``index``: gene -> row."""
 
-    ``organ_loading=0`` plants no link between the self-seeding program and the organ signatures (only
-    the shared genes remain), ``hr_per_sd=1`` no link with outcome: the null cohorts of the calibration tests."""
+    genes: np.ndarray
+    index: dict[str, int]
+    core: list[str]
+    fillers: list[str]
+    prolif: list[str]
+    luminal: list[str]
 
-    rng = np.random.default_rng(seed)
-    sig_dir = Path(signature_dir) if signature_dir else default_signature_dir()
-    sigs = {s.name: s for s in load_signatures([sig_dir / f for f in SHIPPED_SIGNATURE_FILES])}
+
+def _gene_universe(rng: np.random.Generator, sig_genes: list[str], n_genes: int) -> _Universe:
     tab = hgnc_table()
     approved = set(tab["symbol"])
-
-    def genes_of(name: str) -> list[str]:
-        s = sigs[name]
-        return [g for g, r in zip(s.genes, s.resolution) if g in approved and r not in ("unmapped", "ambiguous")]
-
-    sig_genes = sorted({g for name in sigs for g in genes_of(name)})
     in_sig = set(sig_genes)
     prolif = [g for g in PROLIFERATION if g in approved and g not in in_sig]
     luminal = [g for g in LUMINAL if g in approved and g not in in_sig]
@@ -169,30 +162,29 @@ def simulate_cohort(
     coding = sorted(set(tab.loc[tab["locus_group"] == "protein-coding gene", "symbol"]) - set(core))
     fillers = sorted(rng.choice(coding, size=n_genes - len(core), replace=False).tolist())
     genes = np.array(core + fillers, dtype=object)
-    gi = {g: i for i, g in enumerate(genes)}
-    G, N = len(genes), n_samples
+    return _Universe(genes, {g: i for i, g in enumerate(genes)}, core, fillers, prolif, luminal)
 
-    # --- latent programs and clinical covariates
-    s = rng.standard_normal(N)
-    prolif_score = rng.standard_normal(N)
-    er_pos = rng.random(N) < 0.7
 
-    # --- which genes the self-seeding program drives, and in which direction
-    independent_genes = {g for name in UNDRIVEN for g in genes_of(name)}
+def _organ_directions(sigs: dict, index: dict[str, int], independent_genes: set[str]) -> tuple[dict[str, int], set]:
+    """The direction of each gene of the organ signatures the program may drive, and the genes it may drive (those
+    without conflicting directions; never an SS gene or a gene of an undriven signature)."""
     direction: dict[str, int] = {}
     conflict: set[str] = set()
     for name in ORGAN_DRIVEN:
         sig = sigs[name]
         for g, d in zip(sig.genes, sig.directions):
-            if g in gi and g not in SS_GENES and g not in independent_genes:
+            if g in index and g not in SS_GENES and g not in independent_genes:
                 if direction.get(g, d) != d:
                     conflict.add(g)
                 direction[g] = d
-    candidates = set(direction) - conflict
-    # Drive DRIVEN_FRACTION of each organ signature's candidate genes (at least one gene of each),
-    # smallest signatures first so the partial 2- and 3-gene lists are driven too.
-    # Signed signatures get as many driven down genes as up genes: a net shift of many genes one way would
-    # move the ranks of every other gene and couple rank-based scores of unrelated signatures.
+    return direction, set(direction) - conflict
+
+
+def _driven_genes(rng: np.random.Generator, sigs: dict, candidates: set[str]) -> list[str]:
+    """Drive DRIVEN_FRACTION of each organ signature's candidate genes (at least one gene of each), smallest
+    signatures first so the partial 2- and 3-gene lists are driven too. Signed signatures get as many driven down
+    genes as up genes: a net shift of many genes one way would move the ranks of every other gene and couple
+    rank-based scores of unrelated signatures."""
     driven_set: set[str] = set()
     for name in sorted(ORGAN_DRIVEN, key=lambda n: (sigs[n].size, n)):
         sig = sigs[name]
@@ -207,34 +199,40 @@ def simulate_cohort(
             pool = [g for g in pool_genes if g not in driven_set]
             if need > 0 and pool:
                 driven_set.update(rng.choice(pool, size=min(need, len(pool)), replace=False).tolist())
-    driven = sorted(driven_set)
-    loading = np.zeros(G)
-    for g in SS_GENES:
-        loading[gi[g]] = SS_LOADING
-    for g in driven:
-        loading[gi[g]] = organ_loading * direction[g]
+    return sorted(driven_set)
 
-    # --- expression model
+
+def _simulate_counts(
+    rng: np.random.Generator, u: _Universe, loading: np.ndarray, s: np.ndarray, prolif_score: np.ndarray, er_pos
+) -> np.ndarray:
+    """Negative binomial (gamma-Poisson) counts, genes x samples: library size x gene proportion x exp(effects)."""
+    G = len(u.genes)
     log_cpm = rng.normal(np.log(3.0), 2.5, size=G)  # wide spectrum: many low genes, some zeros
-    core_idx = np.array([gi[g] for g in core])
+    core_idx = np.array([u.index[g] for g in u.core])
     # genes of interest spread over the same spectrum, but measurable (>= 4 CPM)
     log_cpm[core_idx] = np.maximum(log_cpm[core_idx], np.log(4.0) + rng.exponential(1.0, size=core_idx.size))
     effects = np.outer(loading, s)
-    effects[[gi[g] for g in prolif]] += 0.7 * prolif_score
-    lum = np.array([gi[g] for g in luminal])
+    effects[[u.index[g] for g in u.prolif]] += 0.7 * prolif_score
+    lum = np.array([u.index[g] for g in u.luminal])
     effects[lum] += 1.5 * (er_pos - er_pos.mean())
     prop = np.exp(log_cpm[:, None] + effects)
     prop /= prop.sum(axis=0, keepdims=True)
-    lib = np.exp(rng.normal(np.log(20e6), 0.4, size=N))
+    lib = np.exp(rng.normal(np.log(20e6), 0.4, size=len(s)))
     mu = prop * lib
     phi = 0.05 + 1.0 / np.sqrt(np.maximum(mu.mean(axis=1), 1e-3))
     shape = 1.0 / phi
     lam = rng.gamma(shape[:, None], (mu / shape[:, None]))
-    counts = rng.poisson(lam).astype(np.int64)
+    return rng.poisson(lam).astype(np.int64)
 
-    # --- outcome
-    h0 = 0.0045  # per month; gives ~40% distant relapses within follow-up
-    t_event = rng.exponential(1.0 / (h0 * np.exp(np.log(hr_per_sd) * s)))
+
+BASELINE_HAZARD = 0.0045  # per month; gives ~40% distant relapses within follow-up
+
+
+def _simulate_outcome(rng: np.random.Generator, s: np.ndarray, hr_per_sd: float) -> dict[str, np.ndarray]:
+    """Metastasis-free survival (exponential, HR ``hr_per_sd`` per SD of s; censoring at 120 months plus loss to
+    follow-up), the site of first relapse (multinomial logit on s) and age."""
+    N = len(s)
+    t_event = rng.exponential(1.0 / (BASELINE_HAZARD * np.exp(np.log(hr_per_sd) * s)))
     t_cens = np.minimum(120.0, rng.uniform(30.0, 240.0, size=N))
     event = t_event <= t_cens
     time = np.round(np.maximum(np.where(event, t_event, t_cens), 0.1), 2)
@@ -245,14 +243,13 @@ def simulate_cohort(
     site_idx = (u > np.cumsum(p_site, axis=1)).sum(axis=1)
     site = np.where(event, np.array(SITES, dtype=object)[np.minimum(site_idx, 3)], None)
     age = np.clip(np.round(rng.normal(55, 12, size=N)), 25, 90).astype(int)
+    return {"time": time, "event": event, "site": site, "age": age}
 
-    # --- outdated symbols
-    renames = dict(RENAMED)
-    renames.update(_pick_renames(rng, fillers))
-    row_ids = np.array([renames.get(g, g) for g in genes], dtype=object)
 
-    samples = [f"S{i + 1:03d}" for i in range(N)]
-    out = Path(out_dir)
+def _write_cohort(
+    out: Path, row_ids: np.ndarray, counts: np.ndarray, samples: list[str], outcome: dict, er_pos: np.ndarray
+) -> None:
+    """counts.tsv.gz (rows sorted by id) and clinical.tsv."""
     out.mkdir(parents=True, exist_ok=True)
     order = np.argsort(row_ids.astype(str), kind="mergesort")
     counts_df = pd.DataFrame(counts[order], columns=samples)
@@ -261,26 +258,93 @@ def simulate_cohort(
     clinical = pd.DataFrame(
         {
             "sample": samples,
-            "mfs_months": time,
-            "mfs_event": event.astype(int),
-            "relapse_site": site,
+            "mfs_months": outcome["time"],
+            "mfs_event": outcome["event"].astype(int),
+            "relapse_site": outcome["site"],
             "er_status": np.where(er_pos, "positive", "negative"),
-            "age": age,
+            "age": outcome["age"],
         }
     )
     with atomic_path(out / "clinical.tsv") as tmp:
         clinical.to_csv(tmp, sep="\t", index=False, na_rep="NA")
+
+
+def simulate_cohort(
+    out_dir: str | Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    n_samples: int = EXAMPLE_DEFAULTS["n_samples"],
+    n_genes: int = EXAMPLE_DEFAULTS["n_genes"],
+    signature_dir: str | Path | None = None,
+    organ_loading: float = ORGAN_LOADING,
+    hr_per_sd: float = HR_PER_SD,
+) -> dict:
+    """Write counts.tsv.gz, clinical.tsv and truth.json into ``out_dir``; return the truth dict.
+
+    ``organ_loading=0`` plants no link between the self-seeding program and the organ signatures (only
+    the shared genes remain), ``hr_per_sd=1`` no link with outcome: the null cohorts of the calibration tests.
+    The defaults of ``seed``, ``n_samples`` and ``n_genes`` are the config's ``example.*``."""
+
+    rng = np.random.default_rng(seed)
+    sig_dir = Path(signature_dir) if signature_dir else default_signature_dir()
+    sigs = {s.name: s for s in load_signatures([sig_dir / f for f in SHIPPED_SIGNATURE_FILES])}
+    approved = set(hgnc_table()["symbol"])
+
+    def genes_of(name: str) -> list[str]:
+        s = sigs[name]
+        return [g for g, r in zip(s.genes, s.resolution) if g in approved and r not in ("unmapped", "ambiguous")]
+
+    universe = _gene_universe(rng, sorted({g for name in sigs for g in genes_of(name)}), n_genes)
+    N = n_samples
+    # latent programs and clinical covariates
+    s = rng.standard_normal(N)
+    prolif_score = rng.standard_normal(N)
+    er_pos = rng.random(N) < 0.7
+    # which genes the self-seeding program drives, and in which direction
+    independent_genes = {g for name in UNDRIVEN for g in genes_of(name)}
+    direction, candidates = _organ_directions(sigs, universe.index, independent_genes)
+    driven = _driven_genes(rng, sigs, candidates)
+    loading = np.zeros(len(universe.genes))
+    for g in SS_GENES:
+        loading[universe.index[g]] = SS_LOADING
+    for g in driven:
+        loading[universe.index[g]] = organ_loading * direction[g]
+    counts = _simulate_counts(rng, universe, loading, s, prolif_score, er_pos)
+    outcome = _simulate_outcome(rng, s, hr_per_sd)
+    # outdated symbols
+    renames = dict(RENAMED)
+    renames.update(_pick_renames(rng, universe.fillers))
+    row_ids = np.array([renames.get(g, g) for g in universe.genes], dtype=object)
+    samples = [f"S{i + 1:03d}" for i in range(N)]
+    out = Path(out_dir)
+    _write_cohort(out, row_ids, counts, samples, outcome, er_pos)
 
     shared = {
         name: sorted(set(genes_of(name)) & set(SS_GENES))
         for name in UNDRIVEN
         if name in sigs and set(genes_of(name)) & set(SS_GENES)
     }
-    truth = {
+    truth = _truth(
+        seed, sigs, universe, driven, genes_of, shared, renames, counts, outcome, er_pos, organ_loading, hr_per_sd
+    )
+    truth["latent_ss"] = dict(zip(samples, np.round(s, 6).tolist()))
+    with atomic_path(out / "truth.json") as tmp:
+        tmp.write_text(json.dumps(truth, indent=2) + "\n")
+    return truth
+
+
+def _truth(
+    seed, sigs, universe, driven, genes_of, shared, renames, counts, outcome, er_pos, organ_loading, hr_per_sd
+) -> dict:
+    """Everything planted (truth.json), but the latent program per sample."""
+    event, site = outcome["event"], outcome["site"]
+    lib_sizes = counts.sum(axis=0)
+    return {
         "seed": seed,
-        "n_samples": N,
-        "n_genes": G,
-        "model": "negative binomial counts; log mean = log(library size x proportion) + loading x latent self-seeding program s ~ N(0,1)",
+        "n_samples": counts.shape[1],
+        "n_genes": len(universe.genes),
+        "model": "negative binomial counts; log mean = log(library size x proportion) + loading x latent "
+        "self-seeding program s ~ N(0,1)",
         "latent_loading_log": {"ss_genes": SS_LOADING, "organ_genes": organ_loading},
         "driven_fraction": DRIVEN_FRACTION,
         "correlated_signatures": [n for n in CORRELATED if n in sigs]
@@ -294,25 +358,21 @@ def simulate_cohort(
             if name in sigs
         },
         "hazard_ratio_per_sd_latent": hr_per_sd,
-        "baseline_hazard_per_month": h0,
+        "baseline_hazard_per_month": BASELINE_HAZARD,
         "event_rate": round(float(event.mean()), 4),
         "n_events": int(event.sum()),
         "site_model": "multinomial logit: lung 0.8 s, bone 0.3 + 0.6 s, brain -0.8 + 0.8 s, liver 0 (reference)",
         "site_counts": {k: int((site == k).sum()) for k in SITES},
         "er_positive_fraction": round(float(er_pos.mean()), 4),
-        "proliferation_genes": prolif,
-        "luminal_genes": luminal,
+        "proliferation_genes": universe.prolif,
+        "luminal_genes": universe.luminal,
         "aliased_genes": {renames[g]: g for g in sorted(renames)},
         "library_size": {
-            "median": float(np.median(counts.sum(axis=0))),
-            "p05": float(np.percentile(counts.sum(axis=0), 5)),
-            "p95": float(np.percentile(counts.sum(axis=0), 95)),
+            "median": float(np.median(lib_sizes)),
+            "p05": float(np.percentile(lib_sizes, 5)),
+            "p95": float(np.percentile(lib_sizes, 95)),
         },
-        "latent_ss": dict(zip(samples, np.round(s, 6).tolist())),
     }
-    with atomic_path(out / "truth.json") as tmp:
-        tmp.write_text(json.dumps(truth, indent=2) + "\n")
-    return truth
 
 
 SC_CELLS_PER_SAMPLE = 150
@@ -384,7 +444,8 @@ def simulate_single_cell(
     adata.layers["counts"] = counts.copy()
     adata.uns["simulation"] = {
         "seed": int(seed),
-        "model": "cells of each bulk-simulated sample: tumour cells express the sample's profile (its self-seeding programme), other cells one shared profile; gamma-Poisson UMIs",
+        "model": "cells of each bulk-simulated sample: tumour cells express the sample's profile (its self-seeding "
+        "programme), other cells one shared profile; gamma-Poisson UMIs",
         "latent_ss": {k: float(v) for k, v in truth["latent_ss"].items()},
         "tumour_fraction": {s: round(float(f), 6) for s, f in zip(samples, tumour_fraction)},
         "cells_per_sample": int(cells_per_sample),

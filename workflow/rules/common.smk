@@ -9,6 +9,7 @@ from seedsig import config as sconf
 from seedsig.core import layout
 from seedsig.core.errors import SeedsigError
 from seedsig.core.failure import fail
+from seedsig.ingest.clinical import harmonize_settings
 
 min_version("9.0")
 
@@ -111,8 +112,6 @@ def ingest_inputs(wildcards):
 
 def ingest_settings(wildcards):
     """What ingest needs besides the files: the sheet row, clinical harmonization, endpoints, relapse site."""
-    from seedsig.ingest.clinical import harmonize_settings
-
     row = dict(cohort_row(wildcards))
     surv = COHORT_SETTINGS[wildcards.cohort]["survival"]
     return {
