@@ -81,6 +81,7 @@ from seedsig.association.measures import (
 )
 from seedsig.core.errors import SeedsigError
 from seedsig.core.progress import Timer, progress
+from seedsig.core.settings import ASSOCIATE_DEFAULTS, SCORING_DEFAULTS
 from seedsig.core.stats import bh_qvalues, corr_rows, empirical_null_p, ranks, stable_seed
 from seedsig.scoring.methods import SCORING_METHODS, score
 from seedsig.scoring.null import NULL_METHODS, random_null_scores
@@ -583,13 +584,13 @@ def correlation_table(
     targets: Sequence[str],
     *,
     statistics: Sequence[str] = STATISTICS,
-    n_bootstrap: int = 1000,
-    n_random: int = 1000,
+    n_bootstrap: int = ASSOCIATE_DEFAULTS["n_bootstrap"],
+    n_random: int = ASSOCIATE_DEFAULTS["n_random"],
     seed: int = 0,
     covariates: pd.DataFrame | None = None,
     proliferation: bool = True,
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     method_params: dict[str, dict] | None = None,
     min_samples: int = MIN_SAMPLES_TESTED,
     timer=None,

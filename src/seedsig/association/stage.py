@@ -19,7 +19,7 @@ from seedsig.core.cohort import (
 )
 from seedsig.core.progress import Timer, progress
 from seedsig.core.provenance import provenance, write_sidecar
-from seedsig.core.settings import ASSOCIATE_DEFAULTS, PRERANK_DEFAULTS
+from seedsig.core.settings import ASSOCIATE_DEFAULTS, PRERANK_DEFAULTS, SCORING_DEFAULTS
 from seedsig.core.tables import write_table
 from seedsig.scoring.signatures import load_signatures
 
@@ -78,8 +78,8 @@ def _correlations(
         seed=int(st["seed"]),
         covariates=cov,
         proliferation=bool(st["proliferation"]),
-        min_genes=int(scoring.get("min_genes", 2)),
-        min_fraction=float(scoring.get("min_fraction", 0.5)),
+        min_genes=int(scoring.get("min_genes", SCORING_DEFAULTS["min_genes"])),
+        min_fraction=float(scoring.get("min_fraction", SCORING_DEFAULTS["min_fraction"])),
         method_params=method_params(scoring, list(scores)),
         min_samples=int(st["min_samples"]),
         timer=timer,

@@ -98,6 +98,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import CLINICAL_DEFAULTS
 from seedsig.ingest.clinical_values import TIME_UNITS, _parse_event, _parse_time, _where, merge_event_codes
 from seedsig.ingest.relapse_sites import _parse_site, merge_site_terms
 
@@ -109,7 +110,7 @@ def harmonize_clinical(
     endpoints: Sequence[Mapping[str, str]],
     site_column: str | None,
     sites: Sequence[str],
-    time_unit: str = "months",
+    time_unit: str = CLINICAL_DEFAULTS["time_unit"],
     event_codes: Mapping[str, Iterable] | None = None,
     site_terms: Mapping[str, Iterable[str]] | None = None,
     source: str,

@@ -14,6 +14,7 @@ import pandas as pd
 from seedsig.core.cohort import set_provenance, write_h5ad
 from seedsig.core.errors import SeedsigError
 from seedsig.core.provenance import provenance, to_jsonable
+from seedsig.core.settings import NORMALIZE_DEFAULTS
 from seedsig.normalize.lengths import match_lengths, read_gene_lengths
 from seedsig.normalize.methods import (
     filter_by_expr,
@@ -29,7 +30,7 @@ def normalize_cohort(
     in_h5ad: str | Path,
     out_h5ad: str | Path,
     method: str | Sequence[str],
-    prior_count: float = 2.0,
+    prior_count: float = float(NORMALIZE_DEFAULTS["prior_count"]),
     *,
     filter: dict | None = None,
     gene_lengths: str | None = None,

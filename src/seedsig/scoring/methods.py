@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.core.stats import rank_columns
 from seedsig.ingest.ids import representative_rows
 from seedsig.scoring.signatures import Signature
@@ -476,8 +477,8 @@ def coverage_table(
     signatures: Sequence[Signature],
     *,
     row_symbols: Sequence[str] | None = None,
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     drop_constant: bool = False,
 ) -> pd.DataFrame:
     """Genes present / total per signature (rows with a missing value do not count as present)."""
@@ -512,8 +513,8 @@ def score(
     method: str = "ssgsea",
     *,
     row_symbols: Sequence[str] | None = None,
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
 ) -> ScoreResult:
     """Score every signature in every sample of a genes x samples log-expression matrix."""
@@ -596,8 +597,8 @@ def coherence_table(
     signatures: Sequence[Signature],
     *,
     row_symbols: Sequence[str] | None = None,
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
 ) -> pd.DataFrame:
     """Coverage plus coherence of each signature in the cohort (genes oriented by direction):
     mean inter-gene Pearson correlation, standardized Cronbach's alpha k r / (1 + (k - 1) r), and each gene's

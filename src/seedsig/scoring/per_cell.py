@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.ingest.single_cell import (
     CELL_COUNTS_HINT,
     check_raw_counts,
@@ -312,8 +313,8 @@ def cell_scores(
     methods: Sequence[str] | str,
     *,
     layer: str | None = None,
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
     chunk_size: int = 2000,
     sample_column: str | None = "sample",

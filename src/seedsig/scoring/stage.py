@@ -13,6 +13,7 @@ from seedsig.core.cohort import expression_frame, normalization_record
 from seedsig.core.errors import SeedsigError
 from seedsig.core.progress import Timer
 from seedsig.core.provenance import provenance, write_sidecar
+from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.core.tables import write_table
 from seedsig.ingest.ids import representative_rows, resolve_ids
 from seedsig.scoring.methods import COVERAGE_COLUMNS, QC_COLUMNS, coherence_table, score
@@ -32,8 +33,8 @@ def cell_scores_cohort(
     out_tsv: str | Path,
     *,
     layer: str | None = None,
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
 ) -> None:
     """Per-cell scores of a single-cell cohort: genes resolved to current HGNC symbols as in ingest (one column per
@@ -98,8 +99,8 @@ def score_cohort(
     method: str,
     out_tsv: str | Path,
     *,
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
 ) -> None:
 
@@ -142,8 +143,8 @@ def coverage_cohort(
     out_tsv: str | Path,
     out_qc: str | Path | None = None,
     *,
-    min_genes: int = 2,
-    min_fraction: float = 0.5,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
 ) -> None:
     """coverage.tsv (genes present per signature) and signature_qc.tsv (coverage + coherence)."""
 
