@@ -75,20 +75,13 @@ def build_report(
     ``figures_dir`` (default: ``figures/`` beside ``out_html``) as SVG and PDF. ``input_files``: (what, path) of
     every input (sheet files, signature files, config) whose sha256 the Methods section lists. Returns the
     figures written (:class:`seedsig.core.plotting.Written`)."""
-    import yaml
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     out_html = Path(out_html)
     fw = FigureWriter(Path(figures_dir) if figures_dir else out_html.parent / "figures")
     focal = tuple(focal) or ("SS",)
     main = focal[0]
     primary = primary_method or (config.get("scoring", {}).get("methods") or ["ssgsea"])[0]
     sigmeta = {s.name: s for s in signatures}
-    run_methods = list((config.get("scoring") or {}).get("methods") or []) or None
-    data = [_load_cohort(name, Path(d), run_methods) for name, d in cohorts.items()]
-    for c in data:
-        _prepare(c, config, sigmeta, focal, primary)
-        c["sentences"] = _cohort_sentences(c, primary, main, focal)
+    data = _load_cohorts(cohorts, config, sigmeta, focal, primary)
     mdir = Path(meta_dir) if meta_dir else None
     mc = _read(mdir / "correlations.tsv") if mdir else None
     ms = _read(mdir / "survival.tsv") if mdir else None
@@ -99,25 +92,9 @@ def build_report(
         data, mc if pooled_ok else None, ms if pooled_ok else None, focal
     )
     warnings = _warnings(data, sigmeta, signatures, primary, focal, [meta["why"], meta.get("surv_why", "")])
-    sections = []
-    for c in data:
-        log.info("report: cohort %s", c["name"])
-        sec = {
-            "name": c["name"],
-            "answers": c["sentences"],
-            "n_samples": len(next(iter(c["scores"].values()))) if c["scores"] else 0,
-            "methods": list(c["scores"]),
-            "b_corr": c["b_corr"],
-            "b_surv": c["b_surv"],
-        }
-        sec["qc"] = _qc_section(fw, c, sigmeta)
-        sec["scores"] = _scores_section(fw, c, sigmeta, focal, primary, config)
-        sec["outcome"] = _outcome_section(fw, c, focal, primary)
-        sec.update(_tables(c))
-        sections.append(sec)
+    sections = [_cohort_section(fw, c, sigmeta, focal, primary, config) for c in data]
     vers = versions()
-    env = Environment(loader=PackageLoader("seedsig.report.build", "templates"), autoescape=select_autoescape(["html"]))
-    html = env.get_template("report.html").render(
+    html = _render(
         cohorts=sections,
         meta=meta,
         heatmap=_fig(heat) if heat else None,
@@ -138,11 +115,55 @@ def build_report(
         versions=vers,
         methods=_methods(data, config, signatures, vers),
         checksums=input_checksums(list(input_files)),
-        config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+        config=config,
         n_figures=len(fw.written),
     )
-    html = no_urls(html)
     with atomic_path(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")
     log.info("report: %s, %d figure(s) in %s", out_html, len(fw.written), fw.root)
     return fw.written
+
+
+def _load_cohorts(
+    cohorts: dict[str, str | Path], config: dict, sigmeta: dict[str, Signature], focal: Sequence[str], primary: str
+) -> list[dict]:
+    """Each cohort's declared outputs (the run's scoring methods only), what they allow (:func:`_prepare`) and
+    its plain-words answers."""
+    run_methods = list((config.get("scoring") or {}).get("methods") or []) or None
+    data = [_load_cohort(name, Path(d), run_methods) for name, d in cohorts.items()]
+    for c in data:
+        _prepare(c, config, sigmeta, focal, primary)
+        c["sentences"] = _cohort_sentences(c, primary, focal[0], focal)
+    return data
+
+
+def _cohort_section(
+    fw, c: dict, sigmeta: dict[str, Signature], focal: Sequence[str], primary: str, config: dict
+) -> dict:
+    """Everything the template shows of one cohort: answers, QC, scores, outcome and its tables."""
+    log.info("report: cohort %s", c["name"])
+    sec = {
+        "name": c["name"],
+        "answers": c["sentences"],
+        "n_samples": len(next(iter(c["scores"].values()))) if c["scores"] else 0,
+        "methods": list(c["scores"]),
+        "b_corr": c["b_corr"],
+        "b_surv": c["b_surv"],
+    }
+    sec["qc"] = _qc_section(fw, c, sigmeta)
+    sec["scores"] = _scores_section(fw, c, sigmeta, focal, primary, config)
+    sec["outcome"] = _outcome_section(fw, c, focal, primary)
+    sec.update(_tables(c))
+    return sec
+
+
+def _render(*, config: dict, **context) -> str:
+    """The report's HTML from its template (the configuration shown as YAML; no URL left in the page)."""
+    import yaml
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("seedsig.report.build", "templates"), autoescape=select_autoescape(["html"]))
+    html = env.get_template("report.html").render(
+        **context, config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    )
+    return no_urls(html)
