@@ -39,17 +39,14 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from seedsig.core.plotting import FigureWriter
+from seedsig.core.layout import figure_names
 from seedsig.core.provenance import versions
 from seedsig.core.tables import atomic_path
+from seedsig.report.across_cohorts import _meta_section
 from seedsig.report.load import _fig, _load_cohort, _prepare, _read, input_checksums
 from seedsig.report.methods_text import _methods
-from seedsig.report.sections import (
-    _meta_section,
-    _outcome_section,
-    _qc_section,
-    _scores_section,
-)
+from seedsig.report.placeholders import ReportFigures, table_reason
+from seedsig.report.sections import _outcome_section, _qc_section, _scores_section
 from seedsig.report.sentences import _cohort_sentences, _warnings
 from seedsig.report.summary import _heatmap, _summary_rows, _tables
 from seedsig.report.text import FEW_EVENTS, no_urls
@@ -70,13 +67,17 @@ def build_report(
     meta_dir: str | Path | None = None,
     figures_dir: str | Path | None = None,
     input_files: Sequence[tuple[str, str]] = (),
+    figure_plan: dict | None = None,
 ) -> list:
     """Write the standalone HTML report over the cohorts' result directories, and every figure of it to
     ``figures_dir`` (default: ``figures/`` beside ``out_html``) as SVG and PDF. ``input_files``: (what, path) of
-    every input (sheet files, signature files, config) whose sha256 the Methods section lists. Returns the
-    figures written (:class:`seedsig.core.plotting.Written`)."""
+    every input (sheet files, signature files, config) whose sha256 the Methods section lists. ``figure_plan``:
+    the arguments of :func:`seedsig.core.layout.figure_names` (:func:`seedsig.report.figure_plan.figure_plan`):
+    every figure it names that the data do not allow is written as a "not drawn: why" placeholder (never shown
+    in the HTML). Returns the figures drawn (:class:`seedsig.core.plotting.Written`)."""
     out_html = Path(out_html)
-    fw = FigureWriter(Path(figures_dir) if figures_dir else out_html.parent / "figures")
+    declared = figure_names(**figure_plan) if figure_plan else []
+    fw = ReportFigures(Path(figures_dir) if figures_dir else out_html.parent / "figures", declared)
     focal = tuple(focal) or ("SS",)
     main = focal[0]
     primary = primary_method or (config.get("scoring", {}).get("methods") or ["ssgsea"])[0]
@@ -118,9 +119,17 @@ def build_report(
         config=config,
         n_figures=len(fw.written),
     )
+    by_name = {c["name"]: c for c in data}
+    fw.write_placeholders(lambda name: table_reason(name, by_name))
     with atomic_path(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    log.info("report: %s, %d figure(s) in %s", out_html, len(fw.written), fw.root)
+    log.info(
+        "report: %s, %d figure(s) and %d 'not drawn' placeholder(s) in %s",
+        out_html,
+        len(fw.written),
+        len(fw.placeholders),
+        fw.root,
+    )
     return fw.written
 
 

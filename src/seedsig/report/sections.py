@@ -1,4 +1,4 @@
-"""The report's per-cohort sections (QC, scores, outcome) and the pooled section."""
+"""The report's per-cohort sections: Data and QC, Scores, Outcome (the pooled section: :mod:`.across_cohorts`)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from seedsig.association.prerank import enrichment_plot, gene_ranking
-from seedsig.core.plotting import resize, safe_name
-from seedsig.meta.pooling import forest_figure
+from seedsig.core.layout import figure_stem
+from seedsig.core.plotting import resize
 from seedsig.outcome.curve_plots import plot_cif, plot_km
 from seedsig.report.figures import (
     expression_density_figure,
@@ -21,9 +21,6 @@ from seedsig.report.figures import (
 from seedsig.report.load import _adata, _expr, _fig, null_correlations, saved_null
 from seedsig.report.sentences import (
     _hr_reason,
-    _main_corr,
-    _pooled,
-    _primary_endpoint,
     _survival_why,
 )
 from seedsig.report.text import (
@@ -31,9 +28,7 @@ from seedsig.report.text import (
     _params,
     _text,
     _true,
-    fmt_ci,
     fmt_hr,
-    fmt_i2,
     fmt_p,
     fmt_p_null,
     fmt_r,
@@ -52,6 +47,7 @@ def _qc_section(fw, c: dict, sigmeta: dict[str, Signature]) -> dict:
         _expression_figures(fw, c, a, sec)
     else:
         sec["why"].append(f"No expression plots for cohort {name}: results/{name}/expression.h5ad is not available.")
+        fw.not_drawn(sec["why"][-1], ("library_size", "expression_density"), name)
     mapping = c["mapping"]
     if mapping is not None and len(mapping):
         sec.update(_mapping_summary(mapping))
@@ -71,7 +67,7 @@ def _expression_figures(fw, c: dict, a, sec: dict) -> None:
     if "library_size" in a.obs.columns and data_type == "counts":
         ls = a.obs["library_size"].astype(float)
         w = fw(
-            f"{safe_name(name)}/library_size",
+            figure_stem("library_size", name),
             lambda: library_size_figure(ls, name),
             f"{name}: library sizes",
             "Library size of each sample (sum of the raw counts over all input genes), in million reads; dashed:"
@@ -80,6 +76,11 @@ def _expression_figures(fw, c: dict, a, sec: dict) -> None:
         sec["figures"].append(_fig(w))
     elif data_type == "counts":
         sec["why"].append(f"No library-size plot for cohort {name}: obs['library_size'] is not in its expression.h5ad.")
+        fw.not_drawn(sec["why"][-1], "library_size", name)
+    else:
+        fw.not_drawn(
+            f"the data type of cohort {name} is {data_type or 'not recorded'}, not counts", "library_size", name
+        )
     unit = {
         "counts": "Normalized expression (log2 CPM)"
         if "cpm" in method.lower()
@@ -89,7 +90,7 @@ def _expression_figures(fw, c: dict, a, sec: dict) -> None:
     }.get(data_type, "Expression (log2, as given)")
     X = np.asarray(a.X, dtype=float)
     w = fw(
-        f"{safe_name(name)}/expression_density",
+        figure_stem("expression_density", name),
         lambda: expression_density_figure(X, name, unit),
         f"{name}: expression distribution per sample",
         f"Density of the normalized expression of each sample over the {a.n_vars} genes of the matrix"
@@ -157,7 +158,7 @@ def _distribution_figures(fw, c: dict, focal: Sequence[str], sec: dict) -> None:
     for m, t in c["scores"].items():
         if t.notna().any().any():
             w = fw(
-                f"{safe_name(name)}/score_distribution_{safe_name(m)}",
+                figure_stem("score_distribution", name, m),
                 lambda t=t, m=m: score_distribution_figure(t, m, name, focal),
                 f"{name}: {m} scores per signature",
                 f"{m} score of every sample per signature (box: quartiles, whiskers: 1.5 IQR, points: samples);"
@@ -166,6 +167,7 @@ def _distribution_figures(fw, c: dict, focal: Sequence[str], sec: dict) -> None:
             sec["dist"].append(_fig(w))
         else:
             sec["why"].append(f"No {m} score distribution for cohort {name}: no signature was scored.")
+            fw.not_drawn(sec["why"][-1], "score_distribution", name, m)
 
 
 def _scatter_statistic(sel: pd.DataFrame) -> str:
@@ -245,6 +247,7 @@ def _scatter_figures(
     corr, scores = c["corr"], c["scores"].get(primary)
     if corr is None or scores is None or not len(corr):
         sec["why"].append(f"No scatter plots for cohort {name}: no {primary} scores or correlations.")
+        fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
         return False, None
     sel = corr[(corr["method"] == primary) & (corr["signature_a"] == main)]
     stat = _scatter_statistic(sel)
@@ -252,9 +255,11 @@ def _scatter_figures(
         sel = sel[sel["statistic"] == stat]
     if main not in scores.columns or not scores[main].notna().any():
         sec["why"].append(f"No scatter plots for cohort {name}: {main} is not scored in this cohort ({primary}).")
+        fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
         return False, None
     if bool(len(sel)) and bool(sel["_thin"].all()):
         sec["why"].append(f"No scatter plots or enrichment plots for cohort {name}: {sel['_why'].iloc[0]}.")
+        fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
         return False, None
     src = _null_source(c, sigmeta, main, primary, stat, config)
     if src.expr is None and src.saved is None:
@@ -273,11 +278,13 @@ def _scatter_figures(
                 f"No scatter plot of {main} vs {t} in cohort {name}: {t} is not scored in this cohort"
                 " (see Data and QC)."
             )
+            fw.not_drawn(sec["why"][-1], "scatter_null", name, primary, main, t)
             continue
         if r["_thin"] or not _finite(r.get("r")):
             sec["why"].append(
                 f"No scatter plot of {main} vs {t} in cohort {name}: {r['_why'] or 'no correlation computed'}."
             )
+            fw.not_drawn(sec["why"][-1], "scatter_null", name, primary, main, t)
             continue
         null_r, p = src.for_row(r, scores, sec)
         sec["scatter"].append(_fig(_scatter_figure(fw, name, scores, main, r, null_r, p, src)))
@@ -290,7 +297,7 @@ def _scatter_figure(fw, name: str, scores: pd.DataFrame, main: str, r: dict, nul
     x, y = scores[main].rename(main), scores[t].rename(t)
     b = len(null_r) or src.n_random
     w = fw(
-        f"{safe_name(name)}/scatter_null_{safe_name(primary, main, t)}",
+        figure_stem("scatter_null", name, primary, main, t),
         lambda: scatter_null_figure(
             x,
             y,
@@ -325,6 +332,7 @@ def _prerank_part(
             + (_text(c["pre_side"].get("note")) or "prerank.tsv is empty")
             + "."
         )
+        fw.not_drawn(sec["why"][-1], "prerank", name)
         return
     p_sel = pre[(pre["method"] == primary) & (pre["focal"] == main)].sort_values(
         "nes", ascending=False, na_position="last"
@@ -343,6 +351,7 @@ def _prerank_part(
     expr = expr if expr is not None else _expr(c)
     if expr is None:
         sec["why"].append(f"No enrichment plots for cohort {name}: the expression matrix is not available.")
+        fw.not_drawn(sec["why"][-1], "prerank", name)
         return
     scores = c["scores"][primary]
     statistic = str(_params(c["pre_side"]).get("statistic", "spearman"))
@@ -350,6 +359,8 @@ def _prerank_part(
     for r in p_sel.to_dict("records"):
         sig = sigmeta.get(r["signature"])
         if sig is None or not _finite(r.get("es")):
+            why = _text(r.get("note")) or ("not a signature of this run" if sig is None else "no enrichment score")
+            fw.not_drawn(why, "prerank", name, primary, main, r["signature"], r["direction"])
             continue
         genes = sig.down if r.get("direction") == "down" else (sig.up or list(sig.genes))
         removed = _text(r.get("genes_removed"))
@@ -365,13 +376,14 @@ def _prerank_part(
             sec["prerank_figs"].append(_fig(w))
         except Exception as exc:  # noqa: BLE001
             sec["why"].append(f"No enrichment plot of {r['signature']} ({r['direction']}) in cohort {name}: {exc}")
+            fw.not_drawn(sec["why"][-1], "prerank", name, primary, main, r["signature"], r["direction"])
 
 
 def _enrichment_figure(fw, name: str, main: str, primary: str, r: dict, genes, ranking: pd.Series, statistic: str):
     """gseapy's running enrichment score of one prerank set, at the report's column width."""
     sig, direction = r["signature"], r["direction"]
     return fw(
-        f"{safe_name(name)}/prerank_{safe_name(primary, main, sig, direction)}",
+        figure_stem("prerank", name, primary, main, sig, direction),
         lambda: resize(
             enrichment_plot(ranking, genes, f"{sig} ({direction}) on genes ranked by r with {main}"),
             height=3.2,
@@ -400,6 +412,7 @@ def _outcome_section(fw, c: dict, focal: Sequence[str], primary: str) -> dict:
     why = _survival_why(c, focal, primary)
     if why:
         sec["why"].append(why)
+        fw.not_drawn(why, ("km", "cif"), name)
         return sec
     main_why = _hr_reason(c, main, primary)
     if main_why:
@@ -414,6 +427,7 @@ def _outcome_section(fw, c: dict, focal: Sequence[str], primary: str) -> dict:
             )
     for f in focal:
         if c["status"].get(f, {"scored": True})["scored"] is False:
+            fw.not_drawn(c["status"][f]["sentence"], ("km", "cif"), name, primary, f)
             continue
         if km is not None and len(km):
             sec["figures"] += _km_figures(fw, c, f, primary)
@@ -421,11 +435,13 @@ def _outcome_section(fw, c: dict, focal: Sequence[str], primary: str) -> dict:
             sec["figures"] += _cif_figures(fw, c, f, primary)
     if aj is None or not len(aj):
         sec["why"].append(_no_incidence_why(c, main, primary))
+        fw.not_drawn(sec["why"][-1], "cif", name)
     if km is None or not len(km):
         sec["why"].append(
             _no_curves_why(c, main, primary, "Kaplan-Meier curves")
             or f"No Kaplan-Meier curves for cohort {name}: km.tsv is empty."
         )
+        fw.not_drawn(sec["why"][-1], "km", name)
     return sec
 
 
@@ -465,7 +481,7 @@ def _km_figures(fw, c: dict, f: str, primary: str) -> list[dict]:
         )
         p = float(lrp.iloc[0]) if len(lrp) and _finite(lrp.iloc[0]) else None
         w = fw(
-            f"{safe_name(name)}/km_{safe_name(primary, f, endpoint)}",
+            figure_stem("km", name, primary, f, endpoint),
             lambda sub=sub, endpoint=endpoint, cut=cut, p=p: plot_km(
                 sub, f"{name}: {f} ({primary}) groups at the {cut} cut, {endpoint}", logrank_p=p
             ),
@@ -486,7 +502,7 @@ def _cif_figures(fw, c: dict, f: str, primary: str) -> list[dict]:
     for endpoint in a["endpoint"].drop_duplicates():
         sub = a[a["endpoint"] == endpoint]
         w = fw(
-            f"{safe_name(name)}/cif_{safe_name(primary, f, endpoint)}",
+            figure_stem("cif", name, primary, f, endpoint),
             lambda sub=sub: plot_cif(sub, f"{name}: site of first relapse by {f} group ({primary})"),
             f"{name}: cumulative incidence of relapse by site, {f} groups",
             f"Aalen-Johansen cumulative incidence of first relapse at each site (competing with the other sites),"
@@ -515,177 +531,3 @@ def _no_incidence_why(c: dict, main: str, primary: str) -> str:
         _no_curves_why(c, main, primary, "cumulative incidence by site")
         or f"No cumulative incidence by site for cohort {name}: cumulative_incidence.tsv is empty."
     )
-
-
-def _cohort_gaps(cohorts: list[dict], main: str, primary: str, kind: str) -> tuple[list[str], list[str]]:
-    """(cohorts that have a tested correlation (``kind`` 'corr') or a hazard ratio ('surv') of the main focal
-    signature, 'cohort: why not' for the others)."""
-    ok, parts = [], []
-    for c in cohorts:
-        st = c["status"].get(main, {"scored": True})
-        if not st["scored"]:
-            parts.append(f"{c['name']}: {main} cannot be scored ({st['reason']})")
-        elif kind == "corr":
-            sel = _main_corr(c, primary, main)
-            if sel is not None and len(sel) and (~sel["_thin"] & sel["r"].notna()).any():
-                ok.append(c["name"])
-            else:
-                parts.append(
-                    f"{c['name']}: "
-                    + (
-                        sel["_why"].iloc[0]
-                        if sel is not None and len(sel)
-                        else f"no correlation of {main} in correlations.tsv"
-                    )
-                )
-        else:
-            has_endpoint = bool(_primary_endpoint(c)) or (
-                c["surv"] is not None and len(c["surv"]) and not c["surv_side"]
-            )
-            reason = _hr_reason(c, main, primary) if has_endpoint else "no time/event columns in the cohort sheet"
-            if reason:
-                parts.append(f"{c['name']}: {reason}")
-            else:
-                ok.append(c["name"])
-    return ok, parts
-
-
-def _nothing_pooled_why(cohorts: list[dict], main: str, primary: str, kind: str) -> str:
-    """Why no correlation (``kind`` 'corr') or hazard ratio ('surv') of the main focal signature was pooled."""
-    ok, parts = _cohort_gaps(cohorts, main, primary, kind)
-    what = "correlations" if kind == "corr" else "hazard ratio on its primary endpoint"
-    s = (
-        f"pooling needs {main}'s {what} from at least two cohorts; {len(ok)} of the {len(cohorts)} cohorts"
-        f" {'has' if len(ok) == 1 else 'have'} {'them' if kind == 'corr' else 'one'}"
-    )
-    s += f" ({', '.join(ok)})" if ok else ""
-    return s + (": " + "; ".join(parts) if parts else "") + "."
-
-
-def _meta_section(
-    fw, cohorts: list[dict], mc: pd.DataFrame | None, ms: pd.DataFrame | None, primary: str, focal: Sequence[str]
-) -> dict:
-    """Across cohorts: the pooled correlations of the main focal signature and the pooled hazard ratios of the
-    focal signatures (random effects, k >= 2), with their forest plots, or why nothing was pooled."""
-    main = focal[0] if focal else "SS"
-    sec: dict = {"rows": [], "surv_rows": [], "figures": [], "why": "", "surv_why": ""}
-    if len(cohorts) < 2:
-        names = ", ".join(c["name"] for c in cohorts) or "none"
-        sec["why"] = f"No meta-analysis: pooling needs at least two cohorts; this run has one ({names})."
-        return sec
-    if mc is None or not len(mc):
-        sec["why"] = "No meta-analysis: no pooled estimates were written (results/meta/correlations.tsv is empty)."
-        return sec
-    _meta_correlation_part(fw, cohorts, mc, primary, main, sec)
-    if ms is not None and len(ms):
-        _meta_survival_part(fw, cohorts, ms, primary, focal, sec)
-    return sec
-
-
-def _pooled_row(r: dict, *, tau2: bool = False) -> dict:
-    """A pooled row as shown: estimate, CI, p, I² (and tau², for correlations) and the note."""
-    return {
-        **r,
-        "est": fmt_r(r["estimate"]),
-        "ci": fmt_ci(r["ci_low"], r["ci_high"]),
-        "p": fmt_p(r["p"]),
-        "i2": fmt_i2(r.get("i2")),
-        **({"tau2": f"{r['tau2']:.3g}" if _finite(r.get("tau2")) else "NA"} if tau2 else {}),
-        "note": _text(r.get("note")),
-    }
-
-
-def _main_spearman(mc: pd.DataFrame, primary: str, main: str) -> pd.Series:
-    """The rows of the main focal signature's pooled Spearman correlations (primary method)."""
-    return (mc["method"] == primary) & (mc["signature_a"] == main) & (mc["statistic"] == "spearman")
-
-
-def _cohort_correlations(cohorts: list[dict], primary: str, main: str) -> pd.DataFrame:
-    """The tested Spearman correlations of the main focal signature in every cohort (column cohort added)."""
-    per = []
-    for c in cohorts:
-        t = _main_corr(c, primary, main)
-        if t is not None and len(t) and "statistic" in t.columns:
-            t = t[(t["statistic"] == "spearman") & ~t["_thin"] & t["r"].notna()]
-            if len(t):
-                per.append(t.assign(cohort=c["name"]))
-    return pd.concat(per, ignore_index=True) if per else pd.DataFrame()
-
-
-def _meta_correlation_part(fw, cohorts: list[dict], mc: pd.DataFrame, primary: str, main: str, sec: dict) -> None:
-    """The pooled correlation rows and one forest plot per target pooled from at least two cohorts."""
-    mc_all = mc[_main_spearman(mc, primary, main) & (mc["pooling"] == "random_dl")]
-    pooled = _pooled(mc_all)
-    if not len(pooled):
-        sec["why"] = f"No correlation of {main} was pooled across cohorts: " + _nothing_pooled_why(
-            cohorts, main, primary, "corr"
-        )
-    sec["rows"] = [_pooled_row(r, tau2=True) for r in pooled.to_dict("records")]
-    sec["n_left_out"] = int(len(mc_all) - len(pooled))
-    per_c = _cohort_correlations(cohorts, primary, main)
-    for target in pooled["signature_b"].drop_duplicates():
-        rows = per_c[per_c["signature_b"] == target].assign(estimate=lambda x: x["r"]) if len(per_c) else per_c
-        pl = mc[_main_spearman(mc, primary, main) & (mc["signature_b"] == target)]
-        if len(rows) >= 2 and pl["estimate"].notna().any():
-            dl = pl[pl["pooling"] == "random_dl"].iloc[0]
-            w = fw(
-                f"meta/forest_r_{safe_name(primary, main, target)}",
-                lambda rows=rows, pl=pl, target=target: forest_figure(
-                    rows, pl, scale="r", title=f"{main} vs {target} ({primary}, Spearman r)"
-                ),
-                f"{main} vs {target}: correlation across cohorts",
-                f"Forest plot: Spearman r of {main} with {target} ({primary}) per cohort (95% CI) and pooled"
-                f" (random effects DerSimonian-Laird, fixed effect); I² = {fmt_i2(dl.get('i2'))}.",
-            )
-            sec["figures"].append(_fig(w))
-
-
-def _cohort_hazard_ratios(cohorts: list[dict], primary: str, f: str) -> pd.DataFrame:
-    """The univariate hazard ratios of ``f`` on each cohort's primary endpoint (columns cohort, estimate added)."""
-    per = []
-    for c in cohorts:
-        t, prim = c["surv"], _primary_endpoint(c)
-        if t is not None and len(t) and prim:
-            t = t[
-                (t["method"] == primary)
-                & (t["signature"] == f)
-                & (t["endpoint"] == prim)
-                & (t["model"] == "univariate")
-                & t["hr_per_sd"].notna()
-            ]
-            if len(t):
-                per.append(t.assign(cohort=c["name"], estimate=lambda x: x["hr_per_sd"]))
-    return pd.concat(per, ignore_index=True) if per else pd.DataFrame()
-
-
-def _meta_survival_part(
-    fw, cohorts: list[dict], ms: pd.DataFrame, primary: str, focal: Sequence[str], sec: dict
-) -> None:
-    """The pooled hazard-ratio rows and one forest plot per focal signature pooled from at least two cohorts."""
-    main = focal[0] if focal else "SS"
-    s = _pooled(ms[(ms["method"] == primary) & ms["signature"].isin(list(focal))])
-    sec["surv_rows"] = [_pooled_row(r) for r in s.to_dict("records")]
-    for f in focal:
-        rows = _cohort_hazard_ratios(cohorts, primary, f)
-        pl = ms[
-            (ms["method"] == primary)
-            & (ms["signature"] == f)
-            & (ms["endpoint"] == "primary")
-            & (ms["model"] == "univariate")
-        ]
-        if len(rows) >= 2 and len(pl) and pl["estimate"].notna().any():
-            dl = pl[pl["pooling"] == "random_dl"].iloc[0]
-            w = fw(
-                f"meta/forest_hr_{safe_name(primary, f)}",
-                lambda rows=rows, pl=pl, f=f: forest_figure(
-                    rows, pl, scale="hr", title=f"{f} ({primary}): HR per SD, primary endpoint"
-                ),
-                f"{f}: hazard ratio per SD across cohorts",
-                f"Forest plot: Cox hazard ratio per SD of {f} ({primary}, univariate, each cohort's primary endpoint)"
-                f" per cohort and pooled; I² = {fmt_i2(dl.get('i2'))}.",
-            )
-            sec["figures"].append(_fig(w))
-        elif f == main:
-            sec["surv_why"] = f"No pooled hazard ratio for {main}: " + _nothing_pooled_why(
-                cohorts, main, primary, "surv"
-            )

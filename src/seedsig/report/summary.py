@@ -7,8 +7,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from seedsig.core.layout import figure_stem
+from seedsig.report.across_cohorts import _cohort_gaps
 from seedsig.report.figures import summary_heatmap
-from seedsig.report.sections import _cohort_gaps
 from seedsig.report.sentences import _main_corr, _pooled, _untested_blocks, _untested_hr
 from seedsig.report.text import (
     ALPHA,
@@ -154,6 +155,13 @@ def _pooled_surv_summary_row(r: dict) -> dict:
 def _heatmap(fw, cohorts: list[dict], mc: pd.DataFrame | None, primary: str, focal: str, pooled_ok: bool):
     """(the summary heatmap, or None and why not). Rows not tested (too few samples) are NA; a pooled column
     only where something was pooled."""
+    heat, why = _draw_heatmap(fw, cohorts, mc, primary, focal, pooled_ok)
+    if heat is None:
+        fw.not_drawn(why, "summary_heatmap")
+    return heat, why
+
+
+def _draw_heatmap(fw, cohorts: list[dict], mc: pd.DataFrame | None, primary: str, focal: str, pooled_ok: bool):
 
     cols, marks = {}, {}
     targets: list[str] = []
@@ -191,7 +199,7 @@ def _heatmap(fw, cohorts: list[dict], mc: pd.DataFrame | None, primary: str, foc
         "\npooled: random-effects p < 0.05" if "pooled" in values.columns else ""
     )
     w = fw(
-        "summary_heatmap",
+        figure_stem("summary_heatmap"),
         lambda: summary_heatmap(values, mk, title=f"{focal} vs each signature\n({primary} scores)", mark_label=label),
         f"{focal} vs each signature: Spearman r per cohort" + (" and pooled" if "pooled" in values.columns else ""),
         f"Colour: Spearman r of {focal} with each signature ({primary} scores), per cohort"
