@@ -409,6 +409,9 @@ def _outcome_section(fw, c: dict, focal: Sequence[str], primary: str) -> dict:
     name = c["name"]
     main = focal[0] if focal else "SS"
     sec: dict = {"figures": [], "logrank": [], "hr": [], "why": []}
+    for f in focal:  # the curves of a focal signature not scored: its own sentence says why
+        if c["status"].get(f, {"scored": True})["scored"] is False:
+            fw.not_drawn(c["status"][f]["sentence"], ("km", "cif"), name, primary, f)
     why = _survival_why(c, focal, primary)
     if why:
         sec["why"].append(why)
@@ -427,7 +430,6 @@ def _outcome_section(fw, c: dict, focal: Sequence[str], primary: str) -> dict:
             )
     for f in focal:
         if c["status"].get(f, {"scored": True})["scored"] is False:
-            fw.not_drawn(c["status"][f]["sentence"], ("km", "cif"), name, primary, f)
             continue
         if km is not None and len(km):
             sec["figures"] += _km_figures(fw, c, f, primary)
