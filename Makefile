@@ -26,9 +26,9 @@ demo: install
 test: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
-## make test-fast: the unit tests only (no Snakemake runs; about a minute): the development loop.
+## make test-fast: the unit tests only (tests/unit, no Snakemake runs; about a minute): the development loop.
 test-fast: install
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "not slow" -q
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest tests/unit -m "not slow" -q
 
 lint: install
 	$(BIN)/ruff check .

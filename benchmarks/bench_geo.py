@@ -61,6 +61,7 @@ def write_series_matrix(path: Path, n_probes: int, n_samples: int, seed: int) ->
     values[rng.random(values.shape) < 0.001] = np.nan
     df = pd.DataFrame(values, index=pd.Index(ids, name="ID_REF"), columns=gsms)
     q = lambda vals: "\t".join(f'"{v}"' for v in vals)  # noqa: E731
+    er = ("er status: positive", "er status: negative")
     header = [
         '!Series_title\t"Synthetic benchmark series"',
         '!Series_geo_accession\t"GSE000000"',
@@ -70,7 +71,7 @@ def write_series_matrix(path: Path, n_probes: int, n_samples: int, seed: int) ->
         f"!Sample_geo_accession\t{q(gsms)}",
         f"!Sample_source_name_ch1\t{q(['breast tumour'] * n_samples)}",
         f"!Sample_characteristics_ch1\t{q(f'age: {40 + j % 40}' for j in range(n_samples))}",
-        f"!Sample_characteristics_ch1\t{q(('er status: positive', 'er status: negative')[j % 2] for j in range(n_samples))}",
+        f"!Sample_characteristics_ch1\t{q(er[j % 2] for j in range(n_samples))}",
         f"!Sample_platform_id\t{q(['GPL570'] * n_samples)}",
         f"!Sample_data_row_count\t{q([str(n_probes)] * n_samples)}",
         "!series_matrix_table_begin",
@@ -183,7 +184,8 @@ def table(rows: list[dict[str, Any]], diff_label: str) -> str:
     for r in rows:
         d = r.get("max_abs_diff")
         out.append(
-            f"| {r['tool']} | {r['seconds']:.2f} | {r['ratio']:.1f}x | {r['cpu']:.2f} | {r['cpu_ratio']:.1f}x | {'' if d is None else f'{d:.1e}' if d else '0'} |"
+            f"| {r['tool']} | {r['seconds']:.2f} | {r['ratio']:.1f}x | {r['cpu']:.2f} | {r['cpu_ratio']:.1f}x | "
+            f"{'' if d is None else f'{d:.1e}' if d else '0'} |"
         )
     return "\n".join(out)
 
@@ -207,14 +209,16 @@ def main() -> None:
     )
     md = (
         "## GEO readers\n\n"
-        f"Run: `{cmd}` on {mach['cores']} cores ({mach['cpu']}; 1-min load average {load:.1f} at the start); in-process times after imports, best of {a.repeat}: wall, and "
-        "CPU (process_time, which other work on a busy machine inflates less). Ratio = the tool's time over the first row's.\n\n"
-        "**Family SOFT** (real GSE781_family.soft.gz: 10 MB gzipped, 2 platforms, 34 samples; max abs diff = the VALUE "
-        "matrices of the same samples and probes, seedsig vs GEOparse):\n\n"
+        f"Run: `{cmd}` on {mach['cores']} cores ({mach['cpu']}; 1-min load average {load:.1f} at the start); "
+        f"in-process times after imports, best of {a.repeat}: wall, and CPU (process_time, which other work on a busy "
+        "machine inflates less). Ratio = the tool's time over the first row's.\n\n"
+        "**Family SOFT** (real GSE781_family.soft.gz: 10 MB gzipped, 2 platforms, 34 samples; max abs diff = the "
+        "VALUE matrices of the same samples and probes, seedsig vs GEOparse):\n\n"
         f"{table(soft_rows, 'max abs diff vs seedsig')}\n\n"
-        f"**Series matrix** (synthetic, GEO's layout: {a.probes:,} probes x {a.samples} samples, 4 decimals, 0.1% `null`, "
-        f"gzipped {data['size_mb']} MB; GEOparse has no series-matrix reader, so pandas.read_csv of the table alone, told "
-        "which lines to skip, is the floor; max abs diff of seedsig's matrix vs the values written, and vs pandas'):\n\n"
+        f"**Series matrix** (synthetic, GEO's layout: {a.probes:,} probes x {a.samples} samples, 4 decimals, 0.1% "
+        f"`null`, gzipped {data['size_mb']} MB; GEOparse has no series-matrix reader, so pandas.read_csv of the table "
+        "alone, told which lines to skip, is the floor; max abs diff of seedsig's matrix vs the values written, and "
+        "vs pandas'):\n\n"
         f"{table(sm_rows, 'max abs diff')}\n\n"
         f"Versions: {', '.join(f'{k} {val}' for k, val in v.items())}.\n"
     )

@@ -53,7 +53,8 @@ import sys, time, json
 t0 = time.perf_counter()
 from seedsig.core.tables import read_matrix
 from seedsig.normalize.methods import normalize_matrix
-import rnanorm, scipy.special, statsmodels.api  # normalize_matrix imports these lazily; the peers import theirs before timing too
+# normalize_matrix imports these lazily; the peers import theirs before timing too
+import rnanorm, scipy.special, statsmodels.api
 x = read_matrix(sys.argv[1]); method = sys.argv[2]
 t1 = time.perf_counter()
 out, info = normalize_matrix(x, method)
@@ -87,7 +88,9 @@ elif method == "deseq2_log":
     out = np.log2(normed + 1.0).T
 else:
     counts = x.T
-    dds = DeseqDataSet(counts=counts, metadata=pd.DataFrame({"condition": "A"}, index=counts.index), design="~1", n_cpus=2, quiet=True)
+    dds = DeseqDataSet(
+        counts=counts, metadata=pd.DataFrame({"condition": "A"}, index=counts.index), design="~1", n_cpus=2, quiet=True
+    )
     dds.vst(use_design=False, fit_type="parametric")
     out = np.asarray(dds.layers["vst_counts"]).T
     f = dds.obs["size_factors"].to_numpy()
@@ -154,7 +157,8 @@ def make_counts(genes: int, samples: int, seed: int = 1) -> tuple[Path, dict]:
     counts = rng.negative_binomial(r[:, None], r[:, None] / (r[:, None] + mean[:, None] * sf[None, :]))
     if not (counts > 0).all(axis=1).any():
         raise SystemExit(
-            "every simulated gene has a zero: median-of-ratios size factors impossible; raise --samples or change --seed"
+            "every simulated gene has a zero: median-of-ratios size factors impossible; raise --samples or change "
+            "--seed"
         )
     lib = counts.sum(axis=0)
     stats = {
@@ -288,7 +292,8 @@ def fmt(v: float | None, spec: str) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| method | tool | whole process (s) | compute only (s) | peak memory (MB) | max abs diff vs seedsig | factors: max abs diff | whole-process ratio | compute ratio |",
+        "| method | tool | whole process (s) | compute only (s) | peak memory (MB) | max abs diff vs seedsig | "
+        "factors: max abs diff | whole-process ratio | compute ratio |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     ours: dict = {}
@@ -304,8 +309,9 @@ def table(rows: list[dict]) -> str:
         rw = r["wall_s"] / ours["wall_s"] if ours.get("wall_s") else None
         rc = r["compute_s"] / ours["compute_s"] if ours.get("compute_s") and r.get("compute_s") is not None else None
         lines.append(
-            f"| {r['method']} | {r['label']} | {r['wall_s']:.1f} | {fmt(r.get('compute_s'), '.2f')} | {fmt(r.get('peak_mb'), '.0f')} | {diff} | "
-            f"{fmt(r.get('factors_max_abs_diff'), '.1e')} | {fmt(rw, '.1f')}{'x' if rw else ''} | {fmt(rc, '.1f')}{'x' if rc else ''} |"
+            f"| {r['method']} | {r['label']} | {r['wall_s']:.1f} | {fmt(r.get('compute_s'), '.2f')} | "
+            f"{fmt(r.get('peak_mb'), '.0f')} | {diff} | {fmt(r.get('factors_max_abs_diff'), '.1e')} | "
+            f"{fmt(rw, '.1f')}{'x' if rw else ''} | {fmt(rc, '.1f')}{'x' if rc else ''} |"
         )
     return "\n".join(lines)
 
@@ -340,7 +346,10 @@ def versions() -> dict:
     if git.returncode == 0 and git.stdout.strip():
         v["seedsig"] += f" (src at {git.stdout.strip()}{', modified' if dirty.stdout.strip() else ''})"
     if shutil.which("Rscript"):
-        expr = 'cat(paste(R.version$major, R.version$minor, sep="."), as.character(packageVersion("edgeR")), as.character(packageVersion("DESeq2")))'
+        expr = (
+            'cat(paste(R.version$major, R.version$minor, sep="."), as.character(packageVersion("edgeR")), '
+            'as.character(packageVersion("DESeq2")))'
+        )
         p = subprocess.run(["Rscript", "-e", expr], capture_output=True, text=True)
         if p.returncode == 0 and len(p.stdout.split()) == 3:
             v["R"], v["edgeR"], v["DESeq2"] = p.stdout.split()
@@ -409,14 +418,16 @@ def main() -> None:
     )
     md = (
         f"## Normalization ({a.genes:,} genes x {a.samples:,} samples)\n\n"
-        f"Run: `{cmd}` on {mach['cores']} cores ({mach['cpu']}). Simulated negative binomial counts (seed {a.seed}): gene means "
-        f"log-normal(3, 2), 30% of the genes mostly zero ({data['all_zero_genes']:,} all zero), dispersion 0.05 + 2/mean, "
-        f"library size factors U(0.5, 2); {data['genes_without_zero']:,} genes without a zero; library sizes "
-        f"{data['library_size_min'] / 1e6:.1f}-{data['library_size_max'] / 1e6:.1f} M. Whole process = a fresh process that reads the "
-        "same counts TSV, normalizes and writes the result TSV (seedsig: `seedsig normalize --input counts.tsv --method M --out out.tsv`; "
-        "R: base `read.delim`/`write.table`, as in the scoring benchmark); compute only = the normalization of the matrix already in memory, "
-        "after imports (R: `system.time`). Ratios are the tool's time over seedsig's (higher = seedsig faster). Peak memory: GNU time's "
-        "maximum RSS of the largest process. Factors: TMM normalization factors (tmm_logcpm) or size factors (deseq2_*).\n\n"
+        f"Run: `{cmd}` on {mach['cores']} cores ({mach['cpu']}). Simulated negative binomial counts (seed {a.seed}): "
+        f"gene means log-normal(3, 2), 30% of the genes mostly zero ({data['all_zero_genes']:,} all zero), dispersion "
+        f"0.05 + 2/mean, library size factors U(0.5, 2); {data['genes_without_zero']:,} genes without a zero; library "
+        f"sizes {data['library_size_min'] / 1e6:.1f}-{data['library_size_max'] / 1e6:.1f} M. Whole process = a fresh "
+        "process that reads the same counts TSV, normalizes and writes the result TSV (seedsig: `seedsig normalize "
+        "--input counts.tsv --method M --out out.tsv`; R: base `read.delim`/`write.table`, as in the scoring "
+        "benchmark); compute only = the normalization of the matrix already in memory, after imports (R: "
+        "`system.time`). Ratios are the tool's time over seedsig's (higher = seedsig faster). Peak memory: GNU time's "
+        "maximum RSS of the largest process. Factors: TMM normalization factors (tmm_logcpm) or size factors "
+        "(deseq2_*).\n\n"
         f"{table(rows)}\n"
     )
     if "deseq2_vst" in a.methods:

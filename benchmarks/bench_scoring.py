@@ -53,9 +53,15 @@ gs = {l.split("\\t")[0]: l.rstrip("\\n").split("\\t")[2:] for l in open(sys.argv
 method = sys.argv[3]
 t1 = time.perf_counter()
 if method == "ssgsea":
-    r = gseapy.ssgsea(data=x, gene_sets=gs, sample_norm_method="rank", min_size=1, max_size=100000, weight=0.25, outdir=None, no_plot=True, threads=2, seed=0, verbose=False)
+    r = gseapy.ssgsea(
+        data=x, gene_sets=gs, sample_norm_method="rank", min_size=1, max_size=100000, weight=0.25, outdir=None,
+        no_plot=True, threads=2, seed=0, verbose=False,
+    )
 else:
-    r = gseapy.gsva(data=x, gene_sets=gs, kcdf="Gaussian", min_size=1, max_size=100000, outdir=None, threads=2, seed=0, verbose=False)
+    r = gseapy.gsva(
+        data=x, gene_sets=gs, kcdf="Gaussian", min_size=1, max_size=100000, outdir=None, threads=2, seed=0,
+        verbose=False,
+    )
 t2 = time.perf_counter()
 r.res2d.pivot(index="Term", columns="Name", values="ES").astype(float).to_csv(sys.argv[4], sep="\\t")
 print(json.dumps({"compute_s": t2 - t1, "read_s": t1 - t0}))
@@ -68,7 +74,11 @@ suppressMessages(library(GSVA))
 x <- as.matrix(read.delim(args[1], row.names = 1, check.names = FALSE))
 lines <- strsplit(readLines(args[2]), "\t"); gs <- setNames(lapply(lines, function(l) l[-(1:2)]), sapply(lines, `[`, 1))
 t1 <- proc.time()[["elapsed"]]
-es <- if (args[3] == "ssgsea") gsva(x, gs, method = "ssgsea", ssgsea.norm = FALSE, min.sz = 1, verbose = FALSE) else gsva(x, gs, method = "gsva", kcdf = "Gaussian", min.sz = 1, verbose = FALSE)
+es <- if (args[3] == "ssgsea") {
+  gsva(x, gs, method = "ssgsea", ssgsea.norm = FALSE, min.sz = 1, verbose = FALSE)
+} else {
+  gsva(x, gs, method = "gsva", kcdf = "Gaussian", min.sz = 1, verbose = FALSE)
+}
 t2 <- proc.time()[["elapsed"]]
 write.table(es, args[4], sep = "\t", quote = FALSE, col.names = NA)
 cat(sprintf('{"compute_s": %f, "read_s": %f}\n', t2 - t1, t1 - t0))
@@ -182,21 +192,24 @@ def engine_alone(genes: int, samples: int, n_random: int) -> dict:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| contender | whole process (s) | compute only (s) | peak memory (MB) | max abs diff vs seedsig | whole-process ratio | compute ratio |",
+        "| contender | whole process (s) | compute only (s) | peak memory (MB) | max abs diff vs seedsig | "
+        "whole-process ratio | compute ratio |",
         "|---|---|---|---|---|---|---|",
     ]
     ours = rows[0]
     for r in rows:
         if "error" in r:
             lines.append(
-                f"| {r['label']} | failed: {r['error'].strip().splitlines()[-1][:80] if r['error'].strip() else 'error'} | | | | | |"
+                f"| {r['label']} | failed: "
+                f"{r['error'].strip().splitlines()[-1][:80] if r['error'].strip() else 'error'} | | | | | |"
             )
             continue
         ratio_w = r["wall_s"] / ours["wall_s"]
         ratio_c = r["compute_s"] / ours["compute_s"] if ours["compute_s"] > 0 else float("nan")
         diff = r.get("max_abs_diff")
         lines.append(
-            f"| {r['label']} | {r['wall_s']:.1f} | {r['compute_s']:.2f} | {r['peak_mb']:.0f} | {'' if diff is None else f'{diff:.1e}'} | {ratio_w:.1f}x | {ratio_c:.1f}x |"
+            f"| {r['label']} | {r['wall_s']:.1f} | {r['compute_s']:.2f} | {r['peak_mb']:.0f} | "
+            f"{'' if diff is None else f'{diff:.1e}'} | {ratio_w:.1f}x | {ratio_c:.1f}x |"
         )
     return "\n".join(lines)
 
@@ -219,18 +232,24 @@ def main() -> None:
     (OUT / "scoring.json").write_text(json.dumps(result, indent=2))
     e = result["engine"]
     md = (
-        f"Run: `python benchmarks/bench_scoring.py --genes {a.genes} --samples {a.samples} --sets {a.sets}` on {result['machine']['cores']} cores.\n"
-        "Ratios are the contender's time over seedsig's (higher = seedsig faster). Compute only = scoring the matrix already in\n"
-        "memory, after imports (and, for seedsig's GSVA, numba's compilation; both count in the whole-process time).\n\n"
-        f'**ssGSEA** ({a.genes} genes x {a.samples} samples x {a.sets} sets of 4-200 genes; unnormalized; gseapy with `sample_norm_method="rank"`):\n\n'
+        f"Run: `python benchmarks/bench_scoring.py --genes {a.genes} --samples {a.samples} --sets {a.sets}` on "
+        f"{result['machine']['cores']} cores.\n"
+        "Ratios are the contender's time over seedsig's (higher = seedsig faster). Compute only = scoring the matrix "
+        "already in\n"
+        "memory, after imports (and, for seedsig's GSVA, numba's compilation; both count in the whole-process "
+        "time).\n\n"
+        f"**ssGSEA** ({a.genes} genes x {a.samples} samples x {a.sets} sets of 4-200 genes; unnormalized; gseapy with "
+        '`sample_norm_method="rank"`):\n\n'
         f"{table(result['ssgsea'])}\n"
     )
     if "gsva" in result:
         md += f"\n**GSVA** (Gaussian kernel, same data):\n\n{table(result['gsva'])}\n"
     md += (
-        f"\n**seedsig alone**, {e['genes']} genes x {e['samples']} samples: ranking the matrix {e['rank_s']:.1f} s (numpy argsort alone "
-        f"{e['numpy_argsort_s']:.1f} s); ssGSEA of the {e['n_shipped']} shipped signatures {e['shipped_ssgsea_s']:.1f} s (ranking included); "
-        f"{e['n_random']} size- and expression-matched random signatures of SS {e['random_null_ssgsea_s']:.1f} s (ranking included).\n"
+        "\n"
+        f"**seedsig alone**, {e['genes']} genes x {e['samples']} samples: ranking the matrix {e['rank_s']:.1f} s "
+        f"(numpy argsort alone {e['numpy_argsort_s']:.1f} s); ssGSEA of the {e['n_shipped']} shipped signatures "
+        f"{e['shipped_ssgsea_s']:.1f} s (ranking included); {e['n_random']} size- and expression-matched random "
+        f"signatures of SS {e['random_null_ssgsea_s']:.1f} s (ranking included).\n"
     )
     write_readme_section("scoring", md)
     print(md)

@@ -68,7 +68,8 @@ t0 = time.perf_counter()
 import warnings
 import numpy as np, pandas as pd
 from statsmodels.duration.hazard_regression import PHReg
-x = pd.read_csv(sys.argv[1], sep="\\t", index_col=0); s = pd.read_csv(sys.argv[2], sep="\\t", index_col=0).loc[x.columns]
+x = pd.read_csv(sys.argv[1], sep="\\t", index_col=0)
+s = pd.read_csv(sys.argv[2], sep="\\t", index_col=0).loc[x.columns]
 budget, subset = float(sys.argv[4]), int(sys.argv[5])
 X, t, e = x.to_numpy(dtype=float), s["time"].to_numpy(dtype=float), s["event"].to_numpy(dtype=float)
 B = X.shape[0]
@@ -107,7 +108,8 @@ tm <- system.time(for (i in seq_len(B)) {
   fit <- tryCatch(coxph(Surv(time, event) ~ z, ties = "efron"), error = function(e) NULL)
   if (!is.null(fit)) { beta[i] <- coef(fit)[[1]]; se[i] <- sqrt(vcov(fit)[1, 1]) }
 })[["elapsed"]]
-write.table(data.frame(beta = sprintf("%.17g", beta), se = sprintf("%.17g", se), row.names = rownames(x)), args[3], sep = "\t", quote = FALSE, col.names = NA)
+out <- data.frame(beta = sprintf("%.17g", beta), se = sprintf("%.17g", se), row.names = rownames(x))
+write.table(out, args[3], sep = "\t", quote = FALSE, col.names = NA)
 cat(sprintf('{"compute_s": %f, "read_s": %f, "rows": %d}\n', tm, t1 - t0, B))
 """
 
@@ -217,7 +219,8 @@ def diff(r: dict, col: str) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| n | tool | whole process (s) | compute only (s) | peak memory (MB) | max abs diff beta vs seedsig | max abs diff SE vs seedsig | whole-process ratio | compute ratio | note |",
+        "| n | tool | whole process (s) | compute only (s) | peak memory (MB) | max abs diff beta vs seedsig | max "
+        "abs diff SE vs seedsig | whole-process ratio | compute ratio | note |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     ours: dict = {}
@@ -231,12 +234,16 @@ def table(rows: list[dict]) -> str:
         rc = r["compute_s"] / ours["compute_s"] if ours.get("compute_s") else None
         if r.get("extrapolated"):
             m = r["measured"]
-            note = f"extrapolated: {r['rows']} of {r['B']:,} rows fitted (measured {m['compute_s']:.1f} s compute, {m['wall_s']:.1f} s whole); diffs on those rows"
+            note = (
+                f"extrapolated: {r['rows']} of {r['B']:,} rows fitted (measured {m['compute_s']:.1f} s compute, "
+                f"{m['wall_s']:.1f} s whole); diffs on those rows"
+            )
         else:
             note = f"{r['nan_rows']} rows NaN" if r.get("nan_rows") else ""
         lines.append(
-            f"| {r['n']:,} | {r['label']} | {r['wall_s']:.1f}{'*' if r.get('extrapolated') else ''} | {r['compute_s']:.3f}{'*' if r.get('extrapolated') else ''} | "
-            f"{fmt(r.get('peak_mb'), '.0f')} | {diff(r, 'beta')} | {diff(r, 'se')} | {ratio(rw)} | {ratio(rc)} | {note} |"
+            f"| {r['n']:,} | {r['label']} | {r['wall_s']:.1f}{'*' if r.get('extrapolated') else ''} | "
+            f"{r['compute_s']:.3f}{'*' if r.get('extrapolated') else ''} | {fmt(r.get('peak_mb'), '.0f')} | "
+            f"{diff(r, 'beta')} | {diff(r, 'se')} | {ratio(rw)} | {ratio(rc)} | {note} |"
         )
     return "\n".join(lines)
 
@@ -281,11 +288,8 @@ def git_state() -> str:
         return f"commit {head} (clean working tree)"
     surv = [ln[3:] for ln in src if ln[3:].endswith("outcome/cox.py")]
     note = f"commit {head} with uncommitted changes ({len(src)} paths under src/ modified or untracked"
-    note += (
-        f", among them `{surv[0]}`{' (untracked)' if any(ln.startswith('??') and ln.endswith('outcome/cox.py') for ln in src) else ''}"
-        if surv
-        else ""
-    )
+    untracked = any(ln.startswith("??") and ln.endswith("outcome/cox.py") for ln in src)
+    note += f", among them `{surv[0]}`{' (untracked)' if untracked else ''}" if surv else ""
     return note + "): the measured code is the working tree, not that commit"
 
 
@@ -344,24 +348,24 @@ def main() -> None:
         else f" --B {a.B} --n {' '.join(map(str, a.n))} --sm-budget {a.sm_budget:g} --sm-subset {a.sm_subset}"
     )
     sim = "; ".join(
-        f"n = {d['n']:,}: {d['events']:,} events ({100 * d['event_fraction']:.0f}%), {d['distinct_event_times']:,} distinct event times, "
-        f"{d['events_at_tied_times']:,} events at tied times"
+        f"n = {d['n']:,}: {d['events']:,} events ({100 * d['event_fraction']:.0f}%), {d['distinct_event_times']:,} "
+        f"distinct event times, {d['events_at_tied_times']:,} events at tied times"
         for d in data
     )
     md = (
         f"## Cox models of random signatures (B = {a.B:,})\n\n"
-        f"Run {today}: `{cmd}` on {mach['cores']} cores ({mach['cpu']}); {git}. "
-        f"B one-covariate Cox models (Efron ties) on the same survival data, each row of X divided by its sample SD (n - 1), "
-        f"the Venet random-signature null. Simulated (seed {a.seed}): X standard normal, row 0 with a true log HR of {a.effect:g}; "
-        "exponential event times, independent exponential censoring, times rounded to 0.1; "
-        f"{sim}. Tools: seedsig `cox_univariate_many(X, time, event)` (all rows at once); statsmodels "
-        '`PHReg(time, z[:, None], status=event, ties="efron").fit()` once per row; R `coxph(Surv(time, event) ~ z, ties = "efron")` '
-        "looped over the rows in one Rscript. Whole process = a fresh process that starts, reads the same TSVs (X and time/event), "
-        "fits the B models and writes the betas and SEs (R: startup, `library(survival)`, `read.delim` included); compute only = "
-        "the B fits on the data in memory, SD scaling included (R: `system.time` of the loop). Ratios are the tool's time over "
-        "seedsig's (higher = seedsig faster). Peak memory: GNU time's maximum RSS. Diffs: max |beta| and |SE| difference vs seedsig. "
-        f"\\* = extrapolated to B rows from a subset (statsmodels fits {a.sm_subset} rows when its first 20 fits project the B fits "
-        f"beyond {a.sm_budget:g} s).\n\n"
+        f"Run {today}: `{cmd}` on {mach['cores']} cores ({mach['cpu']}); {git}. B one-covariate Cox models (Efron "
+        "ties) on the same survival data, each row of X divided by its sample SD (n - 1), the Venet random-signature "
+        f"null. Simulated (seed {a.seed}): X standard normal, row 0 with a true log HR of {a.effect:g}; exponential "
+        f"event times, independent exponential censoring, times rounded to 0.1; {sim}. Tools: seedsig "
+        "`cox_univariate_many(X, time, event)` (all rows at once); statsmodels `PHReg(time, z[:, None], status=event, "
+        'ties="efron").fit()` once per row; R `coxph(Surv(time, event) ~ z, ties = "efron")` looped over the rows '
+        "in one Rscript. Whole process = a fresh process that starts, reads the same TSVs (X and time/event), fits "
+        "the B models and writes the betas and SEs (R: startup, `library(survival)`, `read.delim` included); compute "
+        "only = the B fits on the data in memory, SD scaling included (R: `system.time` of the loop). Ratios are the "
+        "tool's time over seedsig's (higher = seedsig faster). Peak memory: GNU time's maximum RSS. Diffs: max |beta| "
+        f"and |SE| difference vs seedsig. \\* = extrapolated to B rows from a subset (statsmodels fits {a.sm_subset} "
+        f"rows when its first 20 fits project the B fits beyond {a.sm_budget:g} s).\n\n"
         f"{table(rows)}\n\n"
         "Versions: " + ", ".join(f"{k} {val}" for k, val in vers.items()) + ".\n"
     )

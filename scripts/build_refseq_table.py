@@ -7,8 +7,8 @@ Usage: python scripts/build_refseq_table.py [SOURCE [OUT_DIR]]
 
 The source is the ``refseq_to_entrez_symbol`` export of Bioconductor org.Hs.eg.db 3.16.0 (NCBI Gene 2022-09-12; see
 its SOURCE.md). Keeps the transcript accessions (NM_, NR_, XM_, XR_; unversioned) and their Entrez gene id; NCBI's
-symbol is dropped on purpose: ``seedsig.ingest.ids`` names genes by joining the Entrez id to the HGNC table (NCBI and HGNC
-symbols differ, e.g. for mitochondrial genes: COX2 vs MT-CO2).
+symbol is dropped on purpose: ``seedsig.ingest.ids`` names genes by joining the Entrez id to the HGNC table (NCBI and
+HGNC symbols differ, e.g. for mitochondrial genes: COX2 vs MT-CO2).
 
 Output ``refseq_entrez.tsv.gz``: one row per Entrez gene (sorted by Entrez number), columns ``entrez_id`` and
 ``refseq_accessions`` ('|'-joined, sorted), which is ~10% smaller than one row per accession. Deterministic (fixed

@@ -48,7 +48,9 @@ SPEC = {
             None,
             "lung",
             False,
-            "Minn AJ et al. (2005) Genes that mediate breast cancer metastasis to lung. Nature 436:518-524. PMID 16049480; 14 of 54 genes as tabulated in Williams et al. (2009) Breast Cancer Res 11:R26, Table 6; direction not given",
+            "Minn AJ et al. (2005) Genes that mediate breast cancer metastasis to lung. Nature 436:518-524. PMID "
+            "16049480; 14 of 54 genes as tabulated in Williams et al. (2009) Breast Cancer Res 11:R26, Table 6; "
+            "direction not given",
         ),
         (
             "BoMS",
@@ -56,7 +58,8 @@ SPEC = {
             None,
             "bone",
             False,
-            "Kang Y et al. (2003) A multigenic program mediating breast cancer metastasis to bone. Cancer Cell 3:537-549. PMID 12842083; 2 of 102 genes (mediators named in the abstract)",
+            "Kang Y et al. (2003) A multigenic program mediating breast cancer metastasis to bone. Cancer Cell "
+            "3:537-549. PMID 12842083; 2 of 102 genes (mediators named in the abstract)",
         ),
         (
             "BrMS",
@@ -64,7 +67,8 @@ SPEC = {
             None,
             "brain",
             False,
-            "Bos PD et al. (2009) Genes that mediate breast cancer metastasis to the brain. Nature 459:1005-1009. PMID 19421193; 3 of 17 genes (mediators named in the abstract)",
+            "Bos PD et al. (2009) Genes that mediate breast cancer metastasis to the brain. Nature 459:1005-1009. "
+            "PMID 19421193; 3 of 17 genes (mediators named in the abstract)",
         ),
     ],
     "msigdb_metastasis.tsv": [
@@ -74,7 +78,8 @@ SPEC = {
             None,
             o,
             True,
-            f"Smid M et al. (2008) Subtypes of breast cancer show preferential site of relapse. Cancer Res 68:3108-3114. PMID 18451135; MSigDB C2 v6.2 SMID_BREAST_CANCER_RELAPSE_IN_{o.upper()}_UP/_DN",
+            "Smid M et al. (2008) Subtypes of breast cancer show preferential site of relapse. Cancer Res "
+            f"68:3108-3114. PMID 18451135; MSigDB C2 v6.2 SMID_BREAST_CANCER_RELAPSE_IN_{o.upper()}_UP/_DN",
         )
         for o in ("lung", "bone", "brain", "liver", "pleura")
     ]
@@ -85,7 +90,8 @@ SPEC = {
             None,
             "lung",
             True,
-            "Landemaine T et al. (2008) A six-gene signature predicting breast cancer lung metastasis. Cancer Res 68:6092-6099. PMID 18676831; MSigDB C2 v6.2 LANDEMAINE_LUNG_METASTASIS (unsigned)",
+            "Landemaine T et al. (2008) A six-gene signature predicting breast cancer lung metastasis. Cancer Res "
+            "68:6092-6099. PMID 18676831; MSigDB C2 v6.2 LANDEMAINE_LUNG_METASTASIS (unsigned)",
         ),
         (
             "TAVAZOIE_METASTASIS",
@@ -93,7 +99,8 @@ SPEC = {
             None,
             "metastasis",
             True,
-            "Tavazoie SF et al. (2008) Endogenous human microRNAs that suppress breast cancer metastasis. Nature 451:147-152. PMID 18185580; MSigDB C2 v6.2 TAVAZOIE_METASTASIS (unsigned)",
+            "Tavazoie SF et al. (2008) Endogenous human microRNAs that suppress breast cancer metastasis. Nature "
+            "451:147-152. PMID 18185580; MSigDB C2 v6.2 TAVAZOIE_METASTASIS (unsigned)",
         ),
     ],
 }

@@ -227,8 +227,8 @@ def check_expression(
     the command's options instead of the sheet's columns). In order:
 
     1. no infinite value (any data type);
-    2. not transposed (:func:`seedsig.ingest.ids.looks_transposed`: the column names are gene ids and the row ids are not,
-       or the row ids are the clinical table's ``sample_ids``); the message names the sheet's ``orientation``;
+    2. not transposed (:func:`seedsig.ingest.ids.looks_transposed`: the column names are gene ids and the row ids are
+       not, or the row ids are the clinical table's ``sample_ids``); the message names the sheet's ``orientation``;
     3. for probes: some probe id is in the platform annotation;
     4. at least ``min_samples`` samples;
     5. the values fit ``data_type``: counts (:func:`check_counts`), log_expression (:func:`check_log_scale`: raw

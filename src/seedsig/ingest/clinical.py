@@ -12,15 +12,17 @@ such value with its count, the file, the column, and the config key to add it to
 Conventions
 -----------
 * **Months**: 1 month = 365.25 / 12 days (30.4375 days), the usual convention of survival analyses
-  (and of R's ``lubridate``/``survival`` users converting days). :data:`~seedsig.ingest.clinical_values.TIME_UNITS` gives months per unit:
-  days 12/365.25, weeks 12*7/365.25, months 1, years 12. A unit in the value ("1020 days") overrides the
-  column's unit. Negative or non-numeric times are errors.
+  (and of R's ``lubridate``/``survival`` users converting days).
+  :data:`~seedsig.ingest.clinical_values.TIME_UNITS` gives months per unit: days 12/365.25, weeks 12*7/365.25,
+  months 1, years 12. A unit in the value ("1020 days") overrides the column's unit. Negative or non-numeric times
+  are errors.
 * **Matching** of event codes and site terms is case-insensitive on the whole value after trimming
   whitespace and surrounding punctuation (``"Liver."`` = ``liver``), treating ``_`` and ``-`` as spaces
   (``no-relapse`` = ``no relapse``) and collapsing runs of spaces. Numbers are compared as numbers
   (``1``, ``1.0``, ``1.00`` and a float ``1.0`` are the same value).
 * **Missing**: empty cells, pandas' NA words (NA, NaN, N/A, null, None, ...), :data:`seedsig.core.tables.CLINICAL_NA`
-  and :data:`~seedsig.ingest.clinical_values.MISSING_WORDS` (unknown, not known, ...) are NA in every role column (counted in the record).
+  and :data:`~seedsig.ingest.clinical_values.MISSING_WORDS` (unknown, not known, ...) are NA in every role column
+  (counted in the record).
 * **GEO characteristics** not split into columns ("relapse site: lung"): when every non-missing value of a
   role column starts with the same ``key:`` prefix, the prefix is removed (and noted in the record).
 
@@ -259,8 +261,9 @@ def _merge_level(acc: dict, level: Mapping | None, key: str, where: str | None =
 
 def harmonize_settings(config: Mapping, cohort: str, sheet_row: Mapping | None = None) -> dict:
     """``{time_unit, event_codes, site_terms}`` for :func:`harmonize_clinical` (the user's extensions only; the
-    built-in tables are added there): built-in defaults < ``config['clinical']`` < ``config['clinical']['cohorts'][cohort]``
-    < the sheet row's ``time_unit`` (when not empty). Lists extend; a more specific level moves a value to its code/site."""
+    built-in tables are added there): built-in defaults < ``config['clinical']`` <
+    ``config['clinical']['cohorts'][cohort]`` < the sheet row's ``time_unit`` (when not empty). Lists extend; a more
+    specific level moves a value to its code/site."""
     clinical = dict((config or {}).get("clinical") or {})
     acc: dict[str, Any] = {"time_unit": "months", "event_codes": {"event": [], "censored": []}, "site_terms": {}}
     acc = _merge_level(acc, {k: v for k, v in clinical.items() if k != "cohorts"}, "clinical")

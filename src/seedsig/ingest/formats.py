@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -122,6 +122,21 @@ def _clinical_from_strings(values: dict[str, list[str]], samples: list[str]) -> 
 
 
 # ------------------------------------------------------------------------------------------------------- GCT
+class _GctLayout(NamedTuple):
+    """What the first three lines of a GCT file declare."""
+
+    version: str  # '#1.2' or '#1.3'
+    n_rows: int  # data rows
+    n_cols: int  # sample columns
+    rmc: int  # row-metadata columns after the id (1.2: Description)
+    cmc: int  # column-descriptor lines before the data rows (1.3)
+    header: list[str]
+
+    @property
+    def v13(self) -> bool:
+        return self.version == "#1.3"
+
+
 def read_gct(path: str | os.PathLike) -> ExpressionInput:
     """Read a GCT 1.2 or 1.3 file (GenePattern / MSigDB / CMap).
 
@@ -133,6 +148,33 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
     """
     p, raw = read_bytes(path, WHAT)
     starts, ends, fields = _line_spans(raw)
+    layout = _gct_layout(p, raw, starts, ends)
+    version, v13, rmc, cmc, header = layout.version, layout.v13, layout.rmc, layout.cmc, layout.header
+    id_col, row_meta, samples = header[0], header[1 : 1 + rmc], header[1 + rmc :]
+    body = _gct_body(p, raw, starts, ends, fields, layout)
+    # column descriptors -> clinical columns (a handful of lines)
+    clinical = _gct_descriptors(p, raw, starts, ends, body[:cmc], rmc, samples) if cmc else None
+    data_lines = body[cmc:]
+    df, matrix = _gct_matrix(p, raw, starts, data_lines, header, rmc)
+    meta_names = row_meta if v13 else [header[1] or "Description"]
+    row_metadata = (
+        pd.DataFrame(df.iloc[:, 1 : 1 + rmc].to_numpy(), index=matrix.index, columns=meta_names) if rmc else None
+    )
+    info: dict[str, Any] = {
+        "format": "gct",
+        "file": str(p),
+        "version": version[1:],
+        "n_rows": int(matrix.shape[0]),
+        "n_samples": int(matrix.shape[1]),
+        "id_column": id_col,
+        "annotation_columns": list(meta_names) if rmc else [],
+        "column_descriptors": list(clinical.columns) if clinical is not None else [],
+    }
+    return ExpressionInput(matrix=matrix, clinical=clinical, info=info, row_metadata=row_metadata)
+
+
+def _gct_layout(p: Path, raw: bytes, starts: np.ndarray, ends: np.ndarray) -> _GctLayout:
+    """The version line, the dimensions line and the header of a GCT file, checked against each other."""
     if starts.size == 0:
         raise SeedsigError(f"{WHAT} '{p}' is empty: a GCT file starts with '#1.2' or '#1.3'.")
     version = _line(raw, starts, ends, 0).strip()
@@ -178,35 +220,27 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
             f"{WHAT} '{p}': the header (line 3) has {found_cols} sample column(s) after {what_meta}, but line 2 says "
             f"{n_cols}{hint}. Fix line 2 or the header."
         )
-    id_col, row_meta, samples = header[0], header[1 : 1 + rmc], header[1 + rmc :]
+    samples = header[1 + rmc :]
     dup = pd.Index(samples)[pd.Index(samples).duplicated()].unique().tolist()
     if dup:
         raise SeedsigError(
             f"{WHAT} '{p}', line 3: duplicated sample id(s) {', '.join(dup[:10])}. Give each sample column a unique "
             "name."
         )
+    return _GctLayout(version, n_rows, n_cols, rmc, cmc, header)
+
+
+def _gct_body(
+    p: Path, raw: bytes, starts: np.ndarray, ends: np.ndarray, fields: np.ndarray, layout: _GctLayout
+) -> np.ndarray:
+    """The non-empty lines after the header (0-based), checked against the counts of line 2 and the header's
+    number of fields."""
+    v13, n_rows, rmc, cmc, header = layout.v13, layout.n_rows, layout.rmc, layout.cmc, layout.header
     body = np.flatnonzero(ends[3:] > starts[3:]) + 3  # non-empty lines after the header (0-based)
     n_body = int(body.size)
     if n_body != n_rows + cmc:
         # Which count is wrong? Column descriptors have filler row-metadata fields (or text values when there is none).
-        n_desc = cmc
-        if v13:
-            filler = META_NA | {"-666"}
-            if cmc and rmc:
-                filler = set(_line(raw, starts, ends, int(body[0])).split("\t")[1 : 1 + rmc]) | filler
-            n_desc = 0
-            for i in body[: cmc + 100]:
-                f = _line(raw, starts, ends, int(i)).split("\t")
-                meta = f[1 : 1 + rmc]
-                vals = pd.to_numeric(pd.Series(f[1 + rmc :]).replace(list(META_NA), np.nan), errors="coerce")
-                is_desc = (
-                    all(m in filler for m in meta)
-                    if rmc
-                    else bool(vals.isna().any() and not all(x in META_NA for x in f[1:]))
-                )
-                if not is_desc:
-                    break
-                n_desc += 1
+        n_desc = _gct_descriptor_lines(raw, starts, ends, body, rmc, cmc) if v13 else cmc
         if v13 and n_desc != cmc and n_body - n_desc == n_rows:
             raise SeedsigError(
                 f"{WHAT} '{p}': line 2 declares {cmc} column-descriptor line(s) (col_meta_cols) but the file has "
@@ -228,20 +262,53 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
             f"{WHAT} '{p}', line {i + 1}: {int(fields[i])} tab-separated field(s), but the header (line 3) has "
             f"{len(header)}. Every line needs one field per header column."
         )
-    # column descriptors -> clinical columns (a handful of lines)
-    clinical = None
-    if cmc:
-        desc: dict[str, list[str]] = {}
-        for i in body[:cmc]:
-            f = [x.strip() for x in _line(raw, starts, ends, int(i)).split("\t")]
-            if f[0] in desc or not f[0]:
-                raise SeedsigError(
-                    f"{WHAT} '{p}', line {int(i) + 1}: column descriptor name '{f[0]}' is "
-                    f"{'empty' if not f[0] else 'duplicated'}. Each descriptor line starts with a unique name."
-                )
-            desc[f[0]] = f[1 + rmc :]
-        clinical = _clinical_from_strings(desc, samples)
-    data_lines = body[cmc:]
+    return body
+
+
+def _gct_descriptor_lines(
+    raw: bytes, starts: np.ndarray, ends: np.ndarray, body: np.ndarray, rmc: int, cmc: int
+) -> int:
+    """How many GCT 1.3 body lines look like column descriptors: filler row-metadata fields (those of the first
+    body line, or NA words), or, without row metadata, text values."""
+    filler = META_NA | {"-666"}
+    if cmc and rmc:
+        filler = set(_line(raw, starts, ends, int(body[0])).split("\t")[1 : 1 + rmc]) | filler
+    n_desc = 0
+    for i in body[: cmc + 100]:
+        f = _line(raw, starts, ends, int(i)).split("\t")
+        meta = f[1 : 1 + rmc]
+        vals = pd.to_numeric(pd.Series(f[1 + rmc :]).replace(list(META_NA), np.nan), errors="coerce")
+        is_desc = (
+            all(m in filler for m in meta) if rmc else bool(vals.isna().any() and not all(x in META_NA for x in f[1:]))
+        )
+        if not is_desc:
+            break
+        n_desc += 1
+    return n_desc
+
+
+def _gct_descriptors(
+    p: Path, raw: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, rmc: int, samples: list[str]
+) -> pd.DataFrame:
+    """The column-descriptor lines of a GCT 1.3 file as clinical columns (one per descriptor name)."""
+    desc: dict[str, list[str]] = {}
+    for i in lines:
+        f = [x.strip() for x in _line(raw, starts, ends, int(i)).split("\t")]
+        if f[0] in desc or not f[0]:
+            raise SeedsigError(
+                f"{WHAT} '{p}', line {int(i) + 1}: column descriptor name '{f[0]}' is "
+                f"{'empty' if not f[0] else 'duplicated'}. Each descriptor line starts with a unique name."
+            )
+        desc[f[0]] = f[1 + rmc :]
+    return _clinical_from_strings(desc, samples)
+
+
+def _gct_matrix(
+    p: Path, raw: bytes, starts: np.ndarray, data_lines: np.ndarray, header: list[str], rmc: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The data rows of a GCT file parsed (id, row metadata and values as read) and the checked matrix: numeric
+    values, non-empty unique ids."""
+    id_col, samples = header[0], header[1 + rmc :]
     names = [f"c{j}" for j in range(len(header))]
     try:
         df = pd.read_csv(
@@ -281,21 +348,7 @@ def read_gct(path: str | os.PathLike) -> ExpressionInput:
     matrix = pd.DataFrame(
         values.to_numpy(dtype=np.float64), index=pd.Index(ids.to_numpy(), name=id_col or "id"), columns=samples
     )
-    meta_names = row_meta if v13 else [header[1] or "Description"]
-    row_metadata = (
-        pd.DataFrame(df.iloc[:, 1 : 1 + rmc].to_numpy(), index=matrix.index, columns=meta_names) if rmc else None
-    )
-    info: dict[str, Any] = {
-        "format": "gct",
-        "file": str(p),
-        "version": version[1:],
-        "n_rows": int(matrix.shape[0]),
-        "n_samples": int(matrix.shape[1]),
-        "id_column": id_col,
-        "annotation_columns": list(meta_names) if rmc else [],
-        "column_descriptors": list(clinical.columns) if clinical is not None else [],
-    }
-    return ExpressionInput(matrix=matrix, clinical=clinical, info=info, row_metadata=row_metadata)
+    return df, matrix
 
 
 # ----------------------------------------------------------------------------------------------- TSV / CSV
@@ -325,7 +378,8 @@ def _table_layout(p: Path) -> tuple[int, int, str, list[str]]:
 def read_table(path: str | os.PathLike, orientation: str = "genes_x_samples") -> ExpressionInput:
     """Read a TSV/CSV (optionally .gz) expression table.
 
-    ``genes_x_samples``: first column the row id, one numeric column per sample (:func:`seedsig.core.tables.read_matrix`).
+    ``genes_x_samples``: first column the row id, one numeric column per sample
+    (:func:`seedsig.core.tables.read_matrix`).
     nf-core/rnaseq merged tables (``gene_id gene_name`` then samples, e.g. ``salmon.merged.gene_counts.tsv``) and
     featureCounts tables (``Geneid Chr Start End Strand Length`` then samples, after its ``#`` comment line) are
     recognised by their header: the annotation columns are left out of the matrix (``row_metadata``).
@@ -377,13 +431,51 @@ def read_table(path: str | os.PathLike, orientation: str = "genes_x_samples") ->
 def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") -> ExpressionInput:
     """Read a Parquet table (pyarrow). The id is the index when it is named or holds text (as pandas writes it),
     else the first non-numeric column; every other column must be numeric (nf-core's ``gene_name`` and
-    featureCounts' annotation columns are recognised and kept in ``row_metadata``). Orientation as :func:`read_table`."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+    featureCounts' annotation columns are recognised and kept in ``row_metadata``). Orientation as
+    :func:`read_table`."""
     p = require_file(path, WHAT)
     orientation = _check_orientation(orientation, p)
     rows, cols = ("gene", "sample") if orientation == "genes_x_samples" else ("sample", "gene")
+    df = _parquet_frame(p, cols)
+    numeric = {c: pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for c, t in df.dtypes.items()}
+    id_name, ids, body = _parquet_ids(p, df, numeric, rows)
+    row_metadata, annotation_columns = None, []
+    if orientation == "genes_x_samples":
+        known = [
+            c
+            for c in body.columns
+            if c in ALTERNATIVE_ID_COLUMNS or (id_name == FEATURECOUNTS_COLUMNS[0] and c in FEATURECOUNTS_COLUMNS[1:])
+        ]
+        if known:
+            annotation_columns = known
+            row_metadata = body[known].astype(object)
+            body = body.drop(columns=known)
+    ids = _checked_parquet_body(p, body, ids, numeric, id_name, rows, cols)
+    values = body.to_numpy(dtype=np.float64, na_value=np.nan)
+    matrix = pd.DataFrame(values, index=pd.Index(ids.to_numpy(), name=id_name), columns=list(body.columns))
+    if orientation == "samples_x_genes":
+        matrix = matrix.T
+        matrix.index.name, matrix.columns.name = "gene_id", None
+    if row_metadata is not None:
+        row_metadata.index = matrix.index
+    info: dict[str, Any] = {
+        "format": "parquet",
+        "file": str(p),
+        "orientation": orientation,
+        "id_column": id_name,
+        "n_rows": int(matrix.shape[0]),
+        "n_samples": int(matrix.shape[1]),
+        "annotation_columns": annotation_columns,
+        "alternative_id_columns": [c for c in annotation_columns if c in ALTERNATIVE_ID_COLUMNS],
+    }
+    return ExpressionInput(matrix=matrix, info=info, row_metadata=row_metadata)
+
+
+def _parquet_frame(p: Path, cols: str) -> pd.DataFrame:
+    """A Parquet file as pandas reads it (a damaged file said so), its column names as text and unique."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(p)
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -399,14 +491,19 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
             f"{WHAT} '{p}': duplicated column name(s) {', '.join(dup[:10])}. Give each {cols} column a unique name."
         )
     df.columns = names
-    numeric = {c: pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for c, t in df.dtypes.items()}
+    return df
+
+
+def _parquet_ids(p: Path, df: pd.DataFrame, numeric: dict[str, bool], rows: str) -> tuple[str, pd.Series, pd.DataFrame]:
+    """(id column name, ids, the other columns) of a Parquet table: the index when it is named or holds text, else
+    the first non-numeric column."""
     idx = df.index
     if not isinstance(idx, pd.RangeIndex) and (idx.name is not None or not pd.api.types.is_numeric_dtype(idx.dtype)):
         id_name = str(idx.name) if idx.name is not None else "index"
         ids = pd.Series(idx, dtype=object)
         body = df.reset_index(drop=True)
     else:
-        text = [c for c in names if not numeric[c]]
+        text = [c for c in df.columns if not numeric[c]]
         if not text:
             raise SeedsigError(
                 f"{WHAT} '{p}': no id column: the index is unnamed and every column is numeric. Store the {rows} ids "
@@ -416,17 +513,13 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
         id_name = text[0]
         ids = df[id_name].astype(object)
         body = df.drop(columns=[id_name])
-    row_metadata, annotation_columns = None, []
-    if orientation == "genes_x_samples":
-        known = [
-            c
-            for c in body.columns
-            if c in ALTERNATIVE_ID_COLUMNS or (id_name == FEATURECOUNTS_COLUMNS[0] and c in FEATURECOUNTS_COLUMNS[1:])
-        ]
-        if known:
-            annotation_columns = known
-            row_metadata = body[known].astype(object)
-            body = body.drop(columns=known)
+    return id_name, ids, body
+
+
+def _checked_parquet_body(
+    p: Path, body: pd.DataFrame, ids: pd.Series, numeric: dict[str, bool], id_name: str, rows: str, cols: str
+) -> pd.Series:
+    """The ids as text, once the value columns are numeric and not empty and every id is present and unique."""
     bad = [c for c in body.columns if not numeric[c]]
     if bad:
         raise SeedsigError(
@@ -453,24 +546,7 @@ def read_parquet(path: str | os.PathLike, orientation: str = "genes_x_samples") 
             f"{', '.join(d[:10])}{' ...' if len(d) > 10 else ''}. Each row needs a unique id; remove or rename the "
             "duplicates."
         )
-    values = body.to_numpy(dtype=np.float64, na_value=np.nan)
-    matrix = pd.DataFrame(values, index=pd.Index(ids.to_numpy(), name=id_name), columns=list(body.columns))
-    if orientation == "samples_x_genes":
-        matrix = matrix.T
-        matrix.index.name, matrix.columns.name = "gene_id", None
-    if row_metadata is not None:
-        row_metadata.index = matrix.index
-    info: dict[str, Any] = {
-        "format": "parquet",
-        "file": str(p),
-        "orientation": orientation,
-        "id_column": id_name,
-        "n_rows": int(matrix.shape[0]),
-        "n_samples": int(matrix.shape[1]),
-        "annotation_columns": annotation_columns,
-        "alternative_id_columns": [c for c in annotation_columns if c in ALTERNATIVE_ID_COLUMNS],
-    }
-    return ExpressionInput(matrix=matrix, info=info, row_metadata=row_metadata)
+    return ids
 
 
 # ---------------------------------------------------------------------------------------------------- h5ad
@@ -527,8 +603,8 @@ def obs_clinical(obs: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_h5ad_bulk(path: str | os.PathLike, layer: str | None = None) -> ExpressionInput:
-    """A bulk AnnData: samples in ``obs``, genes in ``var`` (``var_names`` the gene ids). Values from X (dense or sparse)
-    or ``layers[layer]``; the obs columns become clinical columns. ``matrix`` = genes x samples."""
+    """A bulk AnnData: samples in ``obs``, genes in ``var`` (``var_names`` the gene ids). Values from X (dense or
+    sparse) or ``layers[layer]``; the obs columns become clinical columns. ``matrix`` = genes x samples."""
     import scipy.sparse as sp
 
     p = Path(path)

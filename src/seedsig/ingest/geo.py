@@ -1,23 +1,24 @@
 """Readers of GEO (Gene Expression Omnibus) files into :class:`~seedsig.ingest.expression.ExpressionInput`.
 
-* :func:`seedsig.ingest.series_matrix.read_series_matrix` - a ``GSExxx(-GPLyyy)_series_matrix.txt.gz``: ``!Series_*`` / ``!Sample_*`` header lines
-  (one tab-separated, double-quoted field per sample), then the table between ``!series_matrix_table_begin`` and
-  ``!series_matrix_table_end`` (``"ID_REF"`` then one ``"GSMxxx"`` column per sample; ``null`` or empty = missing).
-* :func:`seedsig.ingest.soft.read_soft` - a SOFT file: a *family* SOFT (``^SERIES``, ``^PLATFORM`` and ``^SAMPLE`` blocks, each sample's
-  table between ``!sample_table_begin`` / ``!sample_table_end`` with columns ``ID_REF``, ``VALUE``, ...; a single-sample
-  ``GSMxxx`` SOFT reads the same way) or a curated *DataSet* SOFT (``^DATASET`` with one table ``ID_REF``,
-  ``IDENTIFIER``, ``GSM...`` and ``^SUBSET`` blocks naming groups of samples).
+* :func:`seedsig.ingest.series_matrix.read_series_matrix` - a ``GSExxx(-GPLyyy)_series_matrix.txt.gz``:
+  ``!Series_*`` / ``!Sample_*`` header lines (one tab-separated, double-quoted field per sample), then the table
+  between ``!series_matrix_table_begin`` and ``!series_matrix_table_end`` (``"ID_REF"`` then one ``"GSMxxx"`` column
+  per sample; ``null`` or empty = missing).
+* :func:`seedsig.ingest.soft.read_soft` - a SOFT file: a *family* SOFT (``^SERIES``, ``^PLATFORM`` and ``^SAMPLE``
+  blocks, each sample's table between ``!sample_table_begin`` / ``!sample_table_end`` with columns ``ID_REF``,
+  ``VALUE``, ...; a single-sample ``GSMxxx`` SOFT reads the same way) or a curated *DataSet* SOFT (``^DATASET`` with
+  one table ``ID_REF``, ``IDENTIFIER``, ``GSM...`` and ``^SUBSET`` blocks naming groups of samples).
 * :func:`read_ncbi_counts` - the RNA-seq count table GEO's NCBI pipeline publishes for a series
   (``GSExxx_raw_counts_GRCh38.p13_NCBI.tsv.gz``: ``GeneID`` (Entrez) then one column per GSM).
-* :func:`seedsig.ingest.series_matrix.series_clinical` - the sample annotation of a series matrix alone (for a series whose expression is in a
-  separate count file).
+* :func:`seedsig.ingest.series_matrix.series_clinical` - the sample annotation of a series matrix alone (for a series
+  whose expression is in a separate count file).
 
 Sample annotation becomes clinical columns: ``title``, ``source_name_ch1``, every ``!Sample_characteristics_ch1``
 ``key: value`` entry as column ``key`` (``key_ch2`` for channel 2; an entry without ``key:`` as
-``characteristics_ch1_<n>``, n = its line), and ``!Sample_description`` entries of the form ``Key = value; Key2 = value2``
-as columns ``Key``, ``Key2`` (other description text in ``description``). Values are stripped strings; empty
-cells, pandas' NA words and :data:`seedsig.core.tables.CLINICAL_NA` are missing. Every user mistake raises
-:class:`~seedsig.core.errors.SeedsigError` naming the file, the line or column, and what to do.
+``characteristics_ch1_<n>``, n = its line), and ``!Sample_description`` entries of the form
+``Key = value; Key2 = value2`` as columns ``Key``, ``Key2`` (other description text in ``description``). Values are
+stripped strings; empty cells, pandas' NA words and :data:`seedsig.core.tables.CLINICAL_NA` are missing. Every user
+mistake raises :class:`~seedsig.core.errors.SeedsigError` naming the file, the line or column, and what to do.
 
 This module holds what the readers share (line and field checks, the numeric table parser, sample annotation
 into clinical columns, the platform choice) and the NCBI count reader.

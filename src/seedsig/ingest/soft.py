@@ -125,13 +125,15 @@ def _join_samples(values: list[pd.Series]) -> pd.DataFrame:
 
 
 def read_soft(path: str | os.PathLike, platform: str | None = None) -> ExpressionInput:
-    """Read a GEO SOFT file: a family SOFT (``GSExxx_family.soft.gz``), a single-sample SOFT, or a DataSet SOFT (``GDSxxx.soft.gz``).
+    """Read a GEO SOFT file: a family SOFT (``GSExxx_family.soft.gz``), a single-sample SOFT, or a DataSet SOFT
+    (``GDSxxx.soft.gz``).
 
     Family layout: ``^SERIES``, ``^PLATFORM`` (table between ``!platform_table_begin``/``_end``) and ``^SAMPLE`` blocks
     (``!Sample_platform_id``, ``!Sample_title``, ``!Sample_characteristics_ch1``, ``!Sample_description``; table
-    ``ID_REF``, ``VALUE``, ... between ``!sample_table_begin``/``_end``). The matrix is the ``VALUE`` column of each sample
-    of the chosen platform, joined on ``ID_REF``; ``annotation`` is that platform's table in the form
-    :func:`seedsig.ingest.ids.read_platform_annotation` returns (None when the file has no such table, or it has no gene column).
+    ``ID_REF``, ``VALUE``, ... between ``!sample_table_begin``/``_end``). The matrix is the ``VALUE`` column of each
+    sample of the chosen platform, joined on ``ID_REF``; ``annotation`` is that platform's table in the form
+    :func:`seedsig.ingest.ids.read_platform_annotation` returns (None when the file has no such table, or it has no
+    gene column).
     With samples of several platforms, ``platform`` must name one.
 
     DataSet layout: ``^DATASET`` (``!dataset_platform``; table ``ID_REF``, ``IDENTIFIER``, ``GSM...`` between
@@ -264,32 +266,8 @@ def _read_gds(
             columns=pd.Index(gsms, dtype=object),
         )
     )
-    records: dict[str, dict[str, Any]] = {g: {} for g in gsms}
-    for sub in subsets:
-        stype = " ".join((sub.get("type") or ["subset"])[0].split())
-        desc = _clean((sub.get("description") or [""])[0])
-        for g in ",".join(sub.get("sample_id", [])).split(","):
-            g = g.strip()
-            if g in records:
-                _add(records[g], stype, desc)
-    clinical = _clinical_frame(records)
-    annotation = None
-    if "IDENTIFIER" in header:
-        ident = pd.read_csv(
-            io.BytesIO(table),
-            sep="\t",
-            usecols=["ID_REF", "IDENTIFIER"],
-            dtype=str,
-            keep_default_na=False,
-            quoting=csv.QUOTE_NONE,
-            encoding_errors="replace",
-        )
-        annotation = pd.DataFrame(
-            {"probe_id": ident["ID_REF"].str.strip(), "symbol": ident["IDENTIFIER"].str.strip(), "entrez_id": ""}
-        )
-        annotation.attrs.update(
-            source=f"{p} (IDENTIFIER of {gds})", id_column="ID_REF", symbol_column="IDENTIFIER", entrez_column=None
-        )
+    clinical = _gds_subset_clinical(subsets, gsms)
+    annotation = _gds_identifiers(p, table, gds) if "IDENTIFIER" in header else None
     series = [v for v in attrs.get("reference_series", []) if v]
     info: dict[str, Any] = {
         "format": "soft",
@@ -306,3 +284,36 @@ def _read_gds(
         "subset_types": list(clinical.columns),
     }
     return ExpressionInput(matrix=matrix, clinical=clinical, annotation=annotation, platform=chosen, info=info)
+
+
+def _gds_subset_clinical(subsets: list[dict[str, list[str]]], gsms: list[str]) -> pd.DataFrame:
+    """Clinical columns of a GDS: one per subset type (e.g. 'disease state'), each sample's subset description."""
+    records: dict[str, dict[str, Any]] = {g: {} for g in gsms}
+    for sub in subsets:
+        stype = " ".join((sub.get("type") or ["subset"])[0].split())
+        desc = _clean((sub.get("description") or [""])[0])
+        for g in ",".join(sub.get("sample_id", [])).split(","):
+            g = g.strip()
+            if g in records:
+                _add(records[g], stype, desc)
+    return _clinical_frame(records)
+
+
+def _gds_identifiers(p: Path, table: bytes, gds: str) -> pd.DataFrame:
+    """The probe annotation a GDS table carries: its IDENTIFIER column (the gene symbol of each ID_REF)."""
+    ident = pd.read_csv(
+        io.BytesIO(table),
+        sep="\t",
+        usecols=["ID_REF", "IDENTIFIER"],
+        dtype=str,
+        keep_default_na=False,
+        quoting=csv.QUOTE_NONE,
+        encoding_errors="replace",
+    )
+    annotation = pd.DataFrame(
+        {"probe_id": ident["ID_REF"].str.strip(), "symbol": ident["IDENTIFIER"].str.strip(), "entrez_id": ""}
+    )
+    annotation.attrs.update(
+        source=f"{p} (IDENTIFIER of {gds})", id_column="ID_REF", symbol_column="IDENTIFIER", entrez_column=None
+    )
+    return annotation

@@ -34,8 +34,13 @@ from seedsig.ingest.series_matrix import read_series_matrix, series_clinical
 
 log = logging.getLogger("seedsig")
 
-EMPTY_SERIES_HINT = " (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write geo:GSE... to fetch it)"
+EMPTY_SERIES_HINT = (
+    " (an RNA-seq series matrix: give GEO NCBI-generated count table as the expression, or write "
+    "geo:GSE... to fetch it)"
+)
 MIN_COHORT_SAMPLES = 3  # below it ingest stops: no statistic of the pipeline means anything (correlations need 10)
+# the ingest parameters recorded in the sidecar of gene_mapping.tsv (those the mapping depends on)
+MAPPING_SETTINGS = ("cohort", "gene_id", "collapse", "platform_annotation")
 
 
 # ---------------------------------------------------------------------------------------------- ingest
@@ -389,14 +394,11 @@ def ingest_cohort(
 
     Rows whose values are all missing are removed (listed in gene_mapping.tsv and the log), never kept
     as NA rows. The matrix is checked against the sheet before anything is written
-    (:func:`seedsig.ingest.checks.check_expression`: finite values, not transposed, at least 3 samples, values that fit the
-    data_type, ids that map as gene_id).
+    (:func:`seedsig.ingest.checks.check_expression`: finite values, not transposed, at least 3 samples, values that
+    fit the data_type, ids that map as gene_id).
     ``harmonization``: time_unit, event_codes, site_terms (:func:`seedsig.ingest.clinical.harmonize_settings`);
     ``endpoints``: further {name, time, event} endpoints whose columns are harmonized too.
     """
-    import anndata as ad
-
-    where = f"cohort '{cohort}', expression '{expression}'"
     src = resolve_cohort_input(
         cohort,
         expression,
@@ -412,6 +414,46 @@ def ingest_cohort(
     )
     for n in src.notes:
         log.info("ingest %s: %s", cohort, n)
+    matrix, harmonized, mapping = _harmonized_matrix(
+        src, cohort, expression, data_type, gene_id, collapse, clinical=clinical, orientation=orientation
+    )
+    settings = {
+        "cohort": cohort,
+        "expression": expression,
+        "data_type": data_type,
+        "gene_id": gene_id,
+        "collapse": collapse,
+        "time": time,
+        "event": event,
+        "platform_annotation": platform_annotation or "",
+        "format": src.expr.info.get("format", fmt),
+        "orientation": orientation,
+        "platform": src.expr.platform or platform or "",
+        "layer": layer or "",
+        "sample_column": sample_column or "",
+    }
+    clin, clin_sidecar = _cohort_clinical(
+        src, harmonized, cohort, expression, time, event, endpoints, harmonization, site_column, sites
+    )
+    adata = _cohort_anndata(src, settings, matrix, harmonized, mapping, clin)
+    _write_ingest_outputs(
+        src, settings, matrix, adata, mapping, clin, clin_sidecar, out_h5ad, out_mapping, out_clinical
+    )
+
+
+def _checked_matrix(
+    src: CohortInput,
+    cohort: str,
+    expression: str,
+    data_type: str,
+    gene_id: str,
+    clinical: str | None,
+    orientation: str,
+) -> tuple[pd.DataFrame, Any, pd.DataFrame, dict]:
+    """The expression matrix checked against the sheet (:func:`check_expression`, before anything is written; the
+    same code path as `seedsig score`), without its rows of NA only: (matrix, check result, gene mapping rows of the
+    removed rows, the probe annotation as keyword arguments of the id functions)."""
+    where = f"cohort '{cohort}', expression '{expression}'"
     matrix = src.expr.matrix
     if matrix.shape[0] == 0:
         raise SeedsigError(
@@ -426,7 +468,6 @@ def ingest_cohort(
         kwargs["annotation"] = (
             read_platform_annotation(ann) if not isinstance(ann, pd.DataFrame) else ann
         )  # read once, used twice
-    # every check of the matrix against the sheet, before anything is written (the same code path as `seedsig score`)
     clinical_ids = [str(i) for p, c in src.clinical if p == clinical for i in c.index] if clinical else None
     checked = check_expression(
         matrix.loc[~all_na],
@@ -449,6 +490,25 @@ def ingest_cohort(
         removed["detail"] = removed["detail"].astype(str) + "; every value missing (NA): row removed"
         removed["kept"] = False
         matrix = matrix.loc[~all_na]
+    return matrix, checked, removed, kwargs
+
+
+def _harmonized_matrix(
+    src: CohortInput,
+    cohort: str,
+    expression: str,
+    data_type: str,
+    gene_id: str,
+    collapse: str,
+    *,
+    clinical: str | None,
+    orientation: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(checked matrix, matrix harmonized to HGNC symbols, gene mapping with the removed rows of NA only); the
+    check's warnings in the log."""
+    matrix, checked, removed, kwargs = _checked_matrix(
+        src, cohort, expression, data_type, gene_id, clinical, orientation
+    )
     for warning in checked.warnings:
         log.warning("ingest %s: %s", cohort, warning)
     if checked.n_fractional:
@@ -466,6 +526,23 @@ def ingest_cohort(
             .sort_values("input_id", kind="mergesort")
             .reset_index(drop=True)
         )
+    return matrix, harmonized, mapping
+
+
+def _cohort_clinical(
+    src: CohortInput,
+    harmonized: pd.DataFrame,
+    cohort: str,
+    expression: str,
+    time: str | None,
+    event: str | None,
+    endpoints: Sequence[dict],
+    harmonization: dict | None,
+    site_column: str | None,
+    sites: Sequence[str],
+) -> tuple[pd.DataFrame, dict]:
+    """The clinical tables merged over the matrix samples and harmonized (the primary endpoint checked), and the
+    provenance record of clinical.tsv."""
     samples = list(map(str, harmonized.columns))
     clin = merge_clinical(src.clinical, samples, time, event)
     eps = [{"name": "primary", "time": time, "event": event}] if time and event else []
@@ -481,9 +558,37 @@ def ingest_cohort(
     )
     if time or event:
         clin = prepare_clinical(clin, samples, " + ".join(p for p, _ in src.clinical), time, event)
+    sidecar = provenance(
+        {
+            "cohort": cohort,
+            **h,
+            "time": time,
+            "event": event,
+            "endpoints": list(endpoints),
+            "site_column": site_column or "",
+            "sites": list(sites),
+        },
+        inputs=[p for p, _ in src.clinical],
+        harmonization=clin_record,
+    )
+    return clin, sidecar
+
+
+def _cohort_anndata(
+    src: CohortInput,
+    settings: dict,
+    matrix: pd.DataFrame,
+    harmonized: pd.DataFrame,
+    mapping: pd.DataFrame,
+    clin: pd.DataFrame,
+):
+    """The cohort's AnnData: samples x HGNC symbols, the clinical columns in ``obs`` (with the library size of
+    counts), the input ids and their status in ``var``, the ingest provenance in ``uns``."""
+    import anndata as ad
+
     obs = obs_frame(clin)
     obs.index = obs.index.astype(str)
-    if data_type == "counts":
+    if settings["data_type"] == "counts":
         obs["library_size"] = harmonized.sum(axis=0).to_numpy()
     kept = mapping[mapping["kept"]]
     ids_per_symbol = kept.groupby("symbol")["input_id"].agg(lambda s: ";".join(sorted(s)))
@@ -496,32 +601,16 @@ def ingest_cohort(
         index=harmonized.index.astype(str),
     )
     adata = ad.AnnData(X=harmonized.to_numpy(dtype=np.float64).T, obs=obs, var=var)
-    adata.uns["cohort"] = cohort
-    adata.uns["data_type"] = data_type
-    adata.uns["endpoint"] = {"time": time or "", "event": event or ""}
-    counts = mapping["status"].value_counts().to_dict()
-    params = {
-        "cohort": cohort,
-        "expression": expression,
-        "data_type": data_type,
-        "gene_id": gene_id,
-        "collapse": collapse,
-        "time": time,
-        "event": event,
-        "platform_annotation": platform_annotation or "",
-        "format": src.expr.info.get("format", fmt),
-        "orientation": orientation,
-        "platform": src.expr.platform or platform or "",
-        "layer": layer or "",
-        "sample_column": sample_column or "",
-    }
+    adata.uns["cohort"] = settings["cohort"]
+    adata.uns["data_type"] = settings["data_type"]
+    adata.uns["endpoint"] = {"time": settings["time"] or "", "event": settings["event"] or ""}
     set_provenance(
         adata,
         "ingest",
         provenance(
-            params,
+            settings,
             inputs=src.files,
-            id_status_counts=counts,
+            id_status_counts=mapping["status"].value_counts().to_dict(),
             n_input_rows=int(matrix.shape[0]),
             n_genes=int(harmonized.shape[0]),
             n_samples=int(harmonized.shape[1]),
@@ -529,47 +618,41 @@ def ingest_cohort(
             notes=src.notes,
         ),
     )
+    return adata
+
+
+def _write_ingest_outputs(
+    src: CohortInput,
+    settings: dict,
+    matrix: pd.DataFrame,
+    adata,
+    mapping: pd.DataFrame,
+    clin: pd.DataFrame,
+    clin_sidecar: dict,
+    out_h5ad: str | Path,
+    out_mapping: str | Path,
+    out_clinical: str | Path | None,
+) -> None:
+    """gene_mapping.tsv, clinical.tsv (when asked for) with their sidecars, then the AnnData; the summary in the
+    log."""
+    counts = mapping["status"].value_counts().to_dict()
     write_table(mapping, out_mapping)
     write_sidecar(
         out_mapping,
-        provenance(
-            {
-                "cohort": cohort,
-                "gene_id": gene_id,
-                "collapse": collapse,
-                "platform_annotation": platform_annotation or "",
-            },
-            inputs=src.files,
-            id_status_counts=counts,
-        ),
+        provenance({k: settings[k] for k in MAPPING_SETTINGS}, inputs=src.files, id_status_counts=counts),
     )
     if out_clinical:
         table = clin.copy()
         table.index.name = "sample"
         write_table(table.reset_index(), out_clinical)
-        write_sidecar(
-            out_clinical,
-            provenance(
-                {
-                    "cohort": cohort,
-                    **h,
-                    "time": time,
-                    "event": event,
-                    "endpoints": list(endpoints),
-                    "site_column": site_column or "",
-                    "sites": list(sites),
-                },
-                inputs=[p for p, _ in src.clinical],
-                harmonization=clin_record,
-            ),
-        )
+        write_sidecar(out_clinical, clin_sidecar)
     write_h5ad(adata, out_h5ad)
     log.info(
         "ingest %s: %d input rows -> %d genes x %d samples; id status: %s; %d clinical column(s)",
-        cohort,
+        settings["cohort"],
         matrix.shape[0],
-        harmonized.shape[0],
-        harmonized.shape[1],
+        adata.n_vars,
+        adata.n_obs,
         counts,
         clin.shape[1],
     )

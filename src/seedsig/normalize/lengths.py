@@ -47,68 +47,79 @@ def read_gene_lengths(path: str | Path) -> pd.Series:
     p = Path(path)
     if not p.is_file():
         raise SeedsigError(
-            f"gene length file '{p}' does not exist: set normalize.gene_lengths to a GTF or a two-column table (id, length)."
+            f"gene length file '{p}' does not exist: set normalize.gene_lengths to a GTF or a two-column table (id, "
+            "length)."
         )
     name = p.name.lower().removesuffix(".gz")
-    opener = gzip.open if p.name.lower().endswith(".gz") else open
     if name.endswith((".gtf", ".gff", ".gff3")):
-        try:
-            with opener(p, "rt") as fh:
-                df = pd.read_csv(
-                    fh,
-                    sep="\t",
-                    comment="#",
-                    header=None,
-                    usecols=[0, 2, 3, 4, 6, 8],
-                    dtype={0: str, 2: str, 6: str, 8: str},
-                    low_memory=False,
-                )
-        except (pd.errors.ParserError, ValueError, OSError, UnicodeDecodeError) as exc:
-            raise SeedsigError(
-                f"gene length file '{p}' cannot be read as a GTF (9 tab-separated columns): {exc}"
-            ) from None
-        df = df[df[2] == "exon"]
-        if df.empty:
-            raise SeedsigError(
-                f"gene length file '{p}': no 'exon' lines (column 3), so no exonic lengths. Give the GTF the counts were made with."
+        return _gtf_gene_lengths(p)
+    return _table_gene_lengths(p, name)
+
+
+def _gtf_gene_lengths(p: Path) -> pd.Series:
+    """Exonic union lengths of a GTF's genes, keyed by gene_id as written, then without version, then gene_name."""
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    try:
+        with opener(p, "rt") as fh:
+            df = pd.read_csv(
+                fh,
+                sep="\t",
+                comment="#",
+                header=None,
+                usecols=[0, 2, 3, 4, 6, 8],
+                dtype={0: str, 2: str, 6: str, 8: str},
+                low_memory=False,
             )
-        gid = df[8].str.extract(r'gene_id "([^"]+)"', expand=False)
-        if gid.isna().all():
-            raise SeedsigError(f"gene length file '{p}': exon lines have no gene_id attribute.")
-        gname = df[8].str.extract(r'gene_name "([^"]+)"', expand=False)
-        exons = pd.DataFrame(
-            {
-                "gene": gid.to_numpy(),
-                "chrom": df[0].to_numpy(),
-                "strand": df[6].to_numpy(),
-                "start": df[3].to_numpy(),
-                "end": df[4].to_numpy(),
-            }
-        ).dropna(subset=["gene"])
-        lengths = _union_exon_lengths(exons)
-        lengths.index = lengths.index.astype(str)
-        stripped = pd.Series(lengths.to_numpy(), index=lengths.index.str.replace(r"\.\d+$", "", regex=True))
-        names = (
-            pd.DataFrame({"gene": gid, "name": gname}).dropna().drop_duplicates().drop_duplicates("name", keep=False)
+    except (pd.errors.ParserError, ValueError, OSError, UnicodeDecodeError) as exc:
+        raise SeedsigError(f"gene length file '{p}' cannot be read as a GTF (9 tab-separated columns): {exc}") from None
+    df = df[df[2] == "exon"]
+    if df.empty:
+        raise SeedsigError(
+            f"gene length file '{p}': no 'exon' lines (column 3), so no exonic lengths. Give the GTF the counts "
+            "were made with."
         )
-        by_name = pd.Series(
-            lengths.reindex(names["gene"].astype(str)).to_numpy(), index=names["name"].astype(str).to_numpy()
-        )
-        # priority: gene_id as written, then without version (ids unique after stripping), then gene_name
-        return _first_per_key(lengths, stripped[~stripped.index.duplicated(keep=False)], by_name)
+    gid = df[8].str.extract(r'gene_id "([^"]+)"', expand=False)
+    if gid.isna().all():
+        raise SeedsigError(f"gene length file '{p}': exon lines have no gene_id attribute.")
+    gname = df[8].str.extract(r'gene_name "([^"]+)"', expand=False)
+    exons = pd.DataFrame(
+        {
+            "gene": gid.to_numpy(),
+            "chrom": df[0].to_numpy(),
+            "strand": df[6].to_numpy(),
+            "start": df[3].to_numpy(),
+            "end": df[4].to_numpy(),
+        }
+    ).dropna(subset=["gene"])
+    lengths = _union_exon_lengths(exons)
+    lengths.index = lengths.index.astype(str)
+    stripped = pd.Series(lengths.to_numpy(), index=lengths.index.str.replace(r"\.\d+$", "", regex=True))
+    names = pd.DataFrame({"gene": gid, "name": gname}).dropna().drop_duplicates().drop_duplicates("name", keep=False)
+    by_name = pd.Series(
+        lengths.reindex(names["gene"].astype(str)).to_numpy(), index=names["name"].astype(str).to_numpy()
+    )
+    # priority: gene_id as written, then without version (ids unique after stripping), then gene_name
+    return _first_per_key(lengths, stripped[~stripped.index.duplicated(keep=False)], by_name)
+
+
+def _table_gene_lengths(p: Path, name: str) -> pd.Series:
+    """Lengths of a two-column table (id, length in bp; CSV when ``name`` ends in .csv), keyed by id as written, then
+    without version."""
     try:
         tab = pd.read_csv(p, sep="," if name.endswith(".csv") else "\t", dtype=str, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, UnicodeDecodeError) as exc:
         raise SeedsigError(f"gene length file '{p}' cannot be read as a table: {exc}") from None
     if tab.shape[1] < 2:
         raise SeedsigError(
-            f"gene length file '{p}' has {tab.shape[1]} column(s); expected two: gene id, length in bp (with a header line), or a GTF."
+            f"gene length file '{p}' has {tab.shape[1]} column(s); expected two: gene id, length in bp (with a header "
+            "line), or a GTF."
         )
     ln = pd.to_numeric(tab.iloc[:, 1], errors="coerce")
     bad = tab.index[ln.isna() | (ln <= 0)]
     if len(bad):
         raise SeedsigError(
-            f"gene length file '{p}', line {int(bad[0]) + 2}: length '{tab.iloc[bad[0], 1]}' of '{tab.iloc[bad[0], 0]}' is not a positive number."
+            f"gene length file '{p}', line {int(bad[0]) + 2}: length '{tab.iloc[bad[0], 1]}' of "
+            f"'{tab.iloc[bad[0], 0]}' is not a positive number."
         )
     ids = tab.iloc[:, 0].astype(str).str.strip()
     if ids.duplicated().any():

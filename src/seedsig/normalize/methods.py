@@ -70,7 +70,8 @@ REFERENCES = {
     "tmm_logcpm": "edgeR calcNormFactors(method='TMM') + cpm(log=TRUE, prior.count)",
     "logcpm": "edgeR cpm(log=TRUE, prior.count), no normalization factors",
     "upperquartile_logcpm": "edgeR calcNormFactors(method='upperquartile') + cpm(log=TRUE, prior.count)",
-    "deseq2_log": "DESeq2 estimateSizeFactors (median of ratios; poscounts when every gene has a zero) + log2(normalized + 1)",
+    "deseq2_log": "DESeq2 estimateSizeFactors (median of ratios; poscounts when every gene has a zero) + "
+    "log2(normalized + 1)",
     "deseq2_vst": "DESeq2 varianceStabilizingTransformation(blind=TRUE, fitType='parametric')",
     "tpm": "TPM from exonic union gene lengths (as rnanorm TPM)",
     "log2": "log2(x + pseudocount); values <= 0 raised to the smallest positive value",
@@ -133,7 +134,8 @@ def upperquartile_factors(counts: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(f) & (f > 0)):
         raise SeedsigError(
             "upper-quartile normalization: the 75th percentile of the counts is 0 in some sample(s) "
-            "(too many zeros), so the factors are undefined, as in edgeR. Filter low-expression genes first or use tmm_logcpm."
+            "(too many zeros), so the factors are undefined, as in edgeR. Filter low-expression genes first or use "
+            "tmm_logcpm."
         )
     return f
 
@@ -208,7 +210,8 @@ def deseq2_size_factors(counts: np.ndarray, kind: str = "auto") -> tuple[np.ndar
         use = positive.all(axis=1)
         if not use.any():
             raise SeedsigError(
-                "DESeq2 median-of-ratios size factors: every gene has a zero count in some sample; use the poscounts estimator."
+                "DESeq2 median-of-ratios size factors: every gene has a zero count in some sample; use the poscounts "
+                "estimator."
             )
         lg = logc[use].mean(axis=1)
         sf = np.exp(np.median(logc[use] - lg[:, None], axis=0))
@@ -283,19 +286,40 @@ def deseq2_gene_dispersions(
     disp = np.full(y_all.shape[0], np.nan)
     nz = y_all.sum(axis=1) > 0
     y = y_all[nz]
-    nc = ncounts[nz]
     bm = base_mean[nz]
-    bv = nc.var(axis=1, ddof=1)
     max_disp = max(10.0, float(n))
-    # starting values (roughDispEstimate, momentsDispEstimate)
+    alpha_init = _dispersion_start(ncounts[nz], bm, sf, max_disp)
+    mu = np.maximum(bm[:, None] * sf[None, :], 0.5)
+    a, lp, initial_lp, iters = _dispersion_line_search(y, mu, np.log(alpha_init), max_iter, tol)
+    est = np.minimum(np.exp(a), max_disp)
+    no_increase = lp < initial_lp + np.abs(initial_lp) / 1e6
+    est[no_increase] = alpha_init[no_increase]
+    converged = (iters < max_iter) & (iters != 1)
+    refit = np.flatnonzero(~converged & (est > _MIN_DISP * 10))
+    if refit.size:
+        est[refit] = _dispersion_grid_fit(y[refit], mu[refit], max_disp)
+    disp[nz] = np.clip(est, _MIN_DISP, max_disp)
+    return disp, base_mean
+
+
+def _dispersion_start(nc: np.ndarray, bm: np.ndarray, sf: np.ndarray, max_disp: float) -> np.ndarray:
+    """DESeq2's starting dispersions: the smaller of ``roughDispEstimate`` and ``momentsDispEstimate``, clamped to
+    [1e-8, max_disp] (``nc``: normalized counts of the genes with a count; ``bm``: their base means)."""
+    n = nc.shape[1]
+    bv = nc.var(axis=1, ddof=1)
     mu_rough = np.maximum(1.0, bm)[:, None]
     rough = np.maximum((((nc - mu_rough) ** 2 - mu_rough) / mu_rough**2).sum(axis=1) / (n - 1), 0.0)
     moments = (bv - np.mean(1.0 / sf) * bm) / bm**2
-    alpha_init = np.clip(np.minimum(rough, moments), _MIN_DISP, max_disp)
-    mu = np.maximum(bm[:, None] * sf[None, :], 0.5)
+    return np.clip(np.minimum(rough, moments), _MIN_DISP, max_disp)
+
+
+def _dispersion_line_search(
+    y: np.ndarray, mu: np.ndarray, a: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """DESeq2's Armijo line search on log(alpha) from ``a`` (updated in place), vectorized over genes: (log alpha,
+    final objective, starting objective, steps taken per gene)."""
     min_log_alpha = np.log(_MIN_DISP / 10.0)
-    g = len(bm)
-    a = np.log(alpha_init)
+    g = len(a)
     lp = _nb_log_posterior(y, mu, a)
     initial_lp = lp.copy()
     dlp = _nb_dlog_posterior(y, mu, a)
@@ -323,9 +347,8 @@ def deseq2_gene_dispersions(
                 change = lp_new[ok] - lp[acc]
                 stop = change < tol
                 lp[acc[stop]] = lp_new[ok][stop]
-                low = ~stop & (
-                    a[acc] < min_log_alpha
-                )  # log alpha heading to -infinity: stop, keeping the previous objective
+                # log alpha heading to -infinity: stop, keeping the previous objective
+                low = ~stop & (a[acc] < min_log_alpha)
                 go = acc[~stop & ~low]
                 active[acc[stop | low]] = False
                 if go.size:
@@ -334,25 +357,22 @@ def deseq2_gene_dispersions(
                     kappa[go] = np.minimum(kappa[go] * 1.1, 1.0)
                     halve = accepts[go] % 5 == 0
                     kappa[go[halve]] /= 2.0
-    est = np.minimum(np.exp(a), max_disp)
-    no_increase = lp < initial_lp + np.abs(initial_lp) / 1e6
-    est[no_increase] = alpha_init[no_increase]
-    converged = (iters < max_iter) & (iters != 1)
-    refit = np.flatnonzero(~converged & (est > _MIN_DISP * 10))
-    if refit.size:
-        grid = np.linspace(np.log(1e-8), np.log(max_disp), 20)
-        delta = grid[1] - grid[0]
-        yr, mr = y[refit], mu[refit]
+    return a, lp, initial_lp, iters
 
-        def best(points: np.ndarray) -> np.ndarray:  # points: genes x 20 -> the first maximizing point per gene
-            vals = np.column_stack([_nb_log_posterior(yr, mr, points[:, t]) for t in range(points.shape[1])])
-            return points[np.arange(len(points)), np.argmax(vals, axis=1)]
 
-        a_hat = best(np.broadcast_to(grid, (refit.size, grid.size)))
-        fine = a_hat[:, None] + np.linspace(-delta, delta, 20)[None, :]
-        est[refit] = np.exp(best(fine))
-    disp[nz] = np.clip(est, _MIN_DISP, max_disp)
-    return disp, base_mean
+def _dispersion_grid_fit(yr: np.ndarray, mr: np.ndarray, max_disp: float) -> np.ndarray:
+    """DESeq2's grid refit of the genes whose line search did not converge: the best of 20 log-spaced points from
+    1e-8 to max_disp, then of 20 points around it."""
+    grid = np.linspace(np.log(1e-8), np.log(max_disp), 20)
+    delta = grid[1] - grid[0]
+
+    def best(points: np.ndarray) -> np.ndarray:  # points: genes x 20 -> the first maximizing point per gene
+        vals = np.column_stack([_nb_log_posterior(yr, mr, points[:, t]) for t in range(points.shape[1])])
+        return points[np.arange(len(points)), np.argmax(vals, axis=1)]
+
+    a_hat = best(np.broadcast_to(grid, (yr.shape[0], grid.size)))
+    fine = a_hat[:, None] + np.linspace(-delta, delta, 20)[None, :]
+    return np.exp(best(fine))
 
 
 def deseq2_dispersion_trend(base_mean: np.ndarray, dispersions: np.ndarray) -> tuple[float, float]:
@@ -379,12 +399,14 @@ def deseq2_dispersion_trend(base_mean: np.ndarray, dispersions: np.ndarray) -> t
         old, coefs = coefs, np.asarray(fit.params, dtype=float)
         if not np.all(coefs > 0):
             raise SeedsigError(
-                "DESeq2 VST: the parametric dispersion trend a0 + a1/mean has a non-positive coefficient on this matrix (DESeq2 would switch to a local fit). Use deseq2_log or tmm_logcpm."
+                "DESeq2 VST: the parametric dispersion trend a0 + a1/mean has a non-positive coefficient on this "
+                "matrix (DESeq2 would switch to a local fit). Use deseq2_log or tmm_logcpm."
             )
         if np.sum(np.log(coefs / old) ** 2) < 1e-6 and fit.converged:
             return float(coefs[0]), float(coefs[1])
     raise SeedsigError(
-        "DESeq2 VST: the parametric dispersion trend did not converge in 10 refits (as DESeq2 would report). Use deseq2_log or tmm_logcpm."
+        "DESeq2 VST: the parametric dispersion trend did not converge in 10 refits (as DESeq2 would report). Use "
+        "deseq2_log or tmm_logcpm."
     )
 
 
@@ -478,7 +500,8 @@ def check_steps(steps: Sequence[str], data_type: str | None, where: str) -> None
     for i, s in enumerate(steps):
         if s in COUNT_METHODS and i > 0:
             raise SeedsigError(
-                f"{where}: '{s}' needs raw counts, so it can only be the first normalization step (steps given: {', '.join(steps)})."
+                f"{where}: '{s}' needs raw counts, so it can only be the first normalization step (steps given: "
+                f"{', '.join(steps)})."
             )
         if s == "none" and len(steps) > 1:
             raise SeedsigError(f"{where}: 'none' cannot be combined with other steps ({', '.join(steps)}).")
@@ -492,7 +515,8 @@ def check_steps(steps: Sequence[str], data_type: str | None, where: str) -> None
         )
     if data_type != "counts" and first in COUNT_METHODS:
         raise SeedsigError(
-            f"{where}: '{first}' is a method for raw counts, but the data_type is {data_type}. Use {', '.join(DEFAULT_STEPS[data_type])} or set data_type to counts."
+            f"{where}: '{first}' is a method for raw counts, but the data_type is {data_type}. Use "
+            f"{', '.join(DEFAULT_STEPS[data_type])} or set data_type to counts."
         )
 
 
@@ -535,59 +559,17 @@ def normalize_matrix(
             n_frac = check_counts(df, where, integers=step.startswith("deseq2"))
             if n_frac:
                 warnings.warn(
-                    f"{where}: {n_frac} count value(s) are not whole numbers (e.g. RSEM expected counts); edgeR methods accept them as they are.",
+                    f"{where}: {n_frac} count value(s) are not whole numbers (e.g. RSEM expected counts); edgeR "
+                    "methods accept them as they are.",
                     stacklevel=2,
                 )
             info["library_sizes"] = dict(zip(samples, values.sum(axis=0).tolist()))
         if step in ("tmm_logcpm", "logcpm", "upperquartile_logcpm"):
-            f = (
-                tmm_factors(values)
-                if step == "tmm_logcpm"
-                else upperquartile_factors(values)
-                if step == "upperquartile_logcpm"
-                else np.ones(values.shape[1])
-            )
-            info["prior_count"] = prior_count
-            info["norm_factors"] = dict(zip(samples, f.tolist()))
-            values = log_cpm(values, f, prior_count)
+            values = _logcpm_step(values, step, prior_count, samples, info)
         elif step in ("deseq2_log", "deseq2_vst"):
-            sf, kind = deseq2_size_factors(values, size_factors)
-            info["size_factor_type"] = kind
-            info["size_factors"] = dict(zip(samples, sf.tolist()))
-            if step == "deseq2_log":
-                values = np.log2(values / sf[None, :] + 1.0)
-            else:
-                disp, base_mean = deseq2_gene_dispersions(values, sf)
-                coef = deseq2_dispersion_trend(base_mean, disp)
-                info["vst"] = {"blind": True, "fit_type": "parametric", "asymptDisp": coef[0], "extraPois": coef[1]}
-                values = deseq2_vst(values, sf, coef)
+            values = _deseq2_step(values, step, size_factors, samples, info)
         elif step == "tpm":
-            if gene_lengths is None:
-                raise SeedsigError(
-                    f"{where}: 'tpm' needs gene lengths: set normalize.gene_lengths (a GTF or a two-column table id, length) in the config, or --gene-lengths."
-                )
-            gl = np.asarray(gene_lengths, dtype=np.float64)
-            known = np.isfinite(gl) & (gl > 0)
-            if not known.any():
-                raise SeedsigError(
-                    f"{where}: none of the {len(gl)} genes has a length in the gene length file (e.g. '{index[0]}'). Give the GTF or length table matching the matrix's gene ids."
-                )
-            if known.mean() < 0.5:
-                missing = index[~known]
-                raise SeedsigError(
-                    f"{where}: only {int(known.sum())} of {len(gl)} genes have a length in the gene length file (missing e.g. {', '.join(map(str, missing[:5]))}). "
-                    "Give the GTF or length table the counts were made with."
-                )
-            if not known.all():
-                missing = index[~known]
-                info["genes_without_length"] = list(map(str, missing))
-                warnings.warn(
-                    f"{where}: {int((~known).sum())} gene(s) have no length and are left out of the TPM matrix (e.g. {', '.join(map(str, missing[:5]))}).",
-                    stacklevel=2,
-                )
-                values, index, gl = values[known], index[known], gl[known]
-            info["gene_lengths"] = "given"
-            values = tpm(values, gl)
+            values, index = _tpm_step(values, index, gene_lengths, where, info)
             after_tpm = True
         elif step == "log2":
             if data_type != "tpm" and not after_tpm:
@@ -598,9 +580,76 @@ def normalize_matrix(
             info["values_raised_before_log2"] = n_low
             if n_low:
                 warnings.warn(
-                    f"{where}: {n_low} value(s) <= 0 after adding the pseudocount {pc:g} were raised to the smallest positive value before log2.",
+                    f"{where}: {n_low} value(s) <= 0 after adding the pseudocount {pc:g} were raised to the smallest "
+                    "positive value before log2.",
                     stacklevel=2,
                 )
         elif step == "quantile":
             values = quantile_normalize(values)
     return pd.DataFrame(values, index=index, columns=df.columns), info
+
+
+def _logcpm_step(values: np.ndarray, step: str, prior_count: float, samples: list[str], info: dict) -> np.ndarray:
+    """log2 CPM with TMM (``tmm_logcpm``), upper-quartile (``upperquartile_logcpm``) or no (``logcpm``)
+    normalization factors, recorded in ``info``."""
+    f = (
+        tmm_factors(values)
+        if step == "tmm_logcpm"
+        else upperquartile_factors(values)
+        if step == "upperquartile_logcpm"
+        else np.ones(values.shape[1])
+    )
+    info["prior_count"] = prior_count
+    info["norm_factors"] = dict(zip(samples, f.tolist()))
+    return log_cpm(values, f, prior_count)
+
+
+def _deseq2_step(values: np.ndarray, step: str, size_factors: str, samples: list[str], info: dict) -> np.ndarray:
+    """DESeq2's log2(normalized counts + 1) (``deseq2_log``) or blind parametric VST (``deseq2_vst``); the size
+    factors (and the VST's dispersion trend) recorded in ``info``."""
+    sf, kind = deseq2_size_factors(values, size_factors)
+    info["size_factor_type"] = kind
+    info["size_factors"] = dict(zip(samples, sf.tolist()))
+    if step == "deseq2_log":
+        return np.log2(values / sf[None, :] + 1.0)
+    disp, base_mean = deseq2_gene_dispersions(values, sf)
+    coef = deseq2_dispersion_trend(base_mean, disp)
+    info["vst"] = {"blind": True, "fit_type": "parametric", "asymptDisp": coef[0], "extraPois": coef[1]}
+    return deseq2_vst(values, sf, coef)
+
+
+def _tpm_step(
+    values: np.ndarray, index: pd.Index, gene_lengths: np.ndarray | None, where: str, info: dict
+) -> tuple[np.ndarray, pd.Index]:
+    """TPM from counts and gene lengths: genes without a length left out (a warning; an error when that is half
+    of them or more), recorded in ``info``."""
+    if gene_lengths is None:
+        raise SeedsigError(
+            f"{where}: 'tpm' needs gene lengths: set normalize.gene_lengths (a GTF or a two-column table id, length) "
+            "in the config, or --gene-lengths."
+        )
+    gl = np.asarray(gene_lengths, dtype=np.float64)
+    known = np.isfinite(gl) & (gl > 0)
+    if not known.any():
+        raise SeedsigError(
+            f"{where}: none of the {len(gl)} genes has a length in the gene length file (e.g. '{index[0]}'). Give "
+            "the GTF or length table matching the matrix's gene ids."
+        )
+    if known.mean() < 0.5:
+        missing = index[~known]
+        raise SeedsigError(
+            f"{where}: only {int(known.sum())} of {len(gl)} genes have a length in the gene length file (missing "
+            f"e.g. {', '.join(map(str, missing[:5]))}). "
+            "Give the GTF or length table the counts were made with."
+        )
+    if not known.all():
+        missing = index[~known]
+        info["genes_without_length"] = list(map(str, missing))
+        warnings.warn(
+            f"{where}: {int((~known).sum())} gene(s) have no length and are left out of the TPM matrix (e.g. "
+            f"{', '.join(map(str, missing[:5]))}).",
+            stacklevel=3,  # the caller of normalize_matrix
+        )
+        values, index, gl = values[known], index[known], gl[known]
+    info["gene_lengths"] = "given"
+    return tpm(values, gl), index

@@ -55,60 +55,12 @@ def normalize_cohort(
     filtered: list[str] = []
     filt = dict(filter or {})
     if data_type == "counts" and filt.get("method", "none") == "filter_by_expr":
-        group = None
-        gcol = filt.get("group") or ""
-        if gcol:
-            if gcol not in adata.obs.columns:
-                log.warning(
-                    "normalize %s: filter group column '%s' is not in the clinical table; filtering without groups",
-                    cohort,
-                    gcol,
-                )
-            else:
-                g = adata.obs[gcol]
-                if g.isna().any():
-                    raise SeedsigError(
-                        f"{where}: the filter group column '{gcol}' is missing for sample(s) {', '.join(map(str, g.index[g.isna()][:5]))}. Give every sample a group or set normalize.filter.group to ''."
-                    )
-                group = g.astype(str).to_numpy()
-        keep = filter_by_expr(
-            df.to_numpy(),
-            group,
-            min_count=filt.get("min_count", 10),
-            min_total_count=filt.get("min_total_count", 15),
-            large_n=filt.get("large_n", 10),
-            min_prop=filt.get("min_prop", 0.7),
-        )
-        if not keep.any():
-            raise SeedsigError(
-                f"{where}: the low-expression filter (edgeR filterByExpr) removes every gene. Lower normalize.filter.min_count or set normalize.filter.method to none."
-            )
-        filtered = list(map(str, df.index[~keep]))
-        adata = adata[:, keep].copy()
-        df = df.loc[keep]
-        adata.obs["library_size_filtered"] = df.sum(
-            axis=0
-        ).to_numpy()  # what normalization uses (edgeR keep.lib.sizes=FALSE)
-        record["filter"] = {
-            "method": "filter_by_expr",
-            "reference": "edgeR filterByExpr; library sizes recomputed after filtering (keep.lib.sizes=FALSE)",
-            **{k: filt.get(k) for k in ("min_count", "min_total_count", "large_n", "min_prop", "group")},
-            "n_removed": len(filtered),
-            "n_kept": int(keep.sum()),
-        }
-        log.info("normalize %s: filterByExpr kept %d of %d genes", cohort, int(keep.sum()), len(keep))
+        adata, df, filtered, record["filter"] = _filter_low_expression(adata, df, filt, cohort, where)
     else:
         record["filter"] = {"method": "none"}
     lengths = None
     if "tpm" in steps:
-        if not gene_lengths:
-            raise SeedsigError(
-                f"{where}: normalization 'tpm' needs gene lengths: set normalize.gene_lengths in the config to the GTF (or a two-column table id, length) the counts were made with."
-            )
-        table = read_gene_lengths(gene_lengths)
-        ids = adata.var["input_ids"].astype(str).tolist() if "input_ids" in adata.var else [""] * adata.n_vars
-        keys = [i.split(";") if i and i != "nan" else [] for i in ids]
-        lengths = match_lengths(keys, table, fallback=list(map(str, adata.var_names)))
+        lengths = _tpm_gene_lengths(adata, gene_lengths, where)
         record["gene_lengths"] = str(gene_lengths)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -124,35 +76,7 @@ def normalize_cohort(
         )
     for w in caught:
         log.warning("normalize %s: %s", cohort, w.message)
-    if len(out.index) < adata.n_vars:  # TPM: genes without a length left out
-        adata = adata[:, adata.var_names.isin(out.index)].copy()
-    if data_type == "counts":
-        adata.layers["counts"] = np.asarray(adata.X).copy()
-    adata.X = out.loc[adata.var_names].to_numpy().T
-    for key in (
-        "prior_count",
-        "pseudocount",
-        "size_factor_type",
-        "vst",
-        "values_raised_before_log2",
-        "genes_without_length",
-        "reference",
-    ):
-        if key in info:
-            record[key] = info[key]
-    record["filtered_genes"] = filtered
-
-    adata.uns["normalization"] = {
-        k: (json.dumps(to_jsonable(v)) if isinstance(v, dict) else v)
-        for k, v in record.items()
-        if k != "filtered_genes"
-    }
-    adata.uns["normalization"]["filtered_genes"] = (
-        np.asarray(filtered, dtype=object) if filtered else np.asarray([], dtype=str)
-    )
-    for key, col in (("norm_factors", "norm_factor"), ("size_factors", "size_factor")):
-        if key in info:
-            adata.obs[col] = pd.Series(info[key]).reindex(adata.obs_names).to_numpy()
+    adata = _normalized_anndata(adata, out, info, record, filtered)
     set_provenance(
         adata,
         "normalize",
@@ -171,3 +95,113 @@ def normalize_cohort(
     )
     write_h5ad(adata, out_h5ad)
     log.info("normalize %s: %s on %d genes x %d samples", cohort, "+".join(steps), adata.n_vars, adata.n_obs)
+
+
+def _filter_group(adata, gcol: str, cohort: str, where: str) -> np.ndarray | None:
+    """The groups of edgeR filterByExpr: the clinical column ``gcol`` as text (None when not given, or absent from
+    the clinical table, which is logged)."""
+    if not gcol:
+        return None
+    if gcol not in adata.obs.columns:
+        log.warning(
+            "normalize %s: filter group column '%s' is not in the clinical table; filtering without groups",
+            cohort,
+            gcol,
+        )
+        return None
+    g = adata.obs[gcol]
+    if g.isna().any():
+        raise SeedsigError(
+            f"{where}: the filter group column '{gcol}' is missing for sample(s) "
+            f"{', '.join(map(str, g.index[g.isna()][:5]))}. Give every sample a group or set normalize.filter.group "
+            "to ''."
+        )
+    return g.astype(str).to_numpy()
+
+
+def _filter_low_expression(
+    adata, df: pd.DataFrame, filt: dict, cohort: str, where: str
+) -> tuple[Any, pd.DataFrame, list, dict]:
+    """edgeR filterByExpr on the counts: (AnnData and counts of the genes kept, with the library sizes after
+    filtering in ``obs``; the genes removed; the filter's record)."""
+    group = _filter_group(adata, filt.get("group") or "", cohort, where)
+    keep = filter_by_expr(
+        df.to_numpy(),
+        group,
+        min_count=filt.get("min_count", 10),
+        min_total_count=filt.get("min_total_count", 15),
+        large_n=filt.get("large_n", 10),
+        min_prop=filt.get("min_prop", 0.7),
+    )
+    if not keep.any():
+        raise SeedsigError(
+            f"{where}: the low-expression filter (edgeR filterByExpr) removes every gene. Lower "
+            "normalize.filter.min_count or set normalize.filter.method to none."
+        )
+    filtered = list(map(str, df.index[~keep]))
+    adata = adata[:, keep].copy()
+    df = df.loc[keep]
+    adata.obs["library_size_filtered"] = df.sum(
+        axis=0
+    ).to_numpy()  # what normalization uses (edgeR keep.lib.sizes=FALSE)
+    record = {
+        "method": "filter_by_expr",
+        "reference": "edgeR filterByExpr; library sizes recomputed after filtering (keep.lib.sizes=FALSE)",
+        **{k: filt.get(k) for k in ("min_count", "min_total_count", "large_n", "min_prop", "group")},
+        "n_removed": len(filtered),
+        "n_kept": int(keep.sum()),
+    }
+    log.info("normalize %s: filterByExpr kept %d of %d genes", cohort, int(keep.sum()), len(keep))
+    return adata, df, filtered, record
+
+
+def _tpm_gene_lengths(adata, gene_lengths: str | None, where: str) -> np.ndarray:
+    """The length of each gene of the AnnData for TPM, matched by its input ids (else its symbol)."""
+    if not gene_lengths:
+        raise SeedsigError(
+            f"{where}: normalization 'tpm' needs gene lengths: set normalize.gene_lengths in the config to the GTF (or "
+            "a two-column table id, length) the counts were made with."
+        )
+    table = read_gene_lengths(gene_lengths)
+    ids = adata.var["input_ids"].astype(str).tolist() if "input_ids" in adata.var else [""] * adata.n_vars
+    keys = [i.split(";") if i and i != "nan" else [] for i in ids]
+    return match_lengths(keys, table, fallback=list(map(str, adata.var_names)))
+
+
+# what normalize_matrix reports that the normalization record of ``uns`` keeps
+RECORDED_INFO = (
+    "prior_count",
+    "pseudocount",
+    "size_factor_type",
+    "vst",
+    "values_raised_before_log2",
+    "genes_without_length",
+    "reference",
+)
+
+
+def _normalized_anndata(adata, out: pd.DataFrame, info: dict, record: dict, filtered: list[str]):
+    """The AnnData with the normalized values as X (raw counts in ``layers['counts']``; genes TPM left out
+    dropped), the normalization record in ``uns`` and the per-sample factors in ``obs``."""
+    if len(out.index) < adata.n_vars:  # TPM: genes without a length left out
+        adata = adata[:, adata.var_names.isin(out.index)].copy()
+    if record["data_type"] == "counts":
+        adata.layers["counts"] = np.asarray(adata.X).copy()
+    adata.X = out.loc[adata.var_names].to_numpy().T
+    for key in RECORDED_INFO:
+        if key in info:
+            record[key] = info[key]
+    record["filtered_genes"] = filtered
+
+    adata.uns["normalization"] = {
+        k: (json.dumps(to_jsonable(v)) if isinstance(v, dict) else v)
+        for k, v in record.items()
+        if k != "filtered_genes"
+    }
+    adata.uns["normalization"]["filtered_genes"] = (
+        np.asarray(filtered, dtype=object) if filtered else np.asarray([], dtype=str)
+    )
+    for key, col in (("norm_factors", "norm_factor"), ("size_factors", "size_factor")):
+        if key in info:
+            adata.obs[col] = pd.Series(info[key]).reindex(adata.obs_names).to_numpy()
+    return adata

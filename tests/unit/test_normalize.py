@@ -1,4 +1,5 @@
-"""Normalization agrees with edgeR, DESeq2, limma and rnanorm (golden values from tests/golden/normalize/make_golden.R)."""
+"""Normalization agrees with edgeR, DESeq2, limma and rnanorm (golden values from
+tests/golden/normalize/make_golden.R)."""
 
 import numpy as np
 import pandas as pd

@@ -1,17 +1,16 @@
 """Signature files: the shipped ones, user TSV/GMT files, and clear errors for bad files."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from seedsig.core.errors import SeedsigError
 from seedsig.scoring.methods import coverage_table, score
 from seedsig.scoring.signatures import load_signatures, read_signature_file
 
-REPO = Path(__file__).resolve().parents[1]
 SIGNATURE_DIR = REPO / "config" / "signatures"
 SHIPPED = sorted(SIGNATURE_DIR.glob("*.tsv"))
 
@@ -86,7 +85,8 @@ def test_unresolvable_genes_kept_and_reported(shipped):
 def test_gmt_up_dn_merged(tmp_path):
     f = tmp_path / "x.gmt"
     f.write_text(
-        "MYSIG_UP\tdesc\tIL6\tIL8\nMYSIG_DN\tdesc\tESR1\nOTHER\tmy set\tMMP1\tFSCN1\t\nB_up\td\tIL6\nB_DOWN\td\tCTGF\n\n"
+        "MYSIG_UP\tdesc\tIL6\tIL8\nMYSIG_DN\tdesc\tESR1\nOTHER\tmy set\tMMP1\tFSCN1\t\n"
+        "B_up\td\tIL6\nB_DOWN\td\tCTGF\n\n"
     )
     sigs = {s.name: s for s in read_signature_file(f)}
     assert set(sigs) == {"MYSIG", "OTHER", "B"}

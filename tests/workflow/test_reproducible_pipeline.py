@@ -1,27 +1,27 @@
-"""Reproducible sidecars: two identical runs write byte-identical sidecar JSON and h5ad provenance, which record the
-rule (or command line), the seedsig version and the git commit of the workflow, never a temporary script name."""
+"""Two identical pipeline runs write byte-identical sidecars and h5ad provenance naming the rule; lone MSigDB halves
+keep their names in every output."""
 
 import json
-import shutil
-import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
-from types import SimpleNamespace
 
 import anndata as ad
 import pandas as pd
 import pytest
-from test_bad_input import write_cohort
-from test_pipeline import REPO, new_workdir, run_snakemake
+from conftest import git_head, new_workdir, run_snakemake, write_cohort
 
-from seedsig.core import provenance as sio
+pytestmark = pytest.mark.slow
+
 
 LONE_UP = "MY_BREAST_CANCER_RELAPSE_IN_LUNG_UP"
+
+
 SMALL = """\
 associate: {n_random: 19, n_bootstrap: 25, prerank: {permutations: 20}}
 survival: {n_random: 19}
 """
+
+
 # the rule that writes each sidecar (results/<cohort>/...): its `command` must name it
 RULE_OF = {
     "gene_mapping.json": "ingest",
@@ -36,15 +36,6 @@ RULE_OF = {
     "logrank.json": "survival",
     "cumulative_incidence.json": "survival",
 }
-
-
-def _head() -> str:
-    git = shutil.which("git")
-    if git is None:
-        return ""
-    cmd = [git, "-C", str(REPO), "rev-parse", "--verify", "--quiet", "HEAD"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
 def _snapshot(results: Path) -> dict[str, bytes]:
@@ -77,7 +68,6 @@ def two_runs(tmp_path_factory):
     return wd, first, second
 
 
-@pytest.mark.slow
 def test_sidecars_and_h5ad_provenance_identical_between_runs(two_runs):
     wd, first, second = two_runs
     assert len([k for k in first if k.endswith(".json")]) >= 12 and any(":uns/" in k for k in first)
@@ -86,10 +76,9 @@ def test_sidecars_and_h5ad_provenance_identical_between_runs(two_runs):
     assert differ == [], differ
 
 
-@pytest.mark.slow
 def test_provenance_names_the_rule_not_a_temporary_script(two_runs):
     wd, first, _ = two_runs
-    head, version = _head(), metadata.version("seedsig")
+    head, version = git_head(), metadata.version("seedsig")
     seen = set()
     for key, raw in first.items():
         text = raw.decode()
@@ -115,7 +104,6 @@ def test_provenance_names_the_rule_not_a_temporary_script(two_runs):
     assert score["command"] == "rule score (cohort=tiny, method=ssgsea)"
 
 
-@pytest.mark.slow
 def test_lone_gmt_halves_keep_their_names_in_every_output(two_runs):
     wd, _, _ = two_runs
     base = wd / "results" / "tiny"
@@ -129,40 +117,3 @@ def test_lone_gmt_halves_keep_their_names_in_every_output(two_runs):
     side = json.loads((base / "scores" / "zscore.json").read_text())
     merged = {s["name"]: s["merged_from"] for s in side["signatures"]}
     assert merged[LONE_UP] == [] and merged["PAIR"] == ["PAIR_UP", "PAIR_DN"]
-
-
-# ------------------------------------------------------------------------------------------------ fast unit tests
-def test_provenance_of_a_rule_records_rule_version_and_commit():
-    scripts = str(REPO / "workflow" / "scripts")
-    smk = SimpleNamespace(rule="score", wildcards={"cohort": "gse1", "method": "zscore"}, scriptdir=scripts)
-    ctx = sio.run_context(smk)
-    assert ctx["command"] == "rule score (cohort=gse1, method=zscore)" and ctx["rule"] == "score"
-    assert ctx["seedsig_version"] == metadata.version("seedsig")
-    head = _head()
-    assert ctx["git_commit"] == head and len(head) in (0, 40)
-    assert sio.run_context(smk) == ctx  # stable within a process (git asked once per directory)
-
-
-def test_provenance_of_a_rule_script_found_without_passing_it(monkeypatch):
-    smk = SimpleNamespace(rule="meta", wildcards={}, scriptdir=str(REPO / "workflow" / "scripts"))
-    main = SimpleNamespace(snakemake=smk)
-    monkeypatch.setitem(sys.modules, "__main__", main)
-    monkeypatch.setattr(sys, "argv", ["/w/.snakemake/scripts/tmpab12cd.rule_meta.py"])
-    rec = sio.provenance({"a": 1}, inputs=["x.tsv"])
-    assert rec["command"] == "rule meta" and rec["rule"] == "meta" and "tmp" not in json.dumps(rec)
-    assert list(rec)[:5] == ["tool", "versions", "parameters", "inputs", "command"]
-
-
-def test_provenance_of_the_cli_keeps_the_arguments_as_given(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "__main__", SimpleNamespace())
-    monkeypatch.setattr(sys, "argv", ["/opt/venv/bin/seedsig", "score", "--expr", "my file.tsv", "--method", "zscore"])
-    ctx = sio.run_context()
-    assert ctx["command"] == "seedsig score --expr 'my file.tsv' --method zscore" and ctx["rule"] == ""
-
-
-def test_git_state_outside_a_checkout_or_without_git(tmp_path, monkeypatch):
-    assert sio.git_state(str(tmp_path)) == ("", None)
-    sio.git_state.cache_clear()
-    monkeypatch.setenv("PATH", str(tmp_path))  # no git on PATH: empty, no error
-    assert sio.git_state(str(REPO)) == ("", None)
-    sio.git_state.cache_clear()

@@ -6,8 +6,7 @@ import gzip
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
-from test_bad_input import digest
+from conftest import REPO, digest
 
 from seedsig.config import check_config_file, check_workflow_config, read_sheet
 from seedsig.core.errors import SeedsigError

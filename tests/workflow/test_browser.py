@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_snakemake_report import example_run_once
 
 pytestmark = pytest.mark.slow
 
@@ -168,9 +167,9 @@ def browser(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(browser, tmp_path_factory):
+def page(browser, example_run):
     """results/report.html of the example run loaded in the browser; returns (cdp, workdir, file URL)."""
-    wd, _ = example_run_once(tmp_path_factory)
+    wd, _ = example_run
     html = (wd / "results" / "report.html").resolve()
     url = html.as_uri()
     cdp = browser
@@ -230,7 +229,8 @@ IMAGES_JS = r"""
   const out = {images: [], svgs: []};
   for (const img of document.images) {
     try { await img.decode(); } catch (e) {}
-    const r = {src: img.src.slice(0, 60), alt: img.alt, complete: img.complete, w: img.naturalWidth, h: img.naturalHeight, blank: null, error: null};
+    const r = {src: img.src.slice(0, 60), alt: img.alt, complete: img.complete, w: img.naturalWidth,
+               h: img.naturalHeight, blank: null, error: null};
     if (img.complete && img.naturalWidth > 0) {
       try { r.blank = draw(img, img.naturalWidth, img.naturalHeight); } catch (e) { r.error = String(e); }
     }
@@ -240,7 +240,8 @@ IMAGES_JS = r"""
   for (const svg of document.querySelectorAll('svg')) {
     if (svg.parentElement && svg.parentElement.closest('svg')) continue;  // nested: part of its parent
     const box = svg.getBoundingClientRect();
-    const r = {id: svg.id, n_drawable: svg.querySelectorAll(drawable).length, w: box.width, h: box.height, bbox: null, blank: null, error: null};
+    const r = {id: svg.id, n_drawable: svg.querySelectorAll(drawable).length, w: box.width, h: box.height,
+               bbox: null, blank: null, error: null};
     try { const b = svg.getBBox(); r.bbox = [b.width, b.height]; } catch (e) { r.error = String(e); }
     try {
       const xml = new XMLSerializer().serializeToString(svg);
@@ -304,8 +305,10 @@ ROWS_JS = r"""
   const t = document.getElementById(id);
   if (!t) return null;
   return Array.from(t.querySelectorAll('tbody tr, tr')).filter(tr => tr.querySelector('td[data-col]')).map(tr => ({
-    attrs: Object.fromEntries(Array.from(tr.attributes).filter(a => a.name.startsWith('data-')).map(a => [a.name.slice(5), a.value])),
-    cells: Array.from(tr.querySelectorAll('td[data-col]')).map(td => ({col: td.dataset.col, value: td.dataset.value, text: td.textContent.trim()})),
+    attrs: Object.fromEntries(Array.from(tr.attributes).filter(a => a.name.startsWith('data-'))
+                               .map(a => [a.name.slice(5), a.value])),
+    cells: Array.from(tr.querySelectorAll('td[data-col]'))
+                .map(td => ({col: td.dataset.col, value: td.dataset.value, text: td.textContent.trim()})),
     visible: tr.offsetParent !== null && getComputedStyle(tr).display !== 'none',
   }));
 })
@@ -420,7 +423,8 @@ def test_summary_survival_equals_the_tsv(page):
 def click(cdp: CDP, selector: str) -> None:
     """A real mouse click (Input.dispatchMouseEvent) in the middle of the element."""
     box = cdp.js(
-        f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null; e.scrollIntoView({{block: 'center'}});"
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
+        " e.scrollIntoView({block: 'center'});"
         " const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()"
     )
     assert box, f"nothing matches {selector}"
@@ -477,9 +481,12 @@ def test_filter_box_hides_non_matching_rows(page):
     sel = cdp.js(
         f"""(() => {{
         const t = document.getElementById({json.dumps(table)});
-        const cands = Array.from(document.querySelectorAll('input[data-filter], input[data-table], input.table-filter, input[type=search]'));
-        const mine = cands.find(i => [i.dataset.filter, i.dataset.table, i.getAttribute('aria-controls')].includes({json.dumps(table)}))
-          || cands.find(i => t && (t.parentElement.contains(i) || (t.previousElementSibling && t.previousElementSibling.contains(i))));
+        const cands = Array.from(document.querySelectorAll(
+          'input[data-filter], input[data-table], input.table-filter, input[type=search]'));
+        const mine = cands.find(i => [i.dataset.filter, i.dataset.table, i.getAttribute('aria-controls')]
+                                  .includes({json.dumps(table)}))
+          || cands.find(i => t && (t.parentElement.contains(i)
+                                   || (t.previousElementSibling && t.previousElementSibling.contains(i))));
         if (!mine) return null;
         mine.id = mine.id || 'seedsig-test-filter';
         return '#' + mine.id;
@@ -493,7 +500,8 @@ def test_filter_box_hides_non_matching_rows(page):
     cdp.drain(0.3)
     after = cdp.js(ROWS_JS + f"({json.dumps(table)})")
     texts = cdp.js(
-        f"Array.from(document.querySelectorAll('#{table} tr')).filter(tr => tr.querySelector('td[data-col]')).map(tr => tr.textContent)"
+        f"Array.from(document.querySelectorAll('#{table} tr'))"
+        ".filter(tr => tr.querySelector('td[data-col]')).map(tr => tr.textContent)"
     )
     shown = [r for r, t in zip(after, texts) if r["visible"]]
     hidden = [r for r, t in zip(after, texts) if not r["visible"]]

@@ -1,7 +1,6 @@
 """End-to-end: the Snakemake pipeline on the built-in example cohort recovers what was planted."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -10,45 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import REPO, SNAKEMAKE, read_tsv, run_snakemake
 
 from seedsig.core.stats import empirical_null_p
 
 pytestmark = pytest.mark.slow
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.run(
-        [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(workdir), "--cores", "2", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-def new_workdir(tmp: Path) -> Path:
-    """A working directory as a user has it: the repository's config/ (sheet, config, signatures)."""
-    shutil.copytree(REPO / "config", tmp / "config")
-    return tmp
-
-
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory):
-    wd = new_workdir(tmp_path_factory.mktemp("example"))
-    proc = run_snakemake(wd)
-    return wd, proc
-
-
-def read_tsv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t")
 
 
 def test_outputs_of_the_contract_exist(example_run):
@@ -197,16 +162,18 @@ def test_rerun_is_a_no_op(example_run):
 def test_every_file_under_results_is_declared(example_run):
     """Every sidecar JSON, table and figure a rule writes is a declared output: `snakemake --list-untracked` lists
     nothing under results/. The figures are declared one by one (core.layout.figure_names, from the config, the
-    sheet and the signature files), each written: drawn, or a "not drawn: why" placeholder (the meta-analysis
-    forest plots of this one-cohort run)."""
+    sheet and the signature files), each written: drawn, or a "not drawn: why" placeholder where the data do not
+    allow it (none here: the session's run pools two cohorts)."""
     wd, _ = example_run
     proc = run_snakemake(wd, "--list-untracked")
     listed = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip().startswith("results/")]
     assert not listed, listed
     assert (wd / "results" / "example" / "survival.json").is_file()  # a sidecar, now declared
     assert (wd / "results" / "figures" / "example" / "km_ssgsea_SS_mfs_months-mfs_event.pdf").is_file()
-    forest = (wd / "results" / "figures" / "meta" / "forest_hr_ssgsea_SS.svg").read_text()
-    assert "not drawn: pooling needs at least two cohorts" in forest
+    svgs = sorted((wd / "results" / "figures").rglob("*.svg"))
+    assert (wd / "results" / "figures" / "meta" / "forest_hr_ssgsea_SS.svg") in svgs
+    assert [f for f in svgs if "not drawn: " in f.read_text()] == []
+    assert all(f.with_suffix(".pdf").is_file() for f in svgs)
     assert not (wd / "results" / "figures" / ".snakemake_timestamp").exists()  # not a directory() output
 
 
@@ -317,9 +284,15 @@ def test_example_survival_models_curves_and_sites(example_run):
     aj = read_tsv(base / "cumulative_incidence.tsv")
     a = aj[(aj.method == "zscore") & (aj.signature == "SS")]
     assert {"lung", "bone", "brain", "liver"} <= set(a["cause"]) and a["cif"].between(0, 1).all()
-    # one cohort: nothing to pool, and the meta tables say so
+    # the session's run pools the example with an identical copy (example_b): every pooled r is the cohort's own r,
+    # with no heterogeneity
     meta = read_tsv(wd / "results" / "meta" / "correlations.tsv")
-    assert (
-        len(meta) == 0
-        and "one cohort" in json.loads((wd / "results" / "meta" / "correlations.json").read_text())["note"]
-    )
+    corr = read_tsv(base / "correlations.tsv")
+    own = corr.set_index(["method", "signature_a", "signature_b", "statistic"])["r"]
+    pooled = meta[(meta["k"] == 2) & meta["estimate"].notna()]
+    assert len(pooled) > 10 and set(pooled["cohorts"]) == {"example;example_b"}
+    for row in pooled.to_dict("records"):
+        assert row["estimate"] == pytest.approx(
+            own[(row["method"], row["signature_a"], row["signature_b"], row["statistic"])], abs=1e-9
+        )
+        assert row["i2"] == pytest.approx(0, abs=1e-9) and row["tau2"] == pytest.approx(0, abs=1e-12)

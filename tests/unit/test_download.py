@@ -1,6 +1,6 @@
-"""seedsig.ingest.download against a local fake GEO server (tests/geo_server.py) serving real GEO files from ../shared:
-accession and URL rules, the checksum cache and offline mode, retries with backoff, resume with Range, gzip checks,
-404 handling and the .annot -> family SOFT fallback, concurrent fetches, and ``seedsig download``."""
+"""seedsig.ingest.download against a local fake GEO server (tests/helpers/geo_server.py) serving real GEO files from
+../shared: accession and URL rules, the checksum cache and offline mode, retries with backoff, resume with Range, gzip
+checks, 404 handling and the .annot -> family SOFT fallback, concurrent fetches, and ``seedsig download``."""
 
 import gzip
 import hashlib
@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from geo_server import GPL97_ANNOT, GSE201926_COUNTS, GSE201926_MATRIX, geo_server  # noqa: F401 - fixture
+from helpers.geo_server import GPL97_ANNOT, GSE201926_COUNTS, GSE201926_MATRIX, geo_server  # noqa: F401 - fixture
 
 from seedsig.cli import main
 from seedsig.core.errors import SeedsigError
@@ -159,13 +159,17 @@ def test_offline_without_cache(geo_server, tmp_path):
     assert geo_server.total_requests() == 0
     with pytest.raises(
         SeedsigError,
-        match=r"platform annotation of GPL97: neither .*GPL97.annot.gz nor .*GPL97_family.soft.gz.*seedsig download geo:GPL97",
+        match=(
+            r"platform annotation of GPL97: neither .*GPL97.annot.gz nor .*GPL97_family.soft.gz.*seedsig download "
+            r"geo:GPL97"
+        ),
     ):
         fetch_geo_platform("geo:GPL97", cache, geo_base=geo_server.geo_base, offline=True, **FAST)
     assert not cache.exists()
 
 
-# --------------------------------------------------------------------------------------------- retries, resume, failures
+# --------------------------------------------------------------------------------------------- retries, resume,
+# failures
 
 
 def test_500_twice_then_ok(geo_server, tmp_path):
@@ -334,7 +338,10 @@ def test_fetch_geo_series_rnaseq_gets_ncbi_counts(geo_server, tmp_path):
 
 def test_microarray_series_and_several_platforms(geo_server, tmp_path):
     rows = "\n".join(f'"{i}_at"\t{i}.5\t{i}.25' for i in range(5))
-    header = '!Series_title\t"x"\n!Series_geo_accession\t"GSE781"\n!Series_platform_id\t"GPL96"\n!Series_platform_id\t"GPL97"\n'
+    header = (
+        '!Series_title\t"x"\n!Series_geo_accession\t"GSE781"\n'
+        '!Series_platform_id\t"GPL96"\n!Series_platform_id\t"GPL97"\n'
+    )
     text = header + f'!series_matrix_table_begin\n"ID_REF"\t"GSM1"\t"GSM2"\n{rows}\n!series_matrix_table_end\n'
     mat = tmp_path / "m.txt.gz"
     mat.write_bytes(gzip.compress(text.encode()))
@@ -381,7 +388,10 @@ def test_platform_annot_and_soft_fallback(geo_server, tmp_path):
     assert not (cache / "platforms/GPLnnn/GPL96/annot").exists()  # the 404 left no folder
     with pytest.raises(
         NotFoundError,
-        match=r"platform GPL1: GEO has neither .*GPL1.annot.gz nor .*GPL1_family.soft.gz \(HTTP 404\): check the platform accession",
+        match=(
+            r"platform GPL1: GEO has neither .*GPL1.annot.gz nor .*GPL1_family.soft.gz \(HTTP 404\): check the "
+            r"platform accession"
+        ),
     ):
         fetch_geo_platform("GPL1", cache, geo_base=geo_server.geo_base, **FAST)
 
@@ -413,7 +423,8 @@ def test_cli_download(geo_server, tmp_path, capsys):
     err = capsys.readouterr().err
     assert (
         err
-        == "seedsig: error: 'geo:GSE2034x' is not a GEO accession: write geo:GSE2034, geo:GSE781-GPL96 (one platform of a multi-platform series) or geo:GPL96.\n"
+        == "seedsig: error: 'geo:GSE2034x' is not a GEO accession: write geo:GSE2034, geo:GSE781-GPL96 (one platform "
+        "of a multi-platform series) or geo:GPL96.\n"
     )
 
     geo_server.fault(GPL97_ANNOT, always500=True)

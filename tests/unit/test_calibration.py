@@ -92,7 +92,7 @@ def test_planted_effects_are_found(tmp_path):
     # the planted hazard ratio (2 per SD of the latent program) is found in (nearly) every cohort of 100
     assert (ps[:, 2] < 0.05).mean() >= 0.8
     # the unshared targets of the default simulator include undriven ones, so only the Cox p is checked here;
-    # the planted correlations are checked on the full example in test_pipeline.py
+    # the planted correlations are checked on the full example in tests/workflow/test_pipeline.py
 
 
 def test_shared_gene_inflation_is_removed(tmp_path):

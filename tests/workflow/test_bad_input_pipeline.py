@@ -1,112 +1,16 @@
-"""Bad input: one clear message naming the file and the row/column or key, non-zero exit,
-no partial output in results/, inputs untouched."""
+"""Bad input that only a running rule meets: one clear message naming the file and the row/column, non-zero exit, no
+partial output in results/, inputs untouched (the sheet/config-only cases are tests/unit/test_bad_input.py)."""
 
-import hashlib
-import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from conftest import REPO
-from snakemake.utils import update_config
-from test_pipeline import new_workdir, run_snakemake
+from conftest import GENES, expect_failure, run_snakemake, write_cohort
 
-from seedsig.config import check_workflow_config
-from seedsig.core.errors import SeedsigError
-
-# Tests that only check the sheet or the config call the workflow's validation (check_workflow_config, what
-# workflow/rules/common.smk runs before any job) directly; tests that need a rule to run start Snakemake (slow).
-
-GENES = ["IL6", "IL8", "FSCN1", "MMP1", "ID1", "TNC", "PTGS2", "HBEGF", "IL11", "CTGF", "ESR1", "GAPDH", "ACTB"] + [
-    f"RPL{i}" for i in range(3, 40)
-]
+pytestmark = pytest.mark.slow
 
 
-def write_cohort(wd: Path, n: int = 24, counts_edit=None, clinical_edit=None, sheet_extra: str = "") -> dict:
-    rng = np.random.default_rng(7)
-    samples = [f"P{i:02d}" for i in range(n)]
-    counts = pd.DataFrame(rng.poisson(200, size=(len(GENES), n)), index=pd.Index(GENES, name="gene"), columns=samples)
-    clinical = pd.DataFrame(
-        {"sample": samples, "months": rng.uniform(1, 100, n).round(1), "relapse": rng.integers(0, 2, n)}
-    )
-    data = wd / "data"
-    data.mkdir(exist_ok=True)
-    counts_path, clin_path = data / "counts.tsv", data / "clinical.tsv"
-    counts.to_csv(counts_path, sep="\t")
-    clinical.to_csv(clin_path, sep="\t", index=False)
-    if counts_edit:
-        counts_edit(counts_path)
-    if clinical_edit:
-        clinical_edit(clin_path)
-    sheet = wd / "cohorts.tsv"
-    sheet.write_text(
-        "cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent\n"
-        f"tiny\t{counts_path}\tcounts\tsymbol\t{clin_path}\tmonths\trelapse\n" + sheet_extra
-    )
-    cfg = wd / "my.yaml"
-    cfg.write_text(f"cohorts: {sheet}\n")
-    return {"counts": counts_path, "clinical": clin_path, "sheet": sheet, "config": cfg}
-
-
-def digest(paths) -> dict:
-    return {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
-
-
-def expect_failure(wd: Path, files: dict, *needles: str, extra_args=(), completed=()) -> str:
-    """``completed``: outputs of rules that finished before the failing one (complete and valid, reused by
-    Snakemake after the fix); nothing else may be left in results/."""
-    before = digest(v for v in files.values() if Path(v).is_file())
-    proc = run_snakemake(wd, "--configfile", str(files["config"]), *extra_args, check=False)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, out[-3000:]
-    for needle in needles:
-        assert needle in out, f"{needle!r} not in:\n{out[-3000:]}"
-    assert "Traceback (most recent call last)" not in out, out[-3000:]
-    results = wd / "results"
-    leftovers = (
-        [
-            p
-            for p in results.rglob("*")
-            if p.is_file() and "logs" not in p.parts and p.relative_to(results).as_posix() not in completed
-        ]
-        if results.exists()
-        else []
-    )
-    assert leftovers == [], leftovers
-    assert digest(before) == before  # inputs never modified
-    return out
-
-
-def expect_config_error(wd: Path, files: dict, *needles: str) -> str:
-    """The config and sheet of ``files`` as Snakemake merges them (config/config.yaml, then --configfile) go through the
-    workflow's validation: a SeedsigError naming every needle, nothing written, inputs unchanged."""
-    before = digest(v for v in files.values() if Path(v).is_file())
-    config = yaml.safe_load((wd / "config" / "config.yaml").read_text())
-    update_config(config, yaml.safe_load(files["config"].read_text()) or {})
-    cwd = Path.cwd()
-    os.chdir(wd)
-    try:
-        with pytest.raises(SeedsigError) as exc:
-            check_workflow_config(config, [str(files["config"]), "config/config.yaml"], REPO / "workflow" / "schemas")
-    finally:
-        os.chdir(cwd)
-    msg = str(exc.value)
-    for needle in needles:
-        assert needle in msg, f"{needle!r} not in: {msg}"
-    assert not (wd / "results").exists()
-    assert digest(before) == before
-    return msg
-
-
-@pytest.fixture
-def wd(tmp_path):
-    return new_workdir(tmp_path)
-
-
-@pytest.mark.slow
 def test_valid_tiny_cohort_runs(wd):
     files = write_cohort(wd)
     run_snakemake(wd, "--configfile", str(files["config"]))
@@ -121,31 +25,6 @@ def test_valid_tiny_cohort_runs(wd):
     )
 
 
-def test_missing_expression_file(wd):
-    files = write_cohort(wd)
-    files["counts"].unlink()
-    expect_config_error(wd, files, "column 'expression'", "does not exist", "tiny")
-
-
-def test_unknown_data_type(wd):
-    files = write_cohort(wd)
-    files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\t", "\tmicroarray\t"))
-    expect_config_error(wd, files, "line 2", "'data_type' is 'microarray'", "counts, log_expression")
-
-
-def test_unknown_config_key(wd):
-    files = write_cohort(wd)
-    files["config"].write_text(files["config"].read_text() + "scoring:\n  method: [ssgsea]\n")
-    expect_config_error(wd, files, "unknown key 'method' under 'scoring'", "my.yaml")
-
-
-def test_config_value_out_of_range(wd):
-    files = write_cohort(wd)
-    files["config"].write_text(files["config"].read_text() + "scoring:\n  min_fraction: 2\n")
-    expect_config_error(wd, files, "scoring.min_fraction")
-
-
-@pytest.mark.slow
 def test_duplicated_sample_ids(wd):
     def dup(p):
         lines = p.read_text().splitlines()
@@ -157,7 +36,6 @@ def test_duplicated_sample_ids(wd):
     expect_failure(wd, files, "duplicated sample id", "P00", str(files["counts"]))
 
 
-@pytest.mark.slow
 def test_duplicated_gene_ids(wd):
     def dup(p):
         lines = p.read_text().splitlines()
@@ -167,7 +45,6 @@ def test_duplicated_gene_ids(wd):
     expect_failure(wd, files, "duplicated gene id", "FSCN1")
 
 
-@pytest.mark.slow
 def test_non_numeric_counts(wd):
     def text(p):
         p.write_text(p.read_text().replace("\n", "\nBADGENE\t" + "\t".join(["x"] * 24) + "\n", 1))
@@ -176,7 +53,6 @@ def test_non_numeric_counts(wd):
     expect_failure(wd, files, "non-numeric value 'x'", "BADGENE")
 
 
-@pytest.mark.slow
 def test_negative_counts(wd):
     def neg(p):
         lines = p.read_text().splitlines()
@@ -189,7 +65,6 @@ def test_negative_counts(wd):
     expect_failure(wd, files, "negative count", "sample 'P02'", "log_expression")
 
 
-@pytest.mark.slow
 def test_clinical_samples_do_not_match(wd):
     def rename(p):
         p.write_text(p.read_text().replace("P05\t", "Q05\t"))
@@ -198,7 +73,6 @@ def test_clinical_samples_do_not_match(wd):
     expect_failure(wd, files, "Q05", "not columns of the expression matrix", str(files["clinical"]))
 
 
-@pytest.mark.slow
 def test_clinical_time_with_text(wd):
     def text(p):
         df = pd.read_csv(p, sep="\t")
@@ -208,29 +82,6 @@ def test_clinical_time_with_text(wd):
 
     files = write_cohort(wd, clinical_edit=text)
     expect_failure(wd, files, "column 'months'", "'twelve'", "P03", "not a number")
-
-
-def test_unparseable_signature_file(wd):
-    files = write_cohort(wd)
-    bad = wd / "mysig.tsv"
-    bad.write_text("name\tsymbols\nX\tIL6\n")
-    files["config"].write_text(
-        files["config"].read_text()
-        + textwrap.dedent(
-            f"""\
-            signatures:
-              files: [config/signatures/self_seeding.tsv, {bad}]
-            """
-        )
-    )
-    files["sig"] = bad
-    expect_config_error(wd, files, str(bad), "'signature' and 'gene' columns")
-
-
-def test_unknown_focal_signature(wd):
-    files = write_cohort(wd)
-    files["config"].write_text(files["config"].read_text() + "signatures:\n  focal: [SELF_SEEDING]\n")
-    expect_config_error(wd, files, "SELF_SEEDING", "signatures.focal")
 
 
 INGESTED = (
@@ -258,19 +109,11 @@ def _probe_cohort(wd: Path, annotation_text: str) -> dict:
     return files
 
 
-def test_probe_ids_without_platform_annotation(wd):
-    files = write_cohort(wd)
-    files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\tsymbol\t", "\tcounts\tprobe\t"))
-    expect_config_error(wd, files, "line 2", "gene_id is 'probe'", "platform_annotation")
-
-
-@pytest.mark.slow
 def test_platform_annotation_without_a_gene_column(wd):
     files = _probe_cohort(wd, "ID\tDescription\n{rows}\n")
     expect_failure(wd, files, "platform annotation", "GPLX.tsv", "Description")
 
 
-@pytest.mark.slow
 def test_probe_cohort_runs_and_maps_old_symbols(wd):
     files = _probe_cohort(wd, "ID\tGene Symbol\n{rows}\n")
     run_snakemake(wd, "--configfile", str(files["config"]))
@@ -280,13 +123,6 @@ def test_probe_cohort_runs_and_maps_old_symbols(wd):
     )  # IL8, CTGF via previous symbols
 
 
-def test_tpm_without_gene_lengths(wd):
-    files = write_cohort(wd)
-    files["config"].write_text(files["config"].read_text() + "normalize:\n  counts: [tpm, log2]\n")
-    expect_config_error(wd, files, "normalize.counts", "tpm", "normalize.gene_lengths")
-
-
-@pytest.mark.slow
 def test_gene_lengths_for_other_genes(wd):
     files = write_cohort(wd)
     lengths = wd / "data" / "lengths.tsv"
@@ -298,13 +134,6 @@ def test_gene_lengths_for_other_genes(wd):
     expect_failure(wd, files, "none of the", "has a length", "cohort 'tiny'", completed=INGESTED)
 
 
-def test_count_method_for_log_data_in_config(wd):
-    files = write_cohort(wd)
-    files["config"].write_text(files["config"].read_text() + "normalize:\n  counts: [quantile]\n")
-    expect_config_error(wd, files, "normalize.counts")
-
-
-@pytest.mark.slow
 def test_non_integer_counts_with_deseq2(wd):
     def frac(p):
         df = pd.read_csv(p, sep="\t", index_col=0).astype(float)
@@ -318,7 +147,6 @@ def test_non_integer_counts_with_deseq2(wd):
     )
 
 
-@pytest.mark.slow
 def test_logged_values_declared_as_intensity(wd):
     def logged(p):
         df = pd.read_csv(p, sep="\t", index_col=0)
@@ -329,7 +157,6 @@ def test_logged_values_declared_as_intensity(wd):
     expect_failure(wd, files, "declared as intensity", "log_expression")
 
 
-@pytest.mark.slow
 def test_all_na_rows_are_removed_and_reported(wd):
     def na_row(p):
         np.log2(pd.read_csv(p, sep="\t", index_col=0) + 1).to_csv(
@@ -346,7 +173,6 @@ def test_all_na_rows_are_removed_and_reported(wd):
     assert "every value missing removed" in proc.stdout + proc.stderr
 
 
-@pytest.mark.slow
 def test_tpm_with_a_length_table_runs(wd):
     files = write_cohort(wd)
     lengths = wd / "data" / "lengths.tsv"

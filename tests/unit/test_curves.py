@@ -1,5 +1,5 @@
-"""seedsig.outcome.curves against R (survival 3.5.3: survfit, summary.survfit, survdiff, multi-state survfit; base R quantile
-type 7 and cut). Goldens: tests/golden/curves/ (make_inputs.py, make_golden.R, README.md); no R needed here."""
+"""seedsig.outcome.curves against R (survival 3.5.3: survfit, summary.survfit, survdiff, multi-state survfit; base R
+quantile type 7 and cut). Goldens: tests/golden/curves/ (make_inputs.py, make_golden.R, README.md); no R needed here."""
 
 import numpy as np
 import pandas as pd

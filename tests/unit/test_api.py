@@ -4,13 +4,13 @@ summaries, and ``import seedsig`` without heavy imports. Small generated data, n
 
 import subprocess
 import sys
-from pathlib import Path
 
 import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import REPO
 
 import seedsig
 from seedsig import api
@@ -23,7 +23,6 @@ from seedsig.outcome.cox import SURVIVAL_COLUMNS, cox_table
 from seedsig.scoring.methods import score as library_score
 from seedsig.scoring.signatures import Signature, load_signatures
 
-REPO = Path(__file__).resolve().parents[1]
 SIGNATURE_FILES = [str(REPO / "config" / "signatures" / f) for f in ("self_seeding.tsv", "organ_metastasis.tsv")]
 N_SAMPLES = 30
 

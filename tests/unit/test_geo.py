@@ -1,6 +1,6 @@
-"""GEO readers (seedsig.ingest.geo) on real GEO files (GSE781 family SOFT, GDS507, GSE201926 series matrix and NCBI counts,
-read in place from ../shared) and on small series matrices written here in GEO's format; bad input gives one clear
-message; agreement with GEOparse on the GSE781 family SOFT."""
+"""GEO readers (seedsig.ingest.geo) on real GEO files (GSE781 family SOFT, GDS507, GSE201926 series matrix and NCBI
+counts, read in place from ../shared) and on small series matrices written here in GEO's format; bad input gives one
+clear message; agreement with GEOparse on the GSE781 family SOFT."""
 
 import gzip
 import re
@@ -153,7 +153,10 @@ def test_series_matrix_bad_input(tmp_path):
     p = write(tmp_path / "cut_series_matrix.txt.gz", cut)
     with pytest.raises(
         SeedsigError,
-        match=r"cut_series_matrix\.txt\.gz.*'!series_matrix_table_begin' \(line 13\) has no '!series_matrix_table_end': the file is truncated.*Download it again",
+        match=(
+            r"cut_series_matrix\.txt\.gz.*'!series_matrix_table_begin' \(line 13\) has no '!series_matrix_table_end': "
+            r"the file is truncated.*Download it again"
+        ),
     ):
         read_series_matrix(p)
     # a cut gzip stream
@@ -170,7 +173,10 @@ def test_series_matrix_bad_input(tmp_path):
     p = write(tmp_path / "fields_series_matrix.txt", bad)
     with pytest.raises(
         SeedsigError,
-        match=rf"fields_series_matrix\.txt': line {table_line(bad, '1053_at')} has 5 tab-separated fields but the header .*\(line 14\) has 4",
+        match=(
+            rf"fields_series_matrix\.txt': line {table_line(bad, '1053_at')} has 5 tab-separated fields but the header "
+            rf".*\(line 14\) has 4"
+        ),
     ):
         read_series_matrix(p)
     # a row with a missing field (pandas would fill NaN silently)
@@ -187,7 +193,8 @@ def test_series_matrix_bad_input(tmp_path):
     bad = good.replace("6.5", "6,5")
     with pytest.raises(
         SeedsigError,
-        match=rf"line {table_line(bad, '1007_s_at')}, column 'GSM1002' \(row 1007_s_at\) has the non-numeric value '6,5'",
+        match=rf"line {table_line(bad, '1007_s_at')}, column 'GSM1002' \(row 1007_s_at\) "
+        r"has the non-numeric value '6,5'",
     ):
         read_series_matrix(write(tmp_path / "text_series_matrix.txt", bad))
     # fewer rows than !Sample_data_row_count
@@ -267,7 +274,10 @@ def test_family_soft_gpl97_and_platform_choice(family_gpl97):
     assert not set(family_gpl97.matrix.columns) & set(read_soft(gse781("GSM11805.txt.gz")).matrix.columns)
     with pytest.raises(
         SeedsigError,
-        match=r"GSE781_family.soft.gz' holds samples of 2 platforms \(GPL96, GPL97\); set the cohort sheet's platform column",
+        match=(
+            r"GSE781_family.soft.gz' holds samples of 2 platforms \(GPL96, GPL97\); set the cohort sheet's platform "
+            r"column"
+        ),
     ):
         read_soft(gse781("GSE781_family.soft.gz"))
     with pytest.raises(SeedsigError, match="asks for platform GPL570 but the file holds only GPL96, GPL97"):
@@ -316,7 +326,10 @@ def test_soft_bad_input(tmp_path):
     begin_line = cut[: cut.index(b"!sample_table_begin", first)].count(b"\n") + 1
     with pytest.raises(
         SeedsigError,
-        match=rf"table of \^SAMPLE GSM11805 \('!sample_table_begin', line {begin_line}\) has no '!sample_table_end' before the file ends: the file is truncated.*Download it again",
+        match=(
+            rf"table of \^SAMPLE GSM11805 \('!sample_table_begin', line {begin_line}\) has no '!sample_table_end' "
+            rf"before the file ends: the file is truncated.*Download it again"
+        ),
     ):
         read_soft(tmp_path / "GSE781_family.soft", platform="GPL96")
     # a cut gzip download
@@ -324,7 +337,10 @@ def test_soft_bad_input(tmp_path):
     with pytest.raises(SeedsigError, match="not a complete gzip file .*download it again"):
         read_soft(tmp_path / "cut.soft.gz")
     # a sample table with a non-numeric VALUE
-    small = b"^SAMPLE = GSM1\n!Sample_title = a\n!Sample_platform_id = GPL1\n!sample_table_begin\nID_REF\tVALUE\np1\t1.5\np2\thigh\n!sample_table_end\n"
+    small = (
+        b"^SAMPLE = GSM1\n!Sample_title = a\n!Sample_platform_id = "
+        b"GPL1\n!sample_table_begin\nID_REF\tVALUE\np1\t1.5\np2\thigh\n!sample_table_end\n"
+    )
     (tmp_path / "GSM1.soft").write_bytes(small)
     with pytest.raises(
         SeedsigError, match=r"GSM1.soft': line 7, column 'VALUE' \(row p2\) has the non-numeric value 'high'"

@@ -1,5 +1,6 @@
-"""A local stand-in for GEO's HTTPS layout, for tests of :mod:`seedsig.ingest.download` and of the pipeline with ``geo:``
-inputs: ``from geo_server import geo_server`` (a pytest fixture) or ``with serve_geo() as server: ...``.
+"""A local stand-in for GEO's HTTPS layout, for tests of :mod:`seedsig.ingest.download` and of the pipeline with
+``geo:`` inputs: ``from helpers.geo_server import geo_server`` (a pytest fixture) or ``with serve_geo() as server:
+...``.
 
 A ``ThreadingHTTPServer`` on 127.0.0.1 (port 0) in a thread serves local files through a route table (request path,
 with its query string for the NCBI download URL -> local file). It honours ``Range: bytes=N-`` (206 with
@@ -15,10 +16,11 @@ injects faults per path:
 
 API: ``server.geo_base`` / ``server.download_base`` (the values for the config keys ``geo.base_url`` /
 ``geo.download_url``), ``server.add(path, file, **faults)`` (add or replace a route), ``server.fault(path, **faults)``
-(change the faults of a route; also works for a path without a file, e.g. ``status=404``), ``server.route(path)`` (its :class:`Route`: ``.file``, faults), ``server.count(path)``,
-``server.ranges(path)`` (the ``Range`` header of each request, None when absent), ``server.total_requests()``,
-``server.reset_counts()``, ``server.url(path)``. Paths may be given with or without a query string; query parameters
-are compared in any order. The default routes (:data:`GSE201926_MATRIX`, :data:`GSE201926_COUNTS`, :data:`GPL97_ANNOT`,
+(change the faults of a route; also works for a path without a file, e.g. ``status=404``), ``server.route(path)`` (its
+:class:`Route`: ``.file``, faults), ``server.count(path)``, ``server.ranges(path)`` (the ``Range`` header of each
+request, None when absent), ``server.total_requests()``, ``server.reset_counts()``, ``server.url(path)``. Paths may be
+given with or without a query string; query parameters are compared in any order. The default routes
+(:data:`GSE201926_MATRIX`, :data:`GSE201926_COUNTS`, :data:`GPL97_ANNOT`,
 :data:`GSE781_SOFT`) serve the real GEO files in ``../shared/datasets`` (the fixture skips when they are absent).
 """
 

@@ -1,16 +1,15 @@
-"""Gene identifier resolution and matrix harmonization, on real identifiers (HGNC 2024-10 table shipped with the package).
+"""Gene identifier resolution and matrix harmonization, on real identifiers (HGNC 2024-10 table shipped with the
+package).
 
 Exact counts below are for the shipped tables (``hgnc_version()``, ``refseq_version()`` = org.Hs.eg.db 3.16); rebuilding
 a table from a newer release will move them, which is what these tests are for. Real files are read in place from
 ../shared/datasets (the test is skipped when it is absent); a few tests write small variants of them into tmp_path.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_file
+from conftest import REPO, shared_file
 
 from seedsig.core.errors import SeedsigError
 from seedsig.core.tables import read_matrix
@@ -40,7 +39,8 @@ def test_shipped_table_is_hgnc_2024_10():
     assert v["source"] == "hgnc_complete_set_2024-10.txt.gz" and v["n_genes"] == len(hgnc_table()) == 43882
 
 
-# ---------------------------------------------------------------- the "Checks done" table of hgnc_complete_set/SOURCE.md
+# ---------------------------------------------------------------- the "Checks done" table of
+# hgnc_complete_set/SOURCE.md
 @pytest.mark.parametrize(
     "query,symbol,status",
     [
@@ -325,7 +325,8 @@ def test_representative_rows_ties_by_label():
     assert list(pos) == [1]
 
 
-# ---------------------------------------------------------------- RefSeq accessions (org.Hs.eg.db 3.16 table shipped with the package)
+# ---------------------------------------------------------------- RefSeq accessions (org.Hs.eg.db 3.16 table shipped
+# with the package)
 def test_shipped_refseq_table():
     v = refseq_version()
     assert v["n_accessions"] == len(refseq_table()) == 210551 and v["n_entrez_genes"] == 45809
@@ -344,7 +345,7 @@ def test_refseq_table_rebuilds_to_the_same_bytes(tmp_path):
     from importlib import resources
 
     src = shared_file("org_hs_eg_db_3.16_refseq_alias", "refseq_to_entrez_symbol.tsv.gz")
-    script = Path(__file__).resolve().parents[1] / "scripts" / "build_refseq_table.py"
+    script = REPO / "scripts" / "build_refseq_table.py"
     subprocess.run([sys.executable, str(script), str(src), str(tmp_path)], check=True, capture_output=True)
     data = resources.files("seedsig").joinpath("data")
     for name in ("refseq_entrez.tsv.gz", "refseq_entrez.json"):
@@ -382,7 +383,8 @@ def test_refseq_table_rebuilds_to_the_same_bytes(tmp_path):
             "NM_000323",
             "NM_000323",
             "unmapped",
-            "RefSeq accession NM_000323 not in HGNC nor in org.Hs.eg.db 3.16 (NCBI Gene 2022-09-12), e.g. retired; kept as given",
+            "RefSeq accession NM_000323 not in HGNC nor in org.Hs.eg.db 3.16 (NCBI Gene 2022-09-12), e.g. retired; "
+            "kept as given",
         ),
         (
             "NP_000575.1",
@@ -402,7 +404,8 @@ def test_refseq_table_rebuilds_to_the_same_bytes(tmp_path):
             "NM_020683",
             "NM_020683",
             "ambiguous",
-            "RefSeq NM_020683: 2 genes (ADORA3, TMIGD3): Entrez 57413 of TMIGD3; HGNC RefSeq accession of ADORA3; kept as given",
+            "RefSeq NM_020683: 2 genes (ADORA3, TMIGD3): Entrez 57413 of TMIGD3; HGNC RefSeq accession of ADORA3; kept "
+            "as given",
         ),
         ("NM_005692", "NM_005692", "ambiguous", None),  # HGNC lists it for ABCF2 and the ABCF2-H2BK1 readthrough
     ],
@@ -568,7 +571,8 @@ def test_gpl96_symbols_alone_resolve_2009_symbols(tmp_path):
     )
     assert m.loc["209101_at", "symbol"] == "CCN2" and m.loc["208999_at", "symbol"] == "SEPTIN8"
     assert m.loc["200012_x_at", "symbol"] == "RPL21"  # LOC653737 / LOC729402 are no symbols any more
-    # against the Entrez route: agree on all but 8 of 19,987 probes both map (2009 symbols now approved for another gene, e.g. PRG2)
+    # against the Entrez route: agree on all but 8 of 19,987 probes both map (2009 symbols now approved for another
+    # gene, e.g. PRG2)
     by_entrez = resolve_ids(full["ID"], "probe", gse781("GPL96_annotation_from_GSE781_family.tsv.gz"))
     both = ((by_symbol["status"] == "mapped") & (by_entrez["status"] == "mapped")).to_numpy()
     assert (
@@ -657,7 +661,8 @@ def test_probe_annotation_errors(tmp_path):
     full[["ID", "GB_ACC", "Gene Title"]].to_csv(tmp_path / "no_genes.tsv", sep="\t", index=False)
     with pytest.raises(
         SeedsigError,
-        match=r"no gene symbol column \(Gene Symbol, Symbol.*columns found: ID, GB_ACC, Gene Title\. Give an annotation",
+        match=r"no gene symbol column \(Gene Symbol, Symbol.*columns found: ID, GB_ACC, Gene Title\. "
+        r"Give an annotation",
     ):
         resolve_ids(["202859_x_at"], "probe", tmp_path / "no_genes.tsv")
     # a GEO sample file is no annotation (ID_REF, VALUE, ABS_CALL)
@@ -666,11 +671,17 @@ def test_probe_annotation_errors(tmp_path):
     full[["Gene Symbol", "ENTREZ_GENE_ID"]].to_csv(tmp_path / "no_ids.tsv", sep="\t", index=False)
     with pytest.raises(
         SeedsigError,
-        match=r"no probe id column \(ID, ID_REF, PROBE_ID, Probe Set ID, PROBE\); columns found: Gene Symbol, ENTREZ_GENE_ID",
+        match=(
+            r"no probe id column \(ID, ID_REF, PROBE_ID, Probe Set ID, PROBE\); columns found: Gene Symbol, "
+            r"ENTREZ_GENE_ID"
+        ),
     ):
         read_platform_annotation(tmp_path / "no_ids.tsv")
     # the annotation of another platform (HG-U133B for HG-U133A probes): no matrix probe is in it
-    wrong = r"GPL97.annot.gz: none of the 2 probe ids of the matrix is in its ID column \(e.g. matrix '202859_x_at', annotation '200000_s_at'\)"
+    wrong = (
+        r"GPL97.annot.gz: none of the 2 probe ids of the matrix is in its ID column \(e.g. matrix '202859_x_at', "
+        r"annotation '200000_s_at'\)"
+    )
     with pytest.raises(SeedsigError, match=wrong):
         resolve_ids(["205207_at", "202859_x_at"], "probe", gse781("GPL97.annot.gz"), require_match=True)
     with pytest.raises(SeedsigError, match=wrong):
@@ -690,7 +701,8 @@ def test_probe_annotation_errors(tmp_path):
 
 
 def test_platform_annotation_other_layouts(tmp_path):
-    """Affymetrix CSV (quoted, '---' for none, 'Probe Set ID' / 'Entrez Gene'); quoted TSV; GEO header lines; '.0' Entrez."""
+    """Affymetrix CSV (quoted, '---' for none, 'Probe Set ID' / 'Entrez Gene'); quoted TSV; GEO header lines; '.0'
+    Entrez."""
     full = pd.read_csv(gse781("GPL96_annotation_from_GSE781_family.tsv.gz"), sep="\t", dtype=str, keep_default_na=False)
     rows = full[full["ID"].isin(["202859_x_at", "205207_at", "1007_s_at", "AFFX-BioB-5_at"])]
     csv_t = rows.rename(columns={"ID": "Probe Set ID", "ENTREZ_GENE_ID": "Entrez Gene"}).replace("", "---")

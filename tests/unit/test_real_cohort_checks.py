@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import shared_file
-from test_report_truth import BIG, SURV_COLUMNS, parse, report, write_cohort
-from test_report_truth import FOCAL as FOCAL_SIGS
+from helpers.report_results import BIG, SURV_COLUMNS, parse, report, write_cohort
+from helpers.report_results import FOCAL as FOCAL_SIGS
 
 from seedsig.core.cohort import write_h5ad
 from seedsig.core.errors import SeedsigError

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import shared_file
-from test_pipeline import new_workdir, read_tsv, run_snakemake
+from conftest import new_workdir, read_tsv, run_snakemake, shared_file
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import GOLDEN, shared_file
-from test_pipeline import new_workdir, read_tsv, run_snakemake
+from conftest import GOLDEN, new_workdir, read_tsv, run_snakemake, shared_file
 
 pytestmark = pytest.mark.slow
 
@@ -161,7 +160,8 @@ def test_gse1992_rfs_association_survival_and_meta(real_run):
         assert uni[ours] == pytest.approx(gold[theirs], rel=1e-6), ours
     assert 0 <= uni["p_random_null"] <= 1 and 0.3 < uni["concordance"] < 0.8 and 0 <= uni["ph_p"] <= 1
     adj = surv[(surv.method == "zscore") & (surv.signature == "SS") & (surv.model == "adjusted")].iloc[0]
-    # er_positive is 'missing' for 2 samples: read as NA (not a third ER category), so the model has 122 complete cases as R's
+    # er_positive is 'missing' for 2 samples: read as NA (not a third ER category), so the model has 122 complete cases
+    # as R's
     gold_adj = pd.read_csv(GOLDEN / "survival" / "coxph_models.tsv", sep="\t", index_col=0).loc["gse1992_ss_adjusted"]
     assert (
         adj["covariates"] == "er_positive;age"

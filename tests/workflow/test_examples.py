@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, shared_file
-from geo_server import GSE201926_MATRIX, default_routes, serve_geo
-from test_pipeline import new_workdir, read_tsv, run_snakemake
+from conftest import REPO, new_workdir, read_tsv, run_snakemake, shared_file
+from helpers.geo_server import GSE201926_MATRIX, default_routes, serve_geo
 
 pytestmark = pytest.mark.slow
 

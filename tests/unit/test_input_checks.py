@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import GOLDEN, REPO, shared_file
+from conftest import GENES, GOLDEN, REPO, shared_file
 
 from seedsig.cli import main
 from seedsig.core.errors import SeedsigError
@@ -22,10 +22,9 @@ from seedsig.ingest.ids import (
 )
 from seedsig.ingest.stage import MIN_COHORT_SAMPLES, ingest_cohort, resolve_cohort_input
 
-GENES = ["IL6", "IL8", "FSCN1", "MMP1", "ID1", "TNC", "PTGS2", "HBEGF", "IL11", "CTGF", "ESR1", "GAPDH", "ACTB"] + [
-    f"RPL{i}" for i in range(3, 40)
-]
 WHERE = "cohort 'tiny', expression 'x.tsv'"
+
+
 SIGNATURES = str(REPO / "config" / "signatures" / "self_seeding.tsv")
 
 
@@ -82,7 +81,10 @@ def test_transposed_by_clinical_sample_ids_whatever_the_ids():
     assert looks_transposed(t.index, t.columns, "symbol") is None  # ids alone say nothing
     with pytest.raises(
         SeedsigError,
-        match=r"row ids are the clinical table's sample ids \(24 of 24, e.g. P00, P01, P02\) and its column names are not",
+        match=(
+            r"row ids are the clinical table's sample ids \(24 of 24, e.g. P00, P01, P02\) and its column names are "
+            r"not"
+        ),
     ):
         check(t, sample_ids=[f"P{i:02d}" for i in range(24)])
 
@@ -411,6 +413,8 @@ GEO, EMC, RNA = (
     "gse2034_emc_wang2005",
     "gse201926_endometrial_rnaseq_ncbi_counts_tpm",
 )
+
+
 REAL = {  # the sheet rows of test_pipeline_real.py, test_pipeline_geo.py and test_examples.py
     "vdv": dict(
         expression=("vdv_vantveer2002_78_randomforestsrc", "expression.tsv.gz"),
@@ -500,21 +504,3 @@ def test_real_intensities_and_nfcore_counts_pass(tmp_path):
         check_expression(counts.astype(float), "airway", "log_expression", "ensembl")
     with pytest.raises(SeedsigError, match="looks transposed"):
         check_expression(counts.T.astype(float), "airway", "counts", "ensembl", sample_ids=list(counts.columns))
-
-
-# --------------------------------------------------------------------------------------- end to end (slow)
-@pytest.mark.slow
-def test_pipeline_transposed_matrix_stops_at_ingest(tmp_path):
-    from test_bad_input import expect_failure, write_cohort
-    from test_pipeline import new_workdir
-
-    wd = new_workdir(tmp_path)
-
-    def transpose(p):
-        pd.read_csv(p, sep="\t", index_col=0).T.rename_axis("sample").to_csv(p, sep="\t")
-
-    files = write_cohort(wd, counts_edit=transpose)
-    out = expect_failure(
-        wd, files, "looks transposed", "orientation: samples_x_genes", str(files["counts"]), "cohort 'tiny'"
-    )
-    assert "zero library size" not in out

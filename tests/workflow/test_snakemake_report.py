@@ -9,28 +9,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_pipeline import new_workdir, run_snakemake
+from conftest import run_snakemake
 
 pytestmark = pytest.mark.slow
 
 _RUN: dict = {}
-
-
-def example_run_once(tmp_path_factory):
-    """The example pipeline run once per test session (this module and test_browser.py share it)."""
-    if "run" not in _RUN:
-        wd = new_workdir(tmp_path_factory.mktemp("example_report"))
-        sheet = wd / "config" / "cohorts.tsv"
-        lines = sheet.read_text().splitlines()
-        example = next(ln for ln in lines if ln.startswith("example\t"))
-        sheet.write_text("\n".join([*lines, "example_b" + example[len("example") :]]) + "\n")
-        _RUN["run"] = (wd, run_snakemake(wd))
-    return _RUN["run"]
-
-
-@pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    return example_run_once(tmp_path_factory)
 
 
 # tables registered with report(...) in workflow/rules/*.smk, per rule (normalize writes no table)
@@ -46,8 +29,8 @@ REGISTERED = {
 }
 
 
-def test_snakemake_report_zip(example):
-    wd, _ = example
+def test_snakemake_report_zip(example_run):
+    wd, _ = example_run
     proc = run_snakemake(wd, "--report", "report.zip")
     assert "Report created" in proc.stdout + proc.stderr
     with zipfile.ZipFile(wd / "report.zip") as z:
@@ -77,13 +60,14 @@ def _log(wd: Path, rule: str, name: str = "example") -> str:
     return (wd / "results" / "logs" / rule / f"{name}.log").read_text()
 
 
-def test_rule_logs_have_progress_bars_and_summaries(example):
-    wd, _ = example
+def test_rule_logs_have_progress_bars_and_summaries(example_run):
+    wd, _ = example_run
     assoc = _log(wd, "associate")
     # the summary with the numbers and the time of each long step
     m = re.search(
         r"associate example: (\d+) correlation rows; random null B=1000 for 3 focal x 2 methods in [\d.]+ s; "
-        r"bootstrap B=1000 for (\d+) Spearman rows in [\d.]+ s; prerank (\d+) rows for 2 method\(s\) in [\d.]+ s; [\d.]+ s in all",
+        r"bootstrap B=1000 for (\d+) Spearman rows in [\d.]+ s; prerank (\d+) rows for 2 method\(s\) in [\d.]+ s; "
+        r"[\d.]+ s in all",
         assoc,
     )
     assert m, assoc
@@ -97,7 +81,8 @@ def test_rule_logs_have_progress_bars_and_summaries(example):
         assert re.search(re.escape(desc) + r": 100%\|[^|]*\| " + f"{total}/{total}", assoc), (desc, assoc)
     surv = _log(wd, "survival")
     m = re.search(
-        r"survival example: (\d+) Cox rows \((\d+) endpoint\(s\) x 2 methods\) in [\d.]+ s; random null B=1000 for (\d+) univariate rows from (\d+) method x signature score sets in [\d.]+ s",
+        r"survival example: (\d+) Cox rows \((\d+) endpoint\(s\) x 2 methods\) in [\d.]+ s; random null B=1000 for "
+        r"(\d+) univariate rows from (\d+) method x signature score sets in [\d.]+ s",
         surv,
     )
     assert m, surv
@@ -115,8 +100,8 @@ def test_rule_logs_have_progress_bars_and_summaries(example):
         assert " INFO " in path.read_text(), path
 
 
-def test_terminal_gets_one_summary_line_per_rule(example):
-    wd, proc = example
+def test_terminal_gets_one_summary_line_per_rule(example_run):
+    wd, proc = example_run
     out = proc.stdout + proc.stderr
     lines = out.splitlines()
     expected = {"meta: 2 cohorts;": 1}
@@ -136,8 +121,8 @@ def test_terminal_gets_one_summary_line_per_rule(example):
     assert "%|" not in out, "a progress bar reached the terminal"
 
 
-def test_no_progress_output_in_tables_or_sidecars(example):
-    wd, _ = example
+def test_no_progress_output_in_tables_or_sidecars(example_run):
+    wd, _ = example_run
     files = [p for p in (wd / "results").rglob("*") if p.suffix in (".tsv", ".json") and "logs" not in p.parts]
     assert len(files) > 20
     for p in files:

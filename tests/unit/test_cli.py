@@ -80,7 +80,11 @@ def test_cli_user_error_is_one_line_exit_2(tmp_path):
 
 
 def test_cli_starts_fast_without_heavy_imports():
-    code = "import sys, seedsig.cli; heavy = [m for m in ('scanpy', 'anndata', 'gseapy', 'matplotlib', 'statsmodels') if m in sys.modules]; print(heavy)"
+    code = (
+        "import sys, seedsig.cli; "
+        "heavy = [m for m in ('scanpy', 'anndata', 'gseapy', 'matplotlib', 'statsmodels') if m in sys.modules]; "
+        "print(heavy)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "[]"
     t0 = time.perf_counter()
