@@ -278,7 +278,9 @@ def write_cohort(
     return d
 
 
-def report(root: Path, cohorts: list[str], meta: Path | None = None, config: dict | None = None) -> str:
+def report(
+    root: Path, cohorts: list[str], meta: Path | None = None, config: dict | None = None, figure_plan=None
+) -> str:
     out = root / "report.html"
     build_report(
         {c: root / c for c in cohorts},
@@ -288,6 +290,7 @@ def report(root: Path, cohorts: list[str], meta: Path | None = None, config: dic
         focal=FOCAL,
         primary_method="ssgsea",
         meta_dir=meta,
+        figure_plan=figure_plan,
     )
     return out.read_text()
 

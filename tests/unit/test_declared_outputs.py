@@ -5,6 +5,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from seedsig.core import layout
 from seedsig.core.errors import SeedsigError
@@ -61,3 +62,56 @@ def test_layout_spells_each_path_once():
     assert layout.cohort_file("coverage") == "results/{cohort}/coverage.tsv"
     assert layout.sidecar(layout.cohort_file("cell_scores", "c1", "zscore")) == "results/c1/cell_scores/zscore.json"
     assert layout.meta_file("survival") == "results/meta/survival.tsv"
+
+
+def test_layout_spells_the_figure_names():
+    """Figure names follow from the config, the sheet and the signature files: per cohort its data type (library
+    sizes for counts), its endpoints (the sheet's time/event, then survival.endpoints) and whether a relapse-site
+    column is set; the same names whatever the data then allow (a figure not drawn is a placeholder)."""
+    from seedsig import config as sconf
+    from seedsig.report.figure_plan import figure_plan
+    from seedsig.scoring.signatures import load_signatures
+
+    assert layout.figure_stem("km", "c 1", "ssgsea", "SS", "t/e") == "c-1/km_ssgsea_SS_t-e"
+    assert layout.figure_stem("forest_hr", "", "zscore", "SS") == "meta/forest_hr_zscore_SS"
+    assert layout.figure_stem("summary_heatmap") == "summary_heatmap"
+    sigs = load_signatures([REPO / "config" / "signatures" / f for f in ("self_seeding.tsv", "msigdb_metastasis.tsv")])
+    config = {
+        "scoring": {"methods": ["zscore", "ssgsea"]},
+        "report": {"primary_method": "ssgsea"},
+        "signatures": {"focal": ["SS", "SS_attraction"], "targets": ["SMID_RELAPSE_LUNG"]},
+        "survival": {
+            "endpoints": [{"name": "os", "time": "os_m", "event": "os_e"}],
+            "relapse_site": {"column": "site"},
+            "cohorts": {"b": {"endpoints": []}},
+        },
+    }
+    rows = {
+        "a": {"data_type": "counts", "time": "t", "event": "e", "relapse_site": ""},
+        "b": {"data_type": "intensity", "time": "", "event": "", "relapse_site": ""},
+    }
+    settings = {c: sconf.cohort_settings(config, c, r) for c, r in rows.items()}
+    plan = figure_plan(config, rows, settings, sigs, ["SMID_RELAPSE_LUNG"])
+    stems = [n.stem for n in layout.figure_names(**plan)]
+    assert stems[0] == "summary_heatmap" and len(stems) == len(set(stems))
+    a = [s[2:] for s in stems if s.startswith("a/")]
+    assert a[:4] == ["library_size", "expression_density", "score_distribution_zscore", "score_distribution_ssgsea"]
+    assert "scatter_null_ssgsea_SS_SMID_RELAPSE_LUNG" in a and "prerank_ssgsea_SS_SMID_RELAPSE_LUNG_down" in a
+    assert [s for s in a if s.startswith(("km_", "cif_"))] == [
+        "km_ssgsea_SS_t-e",
+        "km_ssgsea_SS_os",
+        "km_ssgsea_SS_attraction_t-e",
+        "km_ssgsea_SS_attraction_os",
+        "cif_ssgsea_SS_t-e",
+        "cif_ssgsea_SS_attraction_t-e",
+    ]  # a relapse-site column is set: cumulative incidence on the sheet's endpoint
+    b = [s[2:] for s in stems if s.startswith("b/")]
+    assert "library_size" not in b and not [s for s in b if s.startswith(("km_", "cif_"))]
+    assert stems[-3:] == [
+        "meta/forest_r_ssgsea_SS_SMID_RELAPSE_LUNG",
+        "meta/forest_hr_ssgsea_SS",
+        "meta/forest_hr_ssgsea_SS_attraction",
+    ]
+    files = layout.figure_files(**plan)
+    assert files[:2] == ["results/figures/summary_heatmap.svg", "results/figures/summary_heatmap.pdf"]
+    assert len(files) == 2 * len(stems)

@@ -162,6 +162,61 @@ def test_says_why_things_are_missing(report):
     assert re.search(r"<td><code>[0-9a-f]{64}</code></td>", html)  # sha256 of the input file
 
 
+FOCAL = ["SS", "SS_attraction", "SS_infiltration"]
+
+
+def test_every_declared_figure_is_written_and_only_those(tmp_path, report):
+    """layout.figure_names (from config, sheet and signatures) names exactly the files the report writes under
+    figures/: the figures it draws, and a "not drawn: why" placeholder for each the data do not allow; the HTML
+    is the same as without the plan (placeholders are never shown)."""
+    from seedsig.core import layout
+    from seedsig.report.figure_plan import prerank_sets
+
+    html_without, *_ = report
+    root = tmp_path / "results"
+    fake_cohort(root / "A", True, 1)
+    fake_cohort(root / "B", False, 2)
+    plan = {
+        "cohorts": {
+            "A": {"data_type": "counts", "primary_endpoint": "t/e", "endpoints": ["os"], "relapse_site": True},
+            "B": {"data_type": "log_expression", "primary_endpoint": "", "endpoints": [], "relapse_site": False},
+        },
+        "methods": ["zscore"],
+        "primary": "zscore",
+        "focal": FOCAL,
+        "targets": ["LMS", "BoMS", "BrMS"],
+        "prerank_sets": prerank_sets(SIGS, FOCAL),
+    }
+    drawn = build_report(
+        {"A": root / "A", "B": root / "B"},
+        root / "report.html",
+        signatures=SIGS,
+        config=CONFIG,
+        primary_method="zscore",
+        input_files=[("A: scores", str(root / "A" / "scores" / "zscore.tsv")), ("x", "geo:GSE1")],
+        figure_plan=plan,
+    )
+    declared = layout.figure_files(results=str(root), **plan)
+    written = sorted(str(p) for p in (root / "figures").rglob("*") if p.is_file())
+    assert written == sorted(declared)
+    assert "A/library_size.svg" in "".join(declared) and "B/library_size" not in "".join(declared)
+    assert f"{root}/figures/A/km_zscore_SS_t-e.svg" in declared and f"{root}/figures/A/km_zscore_SS_os.pdf" in declared
+    names = {n.stem: n for n in layout.figure_names(**plan)}
+    placeholders = sorted(set(names) - {w.stem for w in drawn})
+    assert {w.stem for w in drawn} <= set(names) and placeholders
+    for stem in placeholders:
+        svg = (root / "figures" / f"{stem}.svg").read_text()
+        assert "not drawn: " in svg and stem in svg, stem
+    svg = (root / "figures" / "A" / "scatter_null_zscore_SS_BoMS.svg").read_text()
+    assert "not drawn: SS vs BoMS in cohort A: BoMS is not scored in this cohort" not in svg  # the clause only
+    assert "not drawn: BoMS is not scored in this cohort" in svg
+    assert "one cohort" not in (root / "figures" / "meta" / "forest_hr_zscore_SS.svg").read_text()
+    html = (root / "report.html").read_text()
+    assert html == html_without.replace(str(report[3]), str(root))
+    embedded = check_figures(html, root / "figures")
+    assert {str(f.relative_to(root / "figures"))[: -len(".svg")] for f in embedded} == {w.stem for w in drawn}
+
+
 def test_figures_are_reproducible(tmp_path):
     from seedsig.core.plotting import FigureWriter
     from seedsig.report.figures import summary_heatmap

@@ -11,6 +11,7 @@ table); one slow test runs the pipeline on a cohort without the SS genes and a 3
 import html as htmlmod
 import logging
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from helpers.report_results import (
     BIG,
     FLOOR,
     FOCAL,
+    SIGS,
     TARGETS,
     parse,
     report,
@@ -320,3 +322,45 @@ def test_no_warning_on_a_thin_and_an_unscored_cohort(tmp_path, caplog):
         "noss/expression_density.svg",
     ):
         assert (tmp_path / "figures" / name).is_file(), name
+
+
+def test_declared_figures_of_a_thin_and_an_unscored_cohort_are_placeholders(tmp_path, caplog):
+    """With the run's figure plan, every declared figure is written: the ones the data do not allow (too few
+    samples, SS not scored, nothing pooled) as 'not drawn: why' placeholders; the HTML does not change."""
+    from seedsig.core import layout
+    from seedsig.report.figure_plan import prerank_sets
+
+    write_cohort(tmp_path, "thin", 3, thin=True, h5ad=True)
+    write_cohort(tmp_path, "noss", 24, unscored=FOCAL, h5ad=True, seed=5)
+    meta = write_meta(tmp_path, {t: 0 for t in TARGETS})
+    html = report(tmp_path, ["thin", "noss"], meta)
+    shutil.rmtree(tmp_path / "figures")
+    cohort = {"data_type": "counts", "primary_endpoint": "mfs_months/mfs_event", "endpoints": [], "relapse_site": False}
+    plan = {
+        "cohorts": {"thin": cohort, "noss": cohort},
+        "methods": ["ssgsea"],
+        "primary": "ssgsea",
+        "focal": list(FOCAL),
+        "targets": list(TARGETS),
+        "prerank_sets": prerank_sets(SIGS, FOCAL),
+    }
+    with caplog.at_level(logging.INFO, logger="seedsig"):
+        assert report(tmp_path, ["thin", "noss"], meta, figure_plan=plan) == html
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    figures = tmp_path / "figures"
+    assert sorted(str(p) for p in figures.rglob("*") if p.is_file()) == sorted(
+        layout.figure_files(results=str(tmp_path), **plan)
+    )
+
+    def text(stem: str) -> str:
+        return " ".join(re.findall(r">([^<]+)</text>", (figures / f"{stem}.svg").read_text()))
+
+    assert "not drawn: too few samples (n = 3, fewer than associate.min_samples = 10)" in text(
+        "thin/scatter_null_ssgsea_SS_LMS"
+    )
+    assert "not drawn: SS cannot be scored in noss" in text("noss/km_ssgsea_SS_mfs_months-mfs_event")
+    assert "not drawn: SS_attraction cannot be scored in noss" in text(
+        "noss/km_ssgsea_SS_attraction_mfs_months-mfs_event"
+    )
+    assert "not drawn" in text("meta/forest_r_ssgsea_SS_LMS") and "not drawn" in text("meta/forest_hr_ssgsea_SS")
+    assert "not drawn" not in text("thin/expression_density")

@@ -148,9 +148,12 @@ def test_e2e_figures_written_and_embedded(two_cohort_run):
     html = (wd / "results" / "report.html").read_text()
     figdir = wd / "results" / "figures"
     embedded = {f.relative_to(figdir).as_posix() for f in check_figures(html, figdir)}
-    assert embedded == {
-        f.relative_to(figdir).as_posix() for f in figdir.rglob("*.svg")
-    }  # every written figure is shown
+    written = {f.relative_to(figdir).as_posix(): f.read_text() for f in figdir.rglob("*.svg")}
+    placeholders = {n for n, svg in written.items() if "not drawn: " in svg}
+    # every figure drawn is shown; a declared figure the data do not allow is a placeholder, never shown
+    assert embedded == set(written) - placeholders
+    assert "example/scatter_null_ssgsea_SS_LOWCOV.svg" in placeholders  # LOWCOV is not scored
+    assert "not drawn: LOWCOV is not scored in this cohort" in written["example/scatter_null_ssgsea_SS_LOWCOV.svg"]
     for name in (
         "summary_heatmap.svg",
         "example/library_size.svg",
@@ -255,7 +258,9 @@ def test_e2e_says_why_sections_are_absent(two_cohort_run, one_cohort_run):
     assert "No meta-analysis: pooling needs at least two cohorts; this run has one (example)." in one
     assert not any(r["attrs"]["data-cohort"] == "pooled" for r in parse(one).rows["summary-correlations"])
     check_figures(one, wd1 / "results" / "figures")
-    assert not (wd1 / "results" / "figures" / "meta").exists()
+    # the forest plots are declared whatever the data: with one cohort each says why it is not drawn
+    forests = sorted((wd1 / "results" / "figures" / "meta").glob("*.svg"))
+    assert forests and all("not drawn: pooling needs at least two cohorts" in f.read_text() for f in forests)
     # figures are reproducible: the same cohort drawn in two runs gives the same files
     for name in (
         "example/km_ssgsea_SS_mfs_months-mfs_event",
@@ -277,5 +282,8 @@ def test_e2e_snakemake_report_zip_has_the_figures(two_cohort_run):
     run_snakemake(wd, "--configfile", str(wd / "config" / "test.yaml"), "--report", str(wd / "report.zip"))
     names = zipfile.ZipFile(wd / "report.zip").namelist()
     assert any(n.endswith("summary_heatmap.svg") for n in names)
-    assert any(n.endswith("example/km_ssgsea_SS_mfs_months-mfs_event.svg") for n in names)
+    assert any(n.endswith("/km_ssgsea_SS_mfs_months-mfs_event.svg") for n in names)
     assert any(n.endswith("report.html") for n in names)
+    # each figure registered one by one, labelled by its name under results/figures/
+    index = zipfile.ZipFile(wd / "report.zip").read("report/report.html").decode()
+    assert "example/km_ssgsea_SS_mfs_months-mfs_event" in index

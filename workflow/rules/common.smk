@@ -10,6 +10,8 @@ from seedsig.core import layout
 from seedsig.core.errors import SeedsigError
 from seedsig.core.failure import fail
 from seedsig.ingest.clinical import harmonize_settings
+from seedsig.report.figure_plan import figure_plan
+from seedsig.scoring.signatures import load_signatures
 
 min_version("9.0")
 
@@ -174,3 +176,32 @@ def all_outputs():
         + [sidecar(m) for m in META_OUTPUTS]
         + [REPORT]
     )
+
+
+# The report's figures, declared one by one (results/figures/, never a directory() output): their names follow from
+# the config, the sheet and the signature files (seedsig.core.layout.figure_names); the report writes a "not drawn"
+# placeholder for each figure the data do not allow.
+FIGURE_PLAN = figure_plan(
+    config,
+    {c: dict(SHEET.loc[c]) for c in COHORTS},
+    COHORT_SETTINGS,
+    load_signatures(SIGNATURE_FILES),
+    TARGETS,
+)
+
+
+def figure_report(path):
+    """An SVG figure of the report registered for `snakemake --report` (labelled by its name)."""
+    name = path[len(layout.figures_dir(RESULTS)) + 1 : -len(".svg")]
+    return report(
+        path,
+        caption="../report/figures_svg.rst",
+        category="Figures",
+        labels={"figure": name},
+    )
+
+
+def figure_outputs():
+    """Every figure file of the report: the SVGs registered for `snakemake --report`, their PDF twins plain."""
+    files = layout.figure_files(results=RESULTS, **FIGURE_PLAN)
+    return [figure_report(f) if f.endswith(".svg") else f for f in files]

@@ -1,5 +1,7 @@
 # The run's report: one standalone HTML file over every cohort of the sheet, and every figure of it in
-# results/figures/ as SVG and PDF (registered for `snakemake --report report.zip`).
+# results/figures/ as SVG and PDF (registered for `snakemake --report report.zip`). The figures are declared one
+# by one: their names follow from the config, the sheet and the signature files (seedsig.core.layout spells
+# them); a figure the data do not allow is written as a "not drawn: why" placeholder.
 
 
 rule report:
@@ -14,12 +16,7 @@ rule report:
             caption="../report/figures_html_report.rst",
             category="Report",
         ),
-        figures=report(
-            directory(f"{RESULTS}/figures"),
-            patterns=["{name}.svg"],
-            caption="../report/figures_svg.rst",
-            category="Figures",
-        ),
+        figures=figure_outputs(),
     log:
         f"{RESULTS}/logs/report.log",
     conda:
@@ -33,6 +30,7 @@ rule report:
         meta=lambda wc, input: str(Path(input.meta[0]).parent),
         focal=FOCAL,
         primary_method=config["report"]["primary_method"],
+        figure_plan=FIGURE_PLAN,
         config=config,
         # every input file named in the sheet (sha256 in the report's Methods), then the configuration
         input_files=[

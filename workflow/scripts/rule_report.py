@@ -1,4 +1,4 @@
-"""Rule report: results/report.html over every cohort, and every figure in results/figures/ (SVG + PDF)."""
+"""Rule report: results/report.html over every cohort, and every declared figure in results/figures/ (SVG + PDF)."""
 
 from seedsig.core.progress import summarized
 from seedsig.core.rules import run_rule
@@ -14,8 +14,8 @@ def main(smk):
         smk.params.focal,
         smk.params.primary_method,
         smk.params.meta,
-        figures_dir=smk.output.figures,
         input_files=smk.params.input_files,
+        figure_plan=smk.params.figure_plan,
     )
 
 

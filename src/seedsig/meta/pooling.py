@@ -196,7 +196,8 @@ def pool(effects: Sequence[float] | np.ndarray, variances: Sequence[float] | np.
     y, v = _as_float(effects, "effects"), _as_float(variances, "variances")
     if y.ndim != 1 or v.ndim != 1 or y.shape != v.shape:
         raise SeedsigError(
-            f"pool(): effects and variances must be two 1-D sequences of the same length (got shapes {y.shape} and {v.shape})."
+            "pool(): effects and variances must be two 1-D sequences of the same length"
+            f" (got shapes {y.shape} and {v.shape})."
         )
     ok = np.isfinite(y) & np.isfinite(v) & (v > 0)
     dropped = int((~ok).sum())
@@ -264,7 +265,8 @@ def _numeric(table: pd.DataFrame, col: str, what: str) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise SeedsigError(
-            f"{what}: column '{col}' has the non-numeric value {raw.iloc[i]!r} (cohort {table['cohort'].iloc[i]!r}); give a number, or NA when unknown."
+            f"{what}: column '{col}' has the non-numeric value {raw.iloc[i]!r} (cohort {table['cohort'].iloc[i]!r});"
+            " give a number, or NA when unknown."
         )
     return val.to_numpy(dtype=np.float64)
 
@@ -279,7 +281,8 @@ def _keys_and_cohorts(
     if na.any():
         i = int(np.flatnonzero(na.to_numpy())[0])
         raise SeedsigError(
-            f"{what}: row {i + 1} has no value in {', '.join(c for c in t.columns if pd.isna(t.iloc[i][c]))}; every row needs {', '.join([*keys, 'cohort'])}."
+            f"{what}: row {i + 1} has no value in {', '.join(c for c in t.columns if pd.isna(t.iloc[i][c]))};"
+            f" every row needs {', '.join([*keys, 'cohort'])}."
         )
     t = t.astype(str)
     for c in lower:
@@ -287,13 +290,15 @@ def _keys_and_cohorts(
         unknown = sorted(set(t[c]) - set((allowed or {}).get(c, set(t[c]))))
         if unknown:
             raise SeedsigError(
-                f"{what}: unknown {c}(s) {', '.join(map(repr, unknown))} in column '{c}'; use {' or '.join(repr(x) for x in sorted(allowed[c]))}."
+                f"{what}: unknown {c}(s) {', '.join(map(repr, unknown))} in column '{c}';"
+                f" use {' or '.join(repr(x) for x in sorted(allowed[c]))}."
             )
     dup = t.duplicated()
     if dup.any():
         r = t[dup].iloc[0]
         raise SeedsigError(
-            f"{what}: cohort '{r['cohort']}' appears more than once for {', '.join(f'{c}={r[c]}' for c in keys)}; each cohort gives one estimate per key (did two cohorts get the same name?)."
+            f"{what}: cohort '{r['cohort']}' appears more than once for {', '.join(f'{c}={r[c]}' for c in keys)};"
+            " each cohort gives one estimate per key (did two cohorts get the same name?)."
         )
     return t
 
@@ -363,7 +368,8 @@ def pool_correlations(table: pd.DataFrame) -> pd.DataFrame:
     if np.any(np.abs(r) > 1):
         i = int(np.flatnonzero(np.abs(r) > 1)[0])
         raise SeedsigError(
-            f"{what}: r = {r[i]} for cohort '{keyed['cohort'].iloc[i]}' is outside [-1, 1]; is column 'r' a correlation?"
+            f"{what}: r = {r[i]} for cohort '{keyed['cohort'].iloc[i]}' is outside [-1, 1];"
+            " is column 'r' a correlation?"
         )
     reason = np.full(len(r), "", dtype=object)
     reason[np.abs(r) == 1] = "r = +-1, no sampling variance"
@@ -439,49 +445,25 @@ def _per_cohort(rows: pd.DataFrame, scale: str) -> tuple[pd.DataFrame, np.ndarra
     return per, est, lo, hi, var
 
 
-def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, *, scale: str = "r", title: str = ""):
-    """Forest plot of one key: a row per cohort (square sized by its random-effects weight, 95% interval as a
-    line) and diamonds for the pooled random-effects (DerSimonian-Laird) and fixed-effect estimates.
+def _num(r: dict, c: str) -> float:
+    """A value of a pooled row as a float (NaN when missing or not numeric)."""
+    return float(pd.to_numeric(pd.Series([r.get(c)]), errors="coerce").iloc[0])
 
-    ``rows``: per-cohort estimates with columns cohort, estimate, and ci_low / ci_high when available (r or HR
-    scale). For ``scale="r"`` a column n (with statistic) gives the Fisher-z variance used in pooling (and the
-    Fisher interval where ci_low / ci_high are missing), else the variance comes from the interval; for
-    ``scale="hr"`` it comes from the (Wald) interval on the log scale. Weights are 1 / (v + tau2_DL), in
-    percent of their sum. ``pooled``: the pooled rows of that key (as from :func:`pool_correlations` /
-    :func:`pool_hazard_ratios`). The reference line is at 0 (r) or 1 (HR, log x-axis); a text column gives
-    each row's estimate [95% CI] and weight; I^2, tau^2 and Q of the DL pool are in the caption. Returns a
-    matplotlib Figure built without pyplot (headless, nothing shown or written), 3.5 inches wide (one
-    journal column); the y tick labels are the cohorts (sorted) then the pooled rows."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Polygon
-    from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
 
-    if scale not in ("r", "hr"):
-        raise SeedsigError(f"forest_figure(): scale must be 'r' or 'hr', not {scale!r}.")
-    _check_columns(rows, ["cohort", "estimate"], "forest plot")
-    _check_columns(pooled, ["pooling", "estimate", "ci_low", "ci_high"], "forest plot (pooled rows)")
-    per, est, lo, hi, var = _per_cohort(rows, scale)
-    pr = {p: r for p, r in zip(pooled["pooling"], pooled.to_dict("records"))}
-    dl = pr.get("random_dl", {})
-    num = lambda r, c: float(pd.to_numeric(pd.Series([r.get(c)]), errors="coerce").iloc[0])  # noqa: E731
-    tau2 = num(dl, "tau2") if dl else math.nan
+def _forest_weights(est: np.ndarray, var: np.ndarray, dl: dict) -> tuple[float, np.ndarray]:
+    """(tau2 of the DL pool, each cohort's random-effects weight 1 / (v + tau2) in percent of their sum)."""
+    tau2 = _num(dl, "tau2") if dl else math.nan
     with np.errstate(all="ignore"):
         w = 1.0 / (var + (tau2 if np.isfinite(tau2) else 0.0))
     w[~(np.isfinite(w) & np.isfinite(est) & (w > 0))] = np.nan
     wpct = 100.0 * w / np.nansum(w) if np.isfinite(w).any() else w
+    return tau2, wpct
 
-    diamonds = [
-        (p, lab, col)
-        for p, lab, col in (("random_dl", "Random effects", OKABE_ITO[3]), ("fixed", "Fixed effect", OKABE_ITO[2]))
-        if p in pr
-    ]
-    n_rows = len(per) + len(diamonds)
-    fig = Figure(figsize=(3.5, 1.45 + 0.24 * n_rows), layout="constrained")
-    ax, axt, axw = fig.subplots(1, 3, sharey=True, gridspec_kw={"width_ratios": [1.0, 0.85, 0.27], "wspace": 0.0})
-    ypos = np.arange(n_rows, 0, -1, dtype=float)  # first row at the top
-    labels = list(per["cohort"])
+
+def _forest_cohort_rows(ax, axt, axw, ypos, est, lo, hi, wpct) -> None:
+    """One row per cohort: its interval as a line, a square sized by its weight, the estimate text and weight."""
     size = 10.0 + 110.0 * np.nan_to_num(wpct) / 100.0
-    for i in range(len(per)):
+    for i in range(len(est)):
         y = ypos[i]
         if np.isfinite(lo[i]) and np.isfinite(hi[i]):
             ax.plot([lo[i], hi[i]], [y, y], color=OKABE_ITO[0], lw=1.0, solid_capstyle="butt")
@@ -489,9 +471,16 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, *, scale: str = "r",
             ax.scatter([est[i]], [y], s=size[i], marker="s", color=OKABE_ITO[0], zorder=3, linewidths=0)
         axt.text(0.0, y, _ci_text(est[i], lo[i], hi[i]), va="center", ha="left", fontsize=6.5)
         axw.text(1.0, y, f"{wpct[i]:.0f}%" if np.isfinite(wpct[i]) else "", va="center", ha="right", fontsize=6.5)
+
+
+def _forest_diamonds(ax, axt, ypos, pr: dict, diamonds: list, labels: list) -> None:
+    """A diamond (and its estimate text) per pooled row below the cohorts; their labels appended to ``labels``."""
+    from matplotlib.patches import Polygon
+
+    first = len(ypos) - len(diamonds)
     for j, (p, lab, col) in enumerate(diamonds):
-        y = ypos[len(per) + j]
-        e, a, b = num(pr[p], "estimate"), num(pr[p], "ci_low"), num(pr[p], "ci_high")
+        y = ypos[first + j]
+        e, a, b = _num(pr[p], "estimate"), _num(pr[p], "ci_low"), _num(pr[p], "ci_high")
         labels.append(lab)
         if np.isfinite(e) and np.isfinite(a) and np.isfinite(b):
             ax.add_patch(
@@ -500,20 +489,30 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, *, scale: str = "r",
                 )
             )
         axt.text(0.0, y, _ci_text(e, a, b), va="center", ha="left", fontsize=6.5, fontweight="bold")
+
+
+def _forest_frame(ax, axt, axw, ypos, labels: list, n_per: int, n_diamonds: int, scale: str) -> None:
+    """Column heads, the line between cohorts and pooled rows, the reference line and the y axis."""
+    n_rows = len(ypos)
     head = "r [95% CI]" if scale == "r" else "HR [95% CI]"
     axt.text(0.0, n_rows + 0.75, head, va="center", ha="left", fontsize=6.5, fontstyle="italic")
     axw.text(1.0, n_rows + 0.75, "weight", va="center", ha="right", fontsize=6.5, fontstyle="italic")
     for a_ in (axt, axw):
         a_.set_xlim(0.0, 1.0)
         a_.axis("off")
-    if len(per) and diamonds:
-        ax.axhline(ypos[len(per) - 1] - 0.5, color=OKABE_ITO[7], lw=0.5)
+    if n_per and n_diamonds:
+        ax.axhline(ypos[n_per - 1] - 0.5, color=OKABE_ITO[7], lw=0.5)
     ax.axvline(0.0 if scale == "r" else 1.0, color=OKABE_ITO[7], lw=0.7, ls="--", zorder=1)
     ax.set_yticks(ypos, labels, fontsize=7)
     ax.set_ylim(0.4, n_rows + 1.1)
     ax.tick_params(axis="x", labelsize=7)
     ax.spines[["top", "right"]].set_visible(False)
-    ends = np.concatenate([lo, hi, est, [num(pr[p], c) for p, _, _ in diamonds for c in ("ci_low", "ci_high")]])
+
+
+def _forest_x_axis(ax, ends: np.ndarray, scale: str) -> None:
+    """The x axis over every interval end: log scale with round ticks for HR, within [-1, 1] for r."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
+
     ends = ends[np.isfinite(ends)]
     if scale == "hr":
         ends = ends[ends > 0]
@@ -534,11 +533,15 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, *, scale: str = "r",
         pad = 0.05 * (b - a if b > a else 1.0)
         ax.set_xlim(max(-1.0, a - pad), min(1.0, b + pad))
         ax.set_xlabel("Correlation r", fontsize=7.5)
-    ax.set_ylabel("Cohort", fontsize=7.5)
-    if title:
-        fig.suptitle(title, fontsize=8)
-    if dl and np.isfinite(num(dl, "estimate")):
-        cap = f"Random effects (DerSimonian-Laird), k = {int(num(dl, 'k'))}:\nI\u00b2 = {num(dl, 'i2'):.0f}%, \u03c4\u00b2 = {tau2:.3g}, Q = {num(dl, 'q'):.2f} (p = {num(dl, 'q_p'):.2g})"
+
+
+def _forest_caption(dl: dict, tau2: float, scale: str) -> str:
+    """The text below the plot: I², tau² and Q of the DL pool (or why there is no pooled estimate), the key."""
+    if dl and np.isfinite(_num(dl, "estimate")):
+        cap = (
+            f"Random effects (DerSimonian-Laird), k = {int(_num(dl, 'k'))}:\nI\u00b2 = {_num(dl, 'i2'):.0f}%,"
+            f" \u03c4\u00b2 = {tau2:.3g}, Q = {_num(dl, 'q'):.2f} (p = {_num(dl, 'q_p'):.2g})"
+        )
     elif dl:
         cap = str(dl.get("note", "")) or "no pooled estimate"
     else:
@@ -546,5 +549,50 @@ def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, *, scale: str = "r",
     cap += "\nBars: 95% CI; squares sized by random-effects weight;\n\u03c4\u00b2 on the " + (
         "Fisher z scale" if scale == "r" else "log-HR scale"
     )
-    fig.supxlabel(cap, fontsize=6, x=0.02, ha="left", multialignment="left")
+    return cap
+
+
+def forest_figure(rows: pd.DataFrame, pooled: pd.DataFrame, *, scale: str = "r", title: str = ""):
+    """Forest plot of one key: a row per cohort (square sized by its random-effects weight, 95% interval as a
+    line) and diamonds for the pooled random-effects (DerSimonian-Laird) and fixed-effect estimates.
+
+    ``rows``: per-cohort estimates with columns cohort, estimate, and ci_low / ci_high when available (r or HR
+    scale). For ``scale="r"`` a column n (with statistic) gives the Fisher-z variance used in pooling (and the
+    Fisher interval where ci_low / ci_high are missing), else the variance comes from the interval; for
+    ``scale="hr"`` it comes from the (Wald) interval on the log scale. Weights are 1 / (v + tau2_DL), in
+    percent of their sum. ``pooled``: the pooled rows of that key (as from :func:`pool_correlations` /
+    :func:`pool_hazard_ratios`). The reference line is at 0 (r) or 1 (HR, log x-axis); a text column gives
+    each row's estimate [95% CI] and weight; I^2, tau^2 and Q of the DL pool are in the caption. Returns a
+    matplotlib Figure built without pyplot (headless, nothing shown or written), 3.5 inches wide (one
+    journal column); the y tick labels are the cohorts (sorted) then the pooled rows."""
+    from matplotlib.figure import Figure
+
+    if scale not in ("r", "hr"):
+        raise SeedsigError(f"forest_figure(): scale must be 'r' or 'hr', not {scale!r}.")
+    _check_columns(rows, ["cohort", "estimate"], "forest plot")
+    _check_columns(pooled, ["pooling", "estimate", "ci_low", "ci_high"], "forest plot (pooled rows)")
+    per, est, lo, hi, var = _per_cohort(rows, scale)
+    pr = {p: r for p, r in zip(pooled["pooling"], pooled.to_dict("records"))}
+    dl = pr.get("random_dl", {})
+    tau2, wpct = _forest_weights(est, var, dl)
+
+    diamonds = [
+        (p, lab, col)
+        for p, lab, col in (("random_dl", "Random effects", OKABE_ITO[3]), ("fixed", "Fixed effect", OKABE_ITO[2]))
+        if p in pr
+    ]
+    n_rows = len(per) + len(diamonds)
+    fig = Figure(figsize=(3.5, 1.45 + 0.24 * n_rows), layout="constrained")
+    ax, axt, axw = fig.subplots(1, 3, sharey=True, gridspec_kw={"width_ratios": [1.0, 0.85, 0.27], "wspace": 0.0})
+    ypos = np.arange(n_rows, 0, -1, dtype=float)  # first row at the top
+    labels = list(per["cohort"])
+    _forest_cohort_rows(ax, axt, axw, ypos, est, lo, hi, wpct)
+    _forest_diamonds(ax, axt, ypos, pr, diamonds, labels)
+    _forest_frame(ax, axt, axw, ypos, labels, len(per), len(diamonds), scale)
+    ends = np.concatenate([lo, hi, est, [_num(pr[p], c) for p, _, _ in diamonds for c in ("ci_low", "ci_high")]])
+    _forest_x_axis(ax, ends, scale)
+    ax.set_ylabel("Cohort", fontsize=7.5)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.supxlabel(_forest_caption(dl, tau2, scale), fontsize=6, x=0.02, ha="left", multialignment="left")
     return fig

@@ -39,17 +39,14 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from seedsig.core.plotting import FigureWriter
+from seedsig.core.layout import figure_names
 from seedsig.core.provenance import versions
 from seedsig.core.tables import atomic_path
+from seedsig.report.across_cohorts import _meta_section
 from seedsig.report.load import _fig, _load_cohort, _prepare, _read, input_checksums
 from seedsig.report.methods_text import _methods
-from seedsig.report.sections import (
-    _meta_section,
-    _outcome_section,
-    _qc_section,
-    _scores_section,
-)
+from seedsig.report.placeholders import ReportFigures, table_reason
+from seedsig.report.sections import _outcome_section, _qc_section, _scores_section
 from seedsig.report.sentences import _cohort_sentences, _warnings
 from seedsig.report.summary import _heatmap, _summary_rows, _tables
 from seedsig.report.text import FEW_EVENTS, no_urls
@@ -70,25 +67,22 @@ def build_report(
     meta_dir: str | Path | None = None,
     figures_dir: str | Path | None = None,
     input_files: Sequence[tuple[str, str]] = (),
+    figure_plan: dict | None = None,
 ) -> list:
     """Write the standalone HTML report over the cohorts' result directories, and every figure of it to
     ``figures_dir`` (default: ``figures/`` beside ``out_html``) as SVG and PDF. ``input_files``: (what, path) of
-    every input (sheet files, signature files, config) whose sha256 the Methods section lists. Returns the
-    figures written (:class:`seedsig.core.plotting.Written`)."""
-    import yaml
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
+    every input (sheet files, signature files, config) whose sha256 the Methods section lists. ``figure_plan``:
+    the arguments of :func:`seedsig.core.layout.figure_names` (:func:`seedsig.report.figure_plan.figure_plan`):
+    every figure it names that the data do not allow is written as a "not drawn: why" placeholder (never shown
+    in the HTML). Returns the figures drawn (:class:`seedsig.core.plotting.Written`)."""
     out_html = Path(out_html)
-    fw = FigureWriter(Path(figures_dir) if figures_dir else out_html.parent / "figures")
+    declared = figure_names(**figure_plan) if figure_plan else []
+    fw = ReportFigures(Path(figures_dir) if figures_dir else out_html.parent / "figures", declared)
     focal = tuple(focal) or ("SS",)
     main = focal[0]
     primary = primary_method or (config.get("scoring", {}).get("methods") or ["ssgsea"])[0]
     sigmeta = {s.name: s for s in signatures}
-    run_methods = list((config.get("scoring") or {}).get("methods") or []) or None
-    data = [_load_cohort(name, Path(d), run_methods) for name, d in cohorts.items()]
-    for c in data:
-        _prepare(c, config, sigmeta, focal, primary)
-        c["sentences"] = _cohort_sentences(c, primary, main, focal)
+    data = _load_cohorts(cohorts, config, sigmeta, focal, primary)
     mdir = Path(meta_dir) if meta_dir else None
     mc = _read(mdir / "correlations.tsv") if mdir else None
     ms = _read(mdir / "survival.tsv") if mdir else None
@@ -99,25 +93,9 @@ def build_report(
         data, mc if pooled_ok else None, ms if pooled_ok else None, focal
     )
     warnings = _warnings(data, sigmeta, signatures, primary, focal, [meta["why"], meta.get("surv_why", "")])
-    sections = []
-    for c in data:
-        log.info("report: cohort %s", c["name"])
-        sec = {
-            "name": c["name"],
-            "answers": c["sentences"],
-            "n_samples": len(next(iter(c["scores"].values()))) if c["scores"] else 0,
-            "methods": list(c["scores"]),
-            "b_corr": c["b_corr"],
-            "b_surv": c["b_surv"],
-        }
-        sec["qc"] = _qc_section(fw, c, sigmeta)
-        sec["scores"] = _scores_section(fw, c, sigmeta, focal, primary, config)
-        sec["outcome"] = _outcome_section(fw, c, focal, primary)
-        sec.update(_tables(c))
-        sections.append(sec)
+    sections = [_cohort_section(fw, c, sigmeta, focal, primary, config) for c in data]
     vers = versions()
-    env = Environment(loader=PackageLoader("seedsig.report.build", "templates"), autoescape=select_autoescape(["html"]))
-    html = env.get_template("report.html").render(
+    html = _render(
         cohorts=sections,
         meta=meta,
         heatmap=_fig(heat) if heat else None,
@@ -138,11 +116,63 @@ def build_report(
         versions=vers,
         methods=_methods(data, config, signatures, vers),
         checksums=input_checksums(list(input_files)),
-        config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+        config=config,
         n_figures=len(fw.written),
     )
-    html = no_urls(html)
+    by_name = {c["name"]: c for c in data}
+    fw.write_placeholders(lambda name: table_reason(name, by_name))
     with atomic_path(out_html) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    log.info("report: %s, %d figure(s) in %s", out_html, len(fw.written), fw.root)
+    log.info(
+        "report: %s, %d figure(s) and %d 'not drawn' placeholder(s) in %s",
+        out_html,
+        len(fw.written),
+        len(fw.placeholders),
+        fw.root,
+    )
     return fw.written
+
+
+def _load_cohorts(
+    cohorts: dict[str, str | Path], config: dict, sigmeta: dict[str, Signature], focal: Sequence[str], primary: str
+) -> list[dict]:
+    """Each cohort's declared outputs (the run's scoring methods only), what they allow (:func:`_prepare`) and
+    its plain-words answers."""
+    run_methods = list((config.get("scoring") or {}).get("methods") or []) or None
+    data = [_load_cohort(name, Path(d), run_methods) for name, d in cohorts.items()]
+    for c in data:
+        _prepare(c, config, sigmeta, focal, primary)
+        c["sentences"] = _cohort_sentences(c, primary, focal[0], focal)
+    return data
+
+
+def _cohort_section(
+    fw, c: dict, sigmeta: dict[str, Signature], focal: Sequence[str], primary: str, config: dict
+) -> dict:
+    """Everything the template shows of one cohort: answers, QC, scores, outcome and its tables."""
+    log.info("report: cohort %s", c["name"])
+    sec = {
+        "name": c["name"],
+        "answers": c["sentences"],
+        "n_samples": len(next(iter(c["scores"].values()))) if c["scores"] else 0,
+        "methods": list(c["scores"]),
+        "b_corr": c["b_corr"],
+        "b_surv": c["b_surv"],
+    }
+    sec["qc"] = _qc_section(fw, c, sigmeta)
+    sec["scores"] = _scores_section(fw, c, sigmeta, focal, primary, config)
+    sec["outcome"] = _outcome_section(fw, c, focal, primary)
+    sec.update(_tables(c))
+    return sec
+
+
+def _render(*, config: dict, **context) -> str:
+    """The report's HTML from its template (the configuration shown as YAML; no URL left in the page)."""
+    import yaml
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("seedsig.report.build", "templates"), autoescape=select_autoescape(["html"]))
+    html = env.get_template("report.html").render(
+        **context, config_yaml=yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+    )
+    return no_urls(html)

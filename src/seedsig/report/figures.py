@@ -11,11 +11,14 @@ creation dates are left out of the SVG and PDF metadata. The figures are built o
 pyplot (headless; the global pyplot state is never touched).
 
 File names (under the figures directory): ``summary_heatmap``, ``{cohort}/{kind}_{method}_{signature...}``
-and ``meta/{kind}_{method}_{signature...}``; names are reduced to letters, digits, ``_``, ``-`` and ``.``."""
+and ``meta/{kind}_{method}_{signature...}``; names are reduced to letters, digits, ``_``, ``-`` and ``.``
+(:func:`seedsig.core.layout.figure_stem` spells them). A declared figure the data do not allow is written as
+:func:`not_drawn_figure` (:mod:`seedsig.report.placeholders`)."""
 
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import Sequence
 
 import numpy as np
@@ -210,3 +213,16 @@ def _p(p: float) -> str:
     if p is None or not np.isfinite(p):
         return "NA"
     return f"{p:.1e}" if p < 1e-3 else f"{p:.2g}"
+
+
+# ------------------------------------------------------------------------------------------ not drawn
+def not_drawn_figure(name: str, why: str):
+    """The placeholder of a declared figure the data do not allow: its name and 'not drawn: {why}', in the
+    report's style (one column wide, as short as its text)."""
+    lines = textwrap.wrap(f"not drawn: {why}", width=64, break_on_hyphens=False) or ["not drawn"]
+    fig = new_figure(WIDTH, 0.32 + 0.13 * len(lines))
+    ax = fig.add_subplot()
+    ax.axis("off")
+    ax.text(0.0, 1.0, "\n".join(lines), ha="left", va="top", fontsize=7, color="#555555", transform=ax.transAxes)
+    fig.suptitle(name)
+    return fig

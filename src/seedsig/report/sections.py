@@ -1,15 +1,16 @@
-"""The report's per-cohort sections (QC, scores, outcome) and the pooled section."""
+"""The report's per-cohort sections: Data and QC, Scores, Outcome (the pooled section: :mod:`.across_cohorts`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from seedsig.association.prerank import enrichment_plot, gene_ranking
-from seedsig.core.plotting import resize, safe_name
-from seedsig.meta.pooling import forest_figure
+from seedsig.core.layout import figure_stem
+from seedsig.core.plotting import resize
 from seedsig.outcome.curve_plots import plot_cif, plot_km
 from seedsig.report.figures import (
     expression_density_figure,
@@ -20,9 +21,6 @@ from seedsig.report.figures import (
 from seedsig.report.load import _adata, _expr, _fig, null_correlations, saved_null
 from seedsig.report.sentences import (
     _hr_reason,
-    _main_corr,
-    _pooled,
-    _primary_endpoint,
     _survival_why,
 )
 from seedsig.report.text import (
@@ -30,9 +28,7 @@ from seedsig.report.text import (
     _params,
     _text,
     _true,
-    fmt_ci,
     fmt_hr,
-    fmt_i2,
     fmt_p,
     fmt_p_null,
     fmt_r,
@@ -43,139 +39,235 @@ from seedsig.scoring.signatures import Signature
 
 
 def _qc_section(fw, c: dict, sigmeta: dict[str, Signature]) -> dict:
-
+    """Data and QC of one cohort: library sizes and expression distributions, gene mapping, coverage."""
     name = c["name"]
     sec: dict = {"figures": [], "mapping_counts": [], "coverage": [], "why": []}
     a = _adata(c)
     if a is not None:
-        data_type = str(a.uns.get("data_type", ""))
-        norm = a.uns.get("normalization", {})
-        method = str(norm.get("method", "")) if hasattr(norm, "get") else ""
-        sec.update(n_samples=int(a.n_obs), n_genes_matrix=int(a.n_vars), data_type=data_type, norm_method=method)
-        if "library_size" in a.obs.columns and data_type == "counts":
-            ls = a.obs["library_size"].astype(float)
-            w = fw(
-                f"{safe_name(name)}/library_size",
-                lambda: library_size_figure(ls, name),
-                f"{name}: library sizes",
-                f"Library size of each sample (sum of the raw counts over all input genes), in million reads; dashed: median. {int(ls.notna().sum())} samples.",
-            )
-            sec["figures"].append(_fig(w))
-        elif data_type == "counts":
-            sec["why"].append(
-                f"No library-size plot for cohort {name}: obs['library_size'] is not in its expression.h5ad."
-            )
-        unit = {
-            "counts": "Normalized expression (log2 CPM)"
-            if "cpm" in method.lower()
-            else f"Normalized expression (log2, {method or 'as normalized'})",
-            "intensity": "Expression (log2 intensity, normalized)",
-            "tpm": "Expression (log2(TPM + 1))",
-        }.get(data_type, "Expression (log2, as given)")
-        X = np.asarray(a.X, dtype=float)
-        w = fw(
-            f"{safe_name(name)}/expression_density",
-            lambda: expression_density_figure(X, name, unit),
-            f"{name}: expression distribution per sample",
-            f"Density of the normalized expression of each sample over the {a.n_vars} genes of the matrix ({method or data_type}); one line per sample.",
-        )
-        sec["figures"].append(_fig(w))
+        _expression_figures(fw, c, a, sec)
     else:
         sec["why"].append(f"No expression plots for cohort {name}: results/{name}/expression.h5ad is not available.")
+        fw.not_drawn(sec["why"][-1], ("library_size", "expression_density"), name)
     mapping = c["mapping"]
     if mapping is not None and len(mapping):
-        sec["mapping_counts"] = [{"status": k, "n": int(v)} for k, v in mapping["status"].value_counts().items()]
-        renamed = mapping[mapping["status"].isin(["previous", "alias", "case"])]
-        sec["renamed"] = ", ".join(
-            f"{x} → {y}" for x, y in zip(renamed["input_id"].head(30), renamed["symbol"].head(30))
-        ) + (f" (and {len(renamed) - 30} more)" if len(renamed) > 30 else "")
-        amb = mapping[mapping["status"] == "ambiguous"]["input_id"].astype(str).tolist()
-        sec["ambiguous"] = ", ".join(amb[:30]) + (f" (and {len(amb) - 30} more)" if len(amb) > 30 else "")
-        sec["n_input_ids"] = len(mapping)
-        sec["n_genes"] = (
-            int(mapping["kept"].astype(str).str.lower().eq("true").sum()) if "kept" in mapping.columns else ""
-        )
+        sec.update(_mapping_summary(mapping))
     qc = c["qc"] if c["qc"] is not None else c["coverage"]
     if qc is not None:
-        for r in qc.to_dict("records"):
-            sec["coverage"].append(
-                {
-                    "signature": r["signature"],
-                    "organ": _text(r.get("organ")),
-                    "complete": (
-                        "partial list"
-                        if str(r.get("complete")).lower() == "false"
-                        else ("yes" if str(r.get("complete")).lower() == "true" else "NA")
-                    ),
-                    "n_present": r.get("n_present"),
-                    "n_genes": r.get("n_genes"),
-                    "present": gene_list(r.get("present_genes")),
-                    "missing": gene_list(r.get("missing_genes")),
-                    "scored": "yes" if _true(r.get("scored")) else f"no: {_text(r.get('reason'))}",
-                    "mean_r": r.get("mean_inter_gene_r"),
-                    "alpha": r.get("cronbach_alpha"),
-                    "leading": _text(r.get("leading_gene")),
-                    "gene_rest_r": gene_list(r.get("gene_rest_r")),
-                    "filtered": _text(r.get("filtered_genes")).replace(";", ", "),
-                    "mean_r_s": fmt_r(r.get("mean_inter_gene_r")),
-                    "alpha_s": fmt_r(r.get("cronbach_alpha")),
-                }
-            )
+        sec["coverage"] = [_coverage_row(r) for r in qc.to_dict("records")]
     return sec
+
+
+def _expression_figures(fw, c: dict, a, sec: dict) -> None:
+    """The library sizes (count data) and the expression distribution per sample of the cohort's matrix."""
+    name = c["name"]
+    data_type = str(a.uns.get("data_type", ""))
+    norm = a.uns.get("normalization", {})
+    method = str(norm.get("method", "")) if hasattr(norm, "get") else ""
+    sec.update(n_samples=int(a.n_obs), n_genes_matrix=int(a.n_vars), data_type=data_type, norm_method=method)
+    if "library_size" in a.obs.columns and data_type == "counts":
+        ls = a.obs["library_size"].astype(float)
+        w = fw(
+            figure_stem("library_size", name),
+            lambda: library_size_figure(ls, name),
+            f"{name}: library sizes",
+            "Library size of each sample (sum of the raw counts over all input genes), in million reads; dashed:"
+            f" median. {int(ls.notna().sum())} samples.",
+        )
+        sec["figures"].append(_fig(w))
+    elif data_type == "counts":
+        sec["why"].append(f"No library-size plot for cohort {name}: obs['library_size'] is not in its expression.h5ad.")
+        fw.not_drawn(sec["why"][-1], "library_size", name)
+    else:
+        fw.not_drawn(
+            f"the data type of cohort {name} is {data_type or 'not recorded'}, not counts", "library_size", name
+        )
+    unit = {
+        "counts": "Normalized expression (log2 CPM)"
+        if "cpm" in method.lower()
+        else f"Normalized expression (log2, {method or 'as normalized'})",
+        "intensity": "Expression (log2 intensity, normalized)",
+        "tpm": "Expression (log2(TPM + 1))",
+    }.get(data_type, "Expression (log2, as given)")
+    X = np.asarray(a.X, dtype=float)
+    w = fw(
+        figure_stem("expression_density", name),
+        lambda: expression_density_figure(X, name, unit),
+        f"{name}: expression distribution per sample",
+        f"Density of the normalized expression of each sample over the {a.n_vars} genes of the matrix"
+        f" ({method or data_type}); one line per sample.",
+    )
+    sec["figures"].append(_fig(w))
+
+
+def _mapping_summary(mapping: pd.DataFrame) -> dict:
+    """Gene mapping of the cohort: ids per status, the renamed and ambiguous ids (first 30), genes kept."""
+    out: dict = {"mapping_counts": [{"status": k, "n": int(v)} for k, v in mapping["status"].value_counts().items()]}
+    renamed = mapping[mapping["status"].isin(["previous", "alias", "case"])]
+    out["renamed"] = ", ".join(
+        f"{x} → {y}" for x, y in zip(renamed["input_id"].head(30), renamed["symbol"].head(30))
+    ) + (f" (and {len(renamed) - 30} more)" if len(renamed) > 30 else "")
+    amb = mapping[mapping["status"] == "ambiguous"]["input_id"].astype(str).tolist()
+    out["ambiguous"] = ", ".join(amb[:30]) + (f" (and {len(amb) - 30} more)" if len(amb) > 30 else "")
+    out["n_input_ids"] = len(mapping)
+    out["n_genes"] = int(mapping["kept"].astype(str).str.lower().eq("true").sum()) if "kept" in mapping.columns else ""
+    return out
+
+
+def _coverage_row(r: dict) -> dict:
+    """One signature's row of the coverage and coherence table."""
+    return {
+        "signature": r["signature"],
+        "organ": _text(r.get("organ")),
+        "complete": (
+            "partial list"
+            if str(r.get("complete")).lower() == "false"
+            else ("yes" if str(r.get("complete")).lower() == "true" else "NA")
+        ),
+        "n_present": r.get("n_present"),
+        "n_genes": r.get("n_genes"),
+        "present": gene_list(r.get("present_genes")),
+        "missing": gene_list(r.get("missing_genes")),
+        "scored": "yes" if _true(r.get("scored")) else f"no: {_text(r.get('reason'))}",
+        "mean_r": r.get("mean_inter_gene_r"),
+        "alpha": r.get("cronbach_alpha"),
+        "leading": _text(r.get("leading_gene")),
+        "gene_rest_r": gene_list(r.get("gene_rest_r")),
+        "filtered": _text(r.get("filtered_genes")).replace(";", ", "),
+        "mean_r_s": fmt_r(r.get("mean_inter_gene_r")),
+        "alpha_s": fmt_r(r.get("cronbach_alpha")),
+    }
 
 
 def _scores_section(
     fw, c: dict, sigmeta: dict[str, Signature], focal: Sequence[str], primary: str, config: dict
 ) -> dict:
-
-    name = c["name"]
+    """Scores of one cohort: the score distributions, the main focal signature against each target with its
+    random-signature null, and the prerank enrichment of the targets (table and running-score plots)."""
     main = focal[0] if focal else "SS"
     sec: dict = {"dist": [], "scatter": [], "prerank_figs": [], "prerank": [], "why": []}
+    _distribution_figures(fw, c, focal, sec)
+    drawn, expr = _scatter_figures(fw, c, sigmeta, main, primary, config, sec)
+    if drawn:
+        _prerank_part(fw, c, sigmeta, main, primary, expr, sec)
+    return sec
+
+
+def _distribution_figures(fw, c: dict, focal: Sequence[str], sec: dict) -> None:
+    """One box plot of the scores per scoring method."""
+    name = c["name"]
     for m, t in c["scores"].items():
         if t.notna().any().any():
             w = fw(
-                f"{safe_name(name)}/score_distribution_{safe_name(m)}",
+                figure_stem("score_distribution", name, m),
                 lambda t=t, m=m: score_distribution_figure(t, m, name, focal),
                 f"{name}: {m} scores per signature",
-                f"{m} score of every sample per signature (box: quartiles, whiskers: 1.5 IQR, points: samples); focal signatures in blue. Signatures not scored in this cohort are left out.",
+                f"{m} score of every sample per signature (box: quartiles, whiskers: 1.5 IQR, points: samples);"
+                " focal signatures in blue. Signatures not scored in this cohort are left out.",
             )
             sec["dist"].append(_fig(w))
         else:
             sec["why"].append(f"No {m} score distribution for cohort {name}: no signature was scored.")
-    corr, scores = c["corr"], c["scores"].get(primary)
-    if corr is None or scores is None or not len(corr):
-        sec["why"].append(f"No scatter plots for cohort {name}: no {primary} scores or correlations.")
-        return sec
-    sel = corr[(corr["method"] == primary) & (corr["signature_a"] == main)]
-    stat = (
-        "spearman"
-        if "statistic" not in sel.columns or (sel["statistic"] == "spearman").any()
-        else str(sel["statistic"].iloc[0])
-    )
-    if "statistic" in sel.columns:
-        sel = sel[sel["statistic"] == stat]
+            fw.not_drawn(sec["why"][-1], "score_distribution", name, m)
+
+
+def _scatter_statistic(sel: pd.DataFrame) -> str:
+    """The statistic of the scatter plots: Spearman when the table has it, else its first statistic."""
+    if "statistic" not in sel.columns or (sel["statistic"] == "spearman").any():
+        return "spearman"
+    return str(sel["statistic"].iloc[0])
+
+
+@dataclass
+class _NullSource:
+    """Where the random-signature null of each scatter plot comes from: the draws the associate step saved
+    (null_correlations.tsv.gz), else recomputed from the expression matrix as the associate step computed them
+    (the random scores computed once, reused over the targets)."""
+
+    c: dict
+    sigmeta: dict[str, Signature]
+    main: str
+    primary: str
+    statistic: str
+    n_random: int
+    seed: int
+    params: dict
+    saved: pd.DataFrame | None = None
+    expr: pd.DataFrame | None = None
+    null_scores: np.ndarray | None = None
+
+    def for_row(self, r: dict, scores: pd.DataFrame, sec: dict) -> tuple[np.ndarray, float]:
+        """(the null correlations of one row of correlations.tsv, its p_random_null)."""
+        t, main = r["signature_b"], self.main
+        null_r, p = np.array([]), r.get("p_random_null", np.nan)
+        if self.saved is not None:
+            null_r = saved_null(self.saved, self.primary, main, t, self.statistic)
+            if not len(null_r) and main in self.sigmeta:  # no saved draws for this row: recompute them
+                self.expr = _expr(self.c) if self.expr is None else self.expr
+        if self.expr is not None and not len(null_r):
+            try:
+                null_r, p, self.null_scores = null_correlations(
+                    self.expr,
+                    scores,
+                    self.sigmeta[main],
+                    t,
+                    self.primary,
+                    statistic=self.statistic,
+                    n_random=self.n_random,
+                    seed=self.seed,
+                    params=self.params,
+                    observed_r=float(r["r"]),
+                    null=self.null_scores,
+                )
+            except Exception as exc:  # noqa: BLE001 - a missing null is reported, not fatal
+                sec["why"].append(f"No random-signature null for {main} in cohort {self.c['name']}: {exc}")
+                self.expr = None
+        return null_r, p
+
+
+def _null_source(c: dict, sigmeta: dict[str, Signature], main: str, primary: str, stat: str, config: dict):
+    """The :class:`_NullSource` of a cohort's scatter plots (random null settings from correlations.json)."""
     params = _params(c["corr_side"])
     n_random, seed = (
         int(params.get("n_random", config.get("associate", {}).get("n_random", 0)) or 0),
         int(params.get("seed", config.get("associate", {}).get("seed", 0)) or 0),
     )
-    if main not in scores.columns or not scores[main].notna().any():
-        sec["why"].append(f"No scatter plots for cohort {name}: {main} is not scored in this cohort ({primary}).")
-        return sec
-    thin = bool(len(sel)) and bool(sel["_thin"].all())
-    if thin:
-        sec["why"].append(f"No scatter plots or enrichment plots for cohort {name}: {sel['_why'].iloc[0]}.")
-        return sec
     saved = c.get("null") if n_random > 0 else None  # null_correlations.tsv.gz of the associate step
     expr = _expr(c) if saved is None and n_random > 0 and main in sigmeta else None
     mparams = dict((config.get("scoring", {}) or {}).get(primary) or {})
-    null_scores = None
-    if expr is None and saved is None:
+    return _NullSource(c, sigmeta, main, primary, stat, n_random, seed, mparams, saved=saved, expr=expr)
+
+
+def _scatter_figures(
+    fw, c: dict, sigmeta: dict[str, Signature], main: str, primary: str, config: dict, sec: dict
+) -> tuple[bool, pd.DataFrame | None]:
+    """The scatter plot (with its null histogram) of the main focal signature against each target. Returns
+    (False, None) when the cohort has none at all (no scores, main not scored, too few samples: no prerank
+    part either), else (True, the expression matrix if it was read)."""
+    name = c["name"]
+    corr, scores = c["corr"], c["scores"].get(primary)
+    if corr is None or scores is None or not len(corr):
+        sec["why"].append(f"No scatter plots for cohort {name}: no {primary} scores or correlations.")
+        fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
+        return False, None
+    sel = corr[(corr["method"] == primary) & (corr["signature_a"] == main)]
+    stat = _scatter_statistic(sel)
+    if "statistic" in sel.columns:
+        sel = sel[sel["statistic"] == stat]
+    if main not in scores.columns or not scores[main].notna().any():
+        sec["why"].append(f"No scatter plots for cohort {name}: {main} is not scored in this cohort ({primary}).")
+        fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
+        return False, None
+    if bool(len(sel)) and bool(sel["_thin"].all()):
+        sec["why"].append(f"No scatter plots or enrichment plots for cohort {name}: {sel['_why'].iloc[0]}.")
+        fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
+        return False, None
+    src = _null_source(c, sigmeta, main, primary, stat, config)
+    if src.expr is None and src.saved is None:
         sec["why"].append(
             f"No random-signature null histograms for cohort {name}: "
             + (
                 "the random null is switched off (associate.n_random: 0)."
-                if n_random <= 0
+                if src.n_random <= 0
                 else "the expression matrix is not available."
             )
         )
@@ -183,62 +275,56 @@ def _scores_section(
         t = r["signature_b"]
         if t not in scores.columns or not scores[t].notna().any():
             sec["why"].append(
-                f"No scatter plot of {main} vs {t} in cohort {name}: {t} is not scored in this cohort (see Data and QC)."
+                f"No scatter plot of {main} vs {t} in cohort {name}: {t} is not scored in this cohort"
+                " (see Data and QC)."
             )
+            fw.not_drawn(sec["why"][-1], "scatter_null", name, primary, main, t)
             continue
         if r["_thin"] or not _finite(r.get("r")):
             sec["why"].append(
                 f"No scatter plot of {main} vs {t} in cohort {name}: {r['_why'] or 'no correlation computed'}."
             )
+            fw.not_drawn(sec["why"][-1], "scatter_null", name, primary, main, t)
             continue
-        null_r, p = np.array([]), r.get("p_random_null", np.nan)
-        if saved is not None:
-            null_r = saved_null(saved, primary, main, t, stat)
-            if not len(null_r) and main in sigmeta:  # no saved draws for this row: recompute them (as without the file)
-                expr = _expr(c) if expr is None else expr
-        if expr is not None and not len(null_r):
-            try:
-                null_r, p, null_scores = null_correlations(
-                    expr,
-                    scores,
-                    sigmeta[main],
-                    t,
-                    primary,
-                    statistic=stat,
-                    n_random=n_random,
-                    seed=seed,
-                    params=mparams,
-                    observed_r=float(r["r"]),
-                    null=null_scores,
-                )
-            except Exception as exc:  # noqa: BLE001 - a missing null is reported, not fatal
-                sec["why"].append(f"No random-signature null for {main} in cohort {name}: {exc}")
-                expr = None
-        x, y = scores[main].rename(main), scores[t].rename(t)
-        b = len(null_r) or n_random
-        w = fw(
-            f"{safe_name(name)}/scatter_null_{safe_name(primary, main, t)}",
-            lambda x=x, y=y, null_r=null_r, r=r, p=p, b=b: scatter_null_figure(
-                x,
-                y,
-                null_r,
-                float(r["r"]),
-                p,
-                method=primary,
-                statistic=stat,
-                cohort=name,
-                q=r.get("q", np.nan),
-                p_label=fmt_p_null(p, b),
-            ),
-            f"{name}: {main} vs {t}",
-            f"Top: {main} against {t} ({primary} scores, one point per sample; {stat} r = {fmt_r(r.get('r'))}, q ="
-            f" {fmt_p(r.get('q'))}). Bottom: {stat} correlation of {len(null_r)} random signatures matched to {main} in"
-            f" size and expression with {t}; red line: the observed r (dotted: its mirror); {p_null_phrase(p, b)}"
-            " (Venet et al. 2011).",
-        )
-        w.extra = {"null_p": p, "target": t}
-        sec["scatter"].append(_fig(w))
-    # prerank
+        null_r, p = src.for_row(r, scores, sec)
+        sec["scatter"].append(_fig(_scatter_figure(fw, name, scores, main, r, null_r, p, src)))
+    return True, src.expr
+
+
+def _scatter_figure(fw, name: str, scores: pd.DataFrame, main: str, r: dict, null_r, p, src: _NullSource):
+    """One scatter plot of ``main`` against the row's target, with the null histogram below."""
+    t, primary, stat = r["signature_b"], src.primary, src.statistic
+    x, y = scores[main].rename(main), scores[t].rename(t)
+    b = len(null_r) or src.n_random
+    w = fw(
+        figure_stem("scatter_null", name, primary, main, t),
+        lambda: scatter_null_figure(
+            x,
+            y,
+            null_r,
+            float(r["r"]),
+            p,
+            method=primary,
+            statistic=stat,
+            cohort=name,
+            q=r.get("q", np.nan),
+            p_label=fmt_p_null(p, b),
+        ),
+        f"{name}: {main} vs {t}",
+        f"Top: {main} against {t} ({primary} scores, one point per sample; {stat} r = {fmt_r(r.get('r'))}, q ="
+        f" {fmt_p(r.get('q'))}). Bottom: {stat} correlation of {len(null_r)} random signatures matched to {main} in"
+        f" size and expression with {t}; red line: the observed r (dotted: its mirror); {p_null_phrase(p, b)}"
+        " (Venet et al. 2011).",
+    )
+    w.extra = {"null_p": p, "target": t}
+    return w
+
+
+def _prerank_part(
+    fw, c: dict, sigmeta: dict[str, Signature], main: str, primary: str, expr: pd.DataFrame | None, sec: dict
+) -> None:
+    """The prerank table of the main focal signature and a running-enrichment plot per tested set."""
+    name = c["name"]
     pre = c["prerank"]
     if pre is None or not len(pre):
         sec["why"].append(
@@ -246,7 +332,8 @@ def _scores_section(
             + (_text(c["pre_side"].get("note")) or "prerank.tsv is empty")
             + "."
         )
-        return sec
+        fw.not_drawn(sec["why"][-1], "prerank", name)
+        return
     p_sel = pre[(pre["method"] == primary) & (pre["focal"] == main)].sort_values(
         "nes", ascending=False, na_position="last"
     )
@@ -261,15 +348,19 @@ def _scores_section(
         }
         for r in p_sel.to_dict("records")
     ]
-    pp = _params(c["pre_side"])
     expr = expr if expr is not None else _expr(c)
     if expr is None:
         sec["why"].append(f"No enrichment plots for cohort {name}: the expression matrix is not available.")
-        return sec
+        fw.not_drawn(sec["why"][-1], "prerank", name)
+        return
+    scores = c["scores"][primary]
+    statistic = str(_params(c["pre_side"]).get("statistic", "spearman"))
     rankings: dict[str, pd.Series] = {}
     for r in p_sel.to_dict("records"):
         sig = sigmeta.get(r["signature"])
         if sig is None or not _finite(r.get("es")):
+            why = _text(r.get("note")) or ("not a signature of this run" if sig is None else "no enrichment score")
+            fw.not_drawn(why, "prerank", name, primary, main, r["signature"], r["direction"])
             continue
         genes = sig.down if r.get("direction") == "down" else (sig.up or list(sig.genes))
         removed = _text(r.get("genes_removed"))
@@ -277,23 +368,31 @@ def _scores_section(
             rankings[removed] = gene_ranking(
                 expr[[s for s in expr.columns if s in scores.index]],
                 scores[main],
-                statistic=str(pp.get("statistic", "spearman")),
+                statistic=statistic,
                 exclude=[g for g in removed.split(";") if g],
             )
         try:
-            w = fw(
-                f"{safe_name(name)}/prerank_{safe_name(primary, main, r['signature'], r['direction'])}",
-                lambda g=genes, rk=rankings[removed], r=r: resize(
-                    enrichment_plot(rk, g, f"{r['signature']} ({r['direction']}) on genes ranked by r with {main}"),
-                    height=3.2,
-                ),
-                f"{name}: enrichment of {r['signature']} ({r['direction']})",
-                f"gseapy prerank: running enrichment score of {r['signature']} {r['direction']} genes on all genes ranked by their {pp.get('statistic', 'spearman')} correlation with {main} ({primary}); NES = {fmt_r(r.get('nes'))}, FDR = {fmt_p(r.get('fdr'))}.",
-            )
+            w = _enrichment_figure(fw, name, main, primary, r, genes, rankings[removed], statistic)
             sec["prerank_figs"].append(_fig(w))
         except Exception as exc:  # noqa: BLE001
             sec["why"].append(f"No enrichment plot of {r['signature']} ({r['direction']}) in cohort {name}: {exc}")
-    return sec
+            fw.not_drawn(sec["why"][-1], "prerank", name, primary, main, r["signature"], r["direction"])
+
+
+def _enrichment_figure(fw, name: str, main: str, primary: str, r: dict, genes, ranking: pd.Series, statistic: str):
+    """gseapy's running enrichment score of one prerank set, at the report's column width."""
+    sig, direction = r["signature"], r["direction"]
+    return fw(
+        figure_stem("prerank", name, primary, main, sig, direction),
+        lambda: resize(
+            enrichment_plot(ranking, genes, f"{sig} ({direction}) on genes ranked by r with {main}"),
+            height=3.2,
+        ),
+        f"{name}: enrichment of {sig} ({direction})",
+        f"gseapy prerank: running enrichment score of {sig} {direction} genes on all genes ranked by their"
+        f" {statistic} correlation with {main} ({primary}); NES = {fmt_r(r.get('nes'))},"
+        f" FDR = {fmt_p(r.get('fdr'))}.",
+    )
 
 
 def _no_curves_why(c: dict, main: str, primary: str, what: str) -> str:
@@ -305,20 +404,52 @@ def _no_curves_why(c: dict, main: str, primary: str, what: str) -> str:
 
 
 def _outcome_section(fw, c: dict, focal: Sequence[str], primary: str) -> dict:
-
+    """Outcome of one cohort: the hazard ratios of the focal signatures, the log-rank tests, Kaplan-Meier curves
+    and cumulative incidence by site of relapse (primary method), or why not."""
     name = c["name"]
     main = focal[0] if focal else "SS"
     sec: dict = {"figures": [], "logrank": [], "hr": [], "why": []}
+    for f in focal:  # the curves of a focal signature not scored: its own sentence says why
+        if c["status"].get(f, {"scored": True})["scored"] is False:
+            fw.not_drawn(c["status"][f]["sentence"], ("km", "cif"), name, primary, f)
     why = _survival_why(c, focal, primary)
     if why:
         sec["why"].append(why)
+        fw.not_drawn(why, ("km", "cif"), name)
         return sec
     main_why = _hr_reason(c, main, primary)
     if main_why:
         sec["why"].append(f"No hazard ratio for {main} in cohort {name}: {main_why}.")
     surv = c["surv"]
-    s = surv[(surv["method"] == primary) & surv["signature"].isin(list(focal))]
-    sec["hr"] = [
+    sec["hr"] = _hr_rows(c, surv[(surv["method"] == primary) & surv["signature"].isin(list(focal))])
+    km, lr, aj = c["km"], c["lr"], c["aj"]
+    if lr is not None and len(lr):
+        for r in lr[(lr["method"] == primary) & lr["signature"].isin(list(focal))].to_dict("records"):
+            sec["logrank"].append(
+                {**r, "p_s": fmt_p(r.get("p")), "chisq_s": fmt_r(r.get("chisq")), "note": _text(r.get("note"))}
+            )
+    for f in focal:
+        if c["status"].get(f, {"scored": True})["scored"] is False:
+            continue
+        if km is not None and len(km):
+            sec["figures"] += _km_figures(fw, c, f, primary)
+        if aj is not None and len(aj):
+            sec["figures"] += _cif_figures(fw, c, f, primary)
+    if aj is None or not len(aj):
+        sec["why"].append(_no_incidence_why(c, main, primary))
+        fw.not_drawn(sec["why"][-1], "cif", name)
+    if km is None or not len(km):
+        sec["why"].append(
+            _no_curves_why(c, main, primary, "Kaplan-Meier curves")
+            or f"No Kaplan-Meier curves for cohort {name}: km.tsv is empty."
+        )
+        fw.not_drawn(sec["why"][-1], "km", name)
+    return sec
+
+
+def _hr_rows(c: dict, s: pd.DataFrame) -> list[dict]:
+    """The rows of the cohort's hazard-ratio table (focal signatures, primary method)."""
+    return [
         {
             "signature": r["signature"],
             "endpoint": r["endpoint"],
@@ -335,230 +466,70 @@ def _outcome_section(fw, c: dict, focal: Sequence[str], primary: str) -> dict:
         }
         for r in s.to_dict("records")
     ]
-    km, lr, aj = c["km"], c["lr"], c["aj"]
-    if lr is not None and len(lr):
-        for r in lr[(lr["method"] == primary) & lr["signature"].isin(list(focal))].to_dict("records"):
-            sec["logrank"].append(
-                {**r, "p_s": fmt_p(r.get("p")), "chisq_s": fmt_r(r.get("chisq")), "note": _text(r.get("note"))}
-            )
-    cut = ""
-    for f in focal:
-        if c["status"].get(f, {"scored": True})["scored"] is False:
-            continue
-        if km is not None and len(km):
-            k = km[(km["method"] == primary) & (km["signature"] == f)]
-            for endpoint in k["endpoint"].drop_duplicates():
-                sub = k[k["endpoint"] == endpoint]
-                cut = str(sub["cut"].iloc[0])
-                lrp = (
-                    lr[(lr["method"] == primary) & (lr["signature"] == f) & (lr["endpoint"] == endpoint)]["p"]
-                    if lr is not None and len(lr)
-                    else pd.Series(dtype=float)
-                )
-                p = float(lrp.iloc[0]) if len(lrp) and _finite(lrp.iloc[0]) else None
-                w = fw(
-                    f"{safe_name(name)}/km_{safe_name(primary, f, endpoint)}",
-                    lambda sub=sub, f=f, endpoint=endpoint, p=p: plot_km(
-                        sub, f"{name}: {f} ({primary}) groups at the {cut} cut, {endpoint}", logrank_p=p
-                    ),
-                    f"{name}: Kaplan-Meier, {f} groups, {endpoint}",
-                    f"Kaplan-Meier estimate of {endpoint} in groups of the {f} score ({primary}) at the pre-set cut-points ({cut}; set in the config before the analysis, never searched), numbers at risk below; ticks: censored samples; log-rank p = {fmt_p(p)}.",
-                )
-                sec["figures"].append(_fig(w))
-        if aj is not None and len(aj):
-            a = aj[(aj["method"] == primary) & (aj["signature"] == f)]
-            for endpoint in a["endpoint"].drop_duplicates():
-                sub = a[a["endpoint"] == endpoint]
-                w = fw(
-                    f"{safe_name(name)}/cif_{safe_name(primary, f, endpoint)}",
-                    lambda sub=sub, f=f: plot_cif(sub, f"{name}: site of first relapse by {f} group ({primary})"),
-                    f"{name}: cumulative incidence of relapse by site, {f} groups",
-                    f"Aalen-Johansen cumulative incidence of first relapse at each site (competing with the other sites), per {f} group ({primary}, {endpoint}).",
-                )
-                sec["figures"].append(_fig(w))
-    if aj is None or not len(aj):
-        col = (_params(c["surv_side"]).get("relapse_site") or {}).get("column", "relapse_site")
-        note = _text(c["surv_side"].get("note"))
-        if not col:
-            sec["why"].append(
-                f"No cumulative incidence by site for cohort {name}: no site-of-relapse column is set"
-                " (survival.relapse_site.column is empty)."
-            )
-        elif f"relapse-site column '{col}' is not in" in note or not c["surv_side"]:
-            sec["why"].append(
-                f"No cumulative incidence by site for cohort {name}: no site-of-relapse column (survival.relapse_site)"
-                " in its clinical data."
-            )
-        else:
-            sec["why"].append(
-                _no_curves_why(c, main, primary, "cumulative incidence by site")
-                or f"No cumulative incidence by site for cohort {name}: cumulative_incidence.tsv is empty."
-            )
-    if km is None or not len(km):
-        sec["why"].append(
-            _no_curves_why(c, main, primary, "Kaplan-Meier curves")
-            or f"No Kaplan-Meier curves for cohort {name}: km.tsv is empty."
+
+
+def _km_figures(fw, c: dict, f: str, primary: str) -> list[dict]:
+    """Kaplan-Meier curves of the groups of ``f`` on each endpoint of km.tsv, with the log-rank p."""
+    name, km, lr = c["name"], c["km"], c["lr"]
+    out = []
+    k = km[(km["method"] == primary) & (km["signature"] == f)]
+    for endpoint in k["endpoint"].drop_duplicates():
+        sub = k[k["endpoint"] == endpoint]
+        cut = str(sub["cut"].iloc[0])
+        lrp = (
+            lr[(lr["method"] == primary) & (lr["signature"] == f) & (lr["endpoint"] == endpoint)]["p"]
+            if lr is not None and len(lr)
+            else pd.Series(dtype=float)
         )
-    return sec
+        p = float(lrp.iloc[0]) if len(lrp) and _finite(lrp.iloc[0]) else None
+        w = fw(
+            figure_stem("km", name, primary, f, endpoint),
+            lambda sub=sub, endpoint=endpoint, cut=cut, p=p: plot_km(
+                sub, f"{name}: {f} ({primary}) groups at the {cut} cut, {endpoint}", logrank_p=p
+            ),
+            f"{name}: Kaplan-Meier, {f} groups, {endpoint}",
+            f"Kaplan-Meier estimate of {endpoint} in groups of the {f} score ({primary}) at the pre-set cut-points"
+            f" ({cut}; set in the config before the analysis, never searched), numbers at risk below; ticks:"
+            f" censored samples; log-rank p = {fmt_p(p)}.",
+        )
+        out.append(_fig(w))
+    return out
 
 
-def _cohort_gaps(cohorts: list[dict], main: str, primary: str, kind: str) -> tuple[list[str], list[str]]:
-    """(cohorts that have a tested correlation (``kind`` 'corr') or a hazard ratio ('surv') of the main focal
-    signature, 'cohort: why not' for the others)."""
-    ok, parts = [], []
-    for c in cohorts:
-        st = c["status"].get(main, {"scored": True})
-        if not st["scored"]:
-            parts.append(f"{c['name']}: {main} cannot be scored ({st['reason']})")
-        elif kind == "corr":
-            sel = _main_corr(c, primary, main)
-            if sel is not None and len(sel) and (~sel["_thin"] & sel["r"].notna()).any():
-                ok.append(c["name"])
-            else:
-                parts.append(
-                    f"{c['name']}: "
-                    + (
-                        sel["_why"].iloc[0]
-                        if sel is not None and len(sel)
-                        else f"no correlation of {main} in correlations.tsv"
-                    )
-                )
-        else:
-            has_endpoint = bool(_primary_endpoint(c)) or (
-                c["surv"] is not None and len(c["surv"]) and not c["surv_side"]
-            )
-            reason = _hr_reason(c, main, primary) if has_endpoint else "no time/event columns in the cohort sheet"
-            if reason:
-                parts.append(f"{c['name']}: {reason}")
-            else:
-                ok.append(c["name"])
-    return ok, parts
+def _cif_figures(fw, c: dict, f: str, primary: str) -> list[dict]:
+    """Cumulative incidence of first relapse by site in the groups of ``f``, per endpoint of the table."""
+    name, aj = c["name"], c["aj"]
+    out = []
+    a = aj[(aj["method"] == primary) & (aj["signature"] == f)]
+    for endpoint in a["endpoint"].drop_duplicates():
+        sub = a[a["endpoint"] == endpoint]
+        w = fw(
+            figure_stem("cif", name, primary, f, endpoint),
+            lambda sub=sub: plot_cif(sub, f"{name}: site of first relapse by {f} group ({primary})"),
+            f"{name}: cumulative incidence of relapse by site, {f} groups",
+            f"Aalen-Johansen cumulative incidence of first relapse at each site (competing with the other sites),"
+            f" per {f} group ({primary}, {endpoint}).",
+        )
+        out.append(_fig(w))
+    return out
 
 
-def _nothing_pooled_why(cohorts: list[dict], main: str, primary: str, kind: str) -> str:
-    """Why no correlation (``kind`` 'corr') or hazard ratio ('surv') of the main focal signature was pooled."""
-    ok, parts = _cohort_gaps(cohorts, main, primary, kind)
-    what = "correlations" if kind == "corr" else "hazard ratio on its primary endpoint"
-    s = (
-        f"pooling needs {main}'s {what} from at least two cohorts; {len(ok)} of the {len(cohorts)} cohorts"
-        f" {'has' if len(ok) == 1 else 'have'} {'them' if kind == 'corr' else 'one'}"
+def _no_incidence_why(c: dict, main: str, primary: str) -> str:
+    """Why a cohort has no cumulative incidence by site: no site column set or found, or its own reason."""
+    name = c["name"]
+    col = (_params(c["surv_side"]).get("relapse_site") or {}).get("column", "relapse_site")
+    note = _text(c["surv_side"].get("note"))
+    if not col:
+        return (
+            f"No cumulative incidence by site for cohort {name}: no site-of-relapse column is set"
+            " (survival.relapse_site.column is empty)."
+        )
+    if f"relapse-site column '{col}' is not in" in note or not c["surv_side"]:
+        return (
+            f"No cumulative incidence by site for cohort {name}: no site-of-relapse column (survival.relapse_site)"
+            " in its clinical data."
+        )
+    return (
+        _no_curves_why(c, main, primary, "cumulative incidence by site")
+        or f"No cumulative incidence by site for cohort {name}: cumulative_incidence.tsv is empty."
     )
-    s += f" ({', '.join(ok)})" if ok else ""
-    return s + (": " + "; ".join(parts) if parts else "") + "."
-
-
-def _meta_section(
-    fw, cohorts: list[dict], mc: pd.DataFrame | None, ms: pd.DataFrame | None, primary: str, focal: Sequence[str]
-) -> dict:
-
-    main = focal[0] if focal else "SS"
-    sec: dict = {"rows": [], "surv_rows": [], "figures": [], "why": "", "surv_why": ""}
-    if len(cohorts) < 2:
-        sec["why"] = (
-            f"No meta-analysis: pooling needs at least two cohorts; this run has one ({', '.join(c['name'] for c in cohorts) or 'none'})."
-        )
-        return sec
-    if mc is None or not len(mc):
-        sec["why"] = "No meta-analysis: no pooled estimates were written (results/meta/correlations.tsv is empty)."
-        return sec
-    mc_all = mc[
-        (mc["method"] == primary)
-        & (mc["signature_a"] == main)
-        & (mc["statistic"] == "spearman")
-        & (mc["pooling"] == "random_dl")
-    ]
-    pooled = _pooled(mc_all)
-    if not len(pooled):
-        sec["why"] = f"No correlation of {main} was pooled across cohorts: " + _nothing_pooled_why(
-            cohorts, main, primary, "corr"
-        )
-    sec["rows"] = [
-        {
-            **r,
-            "est": fmt_r(r["estimate"]),
-            "ci": fmt_ci(r["ci_low"], r["ci_high"]),
-            "p": fmt_p(r["p"]),
-            "i2": fmt_i2(r.get("i2")),
-            "tau2": f"{r['tau2']:.3g}" if _finite(r.get("tau2")) else "NA",
-            "note": _text(r.get("note")),
-        }
-        for r in pooled.to_dict("records")
-    ]
-    sec["n_left_out"] = int(len(mc_all) - len(pooled))
-    per = []
-    for c in cohorts:
-        t = _main_corr(c, primary, main)
-        if t is not None and len(t) and "statistic" in t.columns:
-            t = t[(t["statistic"] == "spearman") & ~t["_thin"] & t["r"].notna()]
-            if len(t):
-                per.append(t.assign(cohort=c["name"]))
-    per_c = pd.concat(per, ignore_index=True) if per else pd.DataFrame()
-    for target in pooled["signature_b"].drop_duplicates():
-        rows = per_c[per_c["signature_b"] == target].assign(estimate=lambda x: x["r"]) if len(per_c) else per_c
-        pl = mc[
-            (mc["method"] == primary)
-            & (mc["signature_a"] == main)
-            & (mc["statistic"] == "spearman")
-            & (mc["signature_b"] == target)
-        ]
-        if len(rows) >= 2 and pl["estimate"].notna().any():
-            dl = pl[pl["pooling"] == "random_dl"].iloc[0]
-            w = fw(
-                f"meta/forest_r_{safe_name(primary, main, target)}",
-                lambda rows=rows, pl=pl, target=target: forest_figure(
-                    rows, pl, scale="r", title=f"{main} vs {target} ({primary}, Spearman r)"
-                ),
-                f"{main} vs {target}: correlation across cohorts",
-                f"Forest plot: Spearman r of {main} with {target} ({primary}) per cohort (95% CI) and pooled (random effects DerSimonian-Laird, fixed effect); I² = {fmt_i2(dl.get('i2'))}.",
-            )
-            sec["figures"].append(_fig(w))
-    if ms is not None and len(ms):
-        s = _pooled(ms[(ms["method"] == primary) & ms["signature"].isin(list(focal))])
-        sec["surv_rows"] = [
-            {
-                **r,
-                "est": fmt_r(r["estimate"]),
-                "ci": fmt_ci(r["ci_low"], r["ci_high"]),
-                "p": fmt_p(r["p"]),
-                "i2": fmt_i2(r.get("i2")),
-                "note": _text(r.get("note")),
-            }
-            for r in s.to_dict("records")
-        ]
-        for f in focal:
-            per = []
-            for c in cohorts:
-                t, prim = c["surv"], _primary_endpoint(c)
-                if t is not None and len(t) and prim:
-                    t = t[
-                        (t["method"] == primary)
-                        & (t["signature"] == f)
-                        & (t["endpoint"] == prim)
-                        & (t["model"] == "univariate")
-                        & t["hr_per_sd"].notna()
-                    ]
-                    if len(t):
-                        per.append(t.assign(cohort=c["name"], estimate=lambda x: x["hr_per_sd"]))
-            pl = ms[
-                (ms["method"] == primary)
-                & (ms["signature"] == f)
-                & (ms["endpoint"] == "primary")
-                & (ms["model"] == "univariate")
-            ]
-            rows = pd.concat(per, ignore_index=True) if per else pd.DataFrame()
-            if len(rows) >= 2 and len(pl) and pl["estimate"].notna().any():
-                dl = pl[pl["pooling"] == "random_dl"].iloc[0]
-                w = fw(
-                    f"meta/forest_hr_{safe_name(primary, f)}",
-                    lambda rows=rows, pl=pl, f=f: forest_figure(
-                        rows, pl, scale="hr", title=f"{f} ({primary}): HR per SD, primary endpoint"
-                    ),
-                    f"{f}: hazard ratio per SD across cohorts",
-                    f"Forest plot: Cox hazard ratio per SD of {f} ({primary}, univariate, each cohort's primary endpoint) per cohort and pooled; I² = {fmt_i2(dl.get('i2'))}.",
-                )
-                sec["figures"].append(_fig(w))
-            elif f == main:
-                sec["surv_why"] = f"No pooled hazard ratio for {main}: " + _nothing_pooled_why(
-                    cohorts, main, primary, "surv"
-                )
-    return sec

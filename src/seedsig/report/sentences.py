@@ -293,61 +293,13 @@ def _cohort_sentences(c: dict, primary: str, main_focal: str, focal: Sequence[st
     out["first"] = [status[f]["sentence"] for f in focal if f in status and not status[f]["scored"]]
     out["first"] += [status[f]["one_gene"] for f in focal if f in status and status[f]["one_gene"]]
     main_st = status.get(main_focal, {"scored": True})
-    corr = c["corr"]
     sel = _main_corr(c, primary, main_focal)
     if not main_st["scored"]:
         out["corr"] = f"Not tested: {main_focal} cannot be scored in {name} (see above)."
     elif sel is not None and len(sel):
-        thin = sel[sel["_thin"]]
         tested = sel[~sel["_thin"] & sel["r"].notna()]
-        untested = sel[~sel["_thin"] & sel["r"].isna()]
-        if not len(tested):
-            whys = list(dict.fromkeys(thin["_why"].tolist() + untested["_why"].tolist()))
-            out["corr"] = f"Not tested: {'; '.join(whys) or 'no correlation was computed'}."
-        else:
-            sig = tested[(tested["q"] < ALPHA) & (tested["r"] > 0)].sort_values("r", ascending=False)
-            neg = tested[(tested["q"] < ALPHA) & (tested["r"] < 0)].sort_values("r")
-            n_bh = int((corr["q"].notna() & ~corr["_thin"]).sum()) if "q" in corr.columns else len(tested)
-            s = f"{main_focal} correlates positively with {len(sig)} of {len(tested)} signatures at q < 0.05"
-            s += f" ({_named(sig)})" if len(sig) else ""
-            s += f" and negatively with {len(neg)} ({_named(neg)})" if len(neg) else ""
-            s += f" ({primary} scores, Spearman, Benjamini-Hochberg over {n_bh} tests)."
-            if "p_random_null" in sel.columns:
-                beyond = tested[tested["p_random_null"] < ALPHA]
-                listed = "; ".join(
-                    f"{r['signature_b']}, r = {fmt_r(r['r'])}, {p_null_phrase(r['p_random_null'], c['b_corr'])}"
-                    for r in beyond.to_dict("records")
-                )
-                s += f" Beyond matched random signatures (null p < 0.05): {listed or 'none'}."
-            for part in (thin, untested):
-                names = part["signature_b"].astype(str)
-                # one clause for every target not scored here, not one "(X is not scored ...): X." per target
-                own = part["_why"] == names + " is not scored in this cohort"
-                key = part["_why"].where(~own, "not scored in this cohort")
-                for why, grp in names.groupby(key, sort=False):
-                    s += f" Not tested ({why}): {', '.join(grp)}."
-            out["corr"] = s
-        for r in tested.to_dict("records"):
-            shared = int(r.get("n_shared_genes", 0)) if _finite(r.get("n_shared_genes")) else 0
-            rws = r.get("r_without_shared", np.nan)
-            if shared and _finite(r["q"]) and r["q"] < ALPHA and _finite(rws) and abs(rws) < abs(r["r"]) / 2:
-                out["notes"].append(
-                    f"Cohort {name}, {main_focal} vs {r['signature_b']}: r = {fmt_r(r['r'])} falls to {fmt_r(rws)}"
-                    f" without the {shared} shared gene(s): the correlation is carried by genes the two signatures"
-                    " share."
-                )
-            if shared and _finite(r["q"]) and r["q"] < ALPHA and not _finite(rws):
-                out["notes"].append(
-                    f"Cohort {name}, {main_focal} vs {r['signature_b']}: r = {fmt_r(r['r'])} cannot be checked"
-                    f" without the {shared} shared gene(s) ({_text(r.get('note')) or 'r_without_shared is NA'}):"
-                    " the correlation may be carried by genes the two signatures share."
-                )
-            pn = r.get("p_random_null", np.nan)
-            if _finite(r["q"]) and r["q"] < ALPHA and _finite(pn) and pn >= ALPHA:
-                out["notes"].append(
-                    f"Cohort {name}, {main_focal} vs {r['signature_b']}: significant (q = {fmt_p(r['q'])}) but not"
-                    f" beyond random signatures of the same size and expression ({p_null_phrase(pn, c['b_corr'])})."
-                )
+        out["corr"] = _corr_answer(c, sel, primary, main_focal)
+        out["notes"] = _corr_notes(c, tested, main_focal)
     label = _primary_endpoint(c)
     out["surv_q"] = (
         f"Does {main_focal} predict relapse?"
@@ -357,27 +309,96 @@ def _cohort_sentences(c: dict, primary: str, main_focal: str, focal: Sequence[st
     s = _main_surv(c, primary, main_focal)
     if not label and not (s is not None and len(s)):
         return out
-    if not main_st["scored"]:
-        out["surv"] = f"Not analysed: {main_focal} cannot be scored in {name} (see above)."
-    elif s is not None and len(s) and _finite(s["hr_per_sd"].iloc[0]):
+    out["surv"] = _surv_answer(c, s, primary, main_focal, main_st["scored"])
+    return out
+
+
+def _corr_answer(c: dict, sel: pd.DataFrame, primary: str, main_focal: str) -> str:
+    """Does the main focal signature correlate with the targets: the significant ones by sign, those beyond
+    the random null, and the targets not tested and why."""
+    corr = c["corr"]
+    thin = sel[sel["_thin"]]
+    tested = sel[~sel["_thin"] & sel["r"].notna()]
+    untested = sel[~sel["_thin"] & sel["r"].isna()]
+    if not len(tested):
+        whys = list(dict.fromkeys(thin["_why"].tolist() + untested["_why"].tolist()))
+        return f"Not tested: {'; '.join(whys) or 'no correlation was computed'}."
+    sig = tested[(tested["q"] < ALPHA) & (tested["r"] > 0)].sort_values("r", ascending=False)
+    neg = tested[(tested["q"] < ALPHA) & (tested["r"] < 0)].sort_values("r")
+    n_bh = int((corr["q"].notna() & ~corr["_thin"]).sum()) if "q" in corr.columns else len(tested)
+    s = f"{main_focal} correlates positively with {len(sig)} of {len(tested)} signatures at q < 0.05"
+    s += f" ({_named(sig)})" if len(sig) else ""
+    s += f" and negatively with {len(neg)} ({_named(neg)})" if len(neg) else ""
+    s += f" ({primary} scores, Spearman, Benjamini-Hochberg over {n_bh} tests)."
+    if "p_random_null" in sel.columns:
+        beyond = tested[tested["p_random_null"] < ALPHA]
+        listed = "; ".join(
+            f"{r['signature_b']}, r = {fmt_r(r['r'])}, {p_null_phrase(r['p_random_null'], c['b_corr'])}"
+            for r in beyond.to_dict("records")
+        )
+        s += f" Beyond matched random signatures (null p < 0.05): {listed or 'none'}."
+    for part in (thin, untested):
+        names = part["signature_b"].astype(str)
+        # one clause for every target not scored here, not one "(X is not scored ...): X." per target
+        own = part["_why"] == names + " is not scored in this cohort"
+        key = part["_why"].where(~own, "not scored in this cohort")
+        for why, grp in names.groupby(key, sort=False):
+            s += f" Not tested ({why}): {', '.join(grp)}."
+    return s
+
+
+def _corr_notes(c: dict, tested: pd.DataFrame, main_focal: str) -> list[str]:
+    """Significant correlations to read with care: carried by shared genes, or not beyond the random null."""
+    name = c["name"]
+    notes = []
+    for r in tested.to_dict("records"):
+        shared = int(r.get("n_shared_genes", 0)) if _finite(r.get("n_shared_genes")) else 0
+        rws = r.get("r_without_shared", np.nan)
+        if shared and _finite(r["q"]) and r["q"] < ALPHA and _finite(rws) and abs(rws) < abs(r["r"]) / 2:
+            notes.append(
+                f"Cohort {name}, {main_focal} vs {r['signature_b']}: r = {fmt_r(r['r'])} falls to {fmt_r(rws)}"
+                f" without the {shared} shared gene(s): the correlation is carried by genes the two signatures"
+                " share."
+            )
+        if shared and _finite(r["q"]) and r["q"] < ALPHA and not _finite(rws):
+            notes.append(
+                f"Cohort {name}, {main_focal} vs {r['signature_b']}: r = {fmt_r(r['r'])} cannot be checked"
+                f" without the {shared} shared gene(s) ({_text(r.get('note')) or 'r_without_shared is NA'}):"
+                " the correlation may be carried by genes the two signatures share."
+            )
+        pn = r.get("p_random_null", np.nan)
+        if _finite(r["q"]) and r["q"] < ALPHA and _finite(pn) and pn >= ALPHA:
+            notes.append(
+                f"Cohort {name}, {main_focal} vs {r['signature_b']}: significant (q = {fmt_p(r['q'])}) but not"
+                f" beyond random signatures of the same size and expression ({p_null_phrase(pn, c['b_corr'])})."
+            )
+    return notes
+
+
+def _surv_answer(c: dict, s: pd.DataFrame | None, primary: str, main_focal: str, scored: bool) -> str:
+    """Does the main focal signature predict the outcome: its hazard ratio on the first endpoint, or why not."""
+    if not scored:
+        return f"Not analysed: {main_focal} cannot be scored in {c['name']} (see above)."
+    if s is not None and len(s) and _finite(s["hr_per_sd"].iloc[0]):
         r0 = s.iloc[0]
         verdict = "predicts" if _finite(r0["p"]) and r0["p"] < ALPHA else "does not significantly predict"
-        out["surv"] = (
+        text = (
             f"{main_focal} {verdict} {_outcome_words(c, str(r0['endpoint']))}: hazard ratio {r0['hr_per_sd']:.2f} per"
             f" SD of the score (95% CI {fmt_r(r0['ci_low'])}-{fmt_r(r0['ci_high'])}, p = {fmt_p(r0['p'])};"
             f" {int(r0['n'])} samples, {int(r0['events'])} events; Cox, {primary})."
         )
         if _finite(r0.get("p_random_null")):
-            out["surv"] += (
+            text += (
                 " Against random signatures of the same size and expression:"
                 f" {p_null_phrase(r0['p_random_null'], c['b_surv'])} (Venet et al. 2011)."
             )
-    elif s is not None and len(s):
-        out["surv"] = (
+        return text
+    if s is not None and len(s):
+        return (
             f"No hazard ratio for {main_focal} on {s['endpoint'].iloc[0]}:"
             f" {_text(s['_why'].iloc[0]) or 'not estimable'}."
         )
-    return out
+    return ""
 
 
 def _warnings(
@@ -398,7 +419,8 @@ def _warnings(
             {
                 "title": "Partial signature lists",
                 "lines": [
-                    f"{s.name} ({s.organ or 'no organ given'}): only part of the published gene list is available ({s.size} genes here); its score approximates the published signature."
+                    f"{s.name} ({s.organ or 'no organ given'}): only part of the published gene list is available"
+                    f" ({s.size} genes here); its score approximates the published signature."
                     for s in partial
                 ],
             }
@@ -428,7 +450,8 @@ def _warnings(
         for endpoint, e in s.groupby("endpoint", sort=False)["events"].max().items():
             if _finite(e) and e < FEW_EVENTS:
                 ev_items.append(
-                    f"Cohort {c['name']}, endpoint {endpoint}: only {int(e)} events (fewer than {FEW_EVENTS}, the threshold below which this report flags a model): its hazard ratios are imprecise."
+                    f"Cohort {c['name']}, endpoint {endpoint}: only {int(e)} events (fewer than {FEW_EVENTS}, the"
+                    " threshold below which this report flags a model): its hazard ratios are imprecise."
                 )
         if "ph_p" in s.columns:
             u = s[s["signature"].isin(list(focal)) & (s["ph_p"] < ALPHA)]
@@ -436,7 +459,9 @@ def _warnings(
                 u = u[u["model"] == "univariate"]
             for r in u.to_dict("records"):
                 ph_items.append(
-                    f"Cohort {c['name']}, {r['signature']} on {r['endpoint']} ({primary}): proportional hazards violated (cox.zph p = {fmt_p(r['ph_p'])} < 0.05); the hazard ratio is an average over follow-up."
+                    f"Cohort {c['name']}, {r['signature']} on {r['endpoint']} ({primary}): proportional hazards"
+                    f" violated (cox.zph p = {fmt_p(r['ph_p'])} < 0.05); the hazard ratio is an average over"
+                    " follow-up."
                 )
     if ev_items:
         groups.append({"title": f"Too few events (fewer than {FEW_EVENTS} per model)", "lines": ev_items})

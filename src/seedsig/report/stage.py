@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from seedsig.report.build import build_report
+from seedsig.report.figure_plan import summary_method
 from seedsig.scoring.signatures import load_signatures
 
 log = logging.getLogger("seedsig")
@@ -24,12 +25,14 @@ def report_run(
     *,
     figures_dir: str | Path | None = None,
     input_files: Sequence[tuple[str, str]] = (),
+    figure_plan: dict | None = None,
 ) -> None:
     """results/report.html (and every figure in ``figures_dir``); the summary uses ``primary_method`` when it was
-    run, else the first scoring method. ``input_files``: (label, path) pairs whose sha256 the methods section lists."""
+    run, else the first scoring method. ``input_files``: (label, path) pairs whose sha256 the methods section
+    lists. ``figure_plan``: the figures the workflow declares (:func:`seedsig.report.figure_plan.figure_plan`),
+    each written, drawn or as a "not drawn" placeholder."""
 
-    methods = list(config.get("scoring", {}).get("methods", [primary_method]))
-    primary = primary_method if primary_method in methods else methods[0]
+    primary = summary_method(config.get("scoring", {}).get("methods", [primary_method]), primary_method)
     inputs = [*map(tuple, input_files), *(("signatures", f) for f in signature_files)]
     build_report(
         cohorts,
@@ -41,5 +44,6 @@ def report_run(
         meta_dir=meta_dir,
         figures_dir=figures_dir,
         input_files=inputs,
+        figure_plan=figure_plan,
     )
     log.info("report: %s (%d cohort(s), summary method %s)", out_html, len(cohorts), primary)
