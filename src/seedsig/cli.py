@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -72,7 +73,6 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
 
 
 def _cmd_normalize(args: argparse.Namespace) -> None:
-    import warnings
 
     from seedsig.core.provenance import provenance, write_sidecar
     from seedsig.core.tables import read_matrix, write_table

@@ -10,6 +10,8 @@ the first schema violation into one sentence naming the file, the key or sheet r
 
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -314,7 +316,6 @@ RESULT_DIRS = {
 def _check_sheet_columns(sheet: pd.DataFrame, p: Path, schema_path: str | Path) -> None:
     """A header column the schema does not know (a typo such as 'data type', a column of the user's own): the header
     line, the column, the closest allowed name."""
-    import difflib
 
     allowed = sorted(load_schema(schema_path)["properties"])
     for k, col in enumerate(sheet.columns, start=1):
@@ -414,7 +415,6 @@ GEO_PATTERNS = {
 
 
 def check_geo_entry(value: str, column: str, where: str) -> None:
-    import re
 
     pattern, example = GEO_PATTERNS[column]
     if not re.match(pattern, value):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -401,7 +402,6 @@ def simulate_single_cell(
     Returns an AnnData: X and ``layers['counts']`` the raw counts (CSR, float32), obs ``sample``, ``cell_type``
     (tumour/other), ``n_counts`` (varies per cell) and the sample's clinical columns (constant within a sample:
     mfs_months, mfs_event, relapse_site, er_status, age); ``uns['simulation']`` the latent programme per sample."""
-    import tempfile
 
     import anndata as ad
     import scipy.sparse as sp

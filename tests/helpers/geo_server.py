@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from conftest import shared_file
 
 GSE201926_MATRIX = "/geo/series/GSE201nnn/GSE201926/matrix/GSE201926_series_matrix.txt.gz"
 GSE201926_COUNTS = (
@@ -235,8 +236,6 @@ def serve_geo(routes: dict[str, str | Path] | None = None) -> Iterator[GeoServer
 
 def default_routes() -> dict[str, Path]:
     """The default routes to the real GEO files in ../shared/datasets (skips the test when they are absent)."""
-    from conftest import shared_file
-
     return {path: shared_file(*parts) for path, parts in DEFAULT_ROUTES.items()}
 
 

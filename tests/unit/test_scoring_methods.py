@@ -4,7 +4,7 @@ global RNG untouched), coherence QC, and matched random signatures (seeded, matc
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import GOLDEN
+from conftest import GOLDEN, REPO, shared_file
 from scipy.stats import rankdata
 
 from seedsig.core.tables import read_matrix
@@ -176,8 +176,6 @@ def test_gsva_equals_r_gsva(data, params, file):
 
 
 def test_gsva_and_plage_on_gse1992():
-    from conftest import REPO, shared_file
-
     from seedsig.ingest.ids import resolve_ids
 
     e = read_matrix(shared_file("gse1992_unc_hu2006_survjamda", "expression.tsv.gz"))

@@ -3,14 +3,13 @@ themselves: tests/unit/test_input_checks.py)."""
 
 import pandas as pd
 import pytest
+from conftest import expect_failure, new_workdir, write_cohort
 
 pytestmark = pytest.mark.slow
 
 
 # --------------------------------------------------------------------------------------- end to end (slow)
 def test_pipeline_transposed_matrix_stops_at_ingest(tmp_path):
-    from conftest import expect_failure, new_workdir, write_cohort
-
     wd = new_workdir(tmp_path)
 
     def transpose(p):

@@ -5,14 +5,13 @@ import re
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import new_workdir, run_snakemake
 from helpers.report_html import check_cell, check_figures, check_standalone, parse
 
 from seedsig.report.text import fmt_p, fmt_p_null, fmt_r
-from seedsig.scoring.signatures import load_signatures
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +24,6 @@ LOWCOV = "signature\tgene\tdirection\tweight\torgan\tcomplete\tcitation\torigina
 
 
 def _workdir(tmp: Path, rows: list[str]) -> Path:
-    from conftest import new_workdir
-
     wd = new_workdir(tmp)
     (wd / "config" / "signatures" / "lowcov.tsv").write_text(LOWCOV)
     header = "cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent\n"
@@ -57,8 +54,6 @@ NOSURV_ROW = "nosurv\tresources/example/counts.tsv.gz\tcounts\tsymbol\t\t\t"
 
 @pytest.fixture(scope="module")
 def two_cohort_run(tmp_path_factory):
-    from conftest import run_snakemake
-
     wd = _workdir(tmp_path_factory.mktemp("report_two"), [EXAMPLE_ROW, NOSURV_ROW])
     run_snakemake(wd, "--configfile", str(wd / "config" / "test.yaml"))
     return wd
@@ -67,8 +62,6 @@ def two_cohort_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def one_cohort_run(two_cohort_run, tmp_path_factory):
     """The same workdir with the sheet reduced to one cohort: only meta and report run again."""
-    from conftest import run_snakemake
-
     wd = tmp_path_factory.mktemp("report_one") / "wd"
     shutil.copytree(two_cohort_run, wd, symlinks=True)
     (wd / "config" / "test_cohorts.tsv").write_text(
@@ -171,37 +164,21 @@ def test_e2e_figures_written_and_embedded(two_cohort_run):
 
 
 def test_e2e_null_equals_the_associate_stage(two_cohort_run):
-    """The null histograms are recomputed in the report stage; their p equals correlations.tsv's p_random_null."""
-    import anndata as ad
-
-    from seedsig.report.load import null_correlations
+    """The report's null histograms are the associate step's saved draws (null_correlations.tsv.gz, read by
+    report.load.saved_null, never recomputed): B draws per tested row, whose (b + 1) / (B + 1) is the row's
+    p_random_null."""
+    from seedsig.core.stats import empirical_null_p
+    from seedsig.report.load import saved_null
 
     wd = two_cohort_run
     cfg = yaml.safe_load((wd / "config" / "test.yaml").read_text())
-    a = ad.read_h5ad(wd / "results" / "example" / "expression.h5ad")
-    expr = pd.DataFrame(np.asarray(a.X).T, index=a.var_names.astype(str), columns=a.obs_names.astype(str))
-    scores = pd.read_csv(wd / "results" / "example" / "scores" / "ssgsea.tsv", sep="\t", index_col=0)
-    scores.index = scores.index.astype(str)
-    sigs = {s.name: s for s in load_signatures([wd / f for f in cfg["signatures"]["files"]])}
     corr = pd.read_csv(wd / "results" / "example" / "correlations.tsv", sep="\t")
-    null = None
+    null = pd.read_csv(wd / "results" / "example" / "null_correlations.tsv.gz", sep="\t")
     checked = 0
     for r in corr[(corr["signature_a"] == "SS") & corr["p_random_null"].notna()].to_dict("records"):
-        rn, p, null = null_correlations(
-            expr,
-            scores,
-            sigs["SS"],
-            r["signature_b"],
-            "ssgsea",
-            statistic=r["statistic"],
-            n_random=cfg["associate"]["n_random"],
-            seed=cfg["associate"]["seed"],
-            params=cfg["scoring"]["ssgsea"],
-            observed_r=r["r"],
-            null=null,
-        )
-        assert float(f"{p:.10g}") == r["p_random_null"], r
+        rn = saved_null(null, r["method"], "SS", r["signature_b"], r["statistic"])
         assert rn.size == cfg["associate"]["n_random"]
+        assert float(f"{empirical_null_p(r['r'], rn):.10g}") == r["p_random_null"], r
         checked += 1
     assert checked >= 4
 
@@ -257,10 +234,12 @@ def test_e2e_says_why_sections_are_absent(two_cohort_run, one_cohort_run):
     check_standalone(one)
     assert "No meta-analysis: pooling needs at least two cohorts; this run has one (example)." in one
     assert not any(r["attrs"]["data-cohort"] == "pooled" for r in parse(one).rows["summary-correlations"])
-    check_figures(one, wd1 / "results" / "figures")
-    # the forest plots are declared whatever the data: with one cohort each says why it is not drawn
-    forests = sorted((wd1 / "results" / "figures" / "meta").glob("*.svg"))
-    assert forests and all("not drawn: pooling needs at least two cohorts" in f.read_text() for f in forests)
+    embedded = check_figures(one, wd1 / "results" / "figures")
+    # a run of one cohort pools nothing: no forest plot is declared, drawn or shown
+    assert embedded and not [f for f in embedded if "forest_" in f.name]
+    proc = run_snakemake(wd1, "--configfile", str(wd1 / "config" / "test.yaml"), "--list-untracked")
+    listed = [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip().startswith("results/")]
+    assert all(ln.startswith("results/figures/meta/forest_") or "/nosurv/" in ln for ln in listed), listed
     # figures are reproducible: the same cohort drawn in two runs gives the same files
     for name in (
         "example/km_ssgsea_SS_mfs_months-mfs_event",
@@ -275,8 +254,6 @@ def test_e2e_says_why_sections_are_absent(two_cohort_run, one_cohort_run):
 
 def test_e2e_snakemake_report_zip_has_the_figures(two_cohort_run):
     import zipfile
-
-    from conftest import run_snakemake
 
     wd = two_cohort_run
     run_snakemake(wd, "--configfile", str(wd / "config" / "test.yaml"), "--report", str(wd / "report.zip"))

@@ -5,10 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers.report_results import (
-    parse,
-    section,
-)
+from conftest import new_workdir, run_snakemake
+from helpers.report_results import parse, section
 
 pytestmark = pytest.mark.slow
 
@@ -42,8 +40,6 @@ def test_e2e_unscored_and_thin_cohorts(tmp_path):
     """The pipeline on three small cohorts: one scored with an overall-survival endpoint, one without any SS gene,
     one of 3 samples. The report says what it cannot score, counts nothing it did not test, and the report
     stage writes no warning to the terminal or its log."""
-    from conftest import new_workdir, run_snakemake
-
     wd = new_workdir(tmp_path)
     rng = np.random.default_rng(7)
     (wd / "data").mkdir()

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import new_workdir, run_snakemake
 from helpers.thin_cohorts import FLOOR_NOTE, NA_WHEN_UNTESTED
 
 from seedsig.association import prerank as prerank
@@ -83,8 +84,6 @@ def write_thin_cohorts(wd: Path, sizes=(3, 6)) -> Path:
 
 @pytest.fixture(scope="module")
 def thin_run(tmp_path_factory):
-    from conftest import new_workdir, run_snakemake
-
     wd = new_workdir(tmp_path_factory.mktemp("thin"))
     cfg = write_thin_cohorts(wd)
     stages = run_snakemake(wd, "meta", "--configfile", str(cfg))  # every stage up to the meta-analysis

@@ -410,10 +410,9 @@ def _random_scores(
     s = stable_seed(seed, "random_null", method, sig.name)
     info["random_null_seeds"].setdefault(method, {})[sig.name] = s
     info["random_null_methods"][method] = (
-        # the wording of the sidecars written before the null moved to seedsig.scoring.null (kept: same outputs)
-        "vectorized (scoring.random_signature_scores)"
+        "vectorized (scoring.null.random_null_scores)"
         if method in NULL_METHODS
-        else "random signatures scored with scoring.score"
+        else "random signatures scored with scoring.score (scoring.null.random_null_scores)"
     )
     try:
         null = random_null_scores(expr, sig, method, n_random, s, params)

@@ -246,7 +246,7 @@ def _check_int(name: str, value: object, low: int) -> int:
     return int(value)
 
 
-def _direction_sets(sig: Signature) -> list[tuple[str, list[str]]]:
+def direction_sets(sig: Signature) -> list[tuple[str, list[str]]]:
     """(direction, genes) of the sets a signature gives: up and down if signed, else one 'up' set."""
     if sig.signed:
         return [("up", list(dict.fromkeys(sig.up))), ("down", list(dict.fromkeys(sig.down)))]
@@ -356,7 +356,7 @@ def _set_plan(
     in_ranking = set(ranking.index)
     plan, sets = [], {}
     for sig in targets:
-        for direction, genes in _direction_sets(sig):
+        for direction, genes in direction_sets(sig):
             kept = [g for g in genes if g in in_ranking]
             lost = [g for g in genes if g in removed]
             note = f"left out as gene(s) of the focal signature: {', '.join(lost)}" if lost else ""

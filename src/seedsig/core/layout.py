@@ -146,15 +146,17 @@ def figure_names(
     (one score distribution each); ``primary``: the report's summary method, of every other figure; ``focal``:
     the focal signatures (the first one against each of ``targets``; each of them in the survival figures);
     ``prerank_sets``: (signature, direction) of each prerank set (every signature not focal, on the first focal
-    one). Kaplan-Meier curves per focal signature and endpoint, forest plots per target and focal signature."""
+    one). Kaplan-Meier curves per focal signature and endpoint, forest plots per target and focal signature (with
+    two cohorts or more)."""
     focal = list(focal) or ["SS"]
     names = [FigureName("summary_heatmap")]
     for cohort, plan in cohorts.items():
         names += _cohort_figures(
             cohort, plan, methods=methods, primary=primary, focal=focal, targets=targets, prerank_sets=prerank_sets
         )
-    names += [FigureName("forest_r", "", (primary, focal[0], t)) for t in targets]
-    names += [FigureName("forest_hr", "", (primary, f)) for f in focal]
+    if len(cohorts) >= 2:  # a run of one cohort pools nothing: no forest plots
+        names += [FigureName("forest_r", "", (primary, focal[0], t)) for t in targets]
+        names += [FigureName("forest_hr", "", (primary, f)) for f in focal]
     unique: dict[str, FigureName] = {}
     for n in names:
         unique.setdefault(n.stem, n)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -82,8 +84,6 @@ class FigureWriter:
         self.written: list[Written] = []
 
     def __call__(self, stem: str, build: Callable[[], object], title: str, caption: str = "") -> Written:
-        import time
-        import warnings
 
         import matplotlib as mpl
 

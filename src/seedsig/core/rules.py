@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +24,6 @@ def run_rule(snakemake: Any, func: Callable[[Any], None]) -> None:
     (:func:`seedsig.core.failure.record_error`) and the Snakefile's ``onerror`` handler prints it once, after
     Snakemake's rule-error block.
     """
-    import warnings
 
     log_path = snakemake.log[0] if len(snakemake.log) else None
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]

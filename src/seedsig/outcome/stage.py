@@ -208,12 +208,17 @@ class _Plan:
                 yield m, g, sc[g]
 
 
+def endpoint_label(time: str, event: str) -> str:
+    """The name of the sheet's endpoint in the outcome tables: ``time/event`` ('' without both columns)."""
+    return f"{time}/{event}" if time and event else ""
+
+
 def _endpoints(endpoint: dict, configured: Sequence[dict], notes: list[str]) -> tuple[list[tuple], str]:
     """The endpoints (label, time, event, kind): the sheet's primary one, then the configured ones."""
     endpoints: list[tuple[str, str, str, str]] = []
     primary_label = ""
     if endpoint.get("time") and endpoint.get("event"):
-        primary_label = f"{endpoint['time']}/{endpoint['event']}"
+        primary_label = endpoint_label(endpoint["time"], endpoint["event"])
         endpoints.append((primary_label, endpoint["time"], endpoint["event"], "primary"))
     else:
         notes.append("no endpoint given in the cohort sheet (time/event columns): no primary survival model")

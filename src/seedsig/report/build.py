@@ -39,6 +39,8 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
+import yaml
+
 from seedsig.core.layout import figure_names
 from seedsig.core.provenance import versions
 from seedsig.core.tables import atomic_path
@@ -168,7 +170,6 @@ def _cohort_section(
 
 def _render(*, config: dict, **context) -> str:
     """The report's HTML from its template (the configuration shown as YAML; no URL left in the page)."""
-    import yaml
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("seedsig.report.build", "templates"), autoescape=select_autoescape(["html"]))

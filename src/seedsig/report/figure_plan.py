@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from seedsig.association.prerank import direction_sets
+from seedsig.outcome.stage import endpoint_label
 from seedsig.scoring.signatures import Signature
 
 
@@ -16,20 +18,10 @@ def summary_method(methods: Sequence[str], preferred: str) -> str:
     return preferred if preferred in methods else methods[0]
 
 
-def endpoint_label(time: str, event: str) -> str:
-    """The name the survival stage gives the sheet's endpoint (``time/event``; '' without both columns)."""
-    return f"{time}/{event}" if time and event else ""
-
-
 def prerank_sets(signatures: Sequence[Signature], focal: Sequence[str]) -> list[list[str]]:
     """(signature, direction) of each prerank set, as the associate step forms them
-    (:func:`seedsig.association.prerank.prerank_table`): every signature not focal; a signed signature gives an
-    ``up`` and a ``down`` set, an unsigned one a single ``up`` set."""
-    out = []
-    for sig in signatures:
-        if sig.name not in set(focal):
-            out += [[sig.name, "up"]] + ([[sig.name, "down"]] if sig.signed else [])
-    return out
+    (:func:`seedsig.association.prerank.direction_sets`): every signature not focal."""
+    return [[sig.name, d] for sig in signatures if sig.name not in set(focal) for d, _ in direction_sets(sig)]
 
 
 def figure_plan(

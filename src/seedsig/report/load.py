@@ -11,9 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from seedsig.association.correlation import null_p, random_null_scores
 from seedsig.core.layout import COHORT_FILES, sidecar
-from seedsig.core.stats import corr_rows, ranks, stable_seed
 from seedsig.report.sentences import _annotate_corr, _annotate_surv, _focal_status
 from seedsig.report.text import (
     ASSOCIATE_MIN_SAMPLES,
@@ -159,49 +157,6 @@ def _expr(c: dict) -> pd.DataFrame | None:
     if a is None:
         return None
     return pd.DataFrame(np.asarray(a.X).T, index=a.var_names.astype(str), columns=a.obs_names.astype(str))
-
-
-# ------------------------------------------------------------------------------------------- random null
-def null_correlations(
-    expr: pd.DataFrame,
-    scores: pd.DataFrame,
-    signature: Signature,
-    target: str,
-    method: str,
-    *,
-    statistic: str,
-    n_random: int,
-    seed: int,
-    params: dict | None,
-    observed_r: float,
-    null: np.ndarray | None = None,
-) -> tuple[np.ndarray, float, np.ndarray]:
-    """The random-signature null of one correlation, recomputed as the associate stage computed it
-    (:func:`seedsig.association.correlation.correlation_table`): the same ``n_random`` random signatures (seed
-    ``stable_seed(seed, 'random_null', method, focal)``), scored by the same method and parameters, correlated
-    with the target over the samples where both scores are finite. Returns (null correlations, p_random_null,
-    the random scores for reuse over targets). The p equals the ``p_random_null`` of correlations.tsv."""
-
-    t = scores.loc[sorted(scores.index)]
-    samples = list(t.index)
-    if null is None:
-        x = expr.copy()
-        x.columns = x.columns.astype(str)
-        x.index = x.index.astype(str)
-        raw = random_null_scores(
-            x[samples], signature, method, n_random, stable_seed(seed, "random_null", method, signature.name), params
-        )
-        null = pd.DataFrame(raw.T, index=samples).reindex(t.index).to_numpy().T
-    va = t[signature.name].to_numpy(dtype=float)
-    vb = t[target].to_numpy(dtype=float)
-    both = np.isfinite(va) & np.isfinite(vb)
-    if statistic == "spearman":
-        nn, tv = ranks(null[:, both]), ranks(vb[both])
-    else:
-        nn, tv = null[:, both], vb[both]
-    rn = corr_rows(nn, tv)
-    p = null_p(observed_r, nn, tv) if np.isfinite(observed_r) else np.nan
-    return rn, p, null
 
 
 # ------------------------------------------------------------------------------------------- cohort state

@@ -18,7 +18,7 @@ from seedsig.report.figures import (
     scatter_null_figure,
     score_distribution_figure,
 )
-from seedsig.report.load import _adata, _expr, _fig, null_correlations, saved_null
+from seedsig.report.load import _adata, _expr, _fig, saved_null
 from seedsig.report.sentences import (
     _hr_reason,
     _survival_why,
@@ -146,9 +146,8 @@ def _scores_section(
     main = focal[0] if focal else "SS"
     sec: dict = {"dist": [], "scatter": [], "prerank_figs": [], "prerank": [], "why": []}
     _distribution_figures(fw, c, focal, sec)
-    drawn, expr = _scatter_figures(fw, c, sigmeta, main, primary, config, sec)
-    if drawn:
-        _prerank_part(fw, c, sigmeta, main, primary, expr, sec)
+    if _scatter_figures(fw, c, main, primary, config, sec):
+        _prerank_part(fw, c, sigmeta, main, primary, sec)
     return sec
 
 
@@ -179,76 +178,42 @@ def _scatter_statistic(sel: pd.DataFrame) -> str:
 
 @dataclass
 class _NullSource:
-    """Where the random-signature null of each scatter plot comes from: the draws the associate step saved
-    (null_correlations.tsv.gz), else recomputed from the expression matrix as the associate step computed them
-    (the random scores computed once, reused over the targets)."""
+    """The random-signature null of each scatter plot: the draws the associate step saved
+    (null_correlations.tsv.gz, a declared input of the report); the report never recomputes them."""
 
     c: dict
-    sigmeta: dict[str, Signature]
     main: str
     primary: str
     statistic: str
     n_random: int
-    seed: int
-    params: dict
     saved: pd.DataFrame | None = None
-    expr: pd.DataFrame | None = None
-    null_scores: np.ndarray | None = None
 
-    def for_row(self, r: dict, scores: pd.DataFrame, sec: dict) -> tuple[np.ndarray, float]:
+    def for_row(self, r: dict) -> tuple[np.ndarray, float]:
         """(the null correlations of one row of correlations.tsv, its p_random_null)."""
-        t, main = r["signature_b"], self.main
-        null_r, p = np.array([]), r.get("p_random_null", np.nan)
+        null_r = np.array([])
         if self.saved is not None:
-            null_r = saved_null(self.saved, self.primary, main, t, self.statistic)
-            if not len(null_r) and main in self.sigmeta:  # no saved draws for this row: recompute them
-                self.expr = _expr(self.c) if self.expr is None else self.expr
-        if self.expr is not None and not len(null_r):
-            try:
-                null_r, p, self.null_scores = null_correlations(
-                    self.expr,
-                    scores,
-                    self.sigmeta[main],
-                    t,
-                    self.primary,
-                    statistic=self.statistic,
-                    n_random=self.n_random,
-                    seed=self.seed,
-                    params=self.params,
-                    observed_r=float(r["r"]),
-                    null=self.null_scores,
-                )
-            except Exception as exc:  # noqa: BLE001 - a missing null is reported, not fatal
-                sec["why"].append(f"No random-signature null for {main} in cohort {self.c['name']}: {exc}")
-                self.expr = None
-        return null_r, p
+            null_r = saved_null(self.saved, self.primary, self.main, r["signature_b"], self.statistic)
+        return null_r, r.get("p_random_null", np.nan)
 
 
-def _null_source(c: dict, sigmeta: dict[str, Signature], main: str, primary: str, stat: str, config: dict):
-    """The :class:`_NullSource` of a cohort's scatter plots (random null settings from correlations.json)."""
+def _null_source(c: dict, main: str, primary: str, stat: str, config: dict) -> _NullSource:
+    """The :class:`_NullSource` of a cohort's scatter plots (B from correlations.json)."""
     params = _params(c["corr_side"])
-    n_random, seed = (
-        int(params.get("n_random", config.get("associate", {}).get("n_random", 0)) or 0),
-        int(params.get("seed", config.get("associate", {}).get("seed", 0)) or 0),
-    )
+    n_random = int(params.get("n_random", config.get("associate", {}).get("n_random", 0)) or 0)
     saved = c.get("null") if n_random > 0 else None  # null_correlations.tsv.gz of the associate step
-    expr = _expr(c) if saved is None and n_random > 0 and main in sigmeta else None
-    mparams = dict((config.get("scoring", {}) or {}).get(primary) or {})
-    return _NullSource(c, sigmeta, main, primary, stat, n_random, seed, mparams, saved=saved, expr=expr)
+    return _NullSource(c, main, primary, stat, n_random, saved=saved)
 
 
-def _scatter_figures(
-    fw, c: dict, sigmeta: dict[str, Signature], main: str, primary: str, config: dict, sec: dict
-) -> tuple[bool, pd.DataFrame | None]:
+def _scatter_figures(fw, c: dict, main: str, primary: str, config: dict, sec: dict) -> bool:
     """The scatter plot (with its null histogram) of the main focal signature against each target. Returns
-    (False, None) when the cohort has none at all (no scores, main not scored, too few samples: no prerank
-    part either), else (True, the expression matrix if it was read)."""
+    False when the cohort has none at all (no scores, main not scored, too few samples: no prerank
+    part either), else True."""
     name = c["name"]
     corr, scores = c["corr"], c["scores"].get(primary)
     if corr is None or scores is None or not len(corr):
         sec["why"].append(f"No scatter plots for cohort {name}: no {primary} scores or correlations.")
         fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
-        return False, None
+        return False
     sel = corr[(corr["method"] == primary) & (corr["signature_a"] == main)]
     stat = _scatter_statistic(sel)
     if "statistic" in sel.columns:
@@ -256,19 +221,19 @@ def _scatter_figures(
     if main not in scores.columns or not scores[main].notna().any():
         sec["why"].append(f"No scatter plots for cohort {name}: {main} is not scored in this cohort ({primary}).")
         fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
-        return False, None
+        return False
     if bool(len(sel)) and bool(sel["_thin"].all()):
         sec["why"].append(f"No scatter plots or enrichment plots for cohort {name}: {sel['_why'].iloc[0]}.")
         fw.not_drawn(sec["why"][-1], ("scatter_null", "prerank"), name)
-        return False, None
-    src = _null_source(c, sigmeta, main, primary, stat, config)
-    if src.expr is None and src.saved is None:
+        return False
+    src = _null_source(c, main, primary, stat, config)
+    if src.saved is None:
         sec["why"].append(
             f"No random-signature null histograms for cohort {name}: "
             + (
                 "the random null is switched off (associate.n_random: 0)."
                 if src.n_random <= 0
-                else "the expression matrix is not available."
+                else "the associate step saved no random-signature null (null_correlations.tsv.gz)."
             )
         )
     for r in sel.to_dict("records"):
@@ -286,9 +251,9 @@ def _scatter_figures(
             )
             fw.not_drawn(sec["why"][-1], "scatter_null", name, primary, main, t)
             continue
-        null_r, p = src.for_row(r, scores, sec)
+        null_r, p = src.for_row(r)
         sec["scatter"].append(_fig(_scatter_figure(fw, name, scores, main, r, null_r, p, src)))
-    return True, src.expr
+    return True
 
 
 def _scatter_figure(fw, name: str, scores: pd.DataFrame, main: str, r: dict, null_r, p, src: _NullSource):
@@ -320,9 +285,7 @@ def _scatter_figure(fw, name: str, scores: pd.DataFrame, main: str, r: dict, nul
     return w
 
 
-def _prerank_part(
-    fw, c: dict, sigmeta: dict[str, Signature], main: str, primary: str, expr: pd.DataFrame | None, sec: dict
-) -> None:
+def _prerank_part(fw, c: dict, sigmeta: dict[str, Signature], main: str, primary: str, sec: dict) -> None:
     """The prerank table of the main focal signature and a running-enrichment plot per tested set."""
     name = c["name"]
     pre = c["prerank"]
@@ -348,7 +311,7 @@ def _prerank_part(
         }
         for r in p_sel.to_dict("records")
     ]
-    expr = expr if expr is not None else _expr(c)
+    expr = _expr(c)
     if expr is None:
         sec["why"].append(f"No enrichment plots for cohort {name}: the expression matrix is not available.")
         fw.not_drawn(sec["why"][-1], "prerank", name)
