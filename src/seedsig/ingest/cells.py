@@ -68,17 +68,18 @@ class Cells:
     def obs_names(self) -> pd.Index:
         return self.obs.index
 
-    def chunks(self, key: str | None, size: int) -> Iterator[tuple[int, int, Any]]:
-        """``(start, stop, CSR rows)`` of X or ``layers[key]``, ``size`` cells at a time, in file order."""
+    def chunks(self, key: str | None, size: int, columns: np.ndarray | None = None) -> Iterator[tuple[int, int, Any]]:
+        """``(start, stop, CSR rows)`` of X or ``layers[key]``, ``size`` cells at a time, in file order; only the
+        ``columns`` (in that order) if given."""
         import scipy.sparse as sp
 
         if self.adata is not None:
             x = self.adata.X if key is None else self.adata.layers[key]
-            for a in range(0, self.n_obs, size):
-                b = min(a + size, self.n_obs)
-                yield a, b, sp.csr_matrix(x[a:b])
-            return
-        yield from self._file_chunks(key, size)
+            rows = ((a, min(a + size, self.n_obs), sp.csr_matrix(x[a : a + size])) for a in range(0, self.n_obs, size))
+        else:
+            rows = self._file_chunks(key, size)
+        for a, b, m in rows:
+            yield a, b, (m if columns is None else m[:, columns])
 
     def _file_chunks(self, key: str | None, size: int) -> Iterator[tuple[int, int, Any]]:
         import h5py
@@ -160,7 +161,7 @@ def open_cells(path: str | os.PathLike, what: str = WHAT, where: str | None = No
 
 
 def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int = 1) -> Iterator[Any]:
-    """``fn(item)`` for each item, in order; with ``threads`` > 1 in a thread pool, at most ``2 * threads`` items
+    """``fn(item)`` for each item, in order; with ``threads`` > 1 in a thread pool, at most ``threads + 1`` items
     under way (the items are drawn from ``items`` only as results are taken)."""
     if threads <= 1:
         for it in items:
@@ -170,7 +171,7 @@ def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int = 1
         pending: deque = deque()
         for it in items:
             pending.append(pool.submit(fn, it))
-            if len(pending) >= 2 * threads:
+            if len(pending) > threads:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

@@ -28,56 +28,41 @@ TARGET_SUM = 1e4
 
 def normalize_log1p(x):
     """scanpy ``normalize_total(target_sum=1e4)`` + ``log1p`` of a CSR chunk (cells x genes, raw counts), as a new
-    float64 CSR matrix with sorted indices (explicit zeros kept, as scanpy keeps them)."""
+    float64 CSR matrix with sorted indices (explicit zeros kept, as scanpy keeps them): the same numbers as scanpy."""
     import scipy.sparse as sp
+
+    from seedsig.scoring.cell_kernels import scale_rows
 
     m = sp.csr_matrix(x, dtype=np.float64, copy=True)
     m.sort_indices()
-    lens = np.diff(m.indptr)
-    totals = np.bincount(np.repeat(np.arange(m.shape[0]), lens), weights=m.data, minlength=m.shape[0])
-    factor = totals / TARGET_SUM
-    factor = factor + (factor == 0)  # scanpy: a cell without counts is left as it is
-    m.data = np.log1p(m.data / np.repeat(factor, lens))
+    scale_rows(m.indptr, m.data, TARGET_SUM)
+    np.log1p(m.data, out=m.data)
     return m
 
 
-def sparse_ranks(xn, cols: np.ndarray, n_genes: int, how: str = "average") -> np.ndarray:
-    """Ranks (1..n_genes, float64) of the genes ``cols`` within each cell of a CSR chunk of non-negative values,
+RANKINGS = {"average": 0, "min": 1, "min_desc": 2}
+
+
+def sparse_ranks(xn, cols: np.ndarray, how: str = "average") -> np.ndarray:
+    """Ranks (1..genes, float64) of the genes ``cols`` within each cell of a CSR chunk of non-negative values,
     shape ``(len(cols), cells)``: ``average`` (increasing, ties averaged: scipy's rankdata), ``min`` (increasing,
-    ties min) or ``min_desc`` (the 'min' ranks of minus the values). Zeros (implicit or stored) are tied; only the
-    positive values of each cell are sorted (one lexsort of the chunk's values)."""
-    c = xn.shape[0]
-    row = np.repeat(np.arange(c), np.diff(xn.indptr))
-    pos = xn.data > 0
-    d, r, j = xn.data[pos], row[pos], xn.indices[pos]
-    m = np.bincount(r, minlength=c)  # positive values per cell
-    order = np.lexsort((d, r))
-    ds, rs = d[order], r[order]
-    new = np.ones(ds.size, dtype=bool)
-    new[1:] = (rs[1:] != rs[:-1]) | (ds[1:] != ds[:-1])
-    first = np.flatnonzero(new)
-    last = np.append(first[1:], ds.size) - 1
-    gid = np.cumsum(new) - 1
-    row_start = np.concatenate(([0], np.cumsum(m)[:-1]))[rs]
-    lo, hi = first[gid] - row_start, last[gid] - row_start  # 0-based positions of the tie group in its cell
-    zeros = n_genes - m
-    if how == "average":
-        val, zero_rank = zeros[rs] + (lo + hi) / 2.0 + 1.0, (zeros + 1) / 2.0
-    elif how == "min":
-        val, zero_rank = (zeros[rs] + lo + 1).astype(np.float64), np.ones(c)
-    elif how == "min_desc":
-        val, zero_rank = (m[rs] - hi).astype(np.float64), (m + 1).astype(np.float64)
-    else:
-        raise ValueError(f"unknown ranking {how!r}")
-    ranks = np.empty(ds.size)
-    ranks[order] = val
+    ties min) or ``min_desc`` (the 'min' ranks of minus the values). Zeros (implicit or stored) are tied at the
+    bottom; only the positive values of each cell are sorted (numba, one cell at a time)."""
+    from seedsig.scoring.cell_kernels import rank_genes
+
+    n_genes = xn.shape[1]
     where = np.full(n_genes, -1, dtype=np.int64)
     where[cols] = np.arange(len(cols))
-    q = where[j]
-    sel = q >= 0
-    out = np.empty((len(cols), c))
-    out[:] = zero_rank[None, :]
-    out[q[sel], r[sel]] = ranks[sel]
+    out = np.empty((len(cols), xn.shape[0]))
+    rank_genes(
+        xn.indptr,
+        xn.indices,
+        np.ascontiguousarray(xn.data, dtype=np.float64),
+        where,
+        int(n_genes),
+        RANKINGS[how],
+        out,
+    )
     return out
 
 
@@ -105,16 +90,14 @@ class CellMatrix:
         """``work(start, stop, normalized CSR chunk)`` of every chunk of cells, in chunk order (computed in a pool of
         ``threads``). The first pass checks the raw counts (an error once the pass is over)."""
         check = None if self.checked else RawCountsCheck(self.label, self.where, self.hint)
-        cols = self.columns
 
         def task(item):
             a, b, x = item
-            if cols is not None:
-                x = x[:, cols]
             bad = check.scan(x, a) if check is not None else None
             return bad, work(a, b, normalize_log1p(x))
 
-        for bad, res in ordered_map(task, self.cells.chunks(self.key, self.chunk), self.threads):
+        chunks = self.cells.chunks(self.key, self.chunk, self.columns)
+        for bad, res in ordered_map(task, chunks, self.threads):
             if check is not None:
                 check.add(bad)
             yield res

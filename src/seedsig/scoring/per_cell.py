@@ -88,14 +88,14 @@ def _single_sample(m: str, cm: CellMatrix, signatures, p: dict, scoring: dict):
         if not rows:
             return out.T
         if m == "ssgsea":
-            r = sparse_ranks(xn, needed, n_genes, "average")
+            r = sparse_ranks(xn, needed, "average")
             for i, up, down in rows:
                 out[i] = _ssgsea_es(r[up, :], n_genes, p["alpha"]) - (
                     _ssgsea_es(r[down, :], n_genes, p["alpha"]) if down.size else 0.0
                 )
             return out.T
-        r_up = sparse_ranks(xn, needed, n_genes, "min")
-        r_down = sparse_ranks(xn, needed, n_genes, "min_desc")
+        r_up = sparse_ranks(xn, needed, "min")
+        r_down = sparse_ranks(xn, needed, "min_desc")
         for i, up, down in rows:
             sc, _ = singscore_from_ranks(r_up[up, :], n_genes, p["centered"])
             if down.size:
