@@ -75,7 +75,7 @@ rule cell_scores:
         f"{RESULTS}/logs/cell_scores/{{cohort}}.{{method}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: config["single_cell"]["threads"]
+    threads: 2  # chunks of cells scored in a thread pool (results do not depend on it)
     resources:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,
