@@ -195,27 +195,38 @@ def _score_genes(cm: CellMatrix, signatures, p: dict, scoring: dict):
     if not cov["scored"].any():
         return cov, cm.run(lambda a, b, xn: np.full((b - a, len(signatures)), np.nan))
     means = pd.Series(gene_means(cm)[order], index=genes[order])
-    terms = []  # (signature index, sign, set columns, control columns)
+    terms = []  # (signature index, sign): columns 2t (the set) and 2t + 1 (its control genes) of ``member``
+    cols: list[np.ndarray] = []
     for i, (sig, ok) in enumerate(zip(signatures, cov["scored"])):
         if ok:
             for gl, sign in ((sig.up, 1.0), (sig.down, -1.0)):
                 gl = sorted(g for g in gl if g in gi)
                 if gl:
                     ctrl = control_genes(means, gl, p["ctrl_size"], p["n_bins"], p["random_state"])
-                    terms.append((i, sign, np.array([gi[g] for g in gl]), np.array([gi[g] for g in ctrl])))
+                    terms.append((i, sign))
+                    cols += [np.array([gi[g] for g in gl]), np.array([gi[g] for g in ctrl])]
+    member = _membership(cols, genes.size)  # genes x 2 terms, ones: one sparse product sums every set per cell
+    sizes = np.array([c.size for c in cols], dtype=np.float64)
     n_sig = len(signatures)
 
     def work(a: int, b: int, xn) -> np.ndarray:
+        set_means = np.asarray((xn @ member).todense()) / sizes  # cells x 2 terms
         out = np.full((n_sig, b - a), np.nan)
-        for i, sign, sc, cc in terms:
-            v = (
-                np.asarray(xn[:, sc].sum(axis=1)).ravel() / sc.size
-                - np.asarray(xn[:, cc].sum(axis=1)).ravel() / cc.size
-            )
+        for t, (i, sign) in enumerate(terms):
+            v = set_means[:, 2 * t] - set_means[:, 2 * t + 1]
             out[i] = np.where(np.isnan(out[i]), 0.0, out[i]) + sign * v
         return out.T
 
     return cov, cm.run(work)
+
+
+def _membership(cols: list[np.ndarray], n_genes: int):
+    """genes x sets sparse matrix of ones: column j holds the genes ``cols[j]``."""
+    import scipy.sparse as sp
+
+    rows = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    which = np.repeat(np.arange(len(cols)), [c.size for c in cols])
+    return sp.csr_matrix((np.ones(rows.size), (rows, which)), shape=(n_genes, len(cols)))
 
 
 def _gsva_whole(cm: CellMatrix, signatures, params: dict, scoring: dict):

@@ -56,10 +56,12 @@ def cell_scores_cohort(
     kept = ~res["status"].isin(["unmapped", "ambiguous"]).to_numpy()
     symbols = res["symbol"].astype(str).to_numpy()
     key, _ = counts_key(cells, layer, where)
-    with timer("totals"):
-        totals = gene_totals(cells, key, chunk_cells, threads)
     idx = np.flatnonzero(kept)
-    rep = idx[representative_rows(symbols[idx], np.asarray(cells.var_names)[idx], totals[idx])]
+    rep = idx
+    if pd.Index(symbols[idx]).has_duplicates:  # one column per symbol: the one with the most counts (a pass)
+        with timer("totals"):
+            totals = gene_totals(cells, key, chunk_cells, threads)
+        rep = idx[representative_rows(symbols[idx], np.asarray(cells.var_names)[idx], totals[idx])]
     cm = cell_matrix(
         cells, layer, genes=symbols[rep], columns=rep, chunk_size=chunk_cells, threads=threads, where=where
     )
