@@ -1,5 +1,6 @@
 """numba kernels of the per-cell passes (imported only when cells are scored: numba loads in ~1 s). Compiled once
-and cached on disk (``cache=True``); they release the GIL, so chunks of cells run them in threads."""
+and cached on disk (numba's cache beside this file, else in the user's cache directory; where neither is writable,
+compiled in each process); they release the GIL, so chunks of cells run them in threads."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import numpy as np
 from numba import njit
 
 
-@njit(nogil=True, cache=True)
+def _jit(fn):
+    try:
+        return njit(nogil=True, cache=True)(fn)
+    except RuntimeError:  # numba finds no writable cache directory
+        return njit(nogil=True)(fn)
+
+
+@_jit
 def scale_rows(indptr, data, target):  # pragma: no cover - compiled
     """Each row of a CSR matrix divided by its total / target, in place: scanpy's normalize_total arithmetic (the
     total summed in stored order; a row without counts is left as it is)."""
@@ -22,7 +30,7 @@ def scale_rows(indptr, data, target):  # pragma: no cover - compiled
             data[j] = data[j] / f
 
 
-@njit(nogil=True, cache=True)
+@_jit
 def rank_genes(indptr, indices, data, where, n_genes, how, out):  # pragma: no cover - compiled
     """Ranks of the queried genes (``where[gene]`` = their row in ``out``, -1 for the others) in each row (cell) of a
     CSR matrix of non-negative values among ``n_genes``: zeros tied at the bottom, the positive values sorted.
