@@ -223,6 +223,25 @@ def test_cell_scores_cohort_scores_the_resolved_symbols(tmp_path):
     np.testing.assert_allclose(got["SS"].to_numpy(), ref["SS"].to_numpy(), rtol=1e-9)
 
 
+def test_cell_scores_cohort_one_column_per_symbol_the_one_with_most_counts(tmp_path):
+    a = make_cells(seed=2)
+    a.var_names = ["IL6", "IL8", "FSCN1", "MMP1", "CXCL8"] + list(a.var_names[5:])  # IL8 and CXCL8: one symbol
+    counts = a.layers["counts"].toarray()
+    assert counts[:, 4].sum() != counts[:, 1].sum()
+    a.write_h5ad(tmp_path / "sc.h5ad")
+    sig = [default_signature_dir() / "self_seeding.tsv"]
+    out = tmp_path / "z.tsv.gz"
+    cell_scores_cohort("c", tmp_path / "sc.h5ad", "symbol", "sample", sig, "zscore", out, chunk_cells=6, threads=2)
+    got = pd.read_csv(out, sep="\t", index_col=0)
+    res = resolve_ids(list(a.var_names), "symbol")
+    loser = "IL8" if counts[:, 1].sum() < counts[:, 4].sum() else "CXCL8"
+    kept = ~res["status"].isin(["unmapped", "ambiguous"]).to_numpy() & (np.asarray(a.var_names) != loser)
+    sub = a[:, kept].copy()
+    sub.var_names = res["symbol"][kept].astype(str).to_numpy()
+    ref = score(normalized_whole(sub), load_signatures(sig), "zscore").scores
+    np.testing.assert_allclose(got["SS"].to_numpy(), ref["SS"].to_numpy(), rtol=1e-9)
+
+
 def _peak_bytes(fn) -> int:
     tracemalloc.start()
     try:

@@ -52,19 +52,8 @@ def cell_scores_cohort(
             f"(the sheet's sample_column). Columns are: {', '.join(map(str, cells.obs.columns))}."
         )
     where = "single-cell AnnData"
-    res = resolve_ids(list(cells.var_names), gene_id)
-    kept = ~res["status"].isin(["unmapped", "ambiguous"]).to_numpy()
-    symbols = res["symbol"].astype(str).to_numpy()
-    key, _ = counts_key(cells, layer, where)
-    idx = np.flatnonzero(kept)
-    rep = idx
-    if pd.Index(symbols[idx]).has_duplicates:  # one column per symbol: the one with the most counts (a pass)
-        with timer("totals"):
-            totals = gene_totals(cells, key, chunk_cells, threads)
-        rep = idx[representative_rows(symbols[idx], np.asarray(cells.var_names)[idx], totals[idx])]
-    cm = cell_matrix(
-        cells, layer, genes=symbols[rep], columns=rep, chunk_size=chunk_cells, threads=threads, where=where
-    )
+    genes, rep = _symbol_columns(cells, gene_id, counts_key(cells, layer, where)[0], chunk_cells, threads)
+    cm = cell_matrix(cells, layer, genes=genes, columns=rep, chunk_size=chunk_cells, threads=threads, where=where)
     sigs = load_signatures(signature_files)
     names = [s.name for s in sigs]
     ids = np.asarray(cells.obs_names)
@@ -74,17 +63,7 @@ def cell_scores_cohort(
             cm, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=dict(params or {})
         )
 
-        def frames():
-            a = 0
-            for block in blocks:
-                b = a + block.shape[0]
-                df = pd.DataFrame(block, columns=names)
-                df.insert(0, "sample", samples[a:b])
-                df.insert(0, "cell", ids[a:b])
-                yield df
-                a = b
-
-        n = write_table_blocks(["cell", "sample", *names], frames(), out_tsv)
+        n = write_table_blocks(["cell", "sample", *names], _cell_frames(blocks, ids, samples, names), out_tsv)
     write_sidecar(
         out_tsv,
         provenance(
@@ -114,6 +93,31 @@ def cell_scores_cohort(
         threads,
         timer.fmt("score"),
     )
+
+
+def _symbol_columns(cells, gene_id: str, key: str | None, chunk: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """The genes scored per cell: their current HGNC symbols and file columns (ids that do not resolve left out; one
+    column per symbol: the one with the most counts, which takes a pass over the cells only when ids share one)."""
+    res = resolve_ids(list(cells.var_names), gene_id)
+    kept = ~res["status"].isin(["unmapped", "ambiguous"]).to_numpy()
+    symbols = res["symbol"].astype(str).to_numpy()
+    rep = np.flatnonzero(kept)
+    if pd.Index(symbols[rep]).has_duplicates:
+        totals = gene_totals(cells, key, chunk, threads)
+        rep = rep[representative_rows(symbols[rep], np.asarray(cells.var_names)[rep], totals[rep])]
+    return symbols[rep], rep
+
+
+def _cell_frames(blocks, ids: np.ndarray, samples: np.ndarray, names: list[str]):
+    """The per-cell table a block at a time: cell, sample, one column per signature."""
+    a = 0
+    for block in blocks:
+        b = a + block.shape[0]
+        df = pd.DataFrame(block, columns=names)
+        df.insert(0, "sample", samples[a:b])
+        df.insert(0, "cell", ids[a:b])
+        yield df
+        a = b
 
 
 def score_cohort(
