@@ -38,6 +38,11 @@ NORMALIZATION_METHODS = tuple(dict.fromkeys(m for t in DATA_TYPES for m in schem
 def _cmd_simulate(args: argparse.Namespace) -> None:
     from seedsig.simulate import simulate_cohort
 
+    if args.single_cell and args.n_cells is not None:
+        _simulate_atlas(args)
+        return
+    if args.detected_genes is not None:
+        args._parser.error("argument --detected-genes: only with --single-cell and --n-cells (the atlas)")
     if args.single_cell:
         from seedsig.core.tables import atomic_path
         from seedsig.simulate import (
@@ -69,6 +74,31 @@ def _cmd_simulate(args: argparse.Namespace) -> None:
     print(
         f"wrote {args.out}/counts.tsv.gz, clinical.tsv, truth.json "
         f"({truth['n_genes']} genes x {truth['n_samples']} samples, seed {truth['seed']})"
+    )
+
+
+def _simulate_atlas(args: argparse.Namespace) -> None:
+    """--single-cell with --n-cells: the atlas of any size, written a block of cells at a time."""
+    from seedsig.simulate import SC_N_GENES, SC_N_SAMPLES
+    from seedsig.simulate_atlas import ATLAS_DETECTED, write_single_cell_atlas
+
+    if args.cells_per_sample is not None:
+        args._parser.error("argument --cells-per-sample: not with --n-cells (cells are split evenly over the samples)")
+    info = write_single_cell_atlas(
+        args.single_cell,
+        n_cells=args.n_cells,
+        n_samples=args.n_samples if args.n_samples is not None else SC_N_SAMPLES,
+        n_genes=args.n_genes if args.n_genes is not None else SC_N_GENES,
+        detected_genes=args.detected_genes if args.detected_genes is not None else ATLAS_DETECTED,
+        seed=args.seed,
+        signature_dir=args.signature_dir,
+        threads=args.threads,
+    )
+    d = info["detected_genes"]
+    print(
+        f"wrote {args.single_cell} ({info['n_cells']} cells x {info['n_genes']} genes, {info['n_samples']} samples, "
+        f"{info['nnz']} stored counts; detected genes per cell {d['min']}-{d['max']}, median {d['median']:g}; "
+        f"seed {args.seed})"
     )
 
 
@@ -247,7 +277,7 @@ RANGES: dict[str, list[tuple[str, str, str, Callable[[argparse.Namespace], bool]
     "simulate": [  # the example.* keys are the bulk example's; the single-cell example has no config key
         ("seed", "--seed", "example.seed", lambda a: True),
         ("n_samples", "--n-samples", "example.n_samples", lambda a: not a.single_cell),
-        ("n_genes", "--n-genes", "example.n_genes", lambda a: not a.single_cell),
+        ("n_genes", "--n-genes", "example.n_genes", lambda a: not a.single_cell or a.n_cells is not None),
     ],
 }
 
@@ -323,6 +353,20 @@ def _add_simulate(sub) -> None:
         help="write the simulated single-cell cohort (AnnData: cells of each sample, raw counts) to this file instead",
     )
     s.add_argument("--cells-per-sample", type=int, default=None, help="--single-cell: cells per sample (default 150)")
+    s.add_argument(
+        "--n-cells",
+        type=int,
+        default=None,
+        help="--single-cell: an atlas of this many cells instead of the example, written a block of cells at a time "
+        "(never whole in memory); cells split evenly over --n-samples",
+    )
+    s.add_argument(
+        "--detected-genes",
+        type=int,
+        default=None,
+        help="--n-cells: median detected genes per cell (default 1000; each cell between 0.6 and 2 times it)",
+    )
+    s.add_argument("--threads", type=int, default=1, help="--n-cells: threads drawing the cells (default 1)")
     s.add_argument(
         "--signature-dir",
         default=None,

@@ -376,6 +376,44 @@ def _truth(
     }
 
 
+@dataclass
+class BulkProfiles:
+    """The bulk simulator's cohort as per-sample expression profiles (genes x samples proportions)."""
+
+    genes: pd.Index
+    samples: list[str]
+    prop: np.ndarray
+    clinical: pd.DataFrame
+    truth: dict
+
+
+def bulk_profiles(seed: int, n_samples: int, n_genes: int, signature_dir: str | Path | None) -> BulkProfiles:
+    """:func:`simulate_cohort` (same seed, samples, genes) read back as each sample's profile and clinical data."""
+    with tempfile.TemporaryDirectory(prefix="seedsig-sc-") as tmp:
+        truth = simulate_cohort(tmp, seed=seed, n_samples=n_samples, n_genes=n_genes, signature_dir=signature_dir)
+        bulk = pd.read_csv(Path(tmp) / "counts.tsv.gz", sep="\t", index_col=0, dtype={"gene": str})
+        clinical = pd.read_csv(Path(tmp) / "clinical.tsv", sep="\t", index_col=0, dtype={"sample": str})
+    prop = bulk.to_numpy(dtype=np.float64)
+    prop = prop / prop.sum(axis=0, keepdims=True)  # genes x samples: each sample's (tumour) profile
+    return BulkProfiles(bulk.index.astype(str), list(bulk.columns), prop, clinical, truth)
+
+
+def other_profile(rng: np.random.Generator, prop: np.ndarray) -> np.ndarray:
+    """The profile of the non-tumour cells: the geometric mean of the samples' profiles, 5% of the genes up."""
+    other = np.exp(np.log(prop + 1e-9).mean(axis=1))
+    module = rng.random(prop.shape[0]) < 0.05
+    other[module] *= np.exp(rng.normal(1.5, 0.5, size=int(module.sum())))
+    return other / other.sum()
+
+
+def add_clinical(obs: pd.DataFrame, clinical: pd.DataFrame, samples: list[str], sample_idx: np.ndarray) -> None:
+    """Each cell's sample's clinical columns (text as categoricals)."""
+    clin = clinical.reindex(samples)
+    for c in clin.columns:
+        vals = clin[c].to_numpy()[sample_idx]
+        obs[c] = pd.Categorical(vals) if clin[c].dtype == object else vals
+
+
 SC_CELLS_PER_SAMPLE = 150
 SC_N_GENES = 3000
 SC_N_SAMPLES = 12
@@ -406,20 +444,11 @@ def simulate_single_cell(
     import anndata as ad
     import scipy.sparse as sp
 
-    with tempfile.TemporaryDirectory(prefix="seedsig-sc-") as tmp:
-        truth = simulate_cohort(tmp, seed=seed, n_samples=n_samples, n_genes=n_genes, signature_dir=signature_dir)
-        bulk = pd.read_csv(Path(tmp) / "counts.tsv.gz", sep="\t", index_col=0, dtype={"gene": str})
-        clinical = pd.read_csv(Path(tmp) / "clinical.tsv", sep="\t", index_col=0, dtype={"sample": str})
+    bulk = bulk_profiles(seed, n_samples, n_genes, signature_dir)
+    genes, samples, prop, clinical, truth = bulk.genes, bulk.samples, bulk.prop, bulk.clinical, bulk.truth
     rng = np.random.default_rng([seed, 1])
-    genes = bulk.index.astype(str)
-    samples = list(bulk.columns)
-    prop = bulk.to_numpy(dtype=np.float64)
-    prop = prop / prop.sum(axis=0, keepdims=True)  # genes x samples: each sample's (tumour) profile
     G, N = prop.shape
-    other = np.exp(np.log(prop + 1e-9).mean(axis=1))
-    module = rng.random(G) < 0.05
-    other[module] *= np.exp(rng.normal(1.5, 0.5, size=int(module.sum())))
-    other /= other.sum()
+    other = other_profile(rng, prop)
     tumour_fraction = rng.uniform(0.5, 0.85, size=N)
     sample_idx = np.repeat(np.arange(N), cells_per_sample)
     n_cells = sample_idx.size
@@ -436,10 +465,7 @@ def simulate_single_cell(
     )
     obs["cell_type"] = pd.Categorical(np.where(tumour, "tumour", "other"), categories=["tumour", "other"])
     obs["n_counts"] = np.asarray(counts.sum(axis=1)).ravel()
-    clin = clinical.reindex(samples)
-    for c in clin.columns:
-        vals = clin[c].to_numpy()[sample_idx]
-        obs[c] = pd.Categorical(vals) if clin[c].dtype == object else vals
+    add_clinical(obs, clinical, samples, sample_idx)
     adata = ad.AnnData(X=counts, obs=obs, var=pd.DataFrame(index=pd.Index(genes, name="gene")))
     adata.layers["counts"] = counts.copy()
     adata.uns["simulation"] = {

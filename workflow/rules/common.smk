@@ -123,6 +123,7 @@ def ingest_settings(wildcards):
         "site_column": surv["relapse_site"]["column"],
         "sites": list(surv["relapse_site"]["sites"]),
         "geo": dict(config.get("geo") or {}),
+        "chunk_cells": config["single_cell"]["chunk_cells"],
     }
 
 

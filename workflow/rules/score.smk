@@ -75,11 +75,12 @@ rule cell_scores:
         f"{RESULTS}/logs/cell_scores/{{cohort}}.{{method}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: 2  # chunks of cells scored in a thread pool (results do not depend on it)
     resources:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,
     params:
+        chunk_cells=config["single_cell"]["chunk_cells"],
         row=lambda wc: dict(cohort_row(wc)),
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],

@@ -19,6 +19,8 @@ def main(smk):
         min_genes=smk.params.min_genes,
         min_fraction=smk.params.min_fraction,
         params=smk.params.method_params,
+        chunk_cells=smk.params.chunk_cells,
+        threads=smk.threads,
     )
 
 

@@ -567,19 +567,26 @@ def read_h5ad(path: str | os.PathLike, what: str = WHAT):
 
 def h5ad_values(adata, layer: str | None, where: str):
     """X, or ``layers[layer]`` (an unknown layer: an error listing the layers); and its label."""
+    key, label = matrix_key([str(k) for k in adata.layers.keys()], adata.X is not None, layer, where)
+    return (adata.X if key is None else adata.layers[key]), label
+
+
+def matrix_key(layers: list[str], has_x: bool, layer: str | None, where: str) -> tuple[str | None, str]:
+    """Which matrix of an AnnData holds the values: ``layer`` (None = X; an unknown layer, or an empty X, is an error
+    listing the layers), and its label."""
     if layer:
-        if layer not in adata.layers:
+        if layer not in layers:
             raise SeedsigError(
                 f"{where}: no layer '{layer}' (the sheet's layer column). Layers are: "
-                f"{', '.join(map(str, adata.layers.keys())) or 'none (leave layer empty to use X)'}."
+                f"{', '.join(layers) or 'none (leave layer empty to use X)'}."
             )
-        return adata.layers[layer], f"layers['{layer}']"
-    if adata.X is None:
+        return layer, f"layers['{layer}']"
+    if not has_x:
         raise SeedsigError(
             f"{where}: X is empty. Name the layer holding the values in the sheet's layer column (layers: "
-            f"{', '.join(map(str, adata.layers.keys())) or 'none'})."
+            f"{', '.join(layers) or 'none'})."
         )
-    return adata.X, "X"
+    return None, "X"
 
 
 def _unique_names(names: pd.Index, where: str, what: str) -> None:

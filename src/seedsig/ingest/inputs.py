@@ -15,7 +15,7 @@ from seedsig.ingest.formats import (
     read_table,
 )
 from seedsig.ingest.series_matrix import read_series_matrix
-from seedsig.ingest.single_cell import read_single_cell
+from seedsig.ingest.single_cell import CHUNK_CELLS, read_single_cell
 from seedsig.ingest.soft import read_soft
 
 
@@ -28,8 +28,10 @@ def read_expression_input(
     platform: str | None = None,
     layer: str | None = None,
     sample_column: str | None = None,
+    chunk_cells: int | None = None,
 ) -> ExpressionInput:
-    """Read an expression file of any accepted format (the sheet's ``format``, else from the file name)."""
+    """Read an expression file of any accepted format (the sheet's ``format``, else from the file name);
+    a single-cell file ``chunk_cells`` cells at a time (default: the config's ``single_cell.chunk_cells``)."""
     fmt = detect_format(str(path), format or "auto")
     if sample_column and fmt != "h5ad":
         raise SeedsigError(
@@ -46,6 +48,6 @@ def read_expression_input(
         return read_parquet(path, orientation)
     if fmt == "h5ad":
         if sample_column:
-            return read_single_cell(path, sample_column, layer)
+            return read_single_cell(path, sample_column, layer, chunk_cells=chunk_cells or CHUNK_CELLS)
         return read_h5ad_bulk(path, layer)
     return read_table(path, orientation)

@@ -192,6 +192,7 @@ def resolve_cohort_input(
     layer: str | None = None,
     sample_column: str | None = None,
     geo: dict | None = None,
+    chunk_cells: int | None = None,
 ) -> CohortInput:
     """Read the expression entry of a sheet row (a file of any accepted format, or ``geo:GSE...`` downloaded into
     the cache), its probe annotation (file, ``geo:GPL...``, or the platform table of a family SOFT) and its
@@ -212,6 +213,7 @@ def resolve_cohort_input(
             platform=platform or None,
             layer=layer or None,
             sample_column=sample_column or None,
+            chunk_cells=chunk_cells,
         )
         files.append(expression)
     annotation = _probe_annotation(cohort, gene_id, platform_annotation, expr, geo, files, notes)
@@ -388,6 +390,7 @@ def ingest_cohort(
     endpoints: Sequence[dict] = (),
     site_column: str | None = None,
     sites: Sequence[str] = ("lung", "bone", "brain", "liver"),
+    chunk_cells: int | None = None,
 ) -> None:
     """Read the expression input, harmonize gene ids to current HGNC symbols, harmonize and join the clinical
     data -> AnnData; gene_mapping.tsv; clinical.tsv (times in months, events 0/1, sites of relapse mapped).
@@ -411,6 +414,7 @@ def ingest_cohort(
         layer=layer,
         sample_column=sample_column,
         geo=geo,
+        chunk_cells=chunk_cells,
     )
     for n in src.notes:
         log.info("ingest %s: %s", cohort, n)

@@ -163,8 +163,12 @@ def _mean_z(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
 def _singscore_one(ranks: np.ndarray, idx: np.ndarray, centered: bool) -> tuple[np.ndarray, np.ndarray]:
     """singscore of one directional set from its 'min'-tie ranks: mean rank scaled to [0, 1] between the
     lowest and highest possible mean rank of k genes among n (Foroutan et al. 2018); dispersion = MAD / range."""
-    n, k = ranks.shape[0], idx.size
-    r = ranks[idx, :]
+    return singscore_from_ranks(ranks[idx, :], ranks.shape[0], centered)
+
+
+def singscore_from_ranks(r: np.ndarray, n: int, centered: bool) -> tuple[np.ndarray, np.ndarray]:
+    """singscore and dispersion of one directional set from its genes' ranks ``r`` (k x samples) among ``n``."""
+    k = r.shape[0]
     low, high = (k + 1) / 2.0, (2 * n - k + 1) / 2.0
     score = (r.mean(axis=0) - low) / (high - low)
     med = np.median(r, axis=0)

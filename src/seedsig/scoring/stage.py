@@ -14,10 +14,12 @@ from seedsig.core.errors import SeedsigError
 from seedsig.core.progress import Timer
 from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.settings import SCORING_DEFAULTS
-from seedsig.core.tables import write_table
+from seedsig.core.tables import write_table, write_table_blocks
+from seedsig.ingest.cells import open_cells
 from seedsig.ingest.ids import representative_rows, resolve_ids
+from seedsig.ingest.single_cell import CHUNK_CELLS, counts_key, gene_totals
 from seedsig.scoring.methods import COVERAGE_COLUMNS, QC_COLUMNS, coherence_table, score
-from seedsig.scoring.per_cell import cell_scores
+from seedsig.scoring.per_cell import NORMALIZATION, cell_matrix, cell_score_blocks, computation
 from seedsig.scoring.signatures import load_signatures
 
 log = logging.getLogger("seedsig")
@@ -36,42 +38,32 @@ def cell_scores_cohort(
     min_genes: int = SCORING_DEFAULTS["min_genes"],
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
+    chunk_cells: int = CHUNK_CELLS,
+    threads: int = 1,
 ) -> None:
-    """Per-cell scores of a single-cell cohort: genes resolved to current HGNC symbols as in ingest (one column per
-    symbol: the one with the most counts), scanpy-style per-cell normalization, the scoring engine."""
-    import anndata as ad
-
-    adata = ad.read_h5ad(h5ad)
-    if sample_column not in adata.obs.columns:
+    """Per-cell scores of a single-cell cohort, read and written a chunk of ``chunk_cells`` cells at a time (scored in
+    ``threads`` threads): genes resolved to current HGNC symbols as in ingest (one column per symbol: the one with
+    the most counts), scanpy-style per-cell normalization, the scoring engine."""
+    timer = Timer()
+    cells = open_cells(h5ad, "single-cell file")
+    if sample_column not in cells.obs.columns:
         raise SeedsigError(
             f"single-cell file '{h5ad}' of cohort '{cohort}': no obs column '{sample_column}' "
-            f"(the sheet's sample_column). Columns are: {', '.join(map(str, adata.obs.columns))}."
+            f"(the sheet's sample_column). Columns are: {', '.join(map(str, cells.obs.columns))}."
         )
-    res = resolve_ids(list(map(str, adata.var_names)), gene_id)
-    kept = ~res["status"].isin(["unmapped", "ambiguous"]).to_numpy()
-    symbols = res["symbol"].astype(str).to_numpy()
-    x = adata.layers[layer] if layer else adata.layers["counts"] if "counts" in adata.layers else adata.X
-    totals = np.asarray(x.sum(axis=0)).ravel()
-    idx = np.flatnonzero(kept)
-    rep = idx[representative_rows(symbols[idx], np.asarray(adata.var_names.astype(str))[idx], totals[idx])]
-    sub = adata[:, rep].copy()
-    sub.var_names = pd.Index(symbols[rep])
+    where = "single-cell AnnData"
+    genes, rep = _symbol_columns(cells, gene_id, counts_key(cells, layer, where)[0], chunk_cells, threads)
+    cm = cell_matrix(cells, layer, genes=genes, columns=rep, chunk_size=chunk_cells, threads=threads, where=where)
     sigs = load_signatures(signature_files)
-    tables = cell_scores(
-        sub,
-        sigs,
-        [method],
-        layer=layer,
-        min_genes=min_genes,
-        min_fraction=min_fraction,
-        params={method: dict(params or {})},
-        sample_column=sample_column,
-    )
-    table = tables[method].copy()
-    if "sample" not in table.columns:
-        table.insert(0, "sample", sub.obs[sample_column].astype(str).reindex(table.index).to_numpy())
-    table.index.name = "cell"
-    write_table(table.reset_index(), out_tsv)
+    names = [s.name for s in sigs]
+    ids = np.asarray(cells.obs_names)
+    samples = cells.obs[sample_column].astype(str).to_numpy()
+    with timer("score"):
+        cov, blocks = cell_score_blocks(
+            cm, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=dict(params or {})
+        )
+
+        n = write_table_blocks(["cell", "sample", *names], _cell_frames(blocks, ids, samples, names), out_tsv)
     write_sidecar(
         out_tsv,
         provenance(
@@ -85,12 +77,47 @@ def cell_scores_cohort(
             },
             inputs=[str(h5ad), *map(str, signature_files)],
             cohort=cohort,
-            n_cells=int(sub.n_obs),
-            n_genes=int(sub.n_vars),
-            normalization="scanpy normalize_total(target_sum=1e4) + log1p per cell",
+            n_cells=int(cells.n_obs),
+            n_genes=int(rep.size),
+            normalization=NORMALIZATION,
         ),
     )
-    log.info("cell_scores %s with %s: %d cells x %d signatures", cohort, method, table.shape[0], table.shape[1] - 1)
+    log.info(
+        "cell_scores %s with %s: %d cells x %d signatures (%s; %s cells per chunk, %d thread(s)) in %s",
+        cohort,
+        method,
+        n,
+        len(names),
+        computation(method, chunk_cells).split(" ")[0],
+        chunk_cells,
+        threads,
+        timer.fmt("score"),
+    )
+
+
+def _symbol_columns(cells, gene_id: str, key: str | None, chunk: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """The genes scored per cell: their current HGNC symbols and file columns (ids that do not resolve left out; one
+    column per symbol: the one with the most counts, which takes a pass over the cells only when ids share one)."""
+    res = resolve_ids(list(cells.var_names), gene_id)
+    kept = ~res["status"].isin(["unmapped", "ambiguous"]).to_numpy()
+    symbols = res["symbol"].astype(str).to_numpy()
+    rep = np.flatnonzero(kept)
+    if pd.Index(symbols[rep]).has_duplicates:
+        totals = gene_totals(cells, key, chunk, threads)
+        rep = rep[representative_rows(symbols[rep], np.asarray(cells.var_names)[rep], totals[rep])]
+    return symbols[rep], rep
+
+
+def _cell_frames(blocks, ids: np.ndarray, samples: np.ndarray, names: list[str]):
+    """The per-cell table a block at a time: cell, sample, one column per signature."""
+    a = 0
+    for block in blocks:
+        b = a + block.shape[0]
+        df = pd.DataFrame(block, columns=names)
+        df.insert(0, "sample", samples[a:b])
+        df.insert(0, "cell", ids[a:b])
+        yield df
+        a = b
 
 
 def score_cohort(
