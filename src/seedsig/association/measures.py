@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.parallel import check_threads, split, thread_map
 from seedsig.core.stats import Z975, corr_rows, ranks
 from seedsig.scoring.methods import standardize, usable_matrix
 
@@ -60,12 +61,15 @@ def fisher_ci(r: float, n: int) -> tuple[float, float]:
     return float(np.tanh(z - Z975 * se)), float(np.tanh(z + Z975 * se))
 
 
-def bootstrap_ci(a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int, level: float = 0.95, *, threads: int = 1
+) -> tuple[float, float]:
     """Percentile bootstrap interval of Spearman's r of the complete pairs (a, b).
 
     All resamples at once: a (B x n) index matrix from ``np.random.default_rng(seed)``, each resample ranked
-    row-wise (ties averaged) and correlated as row-wise dot products (chunked over B to bound memory).
-    Resamples in which a score is constant are left out of the percentiles."""
+    row-wise (ties averaged) and correlated as row-wise dot products (chunked over B to bound memory, the chunks
+    over ``threads`` threads: the interval does not depend on it). Resamples in which a score is constant are left
+    out of the percentiles."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     n = a.size
     if n_bootstrap < 1 or n < MIN_SAMPLES:
@@ -73,10 +77,12 @@ def bootstrap_ci(a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int, leve
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_bootstrap, n))
     r = np.empty(n_bootstrap)
-    step = max(1, CHUNK_ELEMENTS // n)
-    for s in range(0, n_bootstrap, step):
-        i = idx[s : s + step]
-        r[s : s + step] = corr_rows(ranks(a[i]), ranks(b[i]))
+
+    def chunk(part: slice) -> None:
+        i = idx[part]
+        r[part] = corr_rows(ranks(a[i]), ranks(b[i]))
+
+    thread_map(chunk, split(n_bootstrap, max(1, CHUNK_ELEMENTS // n), check_threads(threads)), threads)
     r = r[np.isfinite(r)]
     if r.size == 0:
         return np.nan, np.nan

@@ -47,10 +47,24 @@ def set_provenance(adata, stage: str, record: dict) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- score
-def expression_frame(h5ad: str | Path) -> tuple[pd.DataFrame, Any]:
+def read_expression(h5ad: str | Path, *, layers: bool = True):
+    """The cohort's AnnData; ``layers=False`` leaves ``layers`` (the raw counts, as large as X) unread, for the stages
+    that use only the normalized values."""
     import anndata as ad
 
-    adata = ad.read_h5ad(h5ad)
+    if layers:
+        return ad.read_h5ad(h5ad)
+    import h5py
+    from anndata.io import read_elem
+
+    with h5py.File(h5ad, "r") as f:
+        parts = {k: read_elem(f[k]) for k in ("X", "obs", "var", "uns", "obsm", "varm", "obsp", "varp") if k in f}
+    return ad.AnnData(**parts)
+
+
+def expression_frame(h5ad: str | Path, *, layers: bool = True) -> tuple[pd.DataFrame, Any]:
+    """genes x samples normalized expression (a view of X) and the AnnData (``layers=False``: without its layers)."""
+    adata = read_expression(h5ad, layers=layers)
     return pd.DataFrame(
         np.asarray(adata.X).T, index=adata.var_names.astype(str), columns=adata.obs_names.astype(str)
     ), adata

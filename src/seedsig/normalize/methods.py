@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.parallel import check_threads, thread_map
 from seedsig.core.stats import rank_columns
 from seedsig.ingest.checks import check_counts, check_values
 from seedsig.normalize.lengths import tpm
@@ -80,8 +81,29 @@ REFERENCES = {
 }
 
 
+CHUNK_ELEMENTS = 4_000_000  # values per chunk of genes or samples (a 20,000 x 10,000 matrix: no full temporary)
+
+
+def column_chunks(n_rows: int, n_cols: int) -> list[slice]:
+    """Chunks of columns of about CHUNK_ELEMENTS values, none of one column unless the matrix has one (a column sum
+    over a (rows x 1) block would be summed pairwise, over wider blocks row by row as over the whole matrix)."""
+    step = max(2, CHUNK_ELEMENTS // max(n_rows, 1))
+    starts = list(range(0, n_cols, step))
+    if len(starts) > 1 and n_cols - starts[-1] == 1:
+        starts.pop()
+    return [slice(a, starts[i + 1] if i + 1 < len(starts) else n_cols) for i, a in enumerate(starts)]
+
+
+def row_chunks(n_rows: int, n_cols: int) -> list[slice]:
+    """Chunks of rows of about CHUNK_ELEMENTS values."""
+    step = max(1, CHUNK_ELEMENTS // max(n_cols, 1))
+    return [slice(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
+
+
 # ------------------------------------------------------------------------------------------ edgeR side
-def tmm_factors(counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float = 0.05) -> np.ndarray:
+def tmm_factors(
+    counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float = 0.05, *, threads: int = 1
+) -> np.ndarray:
     """edgeR ``calcNormFactors(method="TMM")`` factors (geometric mean 1) for a genes x samples count matrix.
 
     edgeR 3.40's algorithm with its floating-point expressions, vectorized over samples: all-zero genes
@@ -89,18 +111,48 @@ def tmm_factors(counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float 
     M = log2((obs/nO)/(ref/nR)), A = (log2(obs/nO) + log2(ref/nR))/2, genes trimmed by the ranks of M (30%)
     and A (5%) (average ranks for ties), precision-weighted mean of M. rnanorm's TMM computes A as
     log2(obs/nO * ref/nR)/2, which breaks ties between genes differently and moves factors by ~1e-5 on
-    integer counts with many ties; this follows edgeR exactly (tests: 1e-10 against edgeR).
+    integer counts with many ties; this follows edgeR exactly (tests: 1e-10 against edgeR). Computed on chunks
+    of samples (every step is per sample), so the temporaries are of the chunk's size; the chunks run on
+    ``threads`` threads (the factors do not depend on it).
     """
 
-    x = np.asarray(counts, dtype=np.float64)
-    x = x[x.sum(axis=1) > 0]
-    lib = x.sum(axis=0)
-    f75 = np.quantile(x, 0.75, axis=0) / lib  # R's quantile type 7
-    ref_col = (
-        int(np.argmax(np.sqrt(x).sum(axis=0))) if np.median(f75) < 1e-20 else int(np.argmin(np.abs(f75 - f75.mean())))
+    counts = np.asarray(counts)
+    nonzero = np.zeros(counts.shape[0], dtype=bool)
+    for rows in row_chunks(*counts.shape):
+        nonzero[rows] = counts[rows].sum(axis=1) > 0
+    chunks = column_chunks(int(nonzero.sum()), counts.shape[1])
+
+    def block(cols: slice) -> np.ndarray:
+        """The chunk's samples over the genes with a count, float64, C order (as edgeR's algorithm on the whole
+        matrix indexed the genes: the sums over genes run in the same order, the factors agree to the last bit)."""
+        return np.ascontiguousarray(counts[:, cols][nonzero], dtype=np.float64)
+
+    lib = np.empty(counts.shape[1])
+    f75 = np.empty(counts.shape[1])
+    for cols in chunks:
+        x = block(cols)
+        lib[cols] = x.sum(axis=0)
+        f75[cols] = np.quantile(x, 0.75, axis=0) / lib[cols]  # R's quantile type 7
+    if np.median(f75) < 1e-20:
+        ref_col = int(np.argmax(np.concatenate([np.sqrt(block(cols)).sum(axis=0) for cols in chunks])))
+    else:
+        ref_col = int(np.argmin(np.abs(f75 - f75.mean())))
+    ref = block(slice(ref_col, ref_col + 1))
+    factors = np.concatenate(
+        thread_map(
+            lambda cols: _tmm_log_factors(block(cols), lib[cols], ref, lib[ref_col], logratio_trim, sum_trim),
+            chunks,
+            threads,
+        )
     )
-    ref = x[:, [ref_col]]
-    n_r = lib[ref_col]
+    factors = 2.0**factors
+    return factors / np.exp(np.mean(np.log(factors)))
+
+
+def _tmm_log_factors(
+    x: np.ndarray, lib: np.ndarray, ref: np.ndarray, n_r: float, logratio_trim: float, sum_trim: float
+) -> np.ndarray:
+    """log2 TMM factors of the samples (columns) of ``x`` against the reference column ``ref`` (library ``n_r``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_r = np.log2((x / lib) / (ref / n_r))
         abs_e = (np.log2(x / lib) + np.log2(ref / n_r)) / 2.0
@@ -117,9 +169,7 @@ def tmm_factors(counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float 
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(keep, log_r / v, 0.0).sum(axis=0) / np.where(keep, 1.0 / v, 0.0).sum(axis=0)
         same = np.nanmax(np.where(fin, np.abs(log_r), np.nan), axis=0) < 1e-6
-    f = np.where(np.isnan(f) | same, 0.0, f)
-    factors = 2.0**f
-    return factors / np.exp(np.mean(np.log(factors)))
+    return np.where(np.isnan(f) | same, 0.0, f)
 
 
 def upperquartile_factors(counts: np.ndarray) -> np.ndarray:
@@ -147,15 +197,23 @@ def log_cpm(
 
     As edgeR: the effective library size is lib.size * norm.factors; the prior count is scaled by each
     sample's effective library size relative to their mean and added to the counts, and twice the
-    scaled prior is added to the library size.
+    scaled prior is added to the library size. Computed on chunks of samples; the result is a genes x samples
+    view of a samples x genes C-order array (what an AnnData's X holds).
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    lib = counts.sum(axis=0)
+    counts = np.asarray(counts)
+    lib = np.empty(counts.shape[1])
+    out = np.empty((counts.shape[1], counts.shape[0]))
+    chunks = column_chunks(*counts.shape)
+    for cols in chunks:  # column sums in the memory order of ``counts``, as over the whole matrix
+        lib[cols] = np.asarray(counts[:, cols], dtype=np.float64).sum(axis=0)
     if norm_factors is not None:
         lib = lib * np.asarray(norm_factors, dtype=np.float64)
     prior = prior_count * lib / lib.mean()
     lib_adj = lib + 2.0 * prior
-    return np.log2((counts + prior[None, :]) / lib_adj[None, :] * 1e6)
+    for cols in chunks:
+        x = np.asarray(counts[:, cols], dtype=np.float64)
+        out[cols] = np.log2((x + prior[None, cols]) / lib_adj[None, cols] * 1e6).T
+    return out.T
 
 
 def filter_by_expr(
@@ -173,8 +231,10 @@ def filter_by_expr(
     ``MinSampleSize`` samples (the smallest group's size, or all samples without a group; above
     ``large_n`` only ``min_prop`` of the excess is needed) and its total count is >= ``min_total_count``.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    lib = counts.sum(axis=0)
+    counts = np.asarray(counts)
+    lib = np.empty(counts.shape[1])
+    for cols in column_chunks(*counts.shape):  # column sums in the memory order of ``counts``
+        lib[cols] = np.asarray(counts[:, cols], dtype=np.float64).sum(axis=0)
     if group is None:
         n_min = float(counts.shape[1])
     else:
@@ -184,10 +244,12 @@ def filter_by_expr(
         n_min = large_n + (n_min - large_n) * min_prop
     cutoff = min_count / np.median(lib) * 1e6
     tol = 1e-14
-    cpm = counts / lib[None, :] * 1e6
-    keep_cpm = (cpm >= cutoff).sum(axis=1) >= n_min - tol
-    keep_total = counts.sum(axis=1) >= min_total_count - tol
-    return keep_cpm & keep_total
+    keep = np.empty(counts.shape[0], dtype=bool)
+    for rows in row_chunks(*counts.shape):  # chunks of genes: no temporary of the matrix's size
+        x = np.asarray(counts[rows], dtype=np.float64)
+        keep_cpm = (x / lib[None, :] * 1e6 >= cutoff).sum(axis=1) >= n_min - tol
+        keep[rows] = keep_cpm & (x.sum(axis=1) >= min_total_count - tol)
+    return keep
 
 
 # ----------------------------------------------------------------------------------------- DESeq2 side
@@ -530,15 +592,18 @@ def normalize_matrix(
     pseudocount: float | None = None,
     size_factors: str = "auto",
     where: str = "expression",
+    threads: int = 1,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Normalize a genes x samples DataFrame with one method or a chain of steps.
 
     Returns ``(normalized, record)``; the output has the input's row and column labels (TPM drops genes
     without a length, listed in the record). ``record`` has ``method`` (steps joined by '+'), ``steps``,
     the parameters, the reference each step reproduces, and per-sample factors where a method has them.
-    ``gene_lengths``: one length per row (NaN where unknown), needed by ``tpm``.
+    ``gene_lengths``: one length per row (NaN where unknown), needed by ``tpm``. ``threads``: threads of the TMM
+    factors (the result does not depend on it).
     """
     steps = parse_steps(method)
+    threads = check_threads(threads)
     if data_type is None:
         data_type = "counts" if steps[0] in COUNT_METHODS else None
     check_steps(steps, data_type, where)
@@ -565,7 +630,7 @@ def normalize_matrix(
                 )
             info["library_sizes"] = dict(zip(samples, values.sum(axis=0).tolist()))
         if step in ("tmm_logcpm", "logcpm", "upperquartile_logcpm"):
-            values = _logcpm_step(values, step, prior_count, samples, info)
+            values = _logcpm_step(values, step, prior_count, samples, info, threads)
         elif step in ("deseq2_log", "deseq2_vst"):
             values = _deseq2_step(values, step, size_factors, samples, info)
         elif step == "tpm":
@@ -589,11 +654,13 @@ def normalize_matrix(
     return pd.DataFrame(values, index=index, columns=df.columns), info
 
 
-def _logcpm_step(values: np.ndarray, step: str, prior_count: float, samples: list[str], info: dict) -> np.ndarray:
+def _logcpm_step(
+    values: np.ndarray, step: str, prior_count: float, samples: list[str], info: dict, threads: int = 1
+) -> np.ndarray:
     """log2 CPM with TMM (``tmm_logcpm``), upper-quartile (``upperquartile_logcpm``) or no (``logcpm``)
     normalization factors, recorded in ``info``."""
     f = (
-        tmm_factors(values)
+        tmm_factors(values, threads=threads)
         if step == "tmm_logcpm"
         else upperquartile_factors(values)
         if step == "upperquartile_logcpm"
