@@ -172,7 +172,7 @@ def _check_names(names: Sequence[str], sig_by_name: dict[str, Signature], method
 def _aligned(expr: pd.DataFrame, scores: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The expression matrix with string labels and the score tables (methods sorted, samples sorted), checked:
     no duplicated sample id, no scored sample missing from the matrix."""
-    expr = expr.copy()
+    expr = expr.copy(deep=False)  # new labels, the same values (no copy of the matrix)
     expr.columns = expr.columns.astype(str)
     expr.index = expr.index.astype(str)
     if expr.columns.duplicated().any():
@@ -191,6 +191,13 @@ def _aligned(expr: pd.DataFrame, scores: dict[str, pd.DataFrame]) -> tuple[pd.Da
             )
         tables[m] = t.loc[sorted(t.index)]
     return expr, tables
+
+
+def in_sample_order(expr: pd.DataFrame) -> pd.DataFrame:
+    """``expr`` with its columns in the order :func:`correlation_table` works in (sample ids as text, sorted), so
+    that it makes no reordered copy of the matrix (the same frame when already in that order)."""
+    cols = sorted(map(str, expr.columns))
+    return expr if list(map(str, expr.columns)) == cols else expr[cols]
 
 
 # ----------------------------------------------------------------------------------------- the grid's state
@@ -662,7 +669,7 @@ def correlation_table(
     _check_names([*focal, *targets], sig_by_name, list(scores))
     expr, tables = _aligned(expr, scores)
     samples = sorted(set().union(*(t.index for t in tables.values()))) if tables else []
-    x_expr = expr[samples]
+    x_expr = expr if list(expr.columns) == samples else expr[samples]  # a copy only when not in sample order
     measured = measured_genes(x_expr)
     g = _Grid(
         x_expr=x_expr,

@@ -61,13 +61,28 @@ def fisher_ci(r: float, n: int) -> tuple[float, float]:
     return float(np.tanh(z - Z975 * se)), float(np.tanh(z + Z975 * se))
 
 
+def resample_ranks(value_class: np.ndarray, n_classes: int, idx: np.ndarray) -> np.ndarray:
+    """Ranks (ties averaged) along each row of the resamples ``v[idx]`` (idx: B x n indices into v), from the class of
+    each value of v (its position among v's distinct values, sorted: ``np.unique(v, return_inverse=True)[1]``),
+    without sorting: a value's average rank in a resample is (resampled values below it) + (resampled values equal
+    to it + 1) / 2, counted per row. The same numbers as :func:`seedsig.core.stats.ranks` of ``v[idx]``, exactly
+    (integers and halves)."""
+    cls = value_class[idx]  # B x n
+    B = cls.shape[0]
+    counts = np.bincount((np.arange(B)[:, None] * n_classes + cls).ravel(), minlength=B * n_classes)
+    counts = counts.reshape(B, n_classes)
+    rank_of_class = (np.cumsum(counts, axis=1) - counts) + (counts + 1) / 2.0
+    return np.take_along_axis(rank_of_class, cls, axis=1)
+
+
 def bootstrap_ci(
     a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int, level: float = 0.95, *, threads: int = 1
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of Spearman's r of the complete pairs (a, b).
 
     All resamples at once: a (B x n) index matrix from ``np.random.default_rng(seed)``, each resample ranked
-    row-wise (ties averaged) and correlated as row-wise dot products (chunked over B to bound memory, the chunks
+    row-wise (ties averaged, by counting: :func:`resample_ranks`) and correlated as row-wise dot products (chunked
+    over B to bound memory, the chunks
     over ``threads`` threads: the interval does not depend on it). Resamples in which a score is constant are left
     out of the percentiles."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -78,9 +93,13 @@ def bootstrap_ci(
     idx = rng.integers(0, n, size=(n_bootstrap, n))
     r = np.empty(n_bootstrap)
 
+    a_class, b_class = np.unique(a, return_inverse=True), np.unique(b, return_inverse=True)
+
     def chunk(part: slice) -> None:
         i = idx[part]
-        r[part] = corr_rows(ranks(a[i]), ranks(b[i]))
+        r[part] = corr_rows(
+            resample_ranks(a_class[1], a_class[0].size, i), resample_ranks(b_class[1], b_class[0].size, i)
+        )
 
     thread_map(chunk, split(n_bootstrap, max(1, CHUNK_ELEMENTS // n), check_threads(threads)), threads)
     r = r[np.isfinite(r)]

@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from seedsig.association.correlation import correlation_table
+from seedsig.association.correlation import correlation_table, in_sample_order
 from seedsig.association.prerank import PRERANK_COLUMNS, prerank_table
 from seedsig.core.cohort import (
     covariate_frame,
@@ -259,10 +259,12 @@ def associate_cohort(
     pre = {**PRERANK_DEFAULTS, **(st.get("prerank") or {})}
     scoring = dict(scoring or {})
     expr, adata = expression_frame(h5ad, layers=False)
-    cohort = adata.uns.get("cohort", "")
+    obs, cohort = adata.obs, adata.uns.get("cohort", "")
+    del adata  # the matrix is held once, by ``expr`` in sample order (the order of the correlations)
+    expr = in_sample_order(expr)
     sigs = load_signatures(signature_files)
     scores = read_scores(score_files)
-    cov, cov_notes = covariate_frame(adata.obs, st["covariates"], cohort)
+    cov, cov_notes = covariate_frame(obs, st["covariates"], cohort)
     for n in cov_notes:
         log.warning("associate %s: %s: r_partial is not adjusted for it", cohort, n)
     table, info, nulls = _correlations(expr, scores, sigs, focal, targets, cov, st, scoring, timer, threads)
