@@ -404,17 +404,27 @@ def _row_positions(matrix: pd.DataFrame, row_symbols: Sequence[str] | None, usab
     pos = np.flatnonzero(usable)
     if pos.size == 0:
         return {}
-    means = np.nanmean(matrix.to_numpy()[pos], axis=1)
+    values = matrix.to_numpy()
+    step = max(1, USABLE_CHUNK_ELEMENTS // max(values.shape[1], 1))  # chunks of rows: no copy of the matrix
+    means = np.concatenate([np.nanmean(values[pos[a : a + step]], axis=1) for a in range(0, pos.size, step)])
     keep = pos[representative_rows(symbols[pos], labels[pos], means)]
     return {str(symbols[i]): int(i) for i in keep}
 
 
+USABLE_CHUNK_ELEMENTS = 4_000_000  # values per chunk of rows when finding the usable rows
+
+
 def _usable_rows(values: np.ndarray, drop_constant: bool) -> tuple[np.ndarray, np.ndarray]:
-    finite = np.isfinite(values).all(axis=1)
+    finite = np.empty(values.shape[0], dtype=bool)
     constant = np.zeros(values.shape[0], dtype=bool)
-    if drop_constant and values.shape[1] > 0:
-        v = np.where(finite[:, None], values, 0.0)
-        constant = finite & (v.max(axis=1) == v.min(axis=1))
+    step = max(1, USABLE_CHUNK_ELEMENTS // max(values.shape[1], 1))
+    for a in range(0, values.shape[0], step):  # chunks of rows: no temporary of the matrix's size
+        v = values[a : a + step]
+        f = np.isfinite(v).all(axis=1)
+        finite[a : a + step] = f
+        if drop_constant and values.shape[1] > 0:
+            w = np.where(f[:, None], v, 0.0)
+            constant[a : a + step] = f & (w.max(axis=1) == w.min(axis=1))
     return finite & ~constant, constant
 
 
@@ -462,6 +472,16 @@ def usable_matrix(
     depends on the input row order, ties in GSVA's density included), the row of each symbol in it (one row
     per symbol: highest mean), and their labels. No row is dropped or merged otherwise."""
     values = matrix.to_numpy(dtype=np.float64)
+    upos, rows, labels = usable_rows(matrix, row_symbols, drop_constant)
+    return values[upos], rows, labels
+
+
+def usable_rows(
+    matrix: pd.DataFrame, row_symbols: Sequence[str] | None, drop_constant: bool
+) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+    """What :func:`usable_matrix` gives without copying the matrix: the positions of the usable rows in
+    ``matrix`` (in the canonical order), the row of each symbol among them, and their labels."""
+    values = matrix.to_numpy(dtype=np.float64)
     usable, _ = _usable_rows(values, drop_constant)
     rows = _row_positions(matrix, row_symbols, usable)
     labels = np.asarray(matrix.index.astype(str))
@@ -469,7 +489,7 @@ def usable_matrix(
     upos = upos[np.argsort(labels[upos], kind="stable")]
     remap = np.full(values.shape[0], -1)
     remap[upos] = np.arange(upos.size)
-    return values[upos], {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
+    return upos, {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
 
 
 def coverage_table(

@@ -28,7 +28,7 @@ import pandas as pd
 from seedsig.core.errors import SeedsigError
 from seedsig.core.parallel import check_threads, split, thread_map
 from seedsig.core.stats import rank_columns
-from seedsig.scoring.methods import SCORING_METHODS, _ssgsea_es, score, standardize, usable_matrix
+from seedsig.scoring.methods import SCORING_METHODS, _ssgsea_es, score, standardize, usable_rows
 from seedsig.scoring.signatures import Signature
 
 N_BINS = 25  # expression bins of the matched random sets
@@ -92,18 +92,32 @@ def null_matrix(expr: pd.DataFrame, method: str, *, vectorized: bool | None = No
         raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
     if vectorized is None:
         vectorized = method in NULL_METHODS
-    x, rows, labels = usable_matrix(expr, None, SCORING_METHODS[method].drops_constant_genes)
-    bins = expression_bins(x.mean(axis=1), N_BINS)
+    upos, rows, labels = usable_rows(expr, None, SCORING_METHODS[method].drops_constant_genes)
+    values = expr.to_numpy(dtype=np.float64)
+    n_cols = values.shape[1]
+    by_rows = _chunks(upos.size, n_cols)  # the usable rows (C order, as usable_matrix copies them), by chunks
+    bins = expression_bins(np.concatenate([values[upos[c]].mean(axis=1) for c in by_rows] or [np.empty(0)]), N_BINS)
     prep_up = prep_down = None
     if vectorized and method in NULL_METHODS:
-        if method == "ssgsea":
-            prep_up = prep_down = rank_columns(x)
-        elif method == "singscore":
-            prep_up = rank_columns(x, "min")
-            prep_down = rank_columns(-x, "min")
-        else:
-            prep_up = prep_down = standardize(x)
-    return NullMatrix(method, labels, rows, bins, x.shape[0], x.shape[1], prep_up, prep_down)
+        if method == "zscore" or method == "mean_z":  # per row
+            prep_up = prep_down = np.empty((upos.size, n_cols))
+            for c in by_rows:
+                prep_up[c] = standardize(values[upos[c]])
+        else:  # ranks per column (sample)
+            prep_up = np.empty((upos.size, n_cols))
+            prep_down = np.empty((upos.size, n_cols)) if method == "singscore" else prep_up
+            for c in _chunks(n_cols, upos.size):
+                block = values[np.ix_(upos, np.arange(n_cols)[c])]
+                prep_up[:, c] = rank_columns(block) if method == "ssgsea" else rank_columns(block, "min")
+                if method == "singscore":
+                    prep_down[:, c] = rank_columns(-block, "min")
+    return NullMatrix(method, labels, rows, bins, upos.size, n_cols, prep_up, prep_down)
+
+
+def _chunks(n: int, other: int) -> list[slice]:
+    """Slices of ``range(n)`` of about CHUNK_ELEMENTS / 2 values each (``other`` values per item)."""
+    step = max(1, int(CHUNK_ELEMENTS // 2 // max(other, 1)))
+    return [slice(a, min(a + step, n)) for a in range(0, n, step)]
 
 
 @dataclass(frozen=True)
