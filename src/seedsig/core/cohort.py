@@ -62,6 +62,26 @@ def read_expression(h5ad: str | Path, *, layers: bool = True):
     return ad.AnnData(**parts)
 
 
+def layer_column_sums(h5ad: str | Path, layer: str) -> np.ndarray | None:
+    """Per gene, the sum over the samples of ``layers[layer]`` of an expression.h5ad (samples x genes), read by chunks
+    of samples (the layer is never held whole); None when the file has no such layer."""
+    import h5py
+
+    with h5py.File(h5ad, "r") as f:
+        if f"layers/{layer}" not in f:
+            return None
+        node = f[f"layers/{layer}"]
+        if not isinstance(node, h5py.Dataset):  # a sparse layer: small enough to read whole
+            from anndata.io import read_elem
+
+            return np.asarray(read_elem(node).sum(axis=0)).ravel()
+        out = np.zeros(node.shape[1])
+        step = max(1, 4_000_000 // max(node.shape[1], 1))
+        for a in range(0, node.shape[0], step):
+            out += np.asarray(node[a : a + step], dtype=np.float64).sum(axis=0)
+        return out
+
+
 def expression_frame(h5ad: str | Path, *, layers: bool = True) -> tuple[pd.DataFrame, Any]:
     """genes x samples normalized expression (a view of X) and the AnnData (``layers=False``: without its layers)."""
     adata = read_expression(h5ad, layers=layers)

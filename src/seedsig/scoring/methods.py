@@ -624,8 +624,8 @@ def coherence_table(
     mean inter-gene Pearson correlation, standardized Cronbach's alpha k r / (1 + (k - 1) r), and each gene's
     correlation with the mean z-score of the other genes ('gene_rest_r'; the highest is the 'leading_gene',
     the gene that carries the score in this cohort)."""
-    x, rows, _ = usable_matrix(matrix, row_symbols, drop_constant=True)
-    z = standardize(x)
+    upos, rows, _ = usable_rows(matrix, row_symbols, drop_constant=True)
+    values = matrix.to_numpy(dtype=np.float64)  # only the signatures' rows are standardized (no copy of the matrix)
     cov = coverage_table(matrix, signatures, row_symbols=row_symbols, min_genes=min_genes, min_fraction=min_fraction)
     extra = []
     for sig in signatures:
@@ -633,7 +633,7 @@ def coherence_table(
         rec = {"mean_inter_gene_r": np.nan, "cronbach_alpha": np.nan, "gene_rest_r": "", "leading_gene": ""}
         if len(genes) >= 2:
             sign = np.array([d for g, d in zip(sig.genes, sig.directions) if g in rows], dtype=float)
-            zs = z[[rows[g] for g in genes]] * sign[:, None]
+            zs = standardize(values[upos[[rows[g] for g in genes]]]) * sign[:, None]
             k = len(genes)
             r = np.corrcoef(zs)
             rbar = (r.sum() - k) / (k * (k - 1))
