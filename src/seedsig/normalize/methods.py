@@ -262,32 +262,48 @@ def deseq2_size_factors(counts: np.ndarray, kind: str = "auto") -> tuple[np.ndar
     scaled to geometric mean 1 (DESeq2 ``type="poscounts"``). ``auto``: ``ratio``, or ``poscounts``
     when every gene has a zero.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    positive = counts > 0
-    with np.errstate(divide="ignore"):
-        logc = np.log(counts)
+    counts = np.asarray(counts)
+    by_rows = row_chunks(*counts.shape)
+
+    def log_rows(rows) -> tuple[np.ndarray, np.ndarray]:  # (log counts, positive) of some genes, float64
+        c = np.asarray(counts[rows], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return np.log(c), c > 0
+
+    all_pos = np.concatenate([(np.asarray(counts[r]) > 0).all(axis=1) for r in by_rows] or [np.empty(0, bool)])
     if kind == "auto":
-        kind = "ratio" if positive.all(axis=1).any() else "poscounts"
+        kind = "ratio" if all_pos.any() else "poscounts"
     if kind == "ratio":
-        use = positive.all(axis=1)
-        if not use.any():
+        use = np.flatnonzero(all_pos)
+        if not use.size:
             raise SeedsigError(
                 "DESeq2 median-of-ratios size factors: every gene has a zero count in some sample; use the poscounts "
                 "estimator."
             )
-        lg = logc[use].mean(axis=1)
-        sf = np.exp(np.median(logc[use] - lg[:, None], axis=0))
+        lg = np.concatenate([log_rows(use[r])[0].mean(axis=1) for r in row_chunks(use.size, counts.shape[1])])
+        sf = np.empty(counts.shape[1])
+        for cols in column_chunks(use.size, counts.shape[1]):  # medians per sample
+            with np.errstate(divide="ignore"):
+                block = np.log(np.asarray(counts[:, cols][use], dtype=np.float64))
+            sf[cols] = np.exp(np.median(block - lg[:, None], axis=0))
         return sf, kind
     if kind != "poscounts":
         raise SeedsigError(f"size factor estimator '{kind}' is not one of ratio, poscounts, auto.")
-    lg = (
-        np.where(positive, logc, 0.0).sum(axis=1) / counts.shape[1]
-    )  # log of geoMeanNZ; -inf (excluded) for all-zero genes
-    lg[~positive.any(axis=1)] = -np.inf
-    ok = np.isfinite(lg)[:, None] & positive
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sf = np.exp(np.nanmedian(np.where(ok, logc - lg[:, None], np.nan), axis=0))
+    lg = np.empty(counts.shape[0])  # log of geoMeanNZ; -inf (excluded) for all-zero genes
+    for r in by_rows:
+        logc, positive = log_rows(r)
+        lg[r] = np.where(positive, logc, 0.0).sum(axis=1) / counts.shape[1]
+        lg[r][~positive.any(axis=1)] = -np.inf
+    fin = np.isfinite(lg)
+    sf = np.empty(counts.shape[1])
+    for cols in column_chunks(*counts.shape):
+        c = np.asarray(counts[:, cols], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            logc = np.log(c)
+        ok = fin[:, None] & (c > 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sf[cols] = np.exp(np.nanmedian(np.where(ok, logc - lg[:, None], np.nan), axis=0))
     sf = sf / np.exp(np.mean(np.log(sf)))
     return sf, kind
 
@@ -338,11 +354,22 @@ def deseq2_gene_dispersions(
     all-zero genes get NaN. The stopping rules matter: the line search stops short of the maximum
     where the likelihood is flat, and DESeq2's estimates are those stopped values.
     """
+    counts = np.asarray(counts)
+    if counts.shape[1] < 2:
+        raise SeedsigError("DESeq2 dispersions need at least 2 samples (the design ~1 has no replicates otherwise).")
+    disp, base_mean = np.empty(counts.shape[0]), np.empty(counts.shape[0])
+    for rows in row_chunks(*counts.shape):  # every gene is fitted on its own: chunks of genes bound the memory
+        disp[rows], base_mean[rows] = _gene_dispersions(counts[rows], size_factors, max_iter, tol)
+    return disp, base_mean
+
+
+def _gene_dispersions(
+    counts: np.ndarray, size_factors: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`deseq2_gene_dispersions` of some genes (rows)."""
     y_all = np.asarray(counts, dtype=np.float64)
     sf = np.asarray(size_factors, dtype=np.float64)
     n = y_all.shape[1]
-    if n < 2:
-        raise SeedsigError("DESeq2 dispersions need at least 2 samples (the design ~1 has no replicates otherwise).")
     ncounts = y_all / sf[None, :]
     base_mean = ncounts.mean(axis=1)
     disp = np.full(y_all.shape[0], np.nan)
@@ -475,8 +502,23 @@ def deseq2_dispersion_trend(base_mean: np.ndarray, dispersions: np.ndarray) -> t
 def deseq2_vst(counts: np.ndarray, size_factors: np.ndarray, coefficients: tuple[float, float]) -> np.ndarray:
     """DESeq2's variance-stabilizing transform for the parametric trend (``getVarianceStabilizedData``)."""
     a0, a1 = coefficients
-    q = np.asarray(counts, dtype=np.float64) / np.asarray(size_factors, dtype=np.float64)[None, :]
-    return np.log2((1.0 + a1 + 2.0 * a0 * q + 2.0 * np.sqrt(a0 * q * (1.0 + a1 + a0 * q))) / (4.0 * a0))
+    sf = np.asarray(size_factors, dtype=np.float64)
+
+    def vst(x: np.ndarray, cols: slice) -> np.ndarray:
+        q = x / sf[None, cols]
+        return np.log2((1.0 + a1 + 2.0 * a0 * q + 2.0 * np.sqrt(a0 * q * (1.0 + a1 + a0 * q))) / (4.0 * a0))
+
+    return per_sample_chunks(counts, vst)
+
+
+def per_sample_chunks(counts: np.ndarray, fn) -> np.ndarray:
+    """``fn(counts[:, cols] as float64, cols)`` of an elementwise transform over chunks of samples, into a genes x
+    samples view of a samples x genes C-order array (what an AnnData's X holds): no temporary of the matrix's size."""
+    counts = np.asarray(counts)
+    out = np.empty((counts.shape[1], counts.shape[0]))
+    for cols in column_chunks(*counts.shape):
+        out[cols] = fn(np.asarray(counts[:, cols], dtype=np.float64), cols).T
+    return out.T
 
 
 # ------------------------------------------------------------------------------------------ limma side
@@ -678,7 +720,7 @@ def _deseq2_step(values: np.ndarray, step: str, size_factors: str, samples: list
     info["size_factor_type"] = kind
     info["size_factors"] = dict(zip(samples, sf.tolist()))
     if step == "deseq2_log":
-        return np.log2(values / sf[None, :] + 1.0)
+        return per_sample_chunks(values, lambda x, cols: np.log2(x / sf[None, cols] + 1.0))
     disp, base_mean = deseq2_gene_dispersions(values, sf)
     coef = deseq2_dispersion_trend(base_mean, disp)
     info["vst"] = {"blind": True, "fit_type": "parametric", "asymptDisp": coef[0], "extraPois": coef[1]}
