@@ -59,7 +59,7 @@ def _small_chunks(monkeypatch):
     monkeypatch.setattr(null, "CHUNK_ELEMENTS", 3000)
     monkeypatch.setattr(measures, "CHUNK_ELEMENTS", 900)
     monkeypatch.setattr(cox_many, "MANY_CHUNK_ELEMENTS", 5000)
-    monkeypatch.setattr(prerank, "CORRELATION_CHUNK_ELEMENTS", 20000)
+    monkeypatch.setattr(prerank, "SPEARMAN_CHUNK_ELEMENTS", 20000)
     import seedsig.association.correlation as correlation
 
     monkeypatch.setattr(correlation, "NULL_CHUNK_ELEMENTS", 4000)

@@ -163,7 +163,11 @@ def _correlate(x: np.ndarray, s: np.ndarray, statistic: str) -> np.ndarray:
     return r
 
 
-CORRELATION_CHUNK_ELEMENTS = 25_000_000  # genes x samples per chunk of the gene correlations (~200 MB float64)
+# genes x samples per chunk of the gene correlations. Spearman: ranks and their products are exact (whole numbers and
+# halves), so any chunking gives the same bits; Pearson's matrix product may round differently with the number of rows
+# of a chunk, so its chunks are large (a matrix of up to 25 M values is one chunk: the bits of the whole-matrix code).
+CORRELATION_CHUNK_ELEMENTS = 25_000_000
+SPEARMAN_CHUNK_ELEMENTS = 4_000_000
 
 
 def _correlation_frame(
@@ -199,8 +203,9 @@ def _correlation_frame(
     groups: dict[bytes, list[int]] = {}
     for j in range(scores.shape[1]):
         groups.setdefault(ok[:, j].tobytes(), []).append(j)
-    step = max(1, CORRELATION_CHUNK_ELEMENTS // max(shared.size, 1))
-    for a in range(0, values.shape[0], step):  # chunks of genes (one chunk up to 25 M values: the whole matrix)
+    chunk = SPEARMAN_CHUNK_ELEMENTS if statistic == "spearman" else CORRELATION_CHUNK_ELEMENTS
+    step = max(1, chunk // max(shared.size, 1))
+    for a in range(0, values.shape[0], step):  # chunks of genes
         x = values[gorder[a : a + step]][:, col_idx]
         for cols in groups.values():
             use = ok[:, cols[0]]

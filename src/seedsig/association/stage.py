@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -260,8 +261,9 @@ def associate_cohort(
     scoring = dict(scoring or {})
     expr, adata = expression_frame(h5ad, layers=False)
     obs, cohort = adata.obs, adata.uns.get("cohort", "")
-    del adata  # the matrix is held once, by ``expr`` in sample order (the order of the correlations)
     expr = in_sample_order(expr)
+    del adata  # the matrix is held once, by ``expr`` in sample order (the order of the correlations)
+    gc.collect()  # an AnnData's internal references form cycles: its X goes only with the cycle collector
     sigs = load_signatures(signature_files)
     scores = read_scores(score_files)
     cov, cov_notes = covariate_frame(obs, st["covariates"], cohort)

@@ -81,7 +81,7 @@ REFERENCES = {
 }
 
 
-CHUNK_ELEMENTS = 4_000_000  # values per chunk of genes or samples (a 20,000 x 10,000 matrix: no full temporary)
+CHUNK_ELEMENTS = 2_000_000  # values per chunk of genes or samples (16 MB; TMM holds ~10 such per thread)
 
 
 def column_chunks(n_rows: int, n_cols: int) -> list[slice]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import warnings
@@ -60,6 +61,7 @@ def normalize_cohort(
     filt = dict(filter or {})
     if data_type == "counts" and filt.get("method", "none") == "filter_by_expr":
         adata, df, filtered, record["filter"] = _filter_low_expression(adata, df, filt, cohort, where)
+        gc.collect()  # the unfiltered AnnData (its internal references form cycles) and its counts go now
     else:
         record["filter"] = {"method": "none"}
     lengths = None

@@ -33,7 +33,7 @@ from seedsig.scoring.signatures import Signature
 
 N_BINS = 25  # expression bins of the matched random sets
 NULL_METHODS = ("ssgsea", "zscore", "mean_z", "singscore")  # methods with a vectorized null
-CHUNK_ELEMENTS = 8_000_000  # sets x genes x samples per chunk of the vectorized scores (~64 MB)
+CHUNK_ELEMENTS = 4_000_000  # sets x genes x samples per chunk of the vectorized scores (~32 MB, per thread)
 
 
 def expression_bins(means: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:

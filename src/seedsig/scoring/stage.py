@@ -105,7 +105,7 @@ def score_cohort(
 ) -> None:
 
     timer = Timer()
-    expr, adata = expression_frame(h5ad)
+    expr, adata = expression_frame(h5ad, layers=False)  # the normalized values only (the raw counts are not read)
     sigs = load_signatures(signature_files)
     with timer("score"):
         res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params)
