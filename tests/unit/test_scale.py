@@ -13,6 +13,7 @@ from conftest import REPO
 import seedsig.association.measures as measures
 import seedsig.association.prerank as prerank
 import seedsig.ingest.checks as checks
+import seedsig.normalize.chunks as chunks
 import seedsig.normalize.methods as nm
 import seedsig.outcome.cox_many as cox_many
 import seedsig.scoring.null as null
@@ -54,15 +55,13 @@ def cohort(tmp_path_factory):
 
 def _small_chunks(monkeypatch):
     """Chunks of a few genes, samples or rows everywhere, so that every chunked loop runs many times."""
-    monkeypatch.setattr(nm, "CHUNK_ELEMENTS", 2000)
+    monkeypatch.setattr(chunks, "CHUNK_ELEMENTS", 2000)
     monkeypatch.setattr(checks, "CHECK_CHUNK_ELEMENTS", 1500)
     monkeypatch.setattr(null, "CHUNK_ELEMENTS", 3000)
     monkeypatch.setattr(measures, "CHUNK_ELEMENTS", 900)
     monkeypatch.setattr(cox_many, "MANY_CHUNK_ELEMENTS", 5000)
     monkeypatch.setattr(prerank, "SPEARMAN_CHUNK_ELEMENTS", 20000)
-    import seedsig.association.correlation as correlation
-
-    monkeypatch.setattr(correlation, "NULL_CHUNK_ELEMENTS", 4000)
+    monkeypatch.setattr(measures, "NULL_CHUNK_ELEMENTS", 4000)
 
 
 def _run_stages(root, out, threads: int, n_random: int = 60) -> dict[str, bytes]:
@@ -124,7 +123,7 @@ def _peak_mb(fn) -> float:
 def test_normalize_makes_no_temporary_of_the_matrix_size(monkeypatch):
     """TMM log-CPM of a 4,000 x 500 count matrix (16 MB as float64): the checks, filterByExpr, the factors and
     log-CPM allocate the output and chunk-sized temporaries only (the whole-matrix code held ~10 matrices)."""
-    monkeypatch.setattr(nm, "CHUNK_ELEMENTS", 100_000)
+    monkeypatch.setattr(chunks, "CHUNK_ELEMENTS", 100_000)
     monkeypatch.setattr(checks, "CHECK_CHUNK_ELEMENTS", 100_000)
     rng = np.random.default_rng(1)
     counts = rng.negative_binomial(3, 0.02, size=(4000, 500)).astype(np.float64)

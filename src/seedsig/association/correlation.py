@@ -71,6 +71,7 @@ from seedsig.association.measures import (
     META_PCNA_MIN_GENES,
     MIN_SAMPLES,
     bootstrap_ci,
+    corr_rows_threads,
     correlation,
     covariate_design,
     fisher_ci,
@@ -78,9 +79,10 @@ from seedsig.association.measures import (
     meta_pcna,
     overlap,
     partial_correlation,
+    ranked_rows,
 )
 from seedsig.core.errors import SeedsigError
-from seedsig.core.parallel import check_threads, split, thread_map
+from seedsig.core.parallel import check_threads
 from seedsig.core.progress import Timer, progress
 from seedsig.core.settings import ASSOCIATE_DEFAULTS, SCORING_DEFAULTS
 from seedsig.core.stats import bh_qvalues, corr_rows, empirical_null_p, ranks, stable_seed
@@ -505,32 +507,12 @@ def _random_null_p(
         if cache_key not in ranked:
             if any(k[0] != a for k in ranked):  # pairs come focal by focal: keep one focal's
                 ranked.clear()
-            ranked[cache_key] = _ranked_rows(null[:, both], g.threads) if st == "spearman" else null[:, both]
+            ranked[cache_key] = ranked_rows(null[:, both], g.threads) if st == "spearman" else null[:, both]
         target = ranks(vb[both]) if st == "spearman" else vb[both]
-        rn = _corr_rows_threads(ranked[cache_key], target, g.threads)
+        rn = corr_rows_threads(ranked[cache_key], target, g.threads)
         if g.null_out is not None:  # the B null correlations, written by the associate stage
             g.null_out[key] = rn
         return empirical_null_p(r, rn)
-
-
-NULL_CHUNK_ELEMENTS = 4_000_000  # random scores x samples per chunk when ranking and correlating them
-
-
-def _ranked_rows(x: np.ndarray, threads: int) -> np.ndarray:
-    """Each row of ``x`` ranked (ties averaged), in chunks of rows over ``threads`` threads."""
-    out = np.empty(x.shape)
-
-    def chunk(part: slice) -> None:
-        out[part] = ranks(x[part])
-
-    thread_map(chunk, split(x.shape[0], NULL_CHUNK_ELEMENTS // max(x.shape[1], 1), threads), threads)
-    return out
-
-
-def _corr_rows_threads(x: np.ndarray, y: np.ndarray, threads: int) -> np.ndarray:
-    """:func:`seedsig.core.stats.corr_rows` of the rows of ``x`` with ``y``, in chunks of rows over ``threads``."""
-    parts = split(x.shape[0], NULL_CHUNK_ELEMENTS // max(x.shape[1], 1), threads)
-    return np.concatenate(thread_map(lambda part: corr_rows(x[part], y), parts, threads)) if parts else np.empty(0)
 
 
 def _without_shared(g: _Grid, m: str, pair: tuple, st: str, r: float) -> tuple[float, str]:

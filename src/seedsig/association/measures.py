@@ -110,6 +110,26 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+NULL_CHUNK_ELEMENTS = 4_000_000  # random scores x samples per chunk when ranking and correlating them
+
+
+def ranked_rows(x: np.ndarray, threads: int) -> np.ndarray:
+    """Each row of ``x`` ranked (ties averaged), in chunks of rows over ``threads`` threads."""
+    out = np.empty(x.shape)
+
+    def chunk(part: slice) -> None:
+        out[part] = ranks(x[part])
+
+    thread_map(chunk, split(x.shape[0], NULL_CHUNK_ELEMENTS // max(x.shape[1], 1), threads), threads)
+    return out
+
+
+def corr_rows_threads(x: np.ndarray, y: np.ndarray, threads: int) -> np.ndarray:
+    """:func:`seedsig.core.stats.corr_rows` of the rows of ``x`` with ``y``, in chunks of rows over ``threads``."""
+    parts = split(x.shape[0], NULL_CHUNK_ELEMENTS // max(x.shape[1], 1), threads)
+    return np.concatenate(thread_map(lambda part: corr_rows(x[part], y), parts, threads)) if parts else np.empty(0)
+
+
 def overlap(
     genes_a: Sequence[str], genes_b: Sequence[str], measured: Sequence[str] | set[str]
 ) -> tuple[int, float, float]:
