@@ -17,9 +17,10 @@ from scipy import stats
 from seedsig.core.errors import SeedsigError
 from seedsig.core.parallel import check_threads, split, thread_map
 from seedsig.core.stats import Z975, corr_rows, ranks
-from seedsig.scoring.methods import standardize, usable_matrix
+from seedsig.scoring.methods import standardize, usable_rows
 
 META_PCNA_FRACTION = 0.01  # Venet et al. 2011: the 1% of genes most positively correlated with PCNA
+META_PCNA_EXACT_ELEMENTS = 25_000_000  # genes x samples standardized at once for meta-PCNA (a bigger matrix: chunks)
 META_PCNA_MIN_GENES = 10  # floor for small matrices (1% of 2,000 genes would be a median of 20 genes; of 500, of 5)
 MIN_SAMPLES = 3  # the least n at which r and its p are defined at all (correlation())
 CHUNK_ELEMENTS = 5_000_000  # resamples x samples per chunk of the bootstrap
@@ -164,17 +165,27 @@ def meta_pcna(
     Returns (score per sample, the genes); without a measured PCNA: (all-NA score, [])."""
 
     cols = expr.columns.astype(str)
-    x, rows, _ = usable_matrix(expr, None, drop_constant=True)
-    if "PCNA" not in rows or x.shape[1] < 3:
+    upos, rows, _ = usable_rows(expr, None, drop_constant=True)
+    if "PCNA" not in rows or expr.shape[1] < 3:
         return pd.Series(np.nan, index=pd.Index(cols, name="sample"), name="meta_pcna"), []
     symbols = np.array(sorted(rows), dtype=object)
-    z = standardize(x[[rows[g] for g in symbols]])
+    order = upos[[rows[g] for g in symbols]]  # the rows of ``expr``, by symbol
+    values = expr.to_numpy(dtype=np.float64)
     pcna = int(np.flatnonzero(symbols == "PCNA")[0])
-    r = z @ z[pcna] / (z.shape[1] - 1)
+    n = values.shape[1]
+    if order.size * n <= META_PCNA_EXACT_ELEMENTS:  # the whole matrix at once (the matrix product's own rounding)
+        z = standardize(values[order])
+        r = z @ z[pcna] / (n - 1)
+    else:  # big cohorts: standardized by chunks of genes, no copy of the matrix
+        z = None
+        zp = standardize(values[order[[pcna]]])[0]
+        step = max(1, CHUNK_ELEMENTS // n)
+        parts = [standardize(values[order[a : a + step]]) @ zp for a in range(0, order.size, step)]
+        r = np.concatenate(parts) / (n - 1)
     r[pcna] = np.inf  # PCNA itself first
     k = min(len(symbols), max(int(min_genes), int(math.ceil(fraction * len(symbols)))))
     top = np.lexsort((symbols, -r))[:k]
-    score = np.median(z[top], axis=0)
+    score = np.median(z[top] if z is not None else standardize(values[order[top]]), axis=0)
     return pd.Series(score, index=pd.Index(cols, name="sample"), name="meta_pcna"), symbols[top].tolist()
 
 
