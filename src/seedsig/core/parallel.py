@@ -31,9 +31,12 @@ def thread_map(fn: Callable[[T], R], items: Iterable[T], threads: int = 1) -> li
 
 
 def split(n: int, step: int, threads: int = 1) -> list[slice]:
-    """Consecutive slices of ``range(n)`` of at most ``step`` items, and at least ``threads`` of them when there are
-    that many items (so every thread gets work)."""
+    """Consecutive slices of ``range(n)`` of at most ``step`` items, as many as a multiple of ``threads`` (when there
+    are that many items) and of near-equal sizes, so that the threads finish together."""
     if n <= 0:
         return []
-    step = max(1, min(int(step), -(-n // max(int(threads), 1))))
-    return [slice(a, min(a + step, n)) for a in range(0, n, step)]
+    threads = max(int(threads), 1)
+    parts = -(-n // max(1, int(step)))
+    parts = min(n, -(-parts // threads) * threads)
+    size = -(-n // parts)
+    return [slice(a, min(a + size, n)) for a in range(0, n, size)]
