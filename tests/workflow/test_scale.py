@@ -4,6 +4,7 @@ in each step would take (benchmarks/bench_scale.py measures the full sizes)."""
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 
@@ -37,11 +38,13 @@ def _workdir(tmp, name: str, n_samples: int, n_genes: int, **config) -> object:
 
 
 def _run(wd, *args: str) -> int:
-    """The pipeline in ``wd`` (--cores 2); the largest job's maximum RSS in MB."""
+    """The pipeline in ``wd`` (--cores 2); the largest job's maximum RSS in MB. Snakemake's output goes to
+    ``wd/snakemake.log``."""
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"}
     cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(wd), "--cores", "2", *args]
     p = subprocess.run([sys.executable, "-c", WRAP, *cmd], capture_output=True, text=True, env=env, timeout=1500)
     assert p.returncode == 0, f"snakemake failed:\n{p.stdout[-3000:]}\n{p.stderr[-5000:]}"
+    (wd / "snakemake.log").write_text(p.stderr)
     return int(p.stdout.strip().splitlines()[-1]) // 1024
 
 
@@ -53,6 +56,17 @@ def _tables(results) -> dict[str, bytes]:
     }
 
 
+def _job_threads(log: str) -> dict[str, int]:
+    """The threads of the normalize, associate and survival jobs in Snakemake's output."""
+    out = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", log):
+        m = re.match(r"(?:local)?rule (normalize|associate|survival):", block)
+        if m:
+            t = re.search(r"^\s+threads: (\d+)", block.split("Shell command")[0], re.M)
+            out[m.group(1)] = int(t.group(1)) if t else 1
+    return out
+
+
 FAST = {"associate": {"n_random": 150, "n_bootstrap": 150}, "survival": {"n_random": 150}}
 
 
@@ -60,9 +74,11 @@ def test_rule_threads_do_not_change_any_table(tmp_path):
     """normalize, associate and survival with 1 thread each and with their 2 threads: the same tables."""
     targets = ("results/big/correlations.tsv", "results/big/survival.tsv")  # the rules with threads, no report
     one = _workdir(tmp_path, "one", 80, 3000, **FAST)
-    _run(one, "--set-threads", "normalize=1", "associate=1", "survival=1", *targets)
+    _run(one, *targets, "--set-threads", "normalize=1", "associate=1", "survival=1")  # (the option takes the rest)
     two = _workdir(tmp_path, "two", 80, 3000, **FAST)
     _run(two, *targets)
+    for wd, n in ((one, 1), (two, 2)):  # the threads each run gave the rules (Snakemake prints them when > 1)
+        assert _job_threads((wd / "snakemake.log").read_text()) == {"normalize": n, "associate": n, "survival": n}
     t1, t2 = _tables(one / "results"), _tables(two / "results")
     assert "big/correlations.tsv" in t1 and "big/survival.tsv" in t1 and "big/null_correlations.tsv.gz" in t1
     assert t1 == t2
