@@ -25,7 +25,6 @@ Model
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import tempfile
 from dataclasses import dataclass
@@ -108,17 +107,6 @@ def default_signature_dir() -> Path:
     )
 
 
-def _write_gz_tsv(df: pd.DataFrame, path: Path) -> None:
-    buf = io.StringIO()
-    df.to_csv(buf, sep="\t", index=False)
-    with (
-        atomic_path(path) as tmp,
-        open(tmp, "wb") as fh,
-        gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0, filename="") as gz,
-    ):
-        gz.write(buf.getvalue().encode())
-
-
 def _pick_renames(rng: np.random.Generator, fillers: Sequence[str]) -> dict[str, str]:
     """Previous symbols that resolve unambiguously (a previous symbol of exactly one gene, approved for none)."""
 
@@ -141,7 +129,8 @@ def _pick_renames(rng: np.random.Generator, fillers: Sequence[str]) -> dict[str,
 @dataclass
 class _Universe:
     """The simulated genes: the resolvable genes of the shipped signatures, proliferation and luminal genes (``core``),
-    then protein-coding fillers drawn at random; ``index``: gene -> row."""
+    then fillers drawn at random (protein-coding genes first; beyond them, every other approved HGNC symbol);
+    ``index``: gene -> row."""
 
     genes: np.ndarray
     index: dict[str, int]
@@ -151,17 +140,45 @@ class _Universe:
     luminal: list[str]
 
 
-def _gene_universe(rng: np.random.Generator, sig_genes: list[str], n_genes: int) -> _Universe:
-    tab = hgnc_table()
+MIN_FILLERS = 100  # genes beyond the core that every simulated cohort has
+MIN_SAMPLES = 3
+
+
+def _core_genes(tab: pd.DataFrame, sig_genes: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(core genes, proliferation genes, luminal genes) of the universe."""
     approved = set(tab["symbol"])
     in_sig = set(sig_genes)
     prolif = [g for g in PROLIFERATION if g in approved and g not in in_sig]
     luminal = [g for g in LUMINAL if g in approved and g not in in_sig]
-    core = sorted(set(sig_genes) | set(prolif) | set(luminal))
-    if n_genes < len(core) + 100:
-        raise ValueError(f"n_genes must be at least {len(core) + 100}")
+    return sorted(in_sig | set(prolif) | set(luminal)), prolif, luminal
+
+
+def check_size(n_genes: object, n_samples: object, n_core: int, n_approved: int) -> None:
+    """Refuse a cohort size the simulator cannot make, naming the option (and its config key) and the allowed range."""
+    lo_g = n_core + MIN_FILLERS
+    if isinstance(n_genes, bool) or not isinstance(n_genes, (int, np.integer)) or not lo_g <= n_genes <= n_approved:
+        raise SeedsigError(
+            f"simulate: n_genes (--n-genes, config example.n_genes) is {n_genes!r}; it must be a whole number from "
+            f"{lo_g} (the {n_core} genes of the shipped signatures and the proliferation and luminal modules, plus "
+            f"{MIN_FILLERS}) to {n_approved} (every approved symbol of the HGNC table)."
+        )
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < MIN_SAMPLES:
+        raise SeedsigError(
+            f"simulate: n_samples (--n-samples, config example.n_samples) is {n_samples!r}; it must be a whole number "
+            f">= {MIN_SAMPLES}."
+        )
+
+
+def _gene_universe(rng: np.random.Generator, sig_genes: list[str], n_genes: int) -> _Universe:
+    tab = hgnc_table()
+    core, prolif, luminal = _core_genes(tab, sig_genes)
+    n_fill = n_genes - len(core)
     coding = sorted(set(tab.loc[tab["locus_group"] == "protein-coding gene", "symbol"]) - set(core))
-    fillers = sorted(rng.choice(coding, size=n_genes - len(core), replace=False).tolist())
+    if n_fill <= len(coding):
+        fillers = sorted(rng.choice(coding, size=n_fill, replace=False).tolist())
+    else:  # every protein-coding gene, then non-coding RNAs, pseudogenes and other loci
+        rest = sorted(set(tab["symbol"]) - set(core) - set(coding))
+        fillers = sorted(coding + rng.choice(rest, size=n_fill - len(coding), replace=False).tolist())
     genes = np.array(core + fillers, dtype=object)
     return _Universe(genes, {g: i for i, g in enumerate(genes)}, core, fillers, prolif, luminal)
 
@@ -203,27 +220,55 @@ def _driven_genes(rng: np.random.Generator, sigs: dict, candidates: set[str]) ->
     return sorted(driven_set)
 
 
+CHUNK_ELEMENTS = 4_000_000  # genes x samples per chunk of the count simulation and of counts.tsv.gz (32 MB float64)
+
+
+def _row_chunks(n_rows: int, n_cols: int) -> list[slice]:
+    step = max(1, CHUNK_ELEMENTS // max(n_cols, 1))
+    return [slice(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
+
+
 def _simulate_counts(
     rng: np.random.Generator, u: _Universe, loading: np.ndarray, s: np.ndarray, prolif_score: np.ndarray, er_pos
 ) -> np.ndarray:
-    """Negative binomial (gamma-Poisson) counts, genes x samples: library size x gene proportion x exp(effects)."""
-    G = len(u.genes)
+    """Negative binomial (gamma-Poisson) counts, genes x samples: library size x gene proportion x exp(effects).
+
+    Computed in chunks of genes (rows), so that no temporary of the matrix's size is held beside the gamma means and
+    the counts; every value and every draw (all gamma draws, then all Poisson draws, row by row) is as one
+    whole-matrix pass would make them, and the column sums of the proportions add the rows in order, as numpy does."""
+    G, N = len(u.genes), len(s)
     log_cpm = rng.normal(np.log(3.0), 2.5, size=G)  # wide spectrum: many low genes, some zeros
     core_idx = np.array([u.index[g] for g in u.core])
     # genes of interest spread over the same spectrum, but measurable (>= 4 CPM)
     log_cpm[core_idx] = np.maximum(log_cpm[core_idx], np.log(4.0) + rng.exponential(1.0, size=core_idx.size))
-    effects = np.outer(loading, s)
-    effects[[u.index[g] for g in u.prolif]] += 0.7 * prolif_score
-    lum = np.array([u.index[g] for g in u.luminal])
-    effects[lum] += 1.5 * (er_pos - er_pos.mean())
-    prop = np.exp(log_cpm[:, None] + effects)
-    prop /= prop.sum(axis=0, keepdims=True)
-    lib = np.exp(rng.normal(np.log(20e6), 0.4, size=len(s)))
-    mu = prop * lib
-    phi = 0.05 + 1.0 / np.sqrt(np.maximum(mu.mean(axis=1), 1e-3))
-    shape = 1.0 / phi
-    lam = rng.gamma(shape[:, None], (mu / shape[:, None]))
-    return rng.poisson(lam).astype(np.int64)
+    extra = np.zeros(G, dtype=np.int8)  # 1: proliferation gene, 2: luminal gene
+    extra[[u.index[g] for g in u.prolif]] = 1
+    extra[[u.index[g] for g in u.luminal]] = 2
+    er_effect = 1.5 * (er_pos - er_pos.mean())
+
+    def proportions(rows: slice) -> np.ndarray:  # exp(log CPM + effects), before the division by the column sums
+        effects = np.outer(loading[rows], s)
+        effects[extra[rows] == 1] += 0.7 * prolif_score
+        effects[extra[rows] == 2] += er_effect
+        return np.exp(log_cpm[rows, None] + effects)
+
+    chunks = _row_chunks(G, N)
+    col_sum = np.zeros(N)
+    for rows in chunks:
+        for row in proportions(rows):
+            col_sum += row
+    lib = np.exp(rng.normal(np.log(20e6), 0.4, size=N))
+    lam = []
+    for rows in chunks:
+        mu = proportions(rows) / col_sum * lib
+        phi = 0.05 + 1.0 / np.sqrt(np.maximum(mu.mean(axis=1), 1e-3))
+        shape = 1.0 / phi
+        lam.append(rng.gamma(shape[:, None], (mu / shape[:, None])))
+    counts = np.empty((G, N), dtype=np.int64)
+    for i, rows in enumerate(chunks):
+        counts[rows] = rng.poisson(lam[i])
+        lam[i] = None
+    return counts
 
 
 BASELINE_HAZARD = 0.0045  # per month; gives ~40% distant relapses within follow-up
@@ -250,12 +295,19 @@ def _simulate_outcome(rng: np.random.Generator, s: np.ndarray, hr_per_sd: float)
 def _write_cohort(
     out: Path, row_ids: np.ndarray, counts: np.ndarray, samples: list[str], outcome: dict, er_pos: np.ndarray
 ) -> None:
-    """counts.tsv.gz (rows sorted by id) and clinical.tsv."""
+    """counts.tsv.gz (rows sorted by id; written in chunks of rows, the text as one ``to_csv`` of the whole table)
+    and clinical.tsv."""
     out.mkdir(parents=True, exist_ok=True)
     order = np.argsort(row_ids.astype(str), kind="mergesort")
-    counts_df = pd.DataFrame(counts[order], columns=samples)
-    counts_df.insert(0, "gene", row_ids[order])
-    _write_gz_tsv(counts_df, out / "counts.tsv.gz")
+    with (
+        atomic_path(out / "counts.tsv.gz") as tmp,
+        open(tmp, "wb") as fh,
+        gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=6, mtime=0, filename="") as gz,
+    ):
+        for i, rows in enumerate(_row_chunks(len(order), counts.shape[1])):
+            chunk = pd.DataFrame(counts[order[rows]], columns=samples)
+            chunk.insert(0, "gene", row_ids[order[rows]])
+            gz.write(chunk.to_csv(sep="\t", index=False, header=i == 0).encode())
     clinical = pd.DataFrame(
         {
             "sample": samples,
@@ -284,18 +336,24 @@ def simulate_cohort(
 
     ``organ_loading=0`` plants no link between the self-seeding program and the organ signatures (only
     the shared genes remain), ``hr_per_sd=1`` no link with outcome: the null cohorts of the calibration tests.
-    The defaults of ``seed``, ``n_samples`` and ``n_genes`` are the config's ``example.*``."""
+    The defaults of ``seed``, ``n_samples`` and ``n_genes`` are the config's ``example.*``; a size the simulator
+    cannot make (more genes than the HGNC table has, fewer than the signatures need, fewer than 3 samples) raises
+    :class:`SeedsigError` naming the option and its allowed range. Memory: about two count matrices (int64 and
+    float64) of n_genes x n_samples."""
 
     rng = np.random.default_rng(seed)
     sig_dir = Path(signature_dir) if signature_dir else default_signature_dir()
     sigs = {s.name: s for s in load_signatures([sig_dir / f for f in SHIPPED_SIGNATURE_FILES])}
-    approved = set(hgnc_table()["symbol"])
+    tab = hgnc_table()
+    approved = set(tab["symbol"])
 
     def genes_of(name: str) -> list[str]:
         s = sigs[name]
         return [g for g, r in zip(s.genes, s.resolution) if g in approved and r not in ("unmapped", "ambiguous")]
 
-    universe = _gene_universe(rng, sorted({g for name in sigs for g in genes_of(name)}), n_genes)
+    sig_genes = sorted({g for name in sigs for g in genes_of(name)})
+    check_size(n_genes, n_samples, len(_core_genes(tab, sig_genes)[0]), len(approved))
+    universe = _gene_universe(rng, sig_genes, n_genes)
     N = n_samples
     # latent programs and clinical covariates
     s = rng.standard_normal(N)

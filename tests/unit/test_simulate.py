@@ -132,3 +132,57 @@ def test_null_associations_are_calibrated_across_seeds(tmp_path):
     lo, hi = binom.ppf(0.005, n, 0.05), binom.ppf(0.995, n, 0.05)
     assert lo <= k <= hi, (k, n, lo, hi)
     assert 0.3 < np.median(ps) < 0.7
+
+
+def test_chunked_simulation_equals_one_pass(tmp_path, small, monkeypatch):
+    """Counts simulated and written in chunks of a few genes give the same files as the default chunks (which hold
+    the whole 4,000 x 120 matrix in one chunk): the draws and the text do not depend on the chunking."""
+    import seedsig.simulate as sim
+
+    out, _ = small
+    monkeypatch.setattr(sim, "CHUNK_ELEMENTS", 7 * 120 + 5)  # 7 genes per chunk, a ragged last chunk
+    simulate_cohort(tmp_path, seed=11, n_samples=120, n_genes=4000)
+    for name in ("counts.tsv.gz", "clinical.tsv", "truth.json"):
+        assert sha(tmp_path / name) == sha(out / name), name
+
+
+def test_more_genes_than_protein_coding(tmp_path):
+    """20,000 genes: beyond the ~19,300 protein-coding genes the simulator draws other approved HGNC symbols."""
+    from seedsig.ingest.ids import hgnc_table
+
+    truth = simulate_cohort(tmp_path, seed=5, n_samples=4, n_genes=20000)
+    counts = read_matrix(tmp_path / "counts.tsv.gz")
+    assert counts.shape == (20000, 4) and truth["n_genes"] == 20000
+    tab = hgnc_table().set_index("symbol")
+    groups = tab["locus_group"].reindex(counts.index)  # the few planted outdated symbols are not approved: NaN
+    assert groups.notna().sum() >= 20000 - 8
+    assert (groups == "protein-coding gene").sum() > 18000 and (groups != "protein-coding gene").sum() > 500
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (
+            {"n_genes": 50000},
+            r"n_genes \(--n-genes, config example.n_genes\) is 50000; it must be a whole number from "
+            r"\d+ .* to 43882 \(every approved symbol",
+        ),
+        ({"n_genes": 500}, r"n_genes .* is 500; it must be a whole number from 783 \(the 683 genes"),
+        ({"n_samples": 2}, r"n_samples \(--n-samples, config example.n_samples\) is 2; it must be a whole number >= 3"),
+        ({"n_samples": 10.5}, r"n_samples .* is 10.5"),
+    ],
+)
+def test_impossible_size_is_refused(tmp_path, kwargs, match):
+    from seedsig.core.errors import SeedsigError
+
+    with pytest.raises(SeedsigError, match=match):
+        simulate_cohort(tmp_path / "x", **{"n_samples": 20, "n_genes": 2000, **kwargs})
+    assert not (tmp_path / "x").exists()
+
+
+def test_schema_maximum_of_n_genes_is_the_hgnc_table():
+    """config example.n_genes / --n-genes: the schema's maximum is what the simulator can make."""
+    from seedsig.config import schema_range
+    from seedsig.ingest.ids import hgnc_table
+
+    assert schema_range("example.n_genes")["maximum"] == hgnc_table()["symbol"].nunique()

@@ -28,7 +28,7 @@ rule associate:
         f"{RESULTS}/logs/associate/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,

@@ -10,7 +10,7 @@ rule normalize:
         f"{RESULTS}/logs/normalize/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,

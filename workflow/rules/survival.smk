@@ -40,7 +40,7 @@ rule survival:
         f"{RESULTS}/logs/survival/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,

@@ -19,6 +19,7 @@ def main(smk):
         out_null=smk.output.null,
         settings=dict(smk.params.settings),
         scoring=dict(smk.params.scoring),
+        threads=smk.threads,
     )
 
 

@@ -15,6 +15,7 @@ def main(smk):
         gene_lengths=smk.input.get("gene_lengths"),
         pseudocount=smk.params.pseudocount,
         size_factors=smk.params.size_factors,
+        threads=smk.threads,
     )
 
 

@@ -16,6 +16,7 @@ def main(smk):
         {k: smk.output[k] for k in ("survival", "km", "logrank", "incidence")},
         settings=dict(smk.params.settings),
         scoring=dict(smk.params.scoring),
+        threads=smk.threads,
     )
 
 

@@ -71,6 +71,7 @@ from seedsig.association.measures import (
     META_PCNA_MIN_GENES,
     MIN_SAMPLES,
     bootstrap_ci,
+    corr_rows_threads,
     correlation,
     covariate_design,
     fisher_ci,
@@ -78,13 +79,15 @@ from seedsig.association.measures import (
     meta_pcna,
     overlap,
     partial_correlation,
+    ranked_rows,
 )
 from seedsig.core.errors import SeedsigError
+from seedsig.core.parallel import check_threads
 from seedsig.core.progress import Timer, progress
 from seedsig.core.settings import ASSOCIATE_DEFAULTS, SCORING_DEFAULTS
 from seedsig.core.stats import bh_qvalues, corr_rows, empirical_null_p, ranks, stable_seed
 from seedsig.scoring.methods import SCORING_METHODS, score
-from seedsig.scoring.null import NULL_METHODS, random_null_scores
+from seedsig.scoring.null import NULL_METHODS, NullMatrix, null_matrix, random_null_scores
 from seedsig.scoring.signatures import Signature
 
 CORRELATION_COLUMNS = (
@@ -171,7 +174,7 @@ def _check_names(names: Sequence[str], sig_by_name: dict[str, Signature], method
 def _aligned(expr: pd.DataFrame, scores: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """The expression matrix with string labels and the score tables (methods sorted, samples sorted), checked:
     no duplicated sample id, no scored sample missing from the matrix."""
-    expr = expr.copy()
+    expr = expr.copy(deep=False)  # new labels, the same values (no copy of the matrix)
     expr.columns = expr.columns.astype(str)
     expr.index = expr.index.astype(str)
     if expr.columns.duplicated().any():
@@ -190,6 +193,13 @@ def _aligned(expr: pd.DataFrame, scores: dict[str, pd.DataFrame]) -> tuple[pd.Da
             )
         tables[m] = t.loc[sorted(t.index)]
     return expr, tables
+
+
+def in_sample_order(expr: pd.DataFrame) -> pd.DataFrame:
+    """``expr`` with its columns in the order :func:`correlation_table` works in (sample ids as text, sorted), so
+    that it makes no reordered copy of the matrix (the same frame when already in that order)."""
+    cols = sorted(map(str, expr.columns))
+    return expr if list(map(str, expr.columns)) == cols else expr[cols]
 
 
 # ----------------------------------------------------------------------------------------- the grid's state
@@ -211,6 +221,7 @@ class _Grid:
     info: dict
     timer: Timer
     null_out: dict | None
+    threads: int = 1
     pairs: list[tuple[str, str, int, float, float, frozenset]] = field(default_factory=list)
     cols: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     n_pair: dict[tuple[str, str, str], int] = field(default_factory=dict)
@@ -376,8 +387,15 @@ def _add_random_nulls(g: _Grid, method_params: dict[str, dict]) -> None:
     if g.n_random <= 0:
         return
     steps = list(dict.fromkeys((m, a) for m in g.tables for a, b, *_ in g.pairs if g.tested[(m, a, b)]))
+    matrix: dict[str, NullMatrix] = {}  # the matrix prepared for the current method (steps come method by method)
     for m, a in progress(steps, desc=f"random null B={g.n_random} (method x focal)", unit="set"):
         with g.timer("random_null"):
+            if m not in matrix and np.isfinite(g.cols[m][a]).any():
+                matrix.clear()
+                try:
+                    matrix[m] = null_matrix(g.x_expr, m)
+                except SeedsigError:
+                    pass  # said per focal signature by random_null_scores below
             g.null_scores[(m, a)] = _random_scores(
                 g.x_expr,
                 g.sig_by_name[a],
@@ -388,6 +406,8 @@ def _add_random_nulls(g: _Grid, method_params: dict[str, dict]) -> None:
                 g.cols[m][a],
                 g.tables[m].index,
                 g.info,
+                threads=g.threads,
+                matrix=matrix.get(m),
             )
 
 
@@ -401,6 +421,9 @@ def _random_scores(
     observed: np.ndarray,
     index: pd.Index,
     info: dict,
+    *,
+    threads: int = 1,
+    matrix: NullMatrix | None = None,
 ) -> np.ndarray | None:
     """Random-signature scores (n_random x samples of ``index``) for one (method, focal), from
     :func:`seedsig.scoring.null.random_null_scores`, or None with a reason in the info."""
@@ -415,7 +438,7 @@ def _random_scores(
         else "random signatures scored with scoring.score (scoring.null.random_null_scores)"
     )
     try:
-        null = random_null_scores(expr, sig, method, n_random, s, params)
+        null = random_null_scores(expr, sig, method, n_random, s, params, threads=threads, matrix=matrix)
     except SeedsigError as exc:
         info["random_null_unavailable"].setdefault(method, {})[sig.name] = str(exc)
         return None
@@ -470,7 +493,7 @@ def _interval(g: _Grid, m: str, a: str, b: str, st: str, r: float, va: np.ndarra
     if st == "pearson":
         return fisher_ci(r, va.size)
     with g.timer("bootstrap"):
-        return bootstrap_ci(va, vb, g.n_bootstrap, stable_seed(g.seed, "bootstrap", m, a, b))
+        return bootstrap_ci(va, vb, g.n_bootstrap, stable_seed(g.seed, "bootstrap", m, a, b), threads=g.threads)
 
 
 def _random_null_p(
@@ -484,9 +507,9 @@ def _random_null_p(
         if cache_key not in ranked:
             if any(k[0] != a for k in ranked):  # pairs come focal by focal: keep one focal's
                 ranked.clear()
-            ranked[cache_key] = ranks(null[:, both]) if st == "spearman" else null[:, both]
+            ranked[cache_key] = ranked_rows(null[:, both], g.threads) if st == "spearman" else null[:, both]
         target = ranks(vb[both]) if st == "spearman" else vb[both]
-        rn = corr_rows(ranked[cache_key], target)
+        rn = corr_rows_threads(ranked[cache_key], target, g.threads)
         if g.null_out is not None:  # the B null correlations, written by the associate stage
             g.null_out[key] = rn
         return empirical_null_p(r, rn)
@@ -594,6 +617,7 @@ def correlation_table(
     min_samples: int = MIN_SAMPLES_TESTED,
     timer=None,
     null_out: dict | None = None,
+    threads: int = 1,
 ) -> tuple[pd.DataFrame, dict]:
     """The correlation table (:data:`CORRELATION_COLUMNS`, one row per method x focal x target x statistic) and
     an info dict for the sidecar. See the module docstring for every column.
@@ -618,7 +642,8 @@ def correlation_table(
     (``random_null``) and the bootstrap (``bootstrap``), for the log (never in the table or the info). Progress
     bars (:func:`seedsig.core.progress.progress`) go to the rule log. ``null_out``: a dict that receives, per tested
     row with a random null, ``(method, signature_a, signature_b, statistic) -> the B null correlations`` (NaN where a
-    random score has no finite correlation), the values its ``p_random_null`` counts."""
+    random score has no finite correlation), the values its ``p_random_null`` counts. ``threads``: threads of the
+    random nulls, their correlations and the bootstrap (no result depends on it)."""
     statistics = _checked_statistics(statistics)
     _check_counts(n_bootstrap, n_random, seed, min_samples)
     focal, targets = _unique(focal), _unique(targets)
@@ -626,7 +651,7 @@ def correlation_table(
     _check_names([*focal, *targets], sig_by_name, list(scores))
     expr, tables = _aligned(expr, scores)
     samples = sorted(set().union(*(t.index for t in tables.values()))) if tables else []
-    x_expr = expr[samples]
+    x_expr = expr if list(expr.columns) == samples else expr[samples]  # a copy only when not in sample order
     measured = measured_genes(x_expr)
     g = _Grid(
         x_expr=x_expr,
@@ -641,6 +666,7 @@ def correlation_table(
         info={},
         timer=timer if timer is not None else Timer(),
         null_out=null_out,
+        threads=check_threads(threads),
     )
     g.info = _info(g, focal, targets, len(measured))
     _add_pairs(g, focal, targets, measured)

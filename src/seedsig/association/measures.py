@@ -15,10 +15,12 @@ import pandas as pd
 from scipy import stats
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.parallel import check_threads, split, thread_map
 from seedsig.core.stats import Z975, corr_rows, ranks
-from seedsig.scoring.methods import standardize, usable_matrix
+from seedsig.scoring.methods import standardize, usable_rows
 
 META_PCNA_FRACTION = 0.01  # Venet et al. 2011: the 1% of genes most positively correlated with PCNA
+META_PCNA_EXACT_ELEMENTS = 25_000_000  # genes x samples standardized at once for meta-PCNA (a bigger matrix: chunks)
 META_PCNA_MIN_GENES = 10  # floor for small matrices (1% of 2,000 genes would be a median of 20 genes; of 500, of 5)
 MIN_SAMPLES = 3  # the least n at which r and its p are defined at all (correlation())
 CHUNK_ELEMENTS = 5_000_000  # resamples x samples per chunk of the bootstrap
@@ -60,12 +62,30 @@ def fisher_ci(r: float, n: int) -> tuple[float, float]:
     return float(np.tanh(z - Z975 * se)), float(np.tanh(z + Z975 * se))
 
 
-def bootstrap_ci(a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+def resample_ranks(value_class: np.ndarray, n_classes: int, idx: np.ndarray) -> np.ndarray:
+    """Ranks (ties averaged) along each row of the resamples ``v[idx]`` (idx: B x n indices into v), from the class of
+    each value of v (its position among v's distinct values, sorted: ``np.unique(v, return_inverse=True)[1]``),
+    without sorting: a value's average rank in a resample is (resampled values below it) + (resampled values equal
+    to it + 1) / 2, counted per row. The same numbers as :func:`seedsig.core.stats.ranks` of ``v[idx]``, exactly
+    (integers and halves)."""
+    cls = value_class[idx]  # B x n
+    B = cls.shape[0]
+    counts = np.bincount((np.arange(B)[:, None] * n_classes + cls).ravel(), minlength=B * n_classes)
+    counts = counts.reshape(B, n_classes)
+    rank_of_class = (np.cumsum(counts, axis=1) - counts) + (counts + 1) / 2.0
+    return np.take_along_axis(rank_of_class, cls, axis=1)
+
+
+def bootstrap_ci(
+    a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int, level: float = 0.95, *, threads: int = 1
+) -> tuple[float, float]:
     """Percentile bootstrap interval of Spearman's r of the complete pairs (a, b).
 
     All resamples at once: a (B x n) index matrix from ``np.random.default_rng(seed)``, each resample ranked
-    row-wise (ties averaged) and correlated as row-wise dot products (chunked over B to bound memory).
-    Resamples in which a score is constant are left out of the percentiles."""
+    row-wise (ties averaged, by counting: :func:`resample_ranks`) and correlated as row-wise dot products (chunked
+    over B to bound memory, the chunks
+    over ``threads`` threads: the interval does not depend on it). Resamples in which a score is constant are left
+    out of the percentiles."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     n = a.size
     if n_bootstrap < 1 or n < MIN_SAMPLES:
@@ -73,16 +93,42 @@ def bootstrap_ci(a: np.ndarray, b: np.ndarray, n_bootstrap: int, seed: int, leve
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_bootstrap, n))
     r = np.empty(n_bootstrap)
-    step = max(1, CHUNK_ELEMENTS // n)
-    for s in range(0, n_bootstrap, step):
-        i = idx[s : s + step]
-        r[s : s + step] = corr_rows(ranks(a[i]), ranks(b[i]))
+
+    a_class, b_class = np.unique(a, return_inverse=True), np.unique(b, return_inverse=True)
+
+    def chunk(part: slice) -> None:
+        i = idx[part]
+        r[part] = corr_rows(
+            resample_ranks(a_class[1], a_class[0].size, i), resample_ranks(b_class[1], b_class[0].size, i)
+        )
+
+    thread_map(chunk, split(n_bootstrap, max(1, CHUNK_ELEMENTS // n), check_threads(threads)), threads)
     r = r[np.isfinite(r)]
     if r.size == 0:
         return np.nan, np.nan
     alpha = 100.0 * (1.0 - level) / 2.0
     lo, hi = np.percentile(r, [alpha, 100.0 - alpha])
     return float(lo), float(hi)
+
+
+NULL_CHUNK_ELEMENTS = 4_000_000  # random scores x samples per chunk when ranking and correlating them
+
+
+def ranked_rows(x: np.ndarray, threads: int) -> np.ndarray:
+    """Each row of ``x`` ranked (ties averaged), in chunks of rows over ``threads`` threads."""
+    out = np.empty(x.shape)
+
+    def chunk(part: slice) -> None:
+        out[part] = ranks(x[part])
+
+    thread_map(chunk, split(x.shape[0], NULL_CHUNK_ELEMENTS // max(x.shape[1], 1), threads), threads)
+    return out
+
+
+def corr_rows_threads(x: np.ndarray, y: np.ndarray, threads: int) -> np.ndarray:
+    """:func:`seedsig.core.stats.corr_rows` of the rows of ``x`` with ``y``, in chunks of rows over ``threads``."""
+    parts = split(x.shape[0], NULL_CHUNK_ELEMENTS // max(x.shape[1], 1), threads)
+    return np.concatenate(thread_map(lambda part: corr_rows(x[part], y), parts, threads)) if parts else np.empty(0)
 
 
 def overlap(
@@ -119,17 +165,27 @@ def meta_pcna(
     Returns (score per sample, the genes); without a measured PCNA: (all-NA score, [])."""
 
     cols = expr.columns.astype(str)
-    x, rows, _ = usable_matrix(expr, None, drop_constant=True)
-    if "PCNA" not in rows or x.shape[1] < 3:
+    upos, rows, _ = usable_rows(expr, None, drop_constant=True)
+    if "PCNA" not in rows or expr.shape[1] < 3:
         return pd.Series(np.nan, index=pd.Index(cols, name="sample"), name="meta_pcna"), []
     symbols = np.array(sorted(rows), dtype=object)
-    z = standardize(x[[rows[g] for g in symbols]])
+    order = upos[[rows[g] for g in symbols]]  # the rows of ``expr``, by symbol
+    values = expr.to_numpy(dtype=np.float64)
     pcna = int(np.flatnonzero(symbols == "PCNA")[0])
-    r = z @ z[pcna] / (z.shape[1] - 1)
+    n = values.shape[1]
+    if order.size * n <= META_PCNA_EXACT_ELEMENTS:  # the whole matrix at once (the matrix product's own rounding)
+        z = standardize(values[order])
+        r = z @ z[pcna] / (n - 1)
+    else:  # big cohorts: standardized by chunks of genes, no copy of the matrix
+        z = None
+        zp = standardize(values[order[[pcna]]])[0]
+        step = max(1, CHUNK_ELEMENTS // n)
+        parts = [standardize(values[order[a : a + step]]) @ zp for a in range(0, order.size, step)]
+        r = np.concatenate(parts) / (n - 1)
     r[pcna] = np.inf  # PCNA itself first
     k = min(len(symbols), max(int(min_genes), int(math.ceil(fraction * len(symbols)))))
     top = np.lexsort((symbols, -r))[:k]
-    score = np.median(z[top], axis=0)
+    score = np.median(z[top] if z is not None else standardize(values[order[top]]), axis=0)
     return pd.Series(score, index=pd.Index(cols, name="sample"), name="meta_pcna"), symbols[top].tolist()
 
 

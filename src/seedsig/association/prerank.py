@@ -163,6 +163,13 @@ def _correlate(x: np.ndarray, s: np.ndarray, statistic: str) -> np.ndarray:
     return r
 
 
+# genes x samples per chunk of the gene correlations. Spearman: ranks and their products are exact (whole numbers and
+# halves), so any chunking gives the same bits; Pearson's matrix product may round differently with the number of rows
+# of a chunk, so its chunks are large (a matrix of up to 25 M values is one chunk: the bits of the whole-matrix code).
+CORRELATION_CHUNK_ELEMENTS = 25_000_000
+SPEARMAN_CHUNK_ELEMENTS = 4_000_000
+
+
 def _correlation_frame(
     expr: pd.DataFrame, scores: pd.DataFrame, statistic: str, min_samples: int = MIN_SAMPLES
 ) -> pd.DataFrame:
@@ -186,20 +193,24 @@ def _correlation_frame(
             f"from the same cohort (score samples e.g. {', '.join(map(str, score_samples[:3]))}; "
             f"expression columns e.g. {', '.join(map(str, samples[:3]))})."
         )
-    x = values[gorder][:, pd.Index(samples).get_indexer(shared)]
+    col_idx = pd.Index(samples).get_indexer(shared)
     try:
         s_all = scores.set_axis(score_samples, axis=0).loc[shared].to_numpy(dtype=np.float64)
     except (TypeError, ValueError):
         raise SeedsigError("the score table holds non-numeric values.") from None
-    out = np.full((x.shape[0], scores.shape[1]), np.nan)
+    out = np.full((values.shape[0], scores.shape[1]), np.nan)
     ok = np.isfinite(s_all)
     groups: dict[bytes, list[int]] = {}
     for j in range(scores.shape[1]):
         groups.setdefault(ok[:, j].tobytes(), []).append(j)
-    for cols in groups.values():
-        use = ok[:, cols[0]]
-        if use.sum() >= max(MIN_SAMPLES, min_samples):
-            out[:, cols] = _correlate(x[:, use], s_all[np.ix_(use, cols)], statistic)
+    chunk = SPEARMAN_CHUNK_ELEMENTS if statistic == "spearman" else CORRELATION_CHUNK_ELEMENTS
+    step = max(1, chunk // max(shared.size, 1))
+    for a in range(0, values.shape[0], step):  # chunks of genes
+        x = values[gorder[a : a + step]][:, col_idx]
+        for cols in groups.values():
+            use = ok[:, cols[0]]
+            if use.sum() >= max(MIN_SAMPLES, min_samples):
+                out[a : a + step, cols] = _correlate(x[:, use], s_all[np.ix_(use, cols)], statistic)
     return pd.DataFrame(out, index=pd.Index(np.asarray(genes)[gorder], name="gene"), columns=scores.columns)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Sequence
@@ -9,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from seedsig.association.correlation import correlation_table
+from seedsig.association.correlation import correlation_table, in_sample_order
 from seedsig.association.prerank import PRERANK_COLUMNS, prerank_table
 from seedsig.core.cohort import (
     covariate_frame,
@@ -63,6 +64,7 @@ def _correlations(
     st: dict,
     scoring: dict,
     timer: Timer,
+    threads: int = 1,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """The correlation table, its info and the null correlations behind each p_random_null."""
     nulls: dict = {}
@@ -84,6 +86,7 @@ def _correlations(
         min_samples=int(st["min_samples"]),
         timer=timer,
         null_out=nulls,
+        threads=threads,
     )
     return table, info, nulls
 
@@ -154,6 +157,7 @@ def _prerank(
     pre: dict,
     n_samples: int,
     timer: Timer,
+    threads: int = 1,
 ) -> tuple[list[pd.DataFrame], str]:
     """gseapy prerank per method (its table per method), or why it was not run."""
     floor = int(st["min_samples"])
@@ -177,6 +181,7 @@ def _prerank(
                 min_size=int(pre["min_size"]),
                 exclude_focal_genes=bool(pre["exclude_focal_genes"]),
                 min_samples=floor,
+                threads=threads,
             )
         res.insert(0, "method", m)
         parts.append(res)
@@ -242,24 +247,29 @@ def associate_cohort(
     out_null: str | Path | None = None,
     settings: dict | None = None,
     scoring: dict | None = None,
+    threads: int = 1,
 ) -> None:
     """correlations.tsv: each focal score vs each target, per method and statistic, with CIs, overlap,
     the leave-shared-genes-out correlation, the random-signature null and the partial correlation;
     prerank.tsv: gseapy prerank of the targets on genes ranked by their correlation with each focal score;
-    ``out_null`` (null_correlations.tsv.gz): the random-signature null correlations behind each p_random_null."""
+    ``out_null`` (null_correlations.tsv.gz): the random-signature null correlations behind each p_random_null.
+    ``threads`` (the rule's): threads of the random nulls, the bootstrap and prerank (no output depends on it)."""
 
     timer = Timer()
     st = {**ASSOCIATE_DEFAULTS, **(settings or {})}
     pre = {**PRERANK_DEFAULTS, **(st.get("prerank") or {})}
     scoring = dict(scoring or {})
-    expr, adata = expression_frame(h5ad)
-    cohort = adata.uns.get("cohort", "")
+    expr, adata = expression_frame(h5ad, layers=False)
+    obs, cohort = adata.obs, adata.uns.get("cohort", "")
+    expr = in_sample_order(expr)
+    del adata  # the matrix is held once, by ``expr`` in sample order (the order of the correlations)
+    gc.collect()  # an AnnData's internal references form cycles: its X goes only with the cycle collector
     sigs = load_signatures(signature_files)
     scores = read_scores(score_files)
-    cov, cov_notes = covariate_frame(adata.obs, st["covariates"], cohort)
+    cov, cov_notes = covariate_frame(obs, st["covariates"], cohort)
     for n in cov_notes:
         log.warning("associate %s: %s: r_partial is not adjusted for it", cohort, n)
-    table, info, nulls = _correlations(expr, scores, sigs, focal, targets, cov, st, scoring, timer)
+    table, info, nulls = _correlations(expr, scores, sigs, focal, targets, cov, st, scoring, timer, threads)
     score_inputs = [str(h5ad), *map(str, score_files.values())]
     record = {
         "params": {**params_of(st), "focal": list(focal), "targets": list(targets)},
@@ -278,6 +288,6 @@ def associate_cohort(
     )
     n_samples = int(info["samples"])
     _warn_floor(cohort, n_samples, int(st["min_samples"]), info["n_below_min_samples"])
-    parts, note = _prerank(expr, scores, sigs, focal, st, pre, n_samples, timer)
+    parts, note = _prerank(expr, scores, sigs, focal, st, pre, n_samples, timer, threads)
     pr = _write_prerank(parts, out_prerank, pre, st, score_inputs, cohort, note)
     _log_run(cohort, table, info, pr, len(parts), st, len(scores), timer)

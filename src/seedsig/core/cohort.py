@@ -47,10 +47,44 @@ def set_provenance(adata, stage: str, record: dict) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- score
-def expression_frame(h5ad: str | Path) -> tuple[pd.DataFrame, Any]:
+def read_expression(h5ad: str | Path, *, layers: bool = True):
+    """The cohort's AnnData; ``layers=False`` leaves ``layers`` (the raw counts, as large as X) unread, for the stages
+    that use only the normalized values."""
     import anndata as ad
 
-    adata = ad.read_h5ad(h5ad)
+    if layers:
+        return ad.read_h5ad(h5ad)
+    import h5py
+    from anndata.io import read_elem
+
+    with h5py.File(h5ad, "r") as f:
+        parts = {k: read_elem(f[k]) for k in ("X", "obs", "var", "uns", "obsm", "varm", "obsp", "varp") if k in f}
+    return ad.AnnData(**parts)
+
+
+def layer_column_sums(h5ad: str | Path, layer: str) -> np.ndarray | None:
+    """Per gene, the sum over the samples of ``layers[layer]`` of an expression.h5ad (samples x genes), read by chunks
+    of samples (the layer is never held whole); None when the file has no such layer."""
+    import h5py
+
+    with h5py.File(h5ad, "r") as f:
+        if f"layers/{layer}" not in f:
+            return None
+        node = f[f"layers/{layer}"]
+        if not isinstance(node, h5py.Dataset):  # a sparse layer: small enough to read whole
+            from anndata.io import read_elem
+
+            return np.asarray(read_elem(node).sum(axis=0)).ravel()
+        out = np.zeros(node.shape[1])
+        step = max(1, 4_000_000 // max(node.shape[1], 1))
+        for a in range(0, node.shape[0], step):
+            out += np.asarray(node[a : a + step], dtype=np.float64).sum(axis=0)
+        return out
+
+
+def expression_frame(h5ad: str | Path, *, layers: bool = True) -> tuple[pd.DataFrame, Any]:
+    """genes x samples normalized expression (a view of X) and the AnnData (``layers=False``: without its layers)."""
+    adata = read_expression(h5ad, layers=layers)
     return pd.DataFrame(
         np.asarray(adata.X).T, index=adata.var_names.astype(str), columns=adata.obs_names.astype(str)
     ), adata

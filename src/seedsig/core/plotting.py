@@ -115,20 +115,30 @@ def freeze_layout(fig) -> None:
     fig.set_layout_engine("none")
 
 
-def rasterize_dense(fig, max_points: int = 3000) -> None:
-    """Rasterize (at savefig.dpi) the artists drawing more than ``max_points`` vertices (e.g. a running
-    enrichment score over every gene): the SVG/PDF stay small; axes, text and sparse artists stay vector."""
-    for ax in fig.get_axes():
-        for art in [*ax.lines, *ax.collections, *ax.patches]:
-            n = 0
-            if hasattr(art, "get_xydata"):
-                n = len(art.get_xydata())
-            elif hasattr(art, "get_paths"):
-                n = sum(len(p.vertices) for p in art.get_paths())
-            elif hasattr(art, "get_path"):
-                n = len(art.get_path().vertices)
-            if n > max_points:
-                art.set_rasterized(True)
+def _n_points(art) -> tuple[int, bool]:
+    """(vertices or points an artist draws, whether it is a scatter: one marker per offset)."""
+    offsets = art.get_offsets() if hasattr(art, "get_offsets") else None
+    if offsets is not None and len(offsets) > 1:
+        return len(offsets), True
+    if hasattr(art, "get_xydata"):
+        return len(art.get_xydata()), False
+    if hasattr(art, "get_paths"):
+        return sum(len(p.vertices) for p in art.get_paths()), False
+    if hasattr(art, "get_path"):
+        return len(art.get_path().vertices), False
+    return 0, False
+
+
+def rasterize_dense(fig, max_points: int = 3000, max_figure_points: int = 10000) -> None:
+    """Rasterize (at savefig.dpi) the artists drawing more than ``max_points`` vertices or points (e.g. a running
+    enrichment score over every gene, a scatter of 10,000 samples), and every scatter of a figure whose scatters
+    draw more than ``max_figure_points`` points in all (13 score distributions of 2,000 samples): the SVG/PDF stay
+    small; axes, text and sparse artists stay vector."""
+    arts = [(art, *_n_points(art)) for ax in fig.get_axes() for art in [*ax.lines, *ax.collections, *ax.patches]]
+    scatter_total = sum(n for _, n, scatter in arts if scatter)
+    for art, n, scatter in arts:
+        if n > max_points or (scatter and scatter_total > max_figure_points):
+            art.set_rasterized(True)
 
 
 def resize(fig, width: float = WIDTH, height: float | None = None, wrap_labels: bool = True):

@@ -19,28 +19,63 @@ def looks_logged(values: np.ndarray) -> bool:
     return bool(finite.size) and float(finite.max()) < 50 and not np.all(np.equal(np.mod(finite, 1), 0))
 
 
+CHECK_CHUNK_ELEMENTS = 4_000_000  # values per chunk of rows of check_counts (no temporary of the matrix's size)
+
+
+def _row_chunks(values: np.ndarray):
+    """(row offset, rows) of ``values`` in chunks of about CHECK_CHUNK_ELEMENTS values, in order."""
+    step = max(1, CHECK_CHUNK_ELEMENTS // max(values.shape[1], 1))
+    for a in range(0, values.shape[0], step):
+        yield a, values[a : a + step]
+
+
+def _first_in_rows(values: np.ndarray, test) -> tuple[int, int, int] | None:
+    """(row, column, number of rows) of the first value (row-major order) where ``test(chunk)`` is true, with the
+    number of rows holding one; None if there is none. Chunked over rows."""
+    first, n_rows = None, 0
+    for a, chunk in _row_chunks(values):
+        hit = test(chunk)
+        rows = hit.any(axis=1)
+        n_rows += int(rows.sum())
+        if first is None and rows.any():
+            i = int(np.flatnonzero(rows)[0])
+            first = (a + i, int(np.flatnonzero(hit[i])[0]))
+    return None if first is None else (*first, n_rows)
+
+
+def _looks_logged_rows(values: np.ndarray) -> bool:
+    """:func:`looks_logged` of the whole matrix, chunked over rows."""
+    top, whole, any_finite = -np.inf, True, False
+    for _, chunk in _row_chunks(values):
+        finite = chunk[np.isfinite(chunk)]
+        if finite.size:
+            any_finite = True
+            top = max(top, float(finite.max()))
+            whole = whole and bool(np.all(np.equal(np.mod(finite, 1), 0)))
+    return any_finite and top < 50 and not whole
+
+
 def check_counts(df: pd.DataFrame, where: str, *, integers: bool = False) -> int:
     """Raise a clear error for a matrix that cannot be raw counts; returns the number of non-integer values.
 
-    ``integers=True`` (DESeq2 methods, which model integer counts) makes non-integer values an error.
-    """
+    ``integers=True`` (DESeq2 methods, which model integer counts) makes non-integer values an error. Every check
+    works on chunks of rows (a 20,000 x 10,000 matrix needs no temporary of its size)."""
     values = df.to_numpy()
-    nan_rows = np.isnan(values).any(axis=1)
-    if nan_rows.any():
-        i = int(np.flatnonzero(nan_rows)[0])
-        j = int(np.flatnonzero(np.isnan(values[i]))[0])
+    nan = _first_in_rows(values, np.isnan)
+    if nan is not None:
+        i, j, n_rows = nan
         raise SeedsigError(
             f"{where}: count matrix has a missing value (gene '{df.index[i]}', sample '{df.columns[j]}'; "
-            f"{int(nan_rows.sum())} gene row(s) with NA). Counts cannot be missing: use 0 or remove the gene."
+            f"{n_rows} gene row(s) with NA). Counts cannot be missing: use 0 or remove the gene."
         )
-    neg = values < 0
-    if neg.any():
-        i, j = (int(a[0]) for a in np.nonzero(neg))
+    neg = _first_in_rows(values, lambda c: c < 0)
+    if neg is not None:
+        i, j, _ = neg
         raise SeedsigError(
             f"{where}: negative count {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'). Counts must "
             "be >= 0; if the matrix is log-scale, set data_type to log_expression."
         )
-    if looks_logged(values):
+    if _looks_logged_rows(values):
         raise SeedsigError(
             f"{where}: declared as counts but all values are below 50 and not whole numbers: this looks like "
             "log-scale data. Set data_type to log_expression in the cohort sheet."
@@ -53,8 +88,10 @@ def check_counts(df: pd.DataFrame, where: str, *, integers: bool = False) -> int
             "gene), not genes. Remove these rows from the matrix."
         )
     lib = values.sum(axis=0)
-    total = np.flatnonzero(np.isclose(2 * values, lib, rtol=1e-9, atol=0).all(axis=1) & (values.sum(axis=1) > 0))
-    if len(df) > 2 and total.size:
+    total = _first_in_rows(
+        values, lambda c: (np.isclose(2 * c, lib, rtol=1e-9, atol=0).all(axis=1) & (c.sum(axis=1) > 0))[:, None]
+    )
+    if len(df) > 2 and total is not None:
         raise SeedsigError(
             f"{where}: row '{df.index[total[0]]}' holds the sum of all the other rows in every sample (a total row, "
             "not a gene). Remove it from the matrix."
@@ -65,10 +102,10 @@ def check_counts(df: pd.DataFrame, where: str, *, integers: bool = False) -> int
             f"{where}: sample(s) with zero library size (all counts 0): {', '.join(map(str, df.columns[zero][:10]))}. "
             "Remove them from the matrix."
         )
-    frac = values != np.round(values)
-    n_frac = int(frac.sum())
+    frac = _first_in_rows(values, lambda c: c != np.round(c))
+    n_frac = sum(int((c != np.round(c)).sum()) for _, c in _row_chunks(values)) if frac is not None else 0
     if n_frac and integers:
-        i, j = (int(a[0]) for a in np.nonzero(frac))
+        i, j, _ = frac
         raise SeedsigError(
             f"{where}: DESeq2 models integer counts, but {n_frac} value(s) are not whole numbers (e.g. "
             f"{values[i, j]:g}, gene '{df.index[i]}', "

@@ -51,8 +51,16 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.parallel import check_threads, thread_map
 from seedsig.core.stats import rank_columns
 from seedsig.ingest.checks import check_counts, check_values
+from seedsig.normalize.chunks import column_chunks, per_sample_chunks, row_chunks
+from seedsig.normalize.deseq2 import (  # noqa: F401 (the DESeq2 methods are part of this module's API)
+    deseq2_dispersion_trend,
+    deseq2_gene_dispersions,
+    deseq2_size_factors,
+    deseq2_vst,
+)
 from seedsig.normalize.lengths import tpm
 
 COUNT_METHODS = ("tmm_logcpm", "logcpm", "upperquartile_logcpm", "deseq2_log", "deseq2_vst", "tpm")
@@ -81,7 +89,9 @@ REFERENCES = {
 
 
 # ------------------------------------------------------------------------------------------ edgeR side
-def tmm_factors(counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float = 0.05) -> np.ndarray:
+def tmm_factors(
+    counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float = 0.05, *, threads: int = 1
+) -> np.ndarray:
     """edgeR ``calcNormFactors(method="TMM")`` factors (geometric mean 1) for a genes x samples count matrix.
 
     edgeR 3.40's algorithm with its floating-point expressions, vectorized over samples: all-zero genes
@@ -89,18 +99,48 @@ def tmm_factors(counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float 
     M = log2((obs/nO)/(ref/nR)), A = (log2(obs/nO) + log2(ref/nR))/2, genes trimmed by the ranks of M (30%)
     and A (5%) (average ranks for ties), precision-weighted mean of M. rnanorm's TMM computes A as
     log2(obs/nO * ref/nR)/2, which breaks ties between genes differently and moves factors by ~1e-5 on
-    integer counts with many ties; this follows edgeR exactly (tests: 1e-10 against edgeR).
+    integer counts with many ties; this follows edgeR exactly (tests: 1e-10 against edgeR). Computed on chunks
+    of samples (every step is per sample), so the temporaries are of the chunk's size; the chunks run on
+    ``threads`` threads (the factors do not depend on it).
     """
 
-    x = np.asarray(counts, dtype=np.float64)
-    x = x[x.sum(axis=1) > 0]
-    lib = x.sum(axis=0)
-    f75 = np.quantile(x, 0.75, axis=0) / lib  # R's quantile type 7
-    ref_col = (
-        int(np.argmax(np.sqrt(x).sum(axis=0))) if np.median(f75) < 1e-20 else int(np.argmin(np.abs(f75 - f75.mean())))
+    counts = np.asarray(counts)
+    nonzero = np.zeros(counts.shape[0], dtype=bool)
+    for rows in row_chunks(*counts.shape):
+        nonzero[rows] = counts[rows].sum(axis=1) > 0
+    chunks = column_chunks(int(nonzero.sum()), counts.shape[1])
+
+    def block(cols: slice) -> np.ndarray:
+        """The chunk's samples over the genes with a count, float64, C order (as edgeR's algorithm on the whole
+        matrix indexed the genes: the sums over genes run in the same order, the factors agree to the last bit)."""
+        return np.ascontiguousarray(counts[:, cols][nonzero], dtype=np.float64)
+
+    lib = np.empty(counts.shape[1])
+    f75 = np.empty(counts.shape[1])
+    for cols in chunks:
+        x = block(cols)
+        lib[cols] = x.sum(axis=0)
+        f75[cols] = np.quantile(x, 0.75, axis=0) / lib[cols]  # R's quantile type 7
+    if np.median(f75) < 1e-20:
+        ref_col = int(np.argmax(np.concatenate([np.sqrt(block(cols)).sum(axis=0) for cols in chunks])))
+    else:
+        ref_col = int(np.argmin(np.abs(f75 - f75.mean())))
+    ref = block(slice(ref_col, ref_col + 1))
+    factors = np.concatenate(
+        thread_map(
+            lambda cols: _tmm_log_factors(block(cols), lib[cols], ref, lib[ref_col], logratio_trim, sum_trim),
+            chunks,
+            threads,
+        )
     )
-    ref = x[:, [ref_col]]
-    n_r = lib[ref_col]
+    factors = 2.0**factors
+    return factors / np.exp(np.mean(np.log(factors)))
+
+
+def _tmm_log_factors(
+    x: np.ndarray, lib: np.ndarray, ref: np.ndarray, n_r: float, logratio_trim: float, sum_trim: float
+) -> np.ndarray:
+    """log2 TMM factors of the samples (columns) of ``x`` against the reference column ``ref`` (library ``n_r``)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log_r = np.log2((x / lib) / (ref / n_r))
         abs_e = (np.log2(x / lib) + np.log2(ref / n_r)) / 2.0
@@ -117,9 +157,7 @@ def tmm_factors(counts: np.ndarray, logratio_trim: float = 0.3, sum_trim: float 
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(keep, log_r / v, 0.0).sum(axis=0) / np.where(keep, 1.0 / v, 0.0).sum(axis=0)
         same = np.nanmax(np.where(fin, np.abs(log_r), np.nan), axis=0) < 1e-6
-    f = np.where(np.isnan(f) | same, 0.0, f)
-    factors = 2.0**f
-    return factors / np.exp(np.mean(np.log(factors)))
+    return np.where(np.isnan(f) | same, 0.0, f)
 
 
 def upperquartile_factors(counts: np.ndarray) -> np.ndarray:
@@ -147,15 +185,23 @@ def log_cpm(
 
     As edgeR: the effective library size is lib.size * norm.factors; the prior count is scaled by each
     sample's effective library size relative to their mean and added to the counts, and twice the
-    scaled prior is added to the library size.
+    scaled prior is added to the library size. Computed on chunks of samples; the result is a genes x samples
+    view of a samples x genes C-order array (what an AnnData's X holds).
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    lib = counts.sum(axis=0)
+    counts = np.asarray(counts)
+    lib = np.empty(counts.shape[1])
+    out = np.empty((counts.shape[1], counts.shape[0]))
+    chunks = column_chunks(*counts.shape)
+    for cols in chunks:  # column sums in the memory order of ``counts``, as over the whole matrix
+        lib[cols] = np.asarray(counts[:, cols], dtype=np.float64).sum(axis=0)
     if norm_factors is not None:
         lib = lib * np.asarray(norm_factors, dtype=np.float64)
     prior = prior_count * lib / lib.mean()
     lib_adj = lib + 2.0 * prior
-    return np.log2((counts + prior[None, :]) / lib_adj[None, :] * 1e6)
+    for cols in chunks:
+        x = np.asarray(counts[:, cols], dtype=np.float64)
+        out[cols] = np.log2((x + prior[None, cols]) / lib_adj[None, cols] * 1e6).T
+    return out.T
 
 
 def filter_by_expr(
@@ -173,8 +219,10 @@ def filter_by_expr(
     ``MinSampleSize`` samples (the smallest group's size, or all samples without a group; above
     ``large_n`` only ``min_prop`` of the excess is needed) and its total count is >= ``min_total_count``.
     """
-    counts = np.asarray(counts, dtype=np.float64)
-    lib = counts.sum(axis=0)
+    counts = np.asarray(counts)
+    lib = np.empty(counts.shape[1])
+    for cols in column_chunks(*counts.shape):  # column sums in the memory order of ``counts``
+        lib[cols] = np.asarray(counts[:, cols], dtype=np.float64).sum(axis=0)
     if group is None:
         n_min = float(counts.shape[1])
     else:
@@ -184,237 +232,12 @@ def filter_by_expr(
         n_min = large_n + (n_min - large_n) * min_prop
     cutoff = min_count / np.median(lib) * 1e6
     tol = 1e-14
-    cpm = counts / lib[None, :] * 1e6
-    keep_cpm = (cpm >= cutoff).sum(axis=1) >= n_min - tol
-    keep_total = counts.sum(axis=1) >= min_total_count - tol
-    return keep_cpm & keep_total
-
-
-# ----------------------------------------------------------------------------------------- DESeq2 side
-def deseq2_size_factors(counts: np.ndarray, kind: str = "auto") -> tuple[np.ndarray, str]:
-    """DESeq2 ``estimateSizeFactors`` for a genes x samples count matrix; returns (factors, kind used).
-
-    ``ratio``: median over the genes without zeros of count / geometric mean of the gene (DESeq2's
-    default; impossible when every gene has a zero). ``poscounts``: geometric means over the positive
-    counts (divided by the number of all samples), medians over each sample's positive counts, factors
-    scaled to geometric mean 1 (DESeq2 ``type="poscounts"``). ``auto``: ``ratio``, or ``poscounts``
-    when every gene has a zero.
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    positive = counts > 0
-    with np.errstate(divide="ignore"):
-        logc = np.log(counts)
-    if kind == "auto":
-        kind = "ratio" if positive.all(axis=1).any() else "poscounts"
-    if kind == "ratio":
-        use = positive.all(axis=1)
-        if not use.any():
-            raise SeedsigError(
-                "DESeq2 median-of-ratios size factors: every gene has a zero count in some sample; use the poscounts "
-                "estimator."
-            )
-        lg = logc[use].mean(axis=1)
-        sf = np.exp(np.median(logc[use] - lg[:, None], axis=0))
-        return sf, kind
-    if kind != "poscounts":
-        raise SeedsigError(f"size factor estimator '{kind}' is not one of ratio, poscounts, auto.")
-    lg = (
-        np.where(positive, logc, 0.0).sum(axis=1) / counts.shape[1]
-    )  # log of geoMeanNZ; -inf (excluded) for all-zero genes
-    lg[~positive.any(axis=1)] = -np.inf
-    ok = np.isfinite(lg)[:, None] & positive
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sf = np.exp(np.nanmedian(np.where(ok, logc - lg[:, None], np.nan), axis=0))
-    sf = sf / np.exp(np.mean(np.log(sf)))
-    return sf, kind
-
-
-_MIN_DISP = 1e-8
-
-
-def _nb_log_posterior(y: np.ndarray, mu: np.ndarray, log_alpha: np.ndarray) -> np.ndarray:
-    """DESeq2's ``log_posterior`` for the design ~1 without prior: NB log likelihood (terms that depend
-    on alpha) + Cox-Reid adjustment -0.5 log(sum of w), w = 1 / (1/mu + alpha). One value per gene (row)."""
-    from scipy.special import gammaln
-
-    alpha = np.exp(log_alpha)[:, None]
-    r = 1.0 / alpha
-    ll = (gammaln(y + r) - gammaln(r) - y * np.log(mu + r) - r * np.log(1.0 + mu * alpha)).sum(axis=1)
-    cr = -0.5 * np.log((1.0 / (1.0 / mu + alpha)).sum(axis=1))
-    return ll + cr
-
-
-def _nb_dlog_posterior(y: np.ndarray, mu: np.ndarray, log_alpha: np.ndarray) -> np.ndarray:
-    """DESeq2's ``dlog_posterior``: derivative of :func:`_nb_log_posterior` with respect to log(alpha)."""
-    from scipy.special import digamma
-
-    a = np.exp(log_alpha)
-    alpha = a[:, None]
-    r = 1.0 / alpha
-    ll = (digamma(r) + np.log(1.0 + mu * alpha) - mu * alpha / (1.0 + mu * alpha) - digamma(y + r) + y / (mu + r)).sum(
-        axis=1
-    ) / a**2
-    w = 1.0 / (1.0 / mu + alpha)
-    dw = -1.0 / (1.0 / mu + alpha) ** 2
-    cr = -0.5 * dw.sum(axis=1) / w.sum(axis=1)
-    return (ll + cr) * a
-
-
-def deseq2_gene_dispersions(
-    counts: np.ndarray, size_factors: np.ndarray, *, max_iter: int = 100, tol: float = 1e-6
-) -> tuple[np.ndarray, np.ndarray]:
-    """DESeq2 ``estimateDispersionsGeneEst`` for the design ``~1``; returns (dispersions, base means).
-
-    DESeq2's algorithm step by step, vectorized over genes instead of its per-gene C++ loop: mu = size
-    factor x mean normalized count (at least 0.5); the start is the smaller of the rough and moments
-    estimates, clamped to [1e-8, max(10, n)]; gradient ascent on log(alpha) with DESeq2's Armijo line
-    search (kappa_0 = 1, epsilon 1e-4, kappa x 1.1 after an accepted step and halved every 5 accepts,
-    stop when the objective rises by less than ``tol`` or log(alpha) < log(1e-9), at most 100 steps);
-    a fit that does not raise the objective by 1e-6 relative keeps the start; genes whose search
-    stopped after one step or ran out of steps are refitted on DESeq2's two-stage grid of 20 points;
-    all-zero genes get NaN. The stopping rules matter: the line search stops short of the maximum
-    where the likelihood is flat, and DESeq2's estimates are those stopped values.
-    """
-    y_all = np.asarray(counts, dtype=np.float64)
-    sf = np.asarray(size_factors, dtype=np.float64)
-    n = y_all.shape[1]
-    if n < 2:
-        raise SeedsigError("DESeq2 dispersions need at least 2 samples (the design ~1 has no replicates otherwise).")
-    ncounts = y_all / sf[None, :]
-    base_mean = ncounts.mean(axis=1)
-    disp = np.full(y_all.shape[0], np.nan)
-    nz = y_all.sum(axis=1) > 0
-    y = y_all[nz]
-    bm = base_mean[nz]
-    max_disp = max(10.0, float(n))
-    alpha_init = _dispersion_start(ncounts[nz], bm, sf, max_disp)
-    mu = np.maximum(bm[:, None] * sf[None, :], 0.5)
-    a, lp, initial_lp, iters = _dispersion_line_search(y, mu, np.log(alpha_init), max_iter, tol)
-    est = np.minimum(np.exp(a), max_disp)
-    no_increase = lp < initial_lp + np.abs(initial_lp) / 1e6
-    est[no_increase] = alpha_init[no_increase]
-    converged = (iters < max_iter) & (iters != 1)
-    refit = np.flatnonzero(~converged & (est > _MIN_DISP * 10))
-    if refit.size:
-        est[refit] = _dispersion_grid_fit(y[refit], mu[refit], max_disp)
-    disp[nz] = np.clip(est, _MIN_DISP, max_disp)
-    return disp, base_mean
-
-
-def _dispersion_start(nc: np.ndarray, bm: np.ndarray, sf: np.ndarray, max_disp: float) -> np.ndarray:
-    """DESeq2's starting dispersions: the smaller of ``roughDispEstimate`` and ``momentsDispEstimate``, clamped to
-    [1e-8, max_disp] (``nc``: normalized counts of the genes with a count; ``bm``: their base means)."""
-    n = nc.shape[1]
-    bv = nc.var(axis=1, ddof=1)
-    mu_rough = np.maximum(1.0, bm)[:, None]
-    rough = np.maximum((((nc - mu_rough) ** 2 - mu_rough) / mu_rough**2).sum(axis=1) / (n - 1), 0.0)
-    moments = (bv - np.mean(1.0 / sf) * bm) / bm**2
-    return np.clip(np.minimum(rough, moments), _MIN_DISP, max_disp)
-
-
-def _dispersion_line_search(
-    y: np.ndarray, mu: np.ndarray, a: np.ndarray, max_iter: int, tol: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """DESeq2's Armijo line search on log(alpha) from ``a`` (updated in place), vectorized over genes: (log alpha,
-    final objective, starting objective, steps taken per gene)."""
-    min_log_alpha = np.log(_MIN_DISP / 10.0)
-    g = len(a)
-    lp = _nb_log_posterior(y, mu, a)
-    initial_lp = lp.copy()
-    dlp = _nb_dlog_posterior(y, mu, a)
-    kappa = np.ones(g)
-    iters = np.zeros(g, dtype=np.int64)
-    accepts = np.zeros(g, dtype=np.int64)
-    active = np.ones(g, dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(max_iter):
-            idx = np.flatnonzero(active)
-            if idx.size == 0:
-                break
-            iters[idx] += 1
-            ai, di, ki = a[idx], dlp[idx], kappa[idx]
-            prop = ai + ki * di
-            ki = np.where(prop < -30.0, (-30.0 - ai) / di, np.where(prop > 10.0, (10.0 - ai) / di, ki))
-            new_a = ai + ki * di
-            lp_new = _nb_log_posterior(y[idx], mu[idx], new_a)
-            ok = -lp_new <= -lp[idx] - ki * 1e-4 * di**2
-            kappa[idx] = np.where(ok, ki, ki / 2.0)
-            acc = idx[ok]
-            if acc.size:
-                accepts[acc] += 1
-                a[acc] = new_a[ok]
-                change = lp_new[ok] - lp[acc]
-                stop = change < tol
-                lp[acc[stop]] = lp_new[ok][stop]
-                # log alpha heading to -infinity: stop, keeping the previous objective
-                low = ~stop & (a[acc] < min_log_alpha)
-                go = acc[~stop & ~low]
-                active[acc[stop | low]] = False
-                if go.size:
-                    lp[go] = lp_new[ok][~stop & ~low]
-                    dlp[go] = _nb_dlog_posterior(y[go], mu[go], a[go])
-                    kappa[go] = np.minimum(kappa[go] * 1.1, 1.0)
-                    halve = accepts[go] % 5 == 0
-                    kappa[go[halve]] /= 2.0
-    return a, lp, initial_lp, iters
-
-
-def _dispersion_grid_fit(yr: np.ndarray, mr: np.ndarray, max_disp: float) -> np.ndarray:
-    """DESeq2's grid refit of the genes whose line search did not converge: the best of 20 log-spaced points from
-    1e-8 to max_disp, then of 20 points around it."""
-    grid = np.linspace(np.log(1e-8), np.log(max_disp), 20)
-    delta = grid[1] - grid[0]
-
-    def best(points: np.ndarray) -> np.ndarray:  # points: genes x 20 -> the first maximizing point per gene
-        vals = np.column_stack([_nb_log_posterior(yr, mr, points[:, t]) for t in range(points.shape[1])])
-        return points[np.arange(len(points)), np.argmax(vals, axis=1)]
-
-    a_hat = best(np.broadcast_to(grid, (yr.shape[0], grid.size)))
-    fine = a_hat[:, None] + np.linspace(-delta, delta, 20)[None, :]
-    return np.exp(best(fine))
-
-
-def deseq2_dispersion_trend(base_mean: np.ndarray, dispersions: np.ndarray) -> tuple[float, float]:
-    """DESeq2 ``parametricDispersionFit``: (asymptDisp, extraPois) of disp = a0 + a1 / mean.
-
-    Fitted as DESeq2 does: genes with dispersion > 100 x 1e-8; a gamma GLM with identity link on
-    1/mean, refitted on the genes whose residual ratio is within (1e-4, 15) until the coefficients
-    change by less than 1e-6 (sum of squared log ratios); at most 10 refits.
-    """
-    import statsmodels.api as sm
-
-    ok = np.isfinite(dispersions) & (dispersions > 100 * _MIN_DISP)
-    means, disps = base_mean[ok], dispersions[ok]
-    coefs = np.array([0.1, 1.0])
-    for it in range(12):
-        resid = disps / (coefs[0] + coefs[1] / means)
-        good = (resid > 1e-4) & (resid < 15)
-        design = np.column_stack([np.ones(good.sum()), 1.0 / means[good]])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = sm.GLM(disps[good], design, family=sm.families.Gamma(sm.families.links.Identity())).fit(
-                start_params=coefs, tol=1e-8, maxiter=25
-            )
-        old, coefs = coefs, np.asarray(fit.params, dtype=float)
-        if not np.all(coefs > 0):
-            raise SeedsigError(
-                "DESeq2 VST: the parametric dispersion trend a0 + a1/mean has a non-positive coefficient on this "
-                "matrix (DESeq2 would switch to a local fit). Use deseq2_log or tmm_logcpm."
-            )
-        if np.sum(np.log(coefs / old) ** 2) < 1e-6 and fit.converged:
-            return float(coefs[0]), float(coefs[1])
-    raise SeedsigError(
-        "DESeq2 VST: the parametric dispersion trend did not converge in 10 refits (as DESeq2 would report). Use "
-        "deseq2_log or tmm_logcpm."
-    )
-
-
-def deseq2_vst(counts: np.ndarray, size_factors: np.ndarray, coefficients: tuple[float, float]) -> np.ndarray:
-    """DESeq2's variance-stabilizing transform for the parametric trend (``getVarianceStabilizedData``)."""
-    a0, a1 = coefficients
-    q = np.asarray(counts, dtype=np.float64) / np.asarray(size_factors, dtype=np.float64)[None, :]
-    return np.log2((1.0 + a1 + 2.0 * a0 * q + 2.0 * np.sqrt(a0 * q * (1.0 + a1 + a0 * q))) / (4.0 * a0))
+    keep = np.empty(counts.shape[0], dtype=bool)
+    for rows in row_chunks(*counts.shape):  # chunks of genes: no temporary of the matrix's size
+        x = np.asarray(counts[rows], dtype=np.float64)
+        keep_cpm = (x / lib[None, :] * 1e6 >= cutoff).sum(axis=1) >= n_min - tol
+        keep[rows] = keep_cpm & (x.sum(axis=1) >= min_total_count - tol)
+    return keep
 
 
 # ------------------------------------------------------------------------------------------ limma side
@@ -530,15 +353,18 @@ def normalize_matrix(
     pseudocount: float | None = None,
     size_factors: str = "auto",
     where: str = "expression",
+    threads: int = 1,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Normalize a genes x samples DataFrame with one method or a chain of steps.
 
     Returns ``(normalized, record)``; the output has the input's row and column labels (TPM drops genes
     without a length, listed in the record). ``record`` has ``method`` (steps joined by '+'), ``steps``,
     the parameters, the reference each step reproduces, and per-sample factors where a method has them.
-    ``gene_lengths``: one length per row (NaN where unknown), needed by ``tpm``.
+    ``gene_lengths``: one length per row (NaN where unknown), needed by ``tpm``. ``threads``: threads of the TMM
+    factors (the result does not depend on it).
     """
     steps = parse_steps(method)
+    threads = check_threads(threads)
     if data_type is None:
         data_type = "counts" if steps[0] in COUNT_METHODS else None
     check_steps(steps, data_type, where)
@@ -565,7 +391,7 @@ def normalize_matrix(
                 )
             info["library_sizes"] = dict(zip(samples, values.sum(axis=0).tolist()))
         if step in ("tmm_logcpm", "logcpm", "upperquartile_logcpm"):
-            values = _logcpm_step(values, step, prior_count, samples, info)
+            values = _logcpm_step(values, step, prior_count, samples, info, threads)
         elif step in ("deseq2_log", "deseq2_vst"):
             values = _deseq2_step(values, step, size_factors, samples, info)
         elif step == "tpm":
@@ -589,11 +415,13 @@ def normalize_matrix(
     return pd.DataFrame(values, index=index, columns=df.columns), info
 
 
-def _logcpm_step(values: np.ndarray, step: str, prior_count: float, samples: list[str], info: dict) -> np.ndarray:
+def _logcpm_step(
+    values: np.ndarray, step: str, prior_count: float, samples: list[str], info: dict, threads: int = 1
+) -> np.ndarray:
     """log2 CPM with TMM (``tmm_logcpm``), upper-quartile (``upperquartile_logcpm``) or no (``logcpm``)
     normalization factors, recorded in ``info``."""
     f = (
-        tmm_factors(values)
+        tmm_factors(values, threads=threads)
         if step == "tmm_logcpm"
         else upperquartile_factors(values)
         if step == "upperquartile_logcpm"
@@ -611,7 +439,7 @@ def _deseq2_step(values: np.ndarray, step: str, size_factors: str, samples: list
     info["size_factor_type"] = kind
     info["size_factors"] = dict(zip(samples, sf.tolist()))
     if step == "deseq2_log":
-        return np.log2(values / sf[None, :] + 1.0)
+        return per_sample_chunks(values, lambda x, cols: np.log2(x / sf[None, cols] + 1.0))
     disp, base_mean = deseq2_gene_dispersions(values, sf)
     coef = deseq2_dispersion_trend(base_mean, disp)
     info["vst"] = {"blind": True, "fit_type": "parametric", "asymptDisp": coef[0], "extraPois": coef[1]}

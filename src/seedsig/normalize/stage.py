@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import warnings
@@ -36,13 +37,16 @@ def normalize_cohort(
     gene_lengths: str | None = None,
     pseudocount: float | None = None,
     size_factors: str = "auto",
+    threads: int = 1,
 ) -> None:
     """Filter (counts) and normalize X; raw counts kept in ``layers['counts']``; method and parameters in ``uns``.
 
     ``filter``: ``{"method": "filter_by_expr" | "none", "min_count", "min_total_count", "large_n",
     "min_prop", "group"}`` (edgeR filterByExpr arguments; ``group`` a clinical column). The genes it
     removes are listed in ``uns['normalization']['filtered_genes']``, so the coverage table can say when
-    a signature gene was filtered.
+    a signature gene was filtered. ``threads`` (the rule's): threads of the normalization (the result does not
+    depend on it). Memory: the input counts, the kept counts and the normalized matrix, no other temporary of the
+    matrix's size (every step works on chunks of genes or samples).
     """
     import anndata as ad
 
@@ -57,6 +61,7 @@ def normalize_cohort(
     filt = dict(filter or {})
     if data_type == "counts" and filt.get("method", "none") == "filter_by_expr":
         adata, df, filtered, record["filter"] = _filter_low_expression(adata, df, filt, cohort, where)
+        gc.collect()  # the unfiltered AnnData (its internal references form cycles) and its counts go now
     else:
         record["filter"] = {"method": "none"}
     lengths = None
@@ -74,6 +79,7 @@ def normalize_cohort(
             pseudocount=pseudocount,
             size_factors=size_factors,
             where=where,
+            threads=threads,
         )
     for w in caught:
         log.warning("normalize %s: %s", cohort, w.message)
@@ -141,7 +147,7 @@ def _filter_low_expression(
         )
     filtered = list(map(str, df.index[~keep]))
     adata = adata[:, keep].copy()
-    df = df.loc[keep]
+    df = pd.DataFrame(np.asarray(adata.X).T, index=df.index[keep], columns=df.columns)  # a view of the kept counts
     adata.obs["library_size_filtered"] = df.sum(
         axis=0
     ).to_numpy()  # what normalization uses (edgeR keep.lib.sizes=FALSE)
@@ -187,8 +193,9 @@ def _normalized_anndata(adata, out: pd.DataFrame, info: dict, record: dict, filt
     if len(out.index) < adata.n_vars:  # TPM: genes without a length left out
         adata = adata[:, adata.var_names.isin(out.index)].copy()
     if record["data_type"] == "counts":
-        adata.layers["counts"] = np.asarray(adata.X).copy()
-    adata.X = out.loc[adata.var_names].to_numpy().T
+        adata.layers["counts"] = np.asarray(adata.X)  # X is replaced below: the counts array moves, no copy
+    same = out.index.equals(adata.var_names)  # no gene dropped: the normalized array as it is (no reindexed copy)
+    adata.X = (out if same else out.loc[adata.var_names]).to_numpy().T
     for key in RECORDED_INFO:
         if key in info:
             record[key] = info[key]

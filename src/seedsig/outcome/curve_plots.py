@@ -117,18 +117,37 @@ def _check_km_table(df: pd.DataFrame) -> None:
         )
 
 
+MAX_PLOT_STEPS = 2000  # rows of a curve (one group, one cause) above which it is thinned for drawing
+
+
+def thin_steps(sub: pd.DataFrame, tmax: float, n_bins: int = 1000) -> pd.DataFrame:
+    """The rows of one step curve (sorted by time) that are drawn when it has more than :data:`MAX_PLOT_STEPS`: in
+    each of ``n_bins`` equal bins of [0, ``tmax``], its first and last row (a monotone step curve then stays within
+    one bin, 1/1000 of the axis, of the full one). For the figures only: the tables keep every row."""
+    if len(sub) <= MAX_PLOT_STEPS or not tmax > 0:
+        return sub
+    b = np.minimum((sub["time"].to_numpy(float) / tmax * n_bins).astype(np.int64), n_bins - 1)
+    edge = np.ones(len(b), dtype=bool)
+    edge[1:-1] = (b[1:-1] != b[:-2]) | (b[1:-1] != b[2:])
+    return sub[edge]
+
+
 def _draw_km_steps(ax, df: pd.DataFrame, groups: list[str]) -> None:
-    """One survival step curve per group with its censoring ticks (an empty legend entry for an empty group)."""
+    """One survival step curve per group with its censoring ticks (an empty legend entry for an empty group);
+    curves of more than :data:`MAX_PLOT_STEPS` rows drawn thinned (:func:`thin_steps`), one tick per bin."""
+    tmax = float(np.nanmax(df["time"].to_numpy(float))) if df["time"].notna().any() else 0.0
     for i, g in enumerate(groups):
         sub = df[(df["group"].astype(str) == g) & df["time"].notna()].sort_values("time")
         col = OKABE_ITO[i % len(OKABE_ITO)]
         if not len(sub):
             ax.plot([], [], color=col, label=f"{g} (n = 0)")
             continue
+        n_label = int(sub["n_risk"].iloc[0])
+        cz = thin_steps(sub[sub["n_censor"] > 0], tmax)
+        sub = thin_steps(sub, tmax)
         x = np.concatenate([[0.0], sub["time"].to_numpy(float)])
         y = np.concatenate([[1.0], sub["survival"].to_numpy(float)])
-        ax.step(x, y, where="post", color=col, lw=1.3, label=f"{g} (n = {int(sub['n_risk'].iloc[0])})")
-        cz = sub[sub["n_censor"] > 0]
+        ax.step(x, y, where="post", color=col, lw=1.3, label=f"{g} (n = {n_label})")
         ax.plot(cz["time"], cz["survival"], ls="none", marker="|", ms=5, mew=0.9, color=col)
 
 
@@ -195,6 +214,7 @@ def plot_cif(cif_df: pd.DataFrame, title: str, xlabel: str = "Time (months)"):
     for ax, cause in zip(axes.flat, causes):
         for i, g in enumerate(groups):
             sub = df[(df["cause"].astype(str) == cause) & (df["group"].astype(str) == g)].sort_values("time")
+            sub = thin_steps(sub, tmax)  # drawn thinned above MAX_PLOT_STEPS rows
             col = OKABE_ITO[i % len(OKABE_ITO)]
             if not len(sub):
                 continue

@@ -17,6 +17,7 @@ from seedsig.core.cohort import (
     read_scores,
 )
 from seedsig.core.errors import SeedsigError
+from seedsig.core.parallel import check_threads
 from seedsig.core.progress import Timer, progress
 from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.settings import RELAPSE_DEFAULTS, SURVIVAL_DEFAULTS
@@ -36,7 +37,7 @@ from seedsig.outcome.curves import (
     kaplan_meier,
     logrank,
 )
-from seedsig.scoring.null import random_null_scores
+from seedsig.scoring.null import null_matrix, random_null_scores
 from seedsig.scoring.signatures import Signature, load_signatures
 
 log = logging.getLogger("seedsig")
@@ -116,10 +117,13 @@ class CoxRandomNull:
     signature against the z of ``n_random`` random signatures matched to it, fitted together by
     :func:`~seedsig.outcome.cox_many.cox_univariate_many`, p by :func:`~seedsig.outcome.cox_many.random_null_p`.
 
-    The random scores come from :func:`seedsig.scoring.null.random_null_scores` (the one random-signature null,
-    shared with the association stage), made once per (method, signature) with the seed
-    ``stable_seed(seed, 'survival', method, signature)`` and reused over every endpoint. A signature whose null
-    cannot be drawn gets NA, with the reason in ``unavailable`` (``method/signature`` -> message)."""
+    The Cox tables of every endpoint ask for their p values (:meth:`request`); :meth:`run` then makes the random scores
+    of one (method, signature) at a time, from :func:`seedsig.scoring.null.random_null_scores` (the one
+    random-signature null, shared with the association stage) with the seed ``stable_seed(seed, 'survival', method,
+    signature)``, fits them on every endpoint that asked, and drops them (memory: one B x samples array at a time; the
+    matrix is ranked or standardized once per method). A signature whose null cannot be drawn gets NA, with the
+    reason in ``unavailable`` (``method/signature`` -> message). ``threads``: threads of the random scores and the
+    Cox fits (no p value depends on it)."""
 
     expr: pd.DataFrame
     signatures: dict[str, Signature]
@@ -128,52 +132,77 @@ class CoxRandomNull:
     seed: int
     method_params: dict
     min_samples: int
-    random_scores: dict[tuple[str, str], np.ndarray | None] = field(default_factory=dict)
+    threads: int = 1
     unavailable: dict[str, str] = field(default_factory=dict)
     n_fits: int = 0  # univariate Cox rows tested against the random null
+    n_sets: int = 0  # method x signature random score sets made
+    pending: list = field(default_factory=list)  # (Cox table, time, event) waiting for their p values
 
-    def scores_of(self, method: str, signature: str) -> np.ndarray | None:
-        """The B x samples random scores of (method, signature), samples as the method's score table; None when
-        the null cannot be drawn."""
-        key = (method, signature)
-        if key not in self.random_scores:
-            try:
-                seed = stable_seed(self.seed, "survival", method, signature)
-                self.random_scores[key] = random_null_scores(
-                    self.expr[list(self.scores[method].index)],
-                    self.signatures[signature],
-                    method,
-                    self.n_random,
-                    seed,
-                    self.method_params.get(method) or {},
-                )
-            except SeedsigError as exc:
-                self.random_scores[key] = None
-                self.unavailable[f"{method}/{signature}"] = str(exc)
-        return self.random_scores[key]
+    def request(self, tab: pd.DataFrame, time: pd.Series, event: pd.Series) -> None:
+        """Give ``tab`` (a Cox table, :data:`SURVIVAL_COLUMNS`) a ``p_random_null`` column, NA until :meth:`run`
+        fills its univariate rows with a hazard ratio."""
+        tab["p_random_null"] = np.nan
+        if self.n_random > 0:
+            self.pending.append((tab, time, event))
 
-    def p_values(self, tab: pd.DataFrame, time: pd.Series, event: pd.Series, label: str) -> np.ndarray:
-        """p_random_null of every row of a Cox table (:data:`SURVIVAL_COLUMNS`): the univariate rows with a
-        hazard ratio get one, every other row NA."""
-        out = np.full(len(tab), np.nan)
-        if self.n_random <= 0:
-            return out
-        todo = [
-            i for i, r in enumerate(tab.itertuples(index=False)) if r.model == "univariate" and np.isfinite(r.hr_per_sd)
-        ]
-        self.n_fits += len(todo)
-        for i in progress(todo, desc=f"random null B={self.n_random} {label} (method x signature)", unit="sig"):
-            method, signature = tab["method"].iat[i], tab["signature"].iat[i]
-            null = self.scores_of(method, signature)
+    def _expr_of(self, method: str) -> pd.DataFrame:
+        samples = list(self.scores[method].index)
+        return self.expr if samples == list(self.expr.columns) else self.expr[samples]
+
+    def scores_of(self, method: str, signature: str, matrix: dict | None = None) -> np.ndarray | None:
+        """The B x samples random scores of (method, signature), samples as the method's score table; None when the
+        null cannot be drawn. ``matrix``: a dict holding the prepared matrix of the current method, reused across
+        signatures."""
+        matrix = {} if matrix is None else matrix
+        try:
+            expr = self._expr_of(method)
+            if method not in matrix:
+                matrix.clear()
+                matrix[method] = null_matrix(expr, method)
+            seed = stable_seed(self.seed, "survival", method, signature)
+            params = self.method_params.get(method) or {}
+            return random_null_scores(
+                expr,
+                self.signatures[signature],
+                method,
+                self.n_random,
+                seed,
+                params,
+                threads=self.threads,
+                matrix=matrix[method],
+            )
+        except SeedsigError as exc:
+            self.unavailable[f"{method}/{signature}"] = str(exc)
+            return None
+
+    def run(self) -> None:
+        """p_random_null of every requested row, one (method, signature) random score set at a time."""
+        work: dict[tuple[str, str], list] = {}
+        for tab, time, event in self.pending:
+            for i, r in enumerate(tab.itertuples(index=False)):
+                if r.model == "univariate" and np.isfinite(r.hr_per_sd):
+                    work.setdefault((r.method, r.signature), []).append((tab, i, time, event))
+        self.n_fits = sum(len(v) for v in work.values())
+        matrix: dict = {}
+        for method, signature in progress(
+            list(work), desc=f"random null B={self.n_random} (method x signature)", unit="sig"
+        ):
+            null = self.scores_of(method, signature, matrix)
+            self.n_sets += 1
             if null is None:
                 continue
-            x, t, e, ok = complete_cases(self.scores[method][signature], time, event)
-            b, se = cox_univariate_many(
-                np.vstack([x[ok], null[:, ok]]), t[ok], e[ok].astype(int), min_samples=self.min_samples
-            )
-            z = b / se
-            out[i] = random_null_p(z[0], z[1:])
-        return out
+            for tab, i, time, event in work[(method, signature)]:
+                x, t, e, ok = complete_cases(self.scores[method][signature], time, event)
+                b, se = cox_univariate_many(
+                    np.vstack([x[ok], null[:, ok]]),
+                    t[ok],
+                    e[ok].astype(int),
+                    min_samples=self.min_samples,
+                    threads=self.threads,
+                )
+                z = b / se
+                tab.iat[i, tab.columns.get_loc("p_random_null")] = random_null_p(z[0], z[1:])
+        self.pending.clear()
 
 
 # -------------------------------------------------------------------------------------------- the plan
@@ -271,8 +300,7 @@ def _fit_endpoint(plan: _Plan, label: str, time: pd.Series, event: pd.Series) ->
     with plan.timer("cox"):
         tab = cox_table(plan.scores, time, event, label, covariates=plan.cov, min_samples=plan.floor)
     tab = _with_covariate_notes(plan, tab, label)
-    with plan.timer("random_null"):
-        tab["p_random_null"] = plan.null.p_values(tab, time, event, label)
+    plan.null.request(tab, time, event)  # filled by plan.null.run() once every endpoint asked
     plan.rows.append(tab)
 
 
@@ -429,7 +457,7 @@ def _log_run(
         plan.timer.fmt("cox"),
         plan.null.n_random,
         plan.null.n_fits,
-        len(plan.null.random_scores),
+        plan.null.n_sets,
         plan.timer.fmt("random_null"),
         km.groupby([*KM_KEYS, "group"]).ngroups if len(km) else 0,
         len(lr),
@@ -448,16 +476,19 @@ def survival_cohort(
     *,
     settings: dict | None = None,
     scoring: dict | None = None,
+    threads: int = 1,
 ) -> None:
     """survival.tsv (Cox per SD, univariate and adjusted, concordance, PH test, random-signature null),
     km.tsv and logrank.tsv (focal scores in groups at pre-set cut-points), cumulative_incidence.tsv
-    (site of first relapse, Aalen-Johansen by score group). ``outputs``: keys survival, km, logrank, incidence."""
+    (site of first relapse, Aalen-Johansen by score group). ``outputs``: keys survival, km, logrank, incidence.
+    ``threads`` (the rule's): threads of the random-signature null (its scores, its Cox fits); no output depends
+    on it."""
 
     timer = Timer()
     st = {**SURVIVAL_DEFAULTS, **(settings or {})}
     rs = {**RELAPSE_DEFAULTS, **(st.get("relapse_site") or {})}
     floor = int(st["min_samples"])
-    expr, adata = expression_frame(h5ad)
+    expr, adata = expression_frame(h5ad, layers=False)
     obs = adata.obs
     cohort = adata.uns.get("cohort", "")
     scores = read_scores(score_files)
@@ -472,6 +503,7 @@ def survival_cohort(
         seed=int(st["seed"]),
         method_params=dict(scoring or {}),
         min_samples=floor,
+        threads=check_threads(threads),
     )
     plan = _Plan(
         scores=scores,
@@ -487,6 +519,8 @@ def survival_cohort(
     )
     for endpoint in endpoints:
         _analyse_endpoint(plan, obs, rs, cohort, endpoint)
+    with timer("random_null"):
+        null.run()
     inputs = [str(h5ad), *map(str, score_files.values())]
     about = {"cohort": cohort, "primary_endpoint": primary_label}
     surv = _write_survival(plan, outputs["survival"], inputs, st, rs, endpoints, about)

@@ -96,6 +96,9 @@ def library_size_figure(library_size: pd.Series, cohort: str):
     return fig
 
 
+DENSITY_EXACT_ELEMENTS = 20_000_000  # values of a matrix whose density range is read from all its values
+
+
 def expression_density_figure(x: np.ndarray, cohort: str, unit: str, max_lines: int = 400):
     """Distribution of the normalized expression of each sample (one thin line per sample: a histogram
     density over the genes of the matrix on a shared grid of 80 bins); samples whose distribution differs
@@ -103,16 +106,17 @@ def expression_density_figure(x: np.ndarray, cohort: str, unit: str, max_lines: 
     fig = new_figure(WIDTH, 2.3)
     ax = fig.add_subplot()
     x = np.asarray(x, dtype=float)  # samples x genes
-    finite = x[np.isfinite(x)]
+    rng = np.random.default_rng(0)
+    rows = (
+        np.arange(x.shape[0]) if x.shape[0] <= max_lines else np.sort(rng.choice(x.shape[0], max_lines, replace=False))
+    )
+    # the x range from every value, or above DENSITY_EXACT_ELEMENTS values from the samples drawn (no full copy)
+    finite = x[np.isfinite(x)] if x.size <= DENSITY_EXACT_ELEMENTS else x[rows][np.isfinite(x[rows])]
     lo, hi = (np.percentile(finite, 0.1), np.percentile(finite, 99.9)) if finite.size else (0.0, 1.0)
     if hi <= lo:
         hi = lo + 1.0
     edges = np.linspace(lo, hi, 81)
     mids = (edges[:-1] + edges[1:]) / 2
-    rng = np.random.default_rng(0)
-    rows = (
-        np.arange(x.shape[0]) if x.shape[0] <= max_lines else np.sort(rng.choice(x.shape[0], max_lines, replace=False))
-    )
     from matplotlib.collections import LineCollection
 
     segs = []

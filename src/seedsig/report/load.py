@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from seedsig.core.cohort import read_expression
 from seedsig.core.layout import COHORT_FILES, sidecar
 from seedsig.report.sentences import _annotate_corr, _annotate_surv, _focal_status
 from seedsig.report.text import (
@@ -145,9 +146,7 @@ def _adata(c: dict):
     if "adata" not in c:
         c["adata"] = None
         if c["h5ad"].is_file():
-            import anndata as ad
-
-            c["adata"] = ad.read_h5ad(c["h5ad"])
+            c["adata"] = read_expression(c["h5ad"], layers=False)  # the raw counts are not shown
     return c["adata"]
 
 

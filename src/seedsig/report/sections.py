@@ -317,6 +317,8 @@ def _prerank_part(fw, c: dict, sigmeta: dict[str, Signature], main: str, primary
         fw.not_drawn(sec["why"][-1], "prerank", name)
         return
     scores = c["scores"][primary]
+    scored = expr.columns.isin(scores.index)
+    expr = expr if scored.all() else expr.loc[:, scored]  # the scored samples (no copy when all are)
     statistic = str(_params(c["pre_side"]).get("statistic", "spearman"))
     rankings: dict[str, pd.Series] = {}
     for r in p_sel.to_dict("records"):
@@ -329,7 +331,7 @@ def _prerank_part(fw, c: dict, sigmeta: dict[str, Signature], main: str, primary
         removed = _text(r.get("genes_removed"))
         if removed not in rankings:
             rankings[removed] = gene_ranking(
-                expr[[s for s in expr.columns if s in scores.index]],
+                expr,
                 scores[main],
                 statistic=statistic,
                 exclude=[g for g in removed.split(";") if g],

@@ -408,17 +408,27 @@ def _row_positions(matrix: pd.DataFrame, row_symbols: Sequence[str] | None, usab
     pos = np.flatnonzero(usable)
     if pos.size == 0:
         return {}
-    means = np.nanmean(matrix.to_numpy()[pos], axis=1)
+    values = matrix.to_numpy()
+    step = max(1, USABLE_CHUNK_ELEMENTS // max(values.shape[1], 1))  # chunks of rows: no copy of the matrix
+    means = np.concatenate([np.nanmean(values[pos[a : a + step]], axis=1) for a in range(0, pos.size, step)])
     keep = pos[representative_rows(symbols[pos], labels[pos], means)]
     return {str(symbols[i]): int(i) for i in keep}
 
 
+USABLE_CHUNK_ELEMENTS = 4_000_000  # values per chunk of rows when finding the usable rows
+
+
 def _usable_rows(values: np.ndarray, drop_constant: bool) -> tuple[np.ndarray, np.ndarray]:
-    finite = np.isfinite(values).all(axis=1)
+    finite = np.empty(values.shape[0], dtype=bool)
     constant = np.zeros(values.shape[0], dtype=bool)
-    if drop_constant and values.shape[1] > 0:
-        v = np.where(finite[:, None], values, 0.0)
-        constant = finite & (v.max(axis=1) == v.min(axis=1))
+    step = max(1, USABLE_CHUNK_ELEMENTS // max(values.shape[1], 1))
+    for a in range(0, values.shape[0], step):  # chunks of rows: no temporary of the matrix's size
+        v = values[a : a + step]
+        f = np.isfinite(v).all(axis=1)
+        finite[a : a + step] = f
+        if drop_constant and values.shape[1] > 0:
+            w = np.where(f[:, None], v, 0.0)
+            constant[a : a + step] = f & (w.max(axis=1) == w.min(axis=1))
     return finite & ~constant, constant
 
 
@@ -466,6 +476,16 @@ def usable_matrix(
     depends on the input row order, ties in GSVA's density included), the row of each symbol in it (one row
     per symbol: highest mean), and their labels. No row is dropped or merged otherwise."""
     values = matrix.to_numpy(dtype=np.float64)
+    upos, rows, labels = usable_rows(matrix, row_symbols, drop_constant)
+    return values[upos], rows, labels
+
+
+def usable_rows(
+    matrix: pd.DataFrame, row_symbols: Sequence[str] | None, drop_constant: bool
+) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+    """What :func:`usable_matrix` gives without copying the matrix: the positions of the usable rows in
+    ``matrix`` (in the canonical order), the row of each symbol among them, and their labels."""
+    values = matrix.to_numpy(dtype=np.float64)
     usable, _ = _usable_rows(values, drop_constant)
     rows = _row_positions(matrix, row_symbols, usable)
     labels = np.asarray(matrix.index.astype(str))
@@ -473,7 +493,7 @@ def usable_matrix(
     upos = upos[np.argsort(labels[upos], kind="stable")]
     remap = np.full(values.shape[0], -1)
     remap[upos] = np.arange(upos.size)
-    return values[upos], {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
+    return upos, {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
 
 
 def coverage_table(
@@ -608,8 +628,8 @@ def coherence_table(
     mean inter-gene Pearson correlation, standardized Cronbach's alpha k r / (1 + (k - 1) r), and each gene's
     correlation with the mean z-score of the other genes ('gene_rest_r'; the highest is the 'leading_gene',
     the gene that carries the score in this cohort)."""
-    x, rows, _ = usable_matrix(matrix, row_symbols, drop_constant=True)
-    z = standardize(x)
+    upos, rows, _ = usable_rows(matrix, row_symbols, drop_constant=True)
+    values = matrix.to_numpy(dtype=np.float64)  # only the signatures' rows are standardized (no copy of the matrix)
     cov = coverage_table(matrix, signatures, row_symbols=row_symbols, min_genes=min_genes, min_fraction=min_fraction)
     extra = []
     for sig in signatures:
@@ -617,7 +637,7 @@ def coherence_table(
         rec = {"mean_inter_gene_r": np.nan, "cronbach_alpha": np.nan, "gene_rest_r": "", "leading_gene": ""}
         if len(genes) >= 2:
             sign = np.array([d for g, d in zip(sig.genes, sig.directions) if g in rows], dtype=float)
-            zs = z[[rows[g] for g in genes]] * sign[:, None]
+            zs = standardize(values[upos[[rows[g] for g in genes]]]) * sign[:, None]
             k = len(genes)
             r = np.corrcoef(zs)
             rbar = (r.sum() - k) / (k * (k - 1))

@@ -26,13 +26,14 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.parallel import check_threads, split, thread_map
 from seedsig.core.stats import rank_columns
-from seedsig.scoring.methods import SCORING_METHODS, _ssgsea_es, score, standardize, usable_matrix
+from seedsig.scoring.methods import SCORING_METHODS, _ssgsea_es, score, standardize, usable_rows
 from seedsig.scoring.signatures import Signature
 
 N_BINS = 25  # expression bins of the matched random sets
 NULL_METHODS = ("ssgsea", "zscore", "mean_z", "singscore")  # methods with a vectorized null
-CHUNK_ELEMENTS = 8_000_000  # sets x genes x samples per chunk of the vectorized scores (~64 MB)
+CHUNK_ELEMENTS = 4_000_000  # sets x genes x samples per chunk of the vectorized scores (~32 MB, per thread)
 
 
 def expression_bins(means: np.ndarray, n_bins: int = N_BINS) -> np.ndarray:
@@ -67,11 +68,63 @@ def matched_random_sets(bins: np.ndarray, idx: np.ndarray, n_sets: int, rng: np.
 
 
 @dataclass(frozen=True)
-class RandomSets:
-    """B random signatures matched to one signature, as rows of the usable matrix ``x`` (labels ``labels``):
-    ``up`` (B x k_up) and ``down`` (B x k_down) row indices; a direction without a measured gene has 0 columns."""
+class NullMatrix:
+    """The expression prepared once for any number of random nulls of one method: the usable rows (``labels``; the row
+    of each symbol in ``rows``), their expression bins, and for the vectorized methods the ranked or standardized
+    matrix (``prep_up``, ``prep_down``: the same array unless the method ranks the down genes apart). Made by
+    :func:`null_matrix`; reused by the stages over every signature of a method (one ranking of the matrix, not one per
+    signature)."""
 
-    x: np.ndarray
+    method: str
+    labels: np.ndarray
+    rows: dict[str, int]
+    bins: np.ndarray
+    n_rows: int
+    n_samples: int
+    prep_up: np.ndarray | None
+    prep_down: np.ndarray | None
+
+
+def null_matrix(expr: pd.DataFrame, method: str, *, vectorized: bool | None = None) -> NullMatrix:
+    """The :class:`NullMatrix` of ``expr`` (genes x samples) for ``method`` (prepared for vectorized scoring when the
+    method has it, or ``vectorized``)."""
+    if method not in SCORING_METHODS:
+        raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
+    if vectorized is None:
+        vectorized = method in NULL_METHODS
+    upos, rows, labels = usable_rows(expr, None, SCORING_METHODS[method].drops_constant_genes)
+    values = expr.to_numpy(dtype=np.float64)
+    n_cols = values.shape[1]
+    by_rows = _chunks(upos.size, n_cols)  # the usable rows (C order, as usable_matrix copies them), by chunks
+    bins = expression_bins(np.concatenate([values[upos[c]].mean(axis=1) for c in by_rows] or [np.empty(0)]), N_BINS)
+    prep_up = prep_down = None
+    if vectorized and method in NULL_METHODS:
+        if method == "zscore" or method == "mean_z":  # per row
+            prep_up = prep_down = np.empty((upos.size, n_cols))
+            for c in by_rows:
+                prep_up[c] = standardize(values[upos[c]])
+        else:  # ranks per column (sample)
+            prep_up = np.empty((upos.size, n_cols))
+            prep_down = np.empty((upos.size, n_cols)) if method == "singscore" else prep_up
+            for c in _chunks(n_cols, upos.size):
+                block = values[np.ix_(upos, np.arange(n_cols)[c])]
+                prep_up[:, c] = rank_columns(block) if method == "ssgsea" else rank_columns(block, "min")
+                if method == "singscore":
+                    prep_down[:, c] = rank_columns(-block, "min")
+    return NullMatrix(method, labels, rows, bins, upos.size, n_cols, prep_up, prep_down)
+
+
+def _chunks(n: int, other: int) -> list[slice]:
+    """Slices of ``range(n)`` of about CHUNK_ELEMENTS / 2 values each (``other`` values per item)."""
+    step = max(1, int(CHUNK_ELEMENTS // 2 // max(other, 1)))
+    return [slice(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+@dataclass(frozen=True)
+class RandomSets:
+    """B random signatures matched to one signature, as rows of the usable matrix (labels ``labels``): ``up``
+    (B x k_up) and ``down`` (B x k_down) row indices; a direction without a measured gene has 0 columns."""
+
     labels: np.ndarray
     up: np.ndarray
     down: np.ndarray
@@ -82,15 +135,16 @@ class RandomSets:
         return [(*up[i], *down[i]) for i in range(self.up.shape[0])]
 
 
-def draw_random_sets(expr: pd.DataFrame, signature: Signature, method: str, n: int, seed: int) -> RandomSets:
+def draw_random_sets(
+    expr: pd.DataFrame, signature: Signature, method: str, n: int, seed: int, *, matrix: NullMatrix | None = None
+) -> RandomSets:
     """The ``n`` random signatures matched to ``signature`` in ``expr`` (genes x samples) for ``method`` (whose
-    usable rows they are drawn from), seeded with ``seed``: up genes first, then down genes, from one
-    ``np.random.default_rng(seed)``. Raises :class:`SeedsigError` for an unknown method or a signature without a
-    measured gene."""
-    if method not in SCORING_METHODS:
-        raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
-    x, rows, labels = usable_matrix(expr, None, SCORING_METHODS[method].drops_constant_genes)
-    bins = expression_bins(x.mean(axis=1), N_BINS)
+    usable rows they are drawn from; ``matrix``: the :class:`NullMatrix` of ``expr`` and ``method`` when the caller
+    has it), seeded with ``seed``: up genes first, then down genes, from one ``np.random.default_rng(seed)``. Raises
+    :class:`SeedsigError` for an unknown method or a signature without a measured gene."""
+    if matrix is None:
+        matrix = null_matrix(expr, method, vectorized=False)
+    rows, bins = matrix.rows, matrix.bins
     rng = np.random.default_rng(seed)
     parts = []
     for genes in (signature.up, signature.down):
@@ -100,7 +154,7 @@ def draw_random_sets(expr: pd.DataFrame, signature: Signature, method: str, n: i
         raise SeedsigError(
             f"signature '{signature.name}' has no gene in the matrix: no random null can be matched to it."
         )
-    return RandomSets(x=x, labels=labels, up=parts[0], down=parts[1])
+    return RandomSets(labels=matrix.labels, up=parts[0], down=parts[1])
 
 
 def random_gene_sets(expr: pd.DataFrame, signature: Signature, method: str, n: int, seed: int) -> list[tuple[str, ...]]:
@@ -118,18 +172,29 @@ def random_null_scores(
     params: dict | None = None,
     *,
     vectorized: bool | None = None,
+    threads: int = 1,
+    matrix: NullMatrix | None = None,
 ) -> np.ndarray:
     """Scores (n x samples, samples in ``expr``'s column order) of ``n`` random signatures matched to
     ``signature`` (size per direction and expression bins of its measured genes), seeded with ``seed``, for
     any scoring method with its parameters ``params``.
 
-    Methods in :data:`NULL_METHODS` are scored vectorized; the others (or ``vectorized=False``) score the same
-    random gene sets as ordinary signatures with :func:`seedsig.scoring.methods.score` (one call for all sets)."""
+    Methods in :data:`NULL_METHODS` are scored vectorized, in chunks of random signatures over ``threads`` threads
+    (the scores do not depend on it); the others (or ``vectorized=False``) score the same random gene sets as
+    ordinary signatures with :func:`seedsig.scoring.methods.score` (one call for all sets). ``matrix``: the
+    :class:`NullMatrix` of ``expr`` and ``method`` (from :func:`null_matrix`), to prepare the matrix once for many
+    signatures."""
+    if method not in SCORING_METHODS:
+        raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
     if vectorized is None:
         vectorized = method in NULL_METHODS
-    sets = draw_random_sets(expr, signature, method, n, seed)
+    if vectorized and method not in NULL_METHODS:
+        raise SeedsigError(f"random-signature nulls support the methods {', '.join(NULL_METHODS)}, not '{method}'.")
+    if matrix is None or (vectorized and matrix.prep_up is None):
+        matrix = null_matrix(expr, method, vectorized=vectorized)
+    sets = draw_random_sets(expr, signature, method, n, seed, matrix=matrix)
     if vectorized:
-        return _vectorized_scores(method, sets, params)
+        return _vectorized_scores(matrix, sets, params, check_threads(threads))
     return _scored_as_signatures(expr, sets, method, params)
 
 
@@ -141,44 +206,41 @@ def _scored_as_signatures(expr: pd.DataFrame, sets: RandomSets, method: str, par
     return score(expr, sigs, method, min_genes=1, min_fraction=0.0, params=params).scores.to_numpy().T
 
 
-def _vectorized_scores(method: str, sets: RandomSets, params: dict | None) -> np.ndarray:
+def _vectorized_scores(matrix: NullMatrix, sets: RandomSets, params: dict | None, threads: int) -> np.ndarray:
     """The random signatures scored all at once (methods of :data:`NULL_METHODS`): up score, then the down
     score subtracted (singscore: added, on reversed ranks)."""
-    if method not in NULL_METHODS:
-        raise SeedsigError(f"random-signature nulls support the methods {', '.join(NULL_METHODS)}, not '{method}'.")
+    method = matrix.method
     p = {**SCORING_METHODS[method].defaults, **(params or {})}
-    x = sets.x
-    if method == "ssgsea":
-        prep_up = prep_down = rank_columns(x)
-    elif method == "singscore":
-        prep_up, prep_down = rank_columns(x, "min"), rank_columns(-x, "min")
-    else:
-        prep_up = prep_down = standardize(x)
-    total = np.zeros((sets.up.shape[0], x.shape[1]))
-    for idx, prep, sign in ((sets.up, prep_up, 1.0), (sets.down, prep_down, -1.0)):
+    total = np.zeros((sets.up.shape[0], matrix.n_samples))
+    for idx, prep, sign in ((sets.up, matrix.prep_up, 1.0), (sets.down, matrix.prep_down, -1.0)):
         if not idx.shape[1]:
             continue
-        sc = _kernel_scores(method, prep, idx, p, x.shape[0])
+        sc = _kernel_scores(method, prep, idx, p, matrix.n_rows, threads)
         total += sc if (method == "singscore" or sign > 0) else -sc
     return total
 
 
-def _kernel_scores(method: str, prepared: np.ndarray, sets: np.ndarray, p: dict, n_rows: int) -> np.ndarray:
-    """Scores of many equal-size sets at once (sets: B x k row indices), chunked to ~64 MB."""
+def _kernel_scores(
+    method: str, prepared: np.ndarray, sets: np.ndarray, p: dict, n_rows: int, threads: int = 1
+) -> np.ndarray:
+    """Scores of many equal-size sets at once (sets: B x k row indices), in chunks of ~64 MB over ``threads``
+    threads (each set's score is computed on its own: the chunking does not change it)."""
     B, k = sets.shape
     S = prepared.shape[1]
     out = np.empty((B, S))
-    step = max(1, int(CHUNK_ELEMENTS // max(k * S, 1)))
-    for a in range(0, B, step):
-        g = prepared[sets[a : a + step]]  # b x k x S
+
+    def chunk(part: slice) -> None:
+        g = prepared[sets[part]]  # b x k x S
         if method == "ssgsea":
-            out[a : a + step] = _ssgsea_es(g, n_rows, p.get("alpha", 0.25))
+            out[part] = _ssgsea_es(g, n_rows, p.get("alpha", 0.25))
         elif method == "zscore":
-            out[a : a + step] = g.sum(axis=1) / np.sqrt(k)
+            out[part] = g.sum(axis=1) / np.sqrt(k)
         elif method == "mean_z":
-            out[a : a + step] = g.mean(axis=1)
+            out[part] = g.mean(axis=1)
         else:  # singscore on 'min' ranks
             low, high = (k + 1) / 2.0, (2 * n_rows - k + 1) / 2.0
             centre = 0.5 if p.get("centered", True) else 0.0
-            out[a : a + step] = (g.mean(axis=1) - low) / (high - low) - centre
+            out[part] = (g.mean(axis=1) - low) / (high - low) - centre
+
+    thread_map(chunk, split(B, max(1, int(CHUNK_ELEMENTS // max(k * S, 1))), threads), threads)
     return out

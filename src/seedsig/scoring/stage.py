@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from seedsig.core.cohort import expression_frame, normalization_record
+from seedsig.core.cohort import expression_frame, layer_column_sums, normalization_record
 from seedsig.core.errors import SeedsigError
 from seedsig.core.progress import Timer
 from seedsig.core.provenance import provenance, write_sidecar
@@ -132,7 +132,7 @@ def score_cohort(
 ) -> None:
 
     timer = Timer()
-    expr, adata = expression_frame(h5ad)
+    expr, adata = expression_frame(h5ad, layers=False)  # the normalized values only (the raw counts are not read)
     sigs = load_signatures(signature_files)
     with timer("score"):
         res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params)
@@ -175,13 +175,14 @@ def coverage_cohort(
 ) -> None:
     """coverage.tsv (genes present per signature) and signature_qc.tsv (coverage + coherence)."""
 
-    expr, adata = expression_frame(h5ad)
+    expr, adata = expression_frame(h5ad, layers=False)  # the counts are summed from the file by chunks
     sigs = load_signatures(signature_files)
     qc = coherence_table(expr, sigs, min_genes=min_genes, min_fraction=min_fraction)
     filtered = set(map(str, np.asarray(adata.uns.get("normalization", {}).get("filtered_genes", []))))
     silent = set()
-    if "counts" in adata.layers:
-        silent = set(adata.var_names[np.asarray(adata.layers["counts"]).sum(axis=0) == 0].astype(str))
+    totals = layer_column_sums(h5ad, "counts")
+    if totals is not None:
+        silent = set(adata.var_names[totals == 0].astype(str))
     qc["filtered_genes"] = [";".join(g for g in s.genes if g in filtered) for s in sigs]
     qc["not_expressed_genes"] = [";".join(g for g in s.genes if g in silent) for s in sigs]
     reason = qc["reason"].fillna("").astype(str)
