@@ -16,8 +16,11 @@ from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.threads import resolve_threads
 
 # what a cut or damaged gzip/bgzip stream raises (BadGzipFile is an OSError; EOFError: cut before the end marker)
 COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
@@ -122,6 +125,7 @@ def read_matrix(
     skip_columns: int = 0,
     rows: str = "gene",
     columns: str = "sample",
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Read a genes x samples table: first column gene id, one numeric column per sample.
 
@@ -130,12 +134,20 @@ def read_matrix(
     ``skip_lines``: lines before the header (e.g. featureCounts' '# Program' line); ``skip_columns``: annotation
     columns after the id column left out (nf-core's gene_name, featureCounts' Chr..Length); ``rows``/``columns``:
     what the file's rows and columns hold, for the messages (a samples x genes table: rows="sample", columns="gene").
+
+    Parsed by pyarrow's multithreaded CSV reader on ``threads`` threads (None: every core); a table pyarrow does not
+    parse exactly as pandas' C parser would (a parse error, a value that is not a plain number, NA word or empty
+    cell, an infinite value, -0, an id that is an NA word) is read by pandas instead, which gives the same table and
+    the same messages as before. pyarrow's doubles are correctly rounded; pandas' default parser is not always
+    (values with 15 or more significant digits, or beyond 1e+/-100, may differ in the last bit).
     """
     p = require_file(path, what)
     sep = _sep_for(p)
     comp, first, second = _matrix_header_lines(p, what, sep, skip_lines)
     cols, samples = _matrix_columns(p, what, sep, first, second, skip_columns, rows, columns)
-    df = _parse_matrix(p, what, sep, cols, comp, skip_lines, skip_columns)
+    df = _parse_matrix_arrow(p, sep, cols, comp, skip_lines, skip_columns, threads)
+    if df is None:
+        df = _parse_matrix(p, what, sep, cols, comp, skip_lines, skip_columns)
     df.columns = samples
     return _checked_matrix(df, p, what, rows)
 
@@ -188,10 +200,92 @@ def _matrix_columns(
     return cols, samples
 
 
+MATRIX_NA = ("NA", "NaN", "nan", "")  # the missing-value words of a matrix (pandas' defaults are not used)
+ARROW_BLOCK_BYTES = 16 << 20  # bytes per block of pyarrow's CSV reader: blocks are parsed in parallel
+
+
+@contextmanager
+def arrow_threads(threads: int | None) -> Iterator[bool]:
+    """pyarrow's CPU pool at ``threads`` threads for the block (:func:`seedsig.core.threads.resolve_threads`);
+    yields whether to use threads at all."""
+    n = resolve_threads(threads)
+    before = pa.cpu_count()
+    if n != before:
+        pa.set_cpu_count(n)
+    try:
+        yield n > 1
+    finally:
+        if n != before:
+            pa.set_cpu_count(before)
+
+
+def _data_offset(p: Path, comp: str | None, n_lines: int) -> int:
+    """Bytes (uncompressed) of the first ``n_lines`` lines: where the data rows start."""
+    with (gzip.open(p, "rb") if comp else open(p, "rb")) as fh:
+        return sum(len(fh.readline()) for _ in range(n_lines))
+
+
+def _arrow_table(p: Path, sep: str, cols: list[str], comp: str | None, skip_lines: int, skip_columns: int, threads):
+    """The data rows as a pyarrow Table: column 0 the ids (strings), then the value columns as float64."""
+    names = [f"c{i}" for i in range(len(cols))]
+    keep = [names[0], *names[1 + skip_columns :]]
+    offset = _data_offset(p, comp, skip_lines + 1)
+    with arrow_threads(threads) as use_threads, pa.input_stream(str(p), compression=comp) as stream:
+        stream.read(offset)
+        return pacsv.read_csv(
+            stream,
+            read_options=pacsv.ReadOptions(
+                column_names=names, use_threads=use_threads, block_size=ARROW_BLOCK_BYTES, encoding="utf8"
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=keep,
+                column_types={n: (pa.string() if n == names[0] else pa.float64()) for n in keep},
+                null_values=list(MATRIX_NA),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+
+
+def _parse_matrix_arrow(
+    p: Path, sep: str, cols: list[str], comp: str | None, skip_lines: int, skip_columns: int, threads: int | None
+) -> pd.DataFrame | None:
+    """The table parsed by pyarrow (ids as strings, values float64, samples x genes in memory), or None when pandas
+    must read it: pyarrow fails (the pandas path then gives the error), the table is empty or an id is missing, or a
+    value is one where pandas' reading differs: a NaN or infinity that is no NA word ('NAN', '1e400'), -0 (+0 in an
+    integer column for pandas) or a magnitude >= 2**64 (an integer pandas keeps as text)."""
+    try:
+        table = _arrow_table(p, sep, cols, comp, skip_lines, skip_columns, threads)
+    except MemoryError:
+        raise
+    except Exception:  # any failure: pandas reads the file and says what is wrong, as before
+        return None
+    ids = table.column(0)
+    if table.num_rows == 0 or ids.null_count:
+        return None
+    values = np.empty((table.num_columns - 1, table.num_rows))  # samples x genes: each column contiguous
+    n_null = 0
+    for j, col in enumerate(table.columns[1:]):
+        values[j] = col.to_numpy()
+        n_null += col.null_count
+    del table
+    if values.size - int(np.count_nonzero(np.isfinite(values))) != n_null:  # NaN or inf from no NA word
+        return None
+    zero = values == 0
+    if zero.any() and np.signbit(values[zero]).any():
+        return None
+    if max(-np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)) >= 2.0**64:
+        return None
+    index = pd.Index(ids.to_numpy(zero_copy_only=False).astype(object), dtype=object)
+    return pd.DataFrame(values.T, index=index, copy=False)
+
+
 def _parse_matrix(
     p: Path, what: str, sep: str, cols: list[str], comp: str | None, skip_lines: int, skip_columns: int
 ) -> pd.DataFrame:
-    """The table with the ids as strings and the values as float, in one C-parser pass."""
+    """The table with the ids as strings and the values as float, in one pass of pandas' C parser: the reference
+    reading, and the messages, for every table pyarrow does not read (:func:`_parse_matrix_arrow`)."""
     dtypes: dict[Any, Any] = {cols[0]: str}
     extra: dict[str, Any] = {"skiprows": skip_lines} if skip_lines else {}
     if skip_columns:
@@ -203,7 +297,7 @@ def _parse_matrix(
             sep=sep,
             dtype=dtypes,
             index_col=0,
-            na_values=["NA", "NaN", "nan", ""],
+            na_values=list(MATRIX_NA),
             keep_default_na=False,
             low_memory=False,
             compression=comp,

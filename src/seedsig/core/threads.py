@@ -1,0 +1,50 @@
+"""How many threads a step uses, and running chunks of work on them.
+
+Every multithreaded step takes ``threads`` (a rule's ``threads:``, the CLI's ``--threads``, the API's ``threads=``):
+``None`` or 0 means every core this process may run on. Work is cut into chunks whose boundaries do not depend on
+the thread count, each chunk computes the same numbers whichever thread runs it, and the results are put together in
+chunk order: results never depend on the thread count. The chunks run on a thread pool; the numpy calls inside them
+(sorting, arithmetic) release the GIL."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. under a batch scheduler), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_threads(threads: int | None) -> int:
+    """The number of threads to use: ``threads`` (at least 1), or every available core for None or 0."""
+    if threads is None or int(threads) <= 0:
+        return available_cores()
+    return int(threads)
+
+
+def chunk_bounds(n: int, step: int) -> list[tuple[int, int]]:
+    """[(start, stop), ...] covering range(n) in chunks of ``step`` (at least 1); a last chunk of one item is joined
+    to the one before it, so that no chunk holds a single item unless ``n`` is 1 (numpy sums a single column
+    pairwise but several columns sequentially: a one-sample chunk would round differently)."""
+    step = max(1, int(step))
+    bounds = [(a, min(a + step, n)) for a in range(0, n, step)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+def map_chunks(func: Callable[[int, int], T], bounds: Sequence[tuple[int, int]], threads: int | None) -> list[T]:
+    """``[func(a, b) for a, b in bounds]``, run on ``threads`` threads (:func:`resolve_threads`), in chunk order."""
+    n_threads = min(resolve_threads(threads), len(bounds))
+    if n_threads <= 1:
+        return [func(a, b) for a, b in bounds]
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        return list(pool.map(lambda ab: func(*ab), bounds))
