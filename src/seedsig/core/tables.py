@@ -221,7 +221,7 @@ def arrow_threads(threads: int | None) -> Iterator[bool]:
 
 def _data_offset(p: Path, comp: str | None, n_lines: int) -> int:
     """Bytes (uncompressed) of the first ``n_lines`` lines: where the data rows start."""
-    with (gzip.open(p, "rb") if comp else open(p, "rb")) as fh:
+    with gzip.open(p, "rb") if comp else open(p, "rb") as fh:
         return sum(len(fh.readline()) for _ in range(n_lines))
 
 
