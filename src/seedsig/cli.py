@@ -84,7 +84,7 @@ def _cmd_normalize(args: argparse.Namespace) -> None:
         parse_steps,
     )
 
-    df = read_matrix(args.input, what="input matrix")
+    df = read_matrix(args.input, what="input matrix", threads=args.threads)
     steps = parse_steps(args.method)
     data_type = args.data_type or ("counts" if steps[0] in COUNT_METHODS else None)
     where = f"input matrix '{args.input}'"
@@ -147,7 +147,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
     from seedsig.scoring.methods import score
     from seedsig.scoring.signatures import load_signatures
 
-    expr = read_matrix(args.expr, what="expression matrix")
+    expr = read_matrix(args.expr, what="expression matrix", threads=args.threads)
     sigs = load_signatures(args.signatures)
     if args.gene_id == "probe" and not args.platform_annotation:
         raise SeedsigError(
@@ -175,6 +175,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
         min_genes=args.min_genes,
         min_fraction=args.min_fraction,
         params=params,
+        threads=args.threads,
     )
     table = res.scores.copy()
     table.index.name = "sample"
@@ -307,6 +308,26 @@ def _refuse_overwrite(args: argparse.Namespace) -> None:
                 )
 
 
+def _threads(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of threads (a whole number >= 0; 0: every core)")
+    return n
+
+
+def _add_threads(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--threads",
+        type=_threads,
+        default=0,
+        metavar="N",
+        help=f"threads for {what} (default 0: every core this process may use)",
+    )
+
+
 def _add_simulate(sub) -> None:
     ex = EXAMPLE_DEFAULTS
     s = sub.add_parser("simulate", help="write the built-in simulated example cohort (counts, clinical, truth)")
@@ -373,6 +394,7 @@ def _add_normalize(sub) -> None:
         action="store_true",
         help="drop low-expression genes first (edgeR filterByExpr defaults; off by default)",
     )
+    _add_threads(n, "reading and writing the tables")
     n.set_defaults(func=_cmd_normalize, _parser=n)
 
 
@@ -407,6 +429,7 @@ def _add_score(sub) -> None:
     c.add_argument(
         "--seed", type=int, default=seed, help=f"random_state of score_genes' control genes (default {seed})"
     )
+    _add_threads(c, "reading the matrix, ranking and scoring (the scores do not depend on it)")
     c.set_defaults(func=_cmd_score, _parser=c)
 
 

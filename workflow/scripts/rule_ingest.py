@@ -32,6 +32,7 @@ def main(smk):
         endpoints=st["endpoints"],
         site_column=st["site_column"] or None,
         sites=st["sites"],
+        threads=smk.threads,
     )
 
 

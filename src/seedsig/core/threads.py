@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
+
+_DEFAULT_THREADS: list[int] = []  # set by default_threads(): the threads of the running step (innermost last)
+# Inputs smaller than this (MB) are read and scored on one thread by the pipeline's rules (rule_threads)
+RULE_THREADS_MIN_MB = 16
+RULE_THREADS_MAX = 8
 
 
 def available_cores() -> int:
@@ -24,10 +30,30 @@ def available_cores() -> int:
 
 
 def resolve_threads(threads: int | None) -> int:
-    """The number of threads to use: ``threads`` (at least 1), or every available core for None or 0."""
+    """The number of threads to use: ``threads`` (at least 1); for None or 0 the running step's threads
+    (:func:`default_threads`), else every available core."""
     if threads is None or int(threads) <= 0:
-        return available_cores()
+        return _DEFAULT_THREADS[-1] if _DEFAULT_THREADS else available_cores()
     return int(threads)
+
+
+@contextmanager
+def default_threads(threads: int | None) -> Iterator[int]:
+    """Within the block, ``threads=None`` means ``threads`` (a step's readers and kernels deep down use the rule's
+    threads without passing them through every call); yields the resolved count."""
+    n = resolve_threads(threads)
+    _DEFAULT_THREADS.append(n)
+    try:
+        yield n
+    finally:
+        _DEFAULT_THREADS.pop()
+
+
+def rule_threads(input_mb: float) -> int:
+    """A rule's ``threads:`` from the size of its input: 1 below :data:`RULE_THREADS_MIN_MB` (threads would save
+    less than they cost, and keep other jobs waiting), else :data:`RULE_THREADS_MAX` (Snakemake caps it at
+    ``--cores``)."""
+    return 1 if input_mb < RULE_THREADS_MIN_MB else RULE_THREADS_MAX
 
 
 def chunk_bounds(n: int, step: int) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ from seedsig.core.progress import Timer
 from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.core.tables import write_table
+from seedsig.core.threads import resolve_threads
 from seedsig.ingest.ids import representative_rows, resolve_ids
 from seedsig.scoring.methods import COVERAGE_COLUMNS, QC_COLUMNS, coherence_table, score
 from seedsig.scoring.per_cell import cell_scores
@@ -102,13 +103,14 @@ def score_cohort(
     min_genes: int = SCORING_DEFAULTS["min_genes"],
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
+    threads: int | None = 1,
 ) -> None:
-
+    """scores/{method}.tsv of one cohort (+ its sidecar), scored on ``threads`` threads (the rule's)."""
     timer = Timer()
     expr, adata = expression_frame(h5ad)
     sigs = load_signatures(signature_files)
     with timer("score"):
-        res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params)
+        res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params, threads=threads)
     table = res.scores.copy()
     table.index.name = "sample"
     write_table(table.reset_index(), out_tsv)
@@ -123,13 +125,14 @@ def score_cohort(
         ),
     )
     log.info(
-        "score %s with %s: %d samples x %d signatures (%d not scored) in %s",
+        "score %s with %s: %d samples x %d signatures (%d not scored) in %s on %d thread(s)",
         adata.uns.get("cohort", ""),
         method,
         table.shape[0],
         table.shape[1],
         int((~res.coverage["scored"]).sum()),
         timer.fmt("score"),
+        resolve_threads(threads),
     )
 
 
