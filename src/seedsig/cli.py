@@ -254,7 +254,7 @@ RANGES: dict[str, list[tuple[str, str, str, Callable[[argparse.Namespace], bool]
 
 
 def _check_ranges(args: argparse.Namespace) -> None:
-    from seedsig.config import describe_range, in_range, schema_range
+    from seedsig.core.settings import describe_range, in_range, schema_range
 
     for dest, option, key, applies in RANGES.get(args.command, []):
         value = getattr(args, dest, None)

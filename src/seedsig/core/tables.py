@@ -267,7 +267,10 @@ def _parse_matrix_arrow(
     values = np.empty((table.num_columns - 1, table.num_rows))  # samples x genes: each column contiguous
     n_null = 0
     for j, col in enumerate(table.columns[1:]):
-        values[j] = col.to_numpy()
+        start = 0
+        for chunk in col.chunks:  # one copy per block, straight into place (NA: NaN)
+            values[j, start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            start += len(chunk)
         n_null += col.null_count
     del table
     if values.size - int(np.count_nonzero(np.isfinite(values))) != n_null:  # NaN or inf from no NA word

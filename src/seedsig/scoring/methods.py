@@ -465,7 +465,11 @@ def _row_positions(matrix: pd.DataFrame, row_symbols: Sequence[str] | None, usab
     pos = np.flatnonzero(usable)
     if pos.size == 0:
         return {}
-    means = np.nanmean(matrix.to_numpy()[pos], axis=1)
+    # the mean decides only between rows of one symbol: computed for those rows alone
+    shared = pd.Index(symbols[pos]).duplicated(keep=False)
+    means = np.zeros(pos.size)
+    if shared.any():
+        means[shared] = np.nanmean(matrix.to_numpy()[pos[shared]], axis=1)
     keep = pos[representative_rows(symbols[pos], labels[pos], means)]
     return {str(symbols[i]): int(i) for i in keep}
 
@@ -517,11 +521,13 @@ def _coverage(
 
 
 def usable_matrix(
-    matrix: pd.DataFrame, row_symbols: Sequence[str] | None, drop_constant: bool
+    matrix: pd.DataFrame, row_symbols: Sequence[str] | None, drop_constant: bool, *, order: str = "C"
 ) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
     """The usable rows (finite; non-constant if asked) in a canonical order (sorted by row label, so no result
     depends on the input row order, ties in GSVA's density included), the row of each symbol in it (one row
-    per symbol: highest mean), and their labels. No row is dropped or merged otherwise."""
+    per symbol: highest mean), and their labels. No row is dropped or merged otherwise. ``order``: the memory
+    layout of the rows returned, "C" (genes contiguous: the layout the methods that reduce over samples were
+    written for) or "F" (samples contiguous: what ranking wants; a data frame's values already are)."""
     values = matrix.to_numpy(dtype=np.float64)
     usable, _ = _usable_rows(values, drop_constant)
     rows = _row_positions(matrix, row_symbols, usable)
@@ -530,7 +536,8 @@ def usable_matrix(
     upos = upos[np.argsort(labels[upos], kind="stable")]
     remap = np.full(values.shape[0], -1)
     remap[upos] = np.arange(upos.size)
-    return values[upos], {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
+    x = values[upos] if order == "C" else values.T[:, upos].T
+    return x, {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
 
 
 def coverage_table(
@@ -644,7 +651,10 @@ def score(
         drop_constant=spec.drops_constant_genes,
     )
     # Rank-based methods rank over every usable row of the matrix as given (no row dropped or merged).
-    x, rows, _ = usable_matrix(matrix, row_symbols, spec.drops_constant_genes)
+    # ranks are exact whatever the layout: the rank-based methods take the rows with samples contiguous (no copy
+    # across the layout); the others as they were written (their sums over samples keep their rounding)
+    order = "F" if method in ("ssgsea", "singscore") else "C"
+    x, rows, _ = usable_matrix(matrix, row_symbols, spec.drops_constant_genes, order=order)
     sets: list[np.ndarray] = []
     plan: list[tuple[int, int, int]] = []  # (signature index, up set index, down set index or -1)
     for i, (sig, ok) in enumerate(zip(signatures, cov["scored"])):
