@@ -218,81 +218,9 @@ def _score_genes(
 GSVA_CDF_MAX, GSVA_CDF_RESOLUTION = 10.0, 10000
 
 
-_GAUSS_KERNEL = None
-GSVA_BLOCK = 4  # samples j whose sums run side by side in the kernel (independent chains: the CPU overlaps them)
 # |y - y'| <= 6 ulp(y) < 2e-11 for y = |d / bw| / 10 * 10000 (GSVA's expression, three roundings) and
 # y' = |d| * (1000 / bw) (two roundings) up to y = 20,000: int(y') = int(y) unless y' is this close to an integer
 GSVA_INDEX_MARGIN = 1e-9
-
-
-def _gauss_kernel():
-    """numba-compiled GSVA Gaussian kernel (the C loop of GSVA's matrix_density_R, parallel over genes).
-
-    For gene i and sample j: acc_j = Phi(0) + sum over the other samples l, in GSVA's order (l ascending), of
-    T((x_ij - x_il) / h_i), T the table kernel (antisymmetric: T(-v) = 1 - T(v) exactly, so each pair is computed
-    once, as GSVA does). Exactly GSVA's numbers, faster: the table index int(|v| / 10 * 10000) is computed as
-    int(|d| * (1000 / h)) (a multiplication instead of two divisions), and by GSVA's expression where the two could
-    differ (:data:`GSVA_INDEX_MARGIN`); |v| > 10 reads the table's last entry (Phi(10) = 1.0 in double); and the sums
-    of :data:`GSVA_BLOCK` samples run side by side, each in its own order."""
-    global _GAUSS_KERNEL
-    if _GAUSS_KERNEL is None:
-        from numba import njit, prange
-
-        res, top, margin = GSVA_CDF_RESOLUTION, GSVA_CDF_MAX, GSVA_INDEX_MARGIN
-
-        @njit(inline="always", fastmath=False)
-        def phi(d, bw, scale, table):  # pragma: no cover - compiled
-            y = min(abs(d) * scale, 2.0 * res)
-            k = int(y)
-            if y - k < margin or y - k > 1.0 - margin:  # near an index boundary: GSVA's own expression
-                k = int(min(abs(d / bw) / top * res, 2.0 * res))
-            t = table[min(k, res)]
-            return 1.0 - t if d < 0 else t
-
-        @njit(inline="always", fastmath=False)
-        def pairs(xi, acc, a, b, bw, scale, table):  # pragma: no cover - compiled
-            """GSVA's pair loop over samples a..b-1 (j < k within the range), in its order."""
-            for j in range(a, b):
-                for k in range(j + 1, b):
-                    c = phi(xi[j] - xi[k], bw, scale, table)
-                    acc[j] += c
-                    acc[k] += 1.0 - c
-
-        @njit(parallel=True, fastmath=False)
-        def kernel(x, sd, table):  # pragma: no cover - compiled
-            g, n = x.shape
-            out = np.empty((g, n))
-            for i in prange(g):
-                bw = sd[i] / 4.0
-                scale = (res / top) / bw
-                xi = x[i]
-                acc = np.full(n, table[0])  # the k == j term: Phi(0) = 0.5
-                j0 = 0
-                while j0 + 4 <= n:  # GSVA_BLOCK samples j0..j0+3 against every later sample k
-                    pairs(xi, acc, j0, j0 + 4, bw, scale, table)
-                    a0, a1, a2, a3 = acc[j0], acc[j0 + 1], acc[j0 + 2], acc[j0 + 3]
-                    x0, x1, x2, x3 = xi[j0], xi[j0 + 1], xi[j0 + 2], xi[j0 + 3]
-                    for k in range(j0 + 4, n):
-                        xk = xi[k]
-                        c0 = phi(x0 - xk, bw, scale, table)
-                        c1 = phi(x1 - xk, bw, scale, table)
-                        c2 = phi(x2 - xk, bw, scale, table)
-                        c3 = phi(x3 - xk, bw, scale, table)
-                        a0 += c0
-                        a1 += c1
-                        a2 += c2
-                        a3 += c3
-                        acc[k] = (((acc[k] + (1.0 - c0)) + (1.0 - c1)) + (1.0 - c2)) + (1.0 - c3)
-                    acc[j0], acc[j0 + 1], acc[j0 + 2], acc[j0 + 3] = a0, a1, a2, a3
-                    j0 += 4
-                pairs(xi, acc, j0, n, bw, scale, table)
-                for j in range(n):
-                    f = acc[j] / n
-                    out[i, j] = -np.log((1.0 - f) / f)
-            return out
-
-        _GAUSS_KERNEL = kernel
-    return _GAUSS_KERNEL
 
 
 def _numba_threads(threads: int | None) -> int:
@@ -309,7 +237,8 @@ def gsva_density(x: np.ndarray, kcdf: str, *, threads: int | None = 1) -> np.nda
 
     gaussian: mean_k Phi((x_ij - x_ik) / h_i), bandwidth h_i = sd(x_i) / 4, with Phi read from GSVA's table
     (|v| <= 10 in steps of 0.001, index truncated; it differs from Phi by < 4e-4) so the numbers are GSVA's;
-    compiled with numba, parallel over genes. poisson: mean_k P(Pois(x_ik + 0.5) <= x_ij), numpy, chunked
+    compiled with numba, parallel over genes (:mod:`seedsig.scoring.gsva_kernel`: GSVA's numbers bit for bit).
+    poisson: mean_k P(Pois(x_ik + 0.5) <= x_ij), numpy, chunked
     over genes. none: the empirical CDF."""
     from scipy.special import pdtr
 
@@ -323,10 +252,13 @@ def gsva_density(x: np.ndarray, kcdf: str, *, threads: int | None = 1) -> np.nda
     if kcdf == "gaussian":
         from scipy.special import ndtr as _ndtr
 
+        from seedsig.scoring.gsva_kernel import gaussian_density  # compiled with numba (imported on first use)
+
         table = _ndtr(np.arange(GSVA_CDF_RESOLUTION + 1) * GSVA_CDF_MAX / GSVA_CDF_RESOLUTION)
         _numba_threads(threads)
         with np.errstate(divide="ignore"):
-            return _gauss_kernel()(np.ascontiguousarray(x, dtype=np.float64), sd, table)
+            x = np.ascontiguousarray(x, dtype=np.float64)
+            return gaussian_density(x, sd, table, GSVA_CDF_RESOLUTION, GSVA_CDF_MAX, GSVA_INDEX_MARGIN)
 
     def poisson(a: int, b: int) -> None:  # scipy's ufuncs release the GIL: chunks of genes on the threads
         xa = x[a:b]
