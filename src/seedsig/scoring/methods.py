@@ -468,7 +468,7 @@ def usable_matrix(
     upos = upos[np.argsort(labels[upos], kind="stable")]
     remap = np.full(values.shape[0], -1)
     remap[upos] = np.arange(upos.size)
-    x = values[upos] if order == "C" else values.T[:, upos].T
+    x = values[upos] if order == "C" else np.take(values.T, upos, axis=1).T  # take: samples x genes, C order
     return x, {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
 
 
