@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from seedsig.core.errors import SeedsigError
-from seedsig.core.threads import resolve_threads
+from seedsig.core.threads import chunk_bounds, map_chunks, resolve_threads
 
 # what a cut or damaged gzip/bgzip stream raises (BadGzipFile is an OSError; EOFError: cut before the end marker)
 COMPRESSION_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
@@ -267,21 +267,29 @@ def _parse_matrix_arrow(
     if table.num_rows == 0 or ids.null_count:
         return None
     values = np.empty((table.num_columns - 1, table.num_rows))  # samples x genes: each column contiguous
-    n_null = 0
-    for j, col in enumerate(table.columns[1:]):
-        start = 0
-        for chunk in col.chunks:  # one copy per block, straight into place (NA: NaN)
-            values[j, start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
-            start += len(chunk)
-        n_null += col.null_count
+    columns = table.columns[1:]
+
+    def fill(a: int, b: int) -> bool:
+        """Columns a..b-1 copied into place (one copy per block; NA: NaN); whether pandas would read them alike."""
+        for j in range(a, b):
+            start = 0
+            for chunk in columns[j].chunks:
+                values[j, start : start + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+                start += len(chunk)
+        v = values[a:b]
+        n_null = sum(columns[j].null_count for j in range(a, b))
+        if v.size - int(np.count_nonzero(np.isfinite(v))) != n_null:  # NaN or inf from no NA word
+            return False
+        zero = v == 0
+        if zero.any() and np.signbit(v[zero]).any():
+            return False
+        return bool(v.size == 0 or max(-np.fmin.reduce(v, axis=None), np.fmax.reduce(v, axis=None)) < 2.0**64)
+
+    bounds = chunk_bounds(values.shape[0], max(1, (1 << 22) // max(values.shape[1], 1)))
+    if not all(map_chunks(fill, bounds, threads)):
+        return None
     del table
-    if values.size - int(np.count_nonzero(np.isfinite(values))) != n_null:  # NaN or inf from no NA word
-        return None
-    zero = values == 0
-    if zero.any() and np.signbit(values[zero]).any():
-        return None
-    if max(-np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)) >= 2.0**64:
-        return None
+    columns.clear()  # the last references to pyarrow's buffers
     index = pd.Index(ids.to_numpy(zero_copy_only=False).astype(object), dtype=object)
     return pd.DataFrame(values.T, index=index, copy=False)
 
