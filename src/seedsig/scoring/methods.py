@@ -468,7 +468,12 @@ def usable_matrix(
     upos = upos[np.argsort(labels[upos], kind="stable")]
     remap = np.full(values.shape[0], -1)
     remap[upos] = np.arange(upos.size)
-    x = values[upos] if order == "C" else np.take(values.T, upos, axis=1).T  # take: samples x genes, C order
+    if order == "C":
+        x = values[upos]
+    elif upos.size == values.shape[0] and values.flags.f_contiguous and (upos == np.arange(upos.size)).all():
+        x = values  # every row usable and already in label order (the pipeline's matrices): no copy
+    else:
+        x = np.take(values.T, upos, axis=1).T  # take gives samples x genes in C order
     return x, {g: int(remap[r]) for g, r in rows.items()}, labels[upos]
 
 
