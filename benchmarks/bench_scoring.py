@@ -4,12 +4,12 @@
     python benchmarks/bench_scoring.py [--genes 20000] [--samples 1000] [--sets 50] [--repeats 3] [--big-samples 2000]
 
 Whole process = what a user waits for, a fresh process that reads the same TSV, scores and writes the scores
-(wall time and peak memory from GNU time), best of ``--repeats`` runs (R and gseapy's GSVA: ``--slow-repeats``, default
-1): seedsig is the command line, ``seedsig score --expr X --signatures S --method M --out O`` (every core by default);
-the floor is a fresh process doing pyarrow's read of the TSV and numpy's argsort of the matrix (each sample's genes);
-gseapy is ``gseapy.ssgsea(..., min_size=1, threads=1)`` (``gseapy.gsva``) after ``pandas.read_csv``; R is
-``GSVA::gsva`` after ``read.delim``. Compute only = scoring the matrix already in memory, after imports (seedsig: in a
-separate harness process, once). Max |difference| is against seedsig's scores. R needs
+(wall time and peak memory from GNU time), best of ``--repeats`` runs, the contenders taking turns (R and gseapy's
+GSVA: ``--slow-repeats``, default 1): seedsig is the command line, ``seedsig score --expr X --signatures S --method M
+--out O`` (every core by default); the floor is a fresh process doing pyarrow's read of the TSV and numpy's argsort
+of the matrix (each sample's genes); gseapy is ``gseapy.ssgsea(..., min_size=1, threads=1)`` (``gseapy.gsva``) after
+``pandas.read_csv``; R is ``GSVA::gsva`` after ``read.delim``. Compute only = scoring the matrix already in memory,
+after imports (seedsig: in a separate harness process, once). Max |difference| is against seedsig's scores. R needs
 `apt-get install r-bioc-gsva`; a contender that is not installed is reported as such. Results:
 benchmarks/out/scoring.json and the table in benchmarks/README.md (between the BEGIN/END scoring markers).
 """
@@ -129,22 +129,37 @@ def make_inputs(genes: int, samples: int, n_sets: int, seed: int = 1) -> tuple[P
     return expr, gmt
 
 
+def run_once(cmd: list[str]) -> dict:
+    """One whole process under GNU time: wall seconds, peak RSS (MB), and the JSON line it prints (or its error)."""
+    t = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-f", "__TIME__ %e %M", *cmd], capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-800:]}
+    m = re.search(r"__TIME__ ([\d.]+) (\d+)", proc.stderr)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    info = json.loads(lines[-1]) if lines else {}
+    return {"wall_s": wall, "peak_mb": int(m.group(2)) / 1024 if m else None, **info}
+
+
+def rounds(plan: dict[str, tuple[list[str], int]]) -> dict[str, dict]:
+    """label -> (command, runs): the contenders take turns, round after round (a passing load on the machine hits
+    them alike); per contender its best run (wall seconds, that run's peak RSS and JSON) and every run's time."""
+    runs: dict[str, list[dict]] = {label: [] for label in plan}
+    for r in range(max(n for _, n in plan.values())):
+        for label, (cmd, n) in plan.items():
+            if r < n and not any("error" in x for x in runs[label]):
+                runs[label].append(run_once(cmd))
+    out = {}
+    for label, rs in runs.items():
+        err = next((x for x in rs if "error" in x), None)
+        best = err or min(rs, key=lambda x: x["wall_s"])
+        out[label] = {"label": label, **best, "runs_s": [x["wall_s"] for x in rs if "wall_s" in x]}
+    return out
+
+
 def run(cmd: list[str], label: str, repeats: int = 1) -> dict:
-    """Run a whole process ``repeats`` times under GNU time: best wall seconds, the peak RSS (MB) of that run, the
-    JSON line it prints, and every run's wall time."""
-    runs = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-f", "__TIME__ %e %M", *cmd], capture_output=True, text=True)
-        wall = time.perf_counter() - t
-        if proc.returncode != 0:
-            return {"label": label, "error": proc.stderr[-800:]}
-        m = re.search(r"__TIME__ ([\d.]+) (\d+)", proc.stderr)
-        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-        info = json.loads(lines[-1]) if lines else {}
-        runs.append({"wall_s": wall, "peak_mb": int(m.group(2)) / 1024 if m else None, **info})
-    best = min(runs, key=lambda r: r["wall_s"])
-    return {"label": label, **best, "runs_s": [r["wall_s"] for r in runs]}
+    return rounds({label: (cmd, repeats)})[label]
 
 
 def max_diff(ours: Path, theirs: Path) -> float:
@@ -157,40 +172,32 @@ def max_diff(ours: Path, theirs: Path) -> float:
 
 
 def contenders(method: str, expr: Path, gmt: Path, repeats: int, slow_repeats: int) -> list[dict]:
-    rows = []
     ours = OUT / f"seedsig_{method}.tsv"
     seedsig = str(Path(sys.executable).parent / "seedsig")
     cli = [seedsig, "score", "--expr", str(expr), "--signatures", str(gmt), "--method", method, "--out", str(ours)]
-    r = run([*cli, "--min-genes", "1", "--min-fraction", "0"], f"seedsig {method}", repeats)
-    (OUT / "run_seedsig.py").write_text(SEEDSIG)
-    harness = run([sys.executable, str(OUT / "run_seedsig.py"), str(expr), str(gmt), method], "harness")
-    r["compute_s"] = harness.get("compute_s")
-    rows.append(r)
+    plan = {f"seedsig {method}": ([*cli, "--min-genes", "1", "--min-fraction", "0"], repeats)}
     if method == "ssgsea":
         (OUT / "run_floor.py").write_text(FLOOR)
-        floor = [sys.executable, str(OUT / "run_floor.py"), str(expr)]
-        rows.append(run(floor, "floor: pyarrow read + argsort", repeats))
+        plan["floor: pyarrow read + argsort"] = ([sys.executable, str(OUT / "run_floor.py"), str(expr)], repeats)
     (OUT / "run_gseapy.py").write_text(GSEAPY)
-    out = OUT / f"gseapy_{method}.tsv"
-    r = run(
-        [sys.executable, str(OUT / "run_gseapy.py"), str(expr), str(gmt), method, str(out)],
-        f"gseapy {method}",
-        repeats if method == "ssgsea" else slow_repeats,
-    )
-    if "error" not in r and ours.exists():
-        r["max_abs_diff"] = max_diff(ours, out)
-    rows.append(r)
+    theirs = {f"gseapy {method}": OUT / f"gseapy_{method}.tsv"}
+    cmd = [sys.executable, str(OUT / "run_gseapy.py"), str(expr), str(gmt), method, str(theirs[f"gseapy {method}"])]
+    plan[f"gseapy {method}"] = (cmd, repeats if method == "ssgsea" else slow_repeats)
     if shutil.which("Rscript"):
         (OUT / "run_gsva.R").write_text(R_GSVA)
-        out = OUT / f"r_{method}.tsv"
-        cmd = ["Rscript", str(OUT / "run_gsva.R"), str(expr), str(gmt), method, str(out)]
-        r = run(cmd, f"R GSVA {method}", slow_repeats)
-        if "error" not in r and ours.exists():
-            r["max_abs_diff"] = max_diff(ours, out)
-        rows.append(r)
-    else:
-        rows.append({"label": f"R GSVA {method}", "error": "Rscript not installed"})
-    return rows
+        theirs[f"R GSVA {method}"] = OUT / f"r_{method}.tsv"
+        cmd = ["Rscript", str(OUT / "run_gsva.R"), str(expr), str(gmt), method, str(theirs[f"R GSVA {method}"])]
+        plan[f"R GSVA {method}"] = (cmd, slow_repeats)
+    rows = rounds(plan)
+    (OUT / "run_seedsig.py").write_text(SEEDSIG)
+    harness = run([sys.executable, str(OUT / "run_seedsig.py"), str(expr), str(gmt), method], "harness")
+    rows[f"seedsig {method}"]["compute_s"] = harness.get("compute_s")
+    for label, path in theirs.items():
+        if "error" not in rows[label] and ours.exists():
+            rows[label]["max_abs_diff"] = max_diff(ours, path)
+    if not shutil.which("Rscript"):
+        rows[f"R GSVA {method}"] = {"label": f"R GSVA {method}", "error": "Rscript not installed"}
+    return list(rows.values())
 
 
 def engine_alone(genes: int, samples: int, n_random: int) -> dict:
@@ -308,7 +315,8 @@ def main() -> None:
     md = (
         f"Run: `python benchmarks/bench_scoring.py --genes {a.genes} --samples {a.samples} --sets {a.sets}` on "
         f"{result['machine']['cores']} cores (1-minute load average {load_start:.1f} at the start). Whole process: "
-        f"best of {a.repeats} runs (R and gseapy's GSVA: {a.slow_repeats}); time / seedsig's > 1 = seedsig faster. "
+        f"best of {a.repeats} runs (R and gseapy's GSVA: {a.slow_repeats}), the contenders taking turns; time / "
+        "seedsig's > 1 = seedsig faster. "
         "seedsig = `seedsig score` (every core); compute only = scoring the matrix already in memory, after imports "
         "(and, for GSVA, numba's compilation; both count in the whole process).\n\n"
         f"**ssGSEA** ({a.genes} genes (HGNC symbols) x {a.samples} samples x {a.sets} sets of 4-200 genes; "
