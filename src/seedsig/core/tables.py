@@ -497,14 +497,13 @@ def _fast_text(df: pd.DataFrame, sep: str, float_format: str | None, na_rep: str
     if any(cells is None for cells in text.values()):
         return None
     floats = [j for j, f in enumerate(is_float) if f]
-    values = df.iloc[:, floats].to_numpy(dtype=np.float64) if floats else np.empty((len(df), 0))
     line = sep.join(float_format if f else "%s" for f in is_float) + "\n"
     plan = _row_plan(is_float)
 
     def pieces() -> Iterator[str]:
         yield _csv_line([str(c) for c in df.columns], sep)
-        for a in range(0, len(df), WRITE_CHUNK_ROWS):
-            block = values[a : a + WRITE_CHUNK_ROWS]
+        for a in range(0, len(df), WRITE_CHUNK_ROWS):  # the float values a chunk of rows at a time (no copy of all)
+            block = df.iloc[a : a + WRITE_CHUNK_ROWS, floats].to_numpy(dtype=np.float64)
             out = []
             for i, (row, na) in enumerate(zip(block.tolist(), np.isnan(block).any(axis=1).tolist()), start=a):
                 cells: list = []
