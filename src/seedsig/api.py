@@ -193,6 +193,7 @@ def score(
     min_genes: int = SCORING_DEFAULTS["min_genes"],
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     platform_annotation: str | Path | pd.DataFrame | None = None,
+    threads: int | None = None,
     **params: Any,
 ) -> pd.DataFrame:
     """Score signatures in every sample; the numbers of ``seedsig score`` on the same matrix.
@@ -206,7 +207,8 @@ def score(
     {gene: "up"/"down"}), Signature objects, or a list mixing them. ``method``: one of
     :data:`seedsig.scoring.methods.SCORING_METHODS`; ``**params``: its parameters (e.g. ``alpha=0.25`` for ssgsea,
     ``random_state=0`` for score_genes). A signature with fewer than ``min_genes`` genes or ``min_fraction`` of
-    its genes measured is not scored (NA column; the coverage table says why, and a warning names it).
+    its genes measured is not scored (NA column; the coverage table says why, and a warning names it). ``threads``:
+    threads for ranking and scoring (None: every core; the scores do not depend on it).
 
     Returns the scores, samples x signatures. For an AnnData the same table (index = obs_names) is also written to
     ``adata.obsm[f"seedsig_{method}"]`` and ``adata.uns[f"seedsig_{method}"]`` gets ``coverage`` (the coverage
@@ -231,6 +233,7 @@ def score(
         min_genes=min_genes,
         min_fraction=min_fraction,
         params=params,
+        threads=threads,
     )
     for rec in res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]].itertuples(index=False):
         warnings.warn(f"{rec.signature} not scored: {rec.reason}", UserWarning, stacklevel=2)

@@ -114,7 +114,7 @@ def _cmd_normalize(args: argparse.Namespace) -> None:
         parse_steps,
     )
 
-    df = read_matrix(args.input, what="input matrix")
+    df = read_matrix(args.input, what="input matrix", threads=args.threads)
     steps = parse_steps(args.method)
     data_type = args.data_type or ("counts" if steps[0] in COUNT_METHODS else None)
     where = f"input matrix '{args.input}'"
@@ -177,7 +177,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
     from seedsig.scoring.methods import score
     from seedsig.scoring.signatures import load_signatures
 
-    expr = read_matrix(args.expr, what="expression matrix")
+    expr = read_matrix(args.expr, what="expression matrix", threads=args.threads)
     sigs = load_signatures(args.signatures)
     if args.gene_id == "probe" and not args.platform_annotation:
         raise SeedsigError(
@@ -205,6 +205,7 @@ def _cmd_score(args: argparse.Namespace) -> None:
         min_genes=args.min_genes,
         min_fraction=args.min_fraction,
         params=params,
+        threads=args.threads,
     )
     table = res.scores.copy()
     table.index.name = "sample"
@@ -283,7 +284,7 @@ RANGES: dict[str, list[tuple[str, str, str, Callable[[argparse.Namespace], bool]
 
 
 def _check_ranges(args: argparse.Namespace) -> None:
-    from seedsig.config import describe_range, in_range, schema_range
+    from seedsig.core.settings import describe_range, in_range, schema_range
 
     for dest, option, key, applies in RANGES.get(args.command, []):
         value = getattr(args, dest, None)
@@ -335,6 +336,26 @@ def _refuse_overwrite(args: argparse.Namespace) -> None:
                     f"{opt_out} '{out}' is the input file '{inp}' ({opt_in}): seedsig never writes over an input; "
                     "choose another output path."
                 )
+
+
+def _threads(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of threads (a whole number >= 0; 0: every core)")
+    return n
+
+
+def _add_threads(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--threads",
+        type=_threads,
+        default=0,
+        metavar="N",
+        help=f"threads for {what} (default 0: every core this process may use)",
+    )
 
 
 def _add_simulate(sub) -> None:
@@ -417,6 +438,7 @@ def _add_normalize(sub) -> None:
         action="store_true",
         help="drop low-expression genes first (edgeR filterByExpr defaults; off by default)",
     )
+    _add_threads(n, "reading and writing the tables")
     n.set_defaults(func=_cmd_normalize, _parser=n)
 
 
@@ -451,6 +473,7 @@ def _add_score(sub) -> None:
     c.add_argument(
         "--seed", type=int, default=seed, help=f"random_state of score_genes' control genes (default {seed})"
     )
+    _add_threads(c, "reading the matrix, ranking and scoring (the scores do not depend on it)")
     c.set_defaults(func=_cmd_score, _parser=c)
 
 

@@ -25,8 +25,11 @@ from seedsig.core.settings import (
     PRERANK_DEFAULTS,
     RELAPSE_DEFAULTS,
     SURVIVAL_DEFAULTS,
+    describe_range,  # noqa: F401  (the ranges live in core.settings: `seedsig score` checks them without this module)
+    in_range,  # noqa: F401
     load_schema,
     schema_path,
+    schema_range,  # noqa: F401
 )
 from seedsig.ingest.formats import detect_format
 from seedsig.normalize.methods import check_steps, parse_steps
@@ -212,31 +215,6 @@ def check_workflow_config(config: dict, configfiles, schemas: str | Path, genera
     check_signature_names(config, names, where)
     check_cohort_settings(config, sheet, where)
     return {"sheet": sheet, "signature_files": files, "signature_names": names, "source": where}
-
-
-def schema_range(key: str, schema: str | Path | None = None) -> dict:
-    """The numeric bounds (minimum, maximum, exclusiveMinimum, exclusiveMaximum) of a dotted config key."""
-    node = load_schema(schema or schema_path())
-    for part in key.split("."):
-        node = node["properties"][part]
-    return {k: node[k] for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in node}
-
-
-def describe_range(bounds: dict) -> str:
-    """'> 0 and <= 100' for {'exclusiveMinimum': 0, 'maximum': 100}."""
-    ops = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
-    return " and ".join(f"{ops[k]} {bounds[k]:g}" for k in ops if k in bounds)
-
-
-def in_range(value: float, bounds: dict) -> bool:
-    if value != value:  # NaN
-        return False
-    return not (
-        ("minimum" in bounds and value < bounds["minimum"])
-        or ("exclusiveMinimum" in bounds and value <= bounds["exclusiveMinimum"])
-        or ("maximum" in bounds and value > bounds["maximum"])
-        or ("exclusiveMaximum" in bounds and value >= bounds["exclusiveMaximum"])
-    )
 
 
 def _key(path) -> str:

@@ -69,7 +69,8 @@ wildcard_constraints:
     method="|".join(re.escape(m) for m in RUN_METHODS),
 
 
-# Job sizes, the same placeholders in all rules (one thread each, and these resources) for the cluster issue to
+# Job sizes, the same placeholders in all rules (these resources; one thread each, except ingest and score, whose
+# threads follow their input size: seedsig.core.threads.rule_threads) for the cluster issue to
 # size per step and input. They limit a local run only if it is given `--resources mem_mb=...`; `--cores 2` runs
 # as before.
 JOB_MEM_MB = 2000

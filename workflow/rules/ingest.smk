@@ -1,4 +1,5 @@
 # Ingest: a cohort's expression, clinical table and platform annotation as one AnnData (genes mapped to symbols).
+from seedsig.core.threads import rule_threads
 
 
 rule ingest:
@@ -14,7 +15,8 @@ rule ingest:
         f"{RESULTS}/logs/ingest/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    # big text tables are parsed on threads (pyarrow); --cores caps it
+    threads: lambda wildcards, input: rule_threads(input.size_mb)
     resources:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,

@@ -1,4 +1,5 @@
 # Score: signature coverage and QC, the scores per method, and per-cell scores of single-cell cohorts.
+from seedsig.core.threads import rule_threads
 
 
 rule coverage:
@@ -52,7 +53,8 @@ rule score:
         f"{RESULTS}/logs/score/{{cohort}}.{{method}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    # ranking and scoring run on threads for big cohorts (the scores do not depend on it); --cores caps it
+    threads: lambda wildcards, input: rule_threads(input.size_mb)
     resources:
         mem_mb=JOB_MEM_MB,
         runtime=JOB_RUNTIME,

@@ -33,6 +33,7 @@ def main(smk):
         site_column=st["site_column"] or None,
         sites=st["sites"],
         chunk_cells=st["chunk_cells"],
+        threads=smk.threads,
     )
 
 

@@ -14,6 +14,7 @@ def main(smk):
         min_genes=smk.params.min_genes,
         min_fraction=smk.params.min_fraction,
         params=dict(smk.params.method_params),
+        threads=smk.threads,
     )
 
 

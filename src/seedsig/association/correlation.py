@@ -82,10 +82,10 @@ from seedsig.association.measures import (
     ranked_rows,
 )
 from seedsig.core.errors import SeedsigError
-from seedsig.core.parallel import check_threads
 from seedsig.core.progress import Timer, progress
 from seedsig.core.settings import ASSOCIATE_DEFAULTS, SCORING_DEFAULTS
 from seedsig.core.stats import bh_qvalues, corr_rows, empirical_null_p, ranks, stable_seed
+from seedsig.core.threads import check_threads
 from seedsig.scoring.methods import SCORING_METHODS, score
 from seedsig.scoring.null import NULL_METHODS, NullMatrix, null_matrix, random_null_scores
 from seedsig.scoring.signatures import Signature

@@ -15,8 +15,8 @@ import pandas as pd
 from scipy import stats
 
 from seedsig.core.errors import SeedsigError
-from seedsig.core.parallel import check_threads, split, thread_map
 from seedsig.core.stats import Z975, corr_rows, ranks
+from seedsig.core.threads import check_threads, split, thread_map
 from seedsig.scoring.methods import standardize, usable_rows
 
 META_PCNA_FRACTION = 0.01  # Venet et al. 2011: the 1% of genes most positively correlated with PCNA

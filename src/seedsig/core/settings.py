@@ -160,3 +160,28 @@ CLINICAL_DEFAULTS = _settings_defaults("clinical")
 GEO_DEFAULTS = config_defaults("geo")
 EXAMPLE_DEFAULTS = config_defaults("example")
 SINGLE_CELL_DEFAULTS = config_defaults("single_cell")
+
+
+def schema_range(key: str, schema: str | Path | None = None) -> dict:
+    """The numeric bounds (minimum, maximum, exclusiveMinimum, exclusiveMaximum) of a dotted config key."""
+    node = load_schema(schema or schema_path())
+    for part in key.split("."):
+        node = node["properties"][part]
+    return {k: node[k] for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum") if k in node}
+
+
+def describe_range(bounds: dict) -> str:
+    """'> 0 and <= 100' for {'exclusiveMinimum': 0, 'maximum': 100}."""
+    ops = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
+    return " and ".join(f"{ops[k]} {bounds[k]:g}" for k in ops if k in bounds)
+
+
+def in_range(value: float, bounds: dict) -> bool:
+    if value != value:  # NaN
+        return False
+    return not (
+        ("minimum" in bounds and value < bounds["minimum"])
+        or ("exclusiveMinimum" in bounds and value <= bounds["exclusiveMinimum"])
+        or ("maximum" in bounds and value > bounds["maximum"])
+        or ("exclusiveMaximum" in bounds and value >= bounds["exclusiveMaximum"])
+    )

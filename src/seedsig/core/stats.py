@@ -1,4 +1,5 @@
-"""Small statistics helpers every stage shares: BH q-values, the 97.5% normal quantile, seeds, ranks."""
+"""Small statistics helpers every stage shares: BH q-values, the 97.5% normal quantile, seeds, ranks (the ranking
+of genes within samples is :mod:`seedsig.core.ranking`, re-exported here)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import zlib
 import numpy as np
 from scipy import stats
 
-Z975 = stats.norm.ppf(0.975)
+from seedsig.core.ranking import rank_columns  # noqa: F401  (re-exported: the ranking of every stage)
 
-RANK_CHUNK_ELEMENTS = 20_000_000  # genes x samples per chunk when ranking (bounded memory)
+Z975 = stats.norm.ppf(0.975)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -47,39 +48,6 @@ def corr_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def ranks(x: np.ndarray) -> np.ndarray:
     """Ranks along the last axis, ties averaged."""
     return stats.rankdata(x, axis=-1)
-
-
-RANK_CHUNK_ELEMENTS = 20_000_000  # genes x samples per chunk when ranking (bounded memory)
-
-
-# ------------------------------------------------------------------------------------------- ranking
-def rank_columns(x: np.ndarray, method: str = "average") -> np.ndarray:
-    """Ranks (1..n) of each column with ties 'average', 'min' or 'max' (as scipy.stats.rankdata), float64.
-
-    One argsort per chunk of columns plus vectorized tie runs (scipy's rankdata with axis loops over
-    columns in Python); chunks of samples keep memory bounded for 20,000 x 10,000."""
-    n, m = x.shape
-    out = np.empty((m, n), dtype=np.float64)  # samples x genes: sorting along contiguous rows is fast
-    step = max(1, RANK_CHUNK_ELEMENTS // max(n, 1))
-    pos = np.arange(1, n + 1, dtype=np.float64)[None, :]
-    for a in range(0, m, step):
-        xa = np.ascontiguousarray(x[:, a : a + step].T)
-        order = np.argsort(xa, axis=1)  # ties get one rank whatever their order: no need for a stable sort
-        xs = np.take_along_axis(xa, order, axis=1)
-        same_as_prev = np.zeros(xs.shape, dtype=bool)
-        same_as_prev[:, 1:] = xs[:, 1:] == xs[:, :-1]
-        if not same_as_prev.any():  # tie-free: the position is the rank
-            r = np.broadcast_to(pos, xs.shape)
-        else:
-            if method in ("average", "min"):
-                first = np.maximum.accumulate(np.where(same_as_prev, 0.0, pos), axis=1)
-            if method in ("average", "max"):
-                same_as_next = np.zeros(xs.shape, dtype=bool)
-                same_as_next[:, :-1] = same_as_prev[:, 1:]
-                last = np.minimum.accumulate(np.where(same_as_next, n + 1.0, pos)[:, ::-1], axis=1)[:, ::-1]
-            r = (first + last) / 2.0 if method == "average" else (first if method == "min" else last)
-        np.put_along_axis(out[a : a + step], order, r, axis=1)
-    return out.T
 
 
 # ------------------------------------------------------------------------------- random-signature null p

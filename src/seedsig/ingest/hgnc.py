@@ -11,15 +11,39 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 ID_TYPES = ("symbol", "ensembl", "entrez", "refseq", "probe")
 
 
+HGNC_COLUMNS = (
+    "hgnc_id",
+    "symbol",
+    "locus_group",
+    "entrez_id",
+    "ensembl_gene_id",
+    "refseq_accession",
+    "prev_symbol",
+    "alias_symbol",
+)
+
+
 @lru_cache(maxsize=1)
 def hgnc_table() -> pd.DataFrame:
-    """The compact HGNC table (one row per approved gene; multi-valued fields '|'-joined)."""
+    """The compact HGNC table (one row per approved gene; multi-valued fields '|'-joined; every field a string, ''
+    when empty), read with pyarrow (twice as fast as pandas: ``seedsig score`` reads it on every call)."""
     with resources.files("seedsig").joinpath("data/hgnc_compact.tsv.gz").open("rb") as fh:
-        return pd.read_csv(fh, sep="\t", dtype=str, keep_default_na=False, compression="gzip")
+        table = pacsv.read_csv(
+            pa.CompressedInputStream(pa.PythonFile(fh, mode="r"), "gzip"),
+            parse_options=pacsv.ParseOptions(delimiter="\t"),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(HGNC_COLUMNS, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    return table.to_pandas()
 
 
 @lru_cache(maxsize=1)

@@ -357,6 +357,9 @@ def _strong_fraction(ids: Sequence[str], gene_id: str, annotation) -> float:
     sample = _spread(ids)
     if not sample:
         return 0.0
+    if gene_id == "symbol":  # strong = approved: the previous-symbol and alias tables need not be built
+        approved = lookups()["approved"]
+        return sum(x in approved for x in sample) / len(sample)
     status = resolve_ids(sample, gene_id, annotation if gene_id == "probe" else None)["status"]
     return float(status.isin(_RESOLVED_STRONGLY).mean())
 

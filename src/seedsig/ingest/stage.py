@@ -18,6 +18,7 @@ from seedsig.core.cohort import EVENT_CODES, obs_frame, set_provenance, write_h5
 from seedsig.core.errors import SeedsigError
 from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.tables import read_clinical, write_table
+from seedsig.core.threads import default_threads
 from seedsig.ingest.checks import check_expression
 from seedsig.ingest.clinical import harmonize_clinical
 from seedsig.ingest.download import (
@@ -391,6 +392,7 @@ def ingest_cohort(
     site_column: str | None = None,
     sites: Sequence[str] = ("lung", "bone", "brain", "liver"),
     chunk_cells: int | None = None,
+    threads: int | None = 1,
 ) -> None:
     """Read the expression input, harmonize gene ids to current HGNC symbols, harmonize and join the clinical
     data -> AnnData; gene_mapping.tsv; clinical.tsv (times in months, events 0/1, sites of relapse mapped).
@@ -400,22 +402,24 @@ def ingest_cohort(
     (:func:`seedsig.ingest.checks.check_expression`: finite values, not transposed, at least 3 samples, values that
     fit the data_type, ids that map as gene_id).
     ``harmonization``: time_unit, event_codes, site_terms (:func:`seedsig.ingest.clinical.harmonize_settings`);
-    ``endpoints``: further {name, time, event} endpoints whose columns are harmonized too.
+    ``endpoints``: further {name, time, event} endpoints whose columns are harmonized too. ``threads``: threads of
+    the text-table reader (None: every core).
     """
-    src = resolve_cohort_input(
-        cohort,
-        expression,
-        gene_id,
-        clinical=clinical,
-        platform_annotation=platform_annotation,
-        fmt=fmt,
-        orientation=orientation,
-        platform=platform,
-        layer=layer,
-        sample_column=sample_column,
-        geo=geo,
-        chunk_cells=chunk_cells,
-    )
+    with default_threads(threads):
+        src = resolve_cohort_input(
+            cohort,
+            expression,
+            gene_id,
+            clinical=clinical,
+            platform_annotation=platform_annotation,
+            fmt=fmt,
+            orientation=orientation,
+            platform=platform,
+            layer=layer,
+            sample_column=sample_column,
+            geo=geo,
+            chunk_cells=chunk_cells,
+        )
     for n in src.notes:
         log.info("ingest %s: %s", cohort, n)
     matrix, harmonized, mapping = _harmonized_matrix(

@@ -51,8 +51,8 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
-from seedsig.core.parallel import check_threads, thread_map
 from seedsig.core.stats import rank_columns
+from seedsig.core.threads import check_threads, thread_map
 from seedsig.ingest.checks import check_counts, check_values
 from seedsig.normalize.chunks import column_chunks, per_sample_chunks, row_chunks
 from seedsig.normalize.deseq2 import (  # noqa: F401 (the DESeq2 methods are part of this module's API)

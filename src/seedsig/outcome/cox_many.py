@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from seedsig.core.errors import SeedsigError
-from seedsig.core.parallel import check_threads, split, thread_map
 from seedsig.core.stats import empirical_null_p
+from seedsig.core.threads import check_threads, split, thread_map
 from seedsig.outcome.cox import (
     EPS,
     MAX_ITER,

@@ -17,12 +17,12 @@ from seedsig.core.cohort import (
     read_scores,
 )
 from seedsig.core.errors import SeedsigError
-from seedsig.core.parallel import check_threads
 from seedsig.core.progress import Timer, progress
 from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.settings import RELAPSE_DEFAULTS, SURVIVAL_DEFAULTS
 from seedsig.core.stats import stable_seed
 from seedsig.core.tables import write_table
+from seedsig.core.threads import check_threads
 from seedsig.outcome.cox import (
     SURVIVAL_COLUMNS,
     cox_table,

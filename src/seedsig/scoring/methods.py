@@ -56,8 +56,9 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
+from seedsig.core.ranking import rank_columns, sort_positions
 from seedsig.core.settings import SCORING_DEFAULTS
-from seedsig.core.stats import rank_columns
+from seedsig.core.threads import chunk_bounds, map_chunks, resolve_threads
 from seedsig.ingest.ids import representative_rows
 from seedsig.scoring.signatures import Signature
 
@@ -73,7 +74,9 @@ COVERAGE_COLUMNS = (
     "scored",
     "reason",
 )
-CHUNK_ELEMENTS = 20_000_000  # genes x samples per chunk when ranking (bounded memory)
+# genes x samples per chunk of the rank-based single-sample methods (ssgsea, singscore): chunks of samples are ranked
+# and scored on the threads, each holding a few arrays of this size (bounded memory for 20,000 x 10,000)
+CHUNK_ELEMENTS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,9 @@ def _ssgsea_es(r: np.ndarray, n: int, alpha: float) -> np.ndarray:
     return (w * r).sum(axis=-2) / w.sum(axis=-2) - (n * (n + 1) / 2.0 - r.sum(axis=-2)) / (n - k)
 
 
-def _ssgsea(x: np.ndarray, sets: list[np.ndarray], *, alpha: float = 0.25, normalize: bool = False) -> np.ndarray:
+def _ssgsea(
+    x: np.ndarray, sets: list[np.ndarray], *, alpha: float = 0.25, normalize: bool = False, **_: Any
+) -> np.ndarray:
     ranks = rank_columns(x)
     return (
         np.vstack([_ssgsea_es(ranks[idx, :], x.shape[0], alpha) for idx in sets]) if sets else np.empty((0, x.shape[1]))
@@ -177,7 +182,13 @@ def singscore_from_ranks(r: np.ndarray, n: int, centered: bool) -> tuple[np.ndar
 
 
 def _score_genes(
-    x: np.ndarray, sets: list[np.ndarray], *, ctrl_size: int = 50, n_bins: int = 25, random_state: int = 0
+    x: np.ndarray,
+    sets: list[np.ndarray],
+    *,
+    ctrl_size: int = 50,
+    n_bins: int = 25,
+    random_state: int = 0,
+    **_: Any,
 ) -> np.ndarray:
     """scanpy.tl.score_genes (mean of the set minus mean of expression-matched control genes), called through
     scanpy on an AnnData of the usable rows. scanpy seeds numpy's global RNG; its state is restored after."""
@@ -211,72 +222,55 @@ def _score_genes(
 GSVA_CDF_MAX, GSVA_CDF_RESOLUTION = 10.0, 10000
 
 
-_GAUSS_KERNEL = None
+# |y - y'| <= 6 ulp(y) < 2e-11 for y = |d / bw| / 10 * 10000 (GSVA's expression, three roundings) and
+# y' = |d| * (1000 / bw) (two roundings) up to y = 20,000: int(y') = int(y) unless y' is this close to an integer
+GSVA_INDEX_MARGIN = 1e-9
 
 
-def _gauss_kernel():
-    """numba-compiled GSVA Gaussian kernel (the C loop of GSVA's matrix_density_R, parallel over genes)."""
-    global _GAUSS_KERNEL
-    if _GAUSS_KERNEL is None:
-        from numba import njit, prange
+def _numba_threads(threads: int | None) -> int:
+    """numba's thread count for the next parallel call: ``threads`` (None: every core), at most numba's pool."""
+    from numba import config, set_num_threads
 
-        @njit(parallel=True, cache=False, fastmath=False)
-        def kernel(x, sd, table):  # pragma: no cover - compiled
-            g, n = x.shape
-            out = np.empty((g, n))
-            for i in prange(g):
-                bw = sd[i] / 4.0
-                acc = np.full(n, table[0])  # the k == j term: Phi(0) = 0.5
-                for j in range(n):
-                    for k in range(j + 1, n):
-                        # each pair once: the table kernel is antisymmetric, T(-v) = 1 - T(v) exactly
-                        v = (x[i, j] - x[i, k]) / bw
-                        if v < -GSVA_CDF_MAX:
-                            c = 0.0
-                        elif v > GSVA_CDF_MAX:
-                            c = 1.0
-                        else:
-                            t = table[int(abs(v) / GSVA_CDF_MAX * GSVA_CDF_RESOLUTION)]
-                            c = 1.0 - t if v < 0 else t
-                        acc[j] += c
-                        acc[k] += 1.0 - c
-                for j in range(n):
-                    f = acc[j] / n
-                    out[i, j] = -np.log((1.0 - f) / f)
-            return out
-
-        _GAUSS_KERNEL = kernel
-    return _GAUSS_KERNEL
+    n = min(resolve_threads(threads), config.NUMBA_NUM_THREADS)
+    set_num_threads(n)
+    return n
 
 
-def gsva_density(x: np.ndarray, kcdf: str) -> np.ndarray:
+def gsva_density(x: np.ndarray, kcdf: str, *, threads: int | None = 1) -> np.ndarray:
     """GSVA's per-gene kernel estimate of each sample's CDF position, as logit (genes x samples).
 
     gaussian: mean_k Phi((x_ij - x_ik) / h_i), bandwidth h_i = sd(x_i) / 4, with Phi read from GSVA's table
     (|v| <= 10 in steps of 0.001, index truncated; it differs from Phi by < 4e-4) so the numbers are GSVA's;
-    compiled with numba, parallel over genes. poisson: mean_k P(Pois(x_ik + 0.5) <= x_ij), numpy, chunked
+    compiled with numba, parallel over genes (:mod:`seedsig.scoring.gsva_kernel`: GSVA's numbers bit for bit).
+    poisson: mean_k P(Pois(x_ik + 0.5) <= x_ij), numpy, chunked
     over genes. none: the empirical CDF."""
     from scipy.special import pdtr
 
     g, n = x.shape
     out = np.empty((g, n))
     if kcdf == "none":
-        f = rank_columns(x.T, "max").T / n  # ecdf(x)(x)
+        f = rank_columns(x.T, "max", threads=threads).T / n  # ecdf(x)(x)
         with np.errstate(divide="ignore"):
             return np.log(f / (1.0 - f))
     sd = x.std(axis=1, ddof=1)
     if kcdf == "gaussian":
         from scipy.special import ndtr as _ndtr
 
+        from seedsig.scoring.gsva_kernel import gaussian_density  # compiled with numba (imported on first use)
+
         table = _ndtr(np.arange(GSVA_CDF_RESOLUTION + 1) * GSVA_CDF_MAX / GSVA_CDF_RESOLUTION)
+        _numba_threads(threads)
         with np.errstate(divide="ignore"):
-            return _gauss_kernel()(np.ascontiguousarray(x, dtype=np.float64), sd, table)
-    step = max(1, int(4e6 // max(n * n, 1)))
-    for a in range(0, g, step):
-        xa = x[a : a + step]
+            x = np.ascontiguousarray(x, dtype=np.float64)
+            return gaussian_density(x, sd, table, GSVA_CDF_RESOLUTION, GSVA_CDF_MAX, GSVA_INDEX_MARGIN)
+
+    def poisson(a: int, b: int) -> None:  # scipy's ufuncs release the GIL: chunks of genes on the threads
+        xa = x[a:b]
         f = pdtr(xa[:, :, None], xa[:, None, :] + 0.5).mean(axis=2)
         with np.errstate(divide="ignore"):
-            out[a : a + step] = np.log(f / (1.0 - f))
+            out[a:b] = np.log(f / (1.0 - f))
+
+    map_chunks(poisson, chunk_bounds(g, int(4e6 // max(n * n, 1))), threads)
     return out
 
 
@@ -288,6 +282,7 @@ def _gsva(
     max_diff: bool = True,
     abs_ranking: bool = False,
     tau: float = 1.0,
+    threads: int | None = 1,
 ) -> np.ndarray:
     """GSVA (Hanzelmann et al. 2013) as in GSVA 1.46: kernel CDF per gene, genes ordered per sample by
     decreasing density, rank scores |n - p + 1 - n/2| as walk weights (tau), and the KS-like random walk's
@@ -295,13 +290,11 @@ def _gsva(
     The walk is evaluated only at the set genes' positions (its extremes lie there), vectorized over samples."""
     if kcdf == "auto":
         kcdf = "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
-    dens = gsva_density(x, kcdf)
+    dens = gsva_density(x, kcdf, threads=threads)
     g, n = dens.shape
     # as R's order(decreasing=TRUE): tied densities keep row order. Exact ties across genes occur with few
     # samples (GSVA's tabulated kernel); the pipeline's rows are sorted by symbol, so its scores are deterministic.
-    order = np.argsort(-dens, axis=0, kind="stable")
-    pos = np.empty_like(order)
-    pos[order, np.arange(n)[None, :]] = np.arange(g)[:, None]  # 0-based position of each gene
+    pos = np.ascontiguousarray(sort_positions(-dens.T, threads=threads).T)  # 0-based position of each gene
     rank_score = np.abs((g - pos).astype(float) - g / 2.0)  # abs(seq(n, 1) - n/2) at each gene's position
     out = np.empty((len(sets), n))
     for i, idx in enumerate(sets):
@@ -408,9 +401,15 @@ def _row_positions(matrix: pd.DataFrame, row_symbols: Sequence[str] | None, usab
     pos = np.flatnonzero(usable)
     if pos.size == 0:
         return {}
-    values = matrix.to_numpy()
-    step = max(1, USABLE_CHUNK_ELEMENTS // max(values.shape[1], 1))  # chunks of rows: no copy of the matrix
-    means = np.concatenate([np.nanmean(values[pos[a : a + step]], axis=1) for a in range(0, pos.size, step)])
+    # the mean decides only between rows of one symbol: computed for those rows alone
+    shared = pd.Index(symbols[pos]).duplicated(keep=False)
+    means = np.zeros(pos.size)
+    if shared.any():
+        values, rows = matrix.to_numpy(), pos[shared]
+        step = max(1, USABLE_CHUNK_ELEMENTS // max(values.shape[1], 1))  # chunks of rows: no copy of the matrix
+        means[shared] = np.concatenate(
+            [np.nanmean(values[rows[a : a + step]], axis=1) for a in range(0, rows.size, step)]
+        )
     keep = pos[representative_rows(symbols[pos], labels[pos], means)]
     return {str(symbols[i]): int(i) for i in keep}
 
@@ -470,14 +469,22 @@ def _coverage(
 
 
 def usable_matrix(
-    matrix: pd.DataFrame, row_symbols: Sequence[str] | None, drop_constant: bool
+    matrix: pd.DataFrame, row_symbols: Sequence[str] | None, drop_constant: bool, *, order: str = "C"
 ) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
     """The usable rows (finite; non-constant if asked) in a canonical order (sorted by row label, so no result
     depends on the input row order, ties in GSVA's density included), the row of each symbol in it (one row
-    per symbol: highest mean), and their labels. No row is dropped or merged otherwise."""
+    per symbol: highest mean), and their labels. No row is dropped or merged otherwise. ``order``: the memory
+    layout of the rows returned, "C" (genes contiguous: the layout the methods that reduce over samples were
+    written for) or "F" (samples contiguous: what ranking wants; a data frame's values already are)."""
     values = matrix.to_numpy(dtype=np.float64)
     upos, rows, labels = usable_rows(matrix, row_symbols, drop_constant)
-    return values[upos], rows, labels
+    if order == "C":
+        x = values[upos]
+    elif upos.size == values.shape[0] and values.flags.f_contiguous and (upos == np.arange(upos.size)).all():
+        x = values  # every row usable and already in label order (the pipeline's matrices): no copy
+    else:
+        x = np.take(values.T, upos, axis=1).T  # take gives samples x genes in C order
+    return x, rows, labels
 
 
 def usable_rows(
@@ -530,6 +537,50 @@ def coverage_of(
     return pd.DataFrame(out, columns=list(COVERAGE_COLUMNS))
 
 
+def _singscore_chunk(x: np.ndarray, sets: list[np.ndarray], plan, centered: bool) -> tuple[np.ndarray, np.ndarray]:
+    """singscore scores and dispersions (signatures of ``plan`` x samples) of a chunk of samples."""
+    up_ranks = rank_columns(x, "min")
+    down_ranks = rank_columns(-x, "min")
+    out, disp = np.empty((len(plan), x.shape[1])), np.empty((len(plan), x.shape[1]))
+    for row, (_, u, d) in enumerate(plan):
+        sc, dp = _singscore_one(up_ranks, sets[u], centered)
+        if d >= 0:
+            sc_d, dp_d = _singscore_one(down_ranks, sets[d], centered)
+            sc, dp = sc + sc_d, dp + dp_d
+        out[row], disp[row] = sc, dp
+    return out, disp
+
+
+def _scored(
+    method: str, x: np.ndarray, sets: list[np.ndarray], plan, p: dict, n_signatures: int, threads: int | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(scores, singscore dispersions or None), signatures x samples (NA where not scored). The rank-based
+    single-sample methods run per chunk of samples on the threads (:data:`CHUNK_ELEMENTS`: the ranks of the whole
+    matrix are never held at once); the others on the whole matrix (gsva's kernel on the threads)."""
+    out = np.full((n_signatures, x.shape[1]), np.nan)
+    disp = np.full_like(out, np.nan) if method == "singscore" else None
+    if not sets:
+        return out, disp
+    rows = [i for i, _, _ in plan]
+    if method in ("ssgsea", "singscore"):
+        bounds = chunk_bounds(x.shape[1], CHUNK_ELEMENTS // max(x.shape[0], 1))
+        if method == "singscore":
+            parts = map_chunks(lambda a, b: _singscore_chunk(x[:, a:b], sets, plan, p["centered"]), bounds, threads)
+            out[rows] = np.hstack([sc for sc, _ in parts])
+            disp[rows] = np.hstack([dp for _, dp in parts])
+            return out, disp
+        es = np.hstack(map_chunks(lambda a, b: _ssgsea(x[:, a:b], sets, **p), bounds, threads))
+    else:
+        es = SCORING_METHODS[method].func(x, sets, **p, threads=threads)
+    for i, u, d in plan:
+        out[i] = es[u] - (es[d] if d >= 0 else 0.0)
+    if method == "ssgsea" and p.get("normalize"):
+        rng = np.nanmax(out[rows]) - np.nanmin(out[rows])
+        if rng > 0:
+            out /= rng
+    return out, disp
+
+
 # ---------------------------------------------------------------------------------------------- score
 def score(
     matrix: pd.DataFrame,
@@ -540,8 +591,10 @@ def score(
     min_genes: int = SCORING_DEFAULTS["min_genes"],
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
+    threads: int | None = 1,
 ) -> ScoreResult:
-    """Score every signature in every sample of a genes x samples log-expression matrix."""
+    """Score every signature in every sample of a genes x samples log-expression matrix, on ``threads`` threads
+    (None: every core; the scores do not depend on it)."""
     if method not in SCORING_METHODS:
         raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
     spec = SCORING_METHODS[method]
@@ -561,7 +614,10 @@ def score(
         drop_constant=spec.drops_constant_genes,
     )
     # Rank-based methods rank over every usable row of the matrix as given (no row dropped or merged).
-    x, rows, _ = usable_matrix(matrix, row_symbols, spec.drops_constant_genes)
+    # ranks are exact whatever the layout: the rank-based methods take the rows with samples contiguous (no copy
+    # across the layout); the others as they were written (their sums over samples keep their rounding)
+    order = "F" if method in ("ssgsea", "singscore") else "C"
+    x, rows, _ = usable_matrix(matrix, row_symbols, spec.drops_constant_genes, order=order)
     sets: list[np.ndarray] = []
     plan: list[tuple[int, int, int]] = []  # (signature index, up set index, down set index or -1)
     for i, (sig, ok) in enumerate(zip(signatures, cov["scored"])):
@@ -574,30 +630,7 @@ def score(
         if down.size:
             sets.append(down)
             plan[-1] = (i, plan[-1][1], len(sets) - 1)
-    out = np.full((len(signatures), x.shape[1]), np.nan)
-    # Rank-based single-sample methods run per chunk of samples: the ranks of the whole matrix are never
-    # held at once (memory stays bounded for 20,000 genes x 10,000 samples).
-    step = max(1, CHUNK_ELEMENTS // max(x.shape[0], 1)) if method in ("ssgsea", "singscore") else max(x.shape[1], 1)
-    disp = np.full_like(out, np.nan) if method == "singscore" else None
-    if sets and method == "singscore":
-        for a in range(0, x.shape[1], step):
-            up_ranks = rank_columns(x[:, a : a + step], "min")
-            down_ranks = rank_columns(-x[:, a : a + step], "min")
-            for i, u, d in plan:
-                sc, dp = _singscore_one(up_ranks, sets[u], p["centered"])
-                if d >= 0:
-                    sc_d, dp_d = _singscore_one(down_ranks, sets[d], p["centered"])
-                    sc, dp = sc + sc_d, dp + dp_d
-                out[i, a : a + step], disp[i, a : a + step] = sc, dp
-    elif sets:
-        es = np.hstack([spec.func(x[:, a : a + step], sets, **p) for a in range(0, x.shape[1], step)])
-        for i, u, d in plan:
-            out[i] = es[u] - (es[d] if d >= 0 else 0.0)
-        if method == "ssgsea" and p.get("normalize"):
-            scored = out[[i for i, _, _ in plan]]
-            rng = np.nanmax(scored) - np.nanmin(scored)
-            if rng > 0:
-                out /= rng
+    out, disp = _scored(method, x, sets, plan, p, len(signatures), threads)
     index = pd.Index(matrix.columns.astype(str), name="sample")
     scores = pd.DataFrame(out.T, index=index, columns=[s.name for s in signatures])
     dispersion = None if disp is None else pd.DataFrame(disp.T, index=index, columns=scores.columns)

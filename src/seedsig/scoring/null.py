@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
-from seedsig.core.parallel import check_threads, split, thread_map
 from seedsig.core.stats import rank_columns
+from seedsig.core.threads import check_threads, split, thread_map
 from seedsig.scoring.methods import SCORING_METHODS, _ssgsea_es, score, standardize, usable_rows
 from seedsig.scoring.signatures import Signature
 

@@ -15,6 +15,7 @@ from seedsig.core.progress import Timer
 from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.core.tables import write_table, write_table_blocks
+from seedsig.core.threads import resolve_threads
 from seedsig.ingest.cells import open_cells
 from seedsig.ingest.ids import representative_rows, resolve_ids
 from seedsig.ingest.single_cell import CHUNK_CELLS, counts_key, gene_totals
@@ -129,13 +130,14 @@ def score_cohort(
     min_genes: int = SCORING_DEFAULTS["min_genes"],
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
+    threads: int | None = 1,
 ) -> None:
-
+    """scores/{method}.tsv of one cohort (+ its sidecar), scored on ``threads`` threads (the rule's)."""
     timer = Timer()
     expr, adata = expression_frame(h5ad, layers=False)  # the normalized values only (the raw counts are not read)
     sigs = load_signatures(signature_files)
     with timer("score"):
-        res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params)
+        res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params, threads=threads)
     table = res.scores.copy()
     table.index.name = "sample"
     write_table(table.reset_index(), out_tsv)
@@ -150,13 +152,14 @@ def score_cohort(
         ),
     )
     log.info(
-        "score %s with %s: %d samples x %d signatures (%d not scored) in %s",
+        "score %s with %s: %d samples x %d signatures (%d not scored) in %s on %d thread(s)",
         adata.uns.get("cohort", ""),
         method,
         table.shape[0],
         table.shape[1],
         int((~res.coverage["scored"]).sum()),
         timer.fmt("score"),
+        resolve_threads(threads),
     )
 
 
