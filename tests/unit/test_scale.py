@@ -123,7 +123,8 @@ def _peak_mb(fn) -> float:
 def test_normalize_makes_no_temporary_of_the_matrix_size(monkeypatch):
     """TMM log-CPM of a 4,000 x 500 count matrix (16 MB as float64): the checks, filterByExpr, the factors and
     log-CPM allocate the output and chunk-sized temporaries only (the whole-matrix code held ~10 matrices)."""
-    monkeypatch.setattr(chunks, "CHUNK_ELEMENTS", 100_000)
+    # chunks of 50,000 values (12 samples): TMM's ~20 temporaries per chunk, on 2 threads, stay far below a matrix
+    monkeypatch.setattr(chunks, "CHUNK_ELEMENTS", 50_000)
     monkeypatch.setattr(checks, "CHECK_CHUNK_ELEMENTS", 100_000)
     rng = np.random.default_rng(1)
     counts = rng.negative_binomial(3, 0.02, size=(4000, 500)).astype(np.float64)
