@@ -6,9 +6,12 @@ import sys
 from importlib import metadata
 from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 from conftest import REPO, git_head
 
 from seedsig.core import provenance as sio
+from seedsig.core.tables import write_table, write_table_blocks
 
 
 # ------------------------------------------------------------------------------------------------ fast unit tests
@@ -46,3 +49,23 @@ def test_git_state_outside_a_checkout_or_without_git(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no git on PATH: empty, no error
     assert sio.git_state(str(REPO)) == ("", None)
     sio.git_state.cache_clear()
+
+
+def test_gzip_tables_are_the_same_bytes_in_two_runs(tmp_path):
+    """A .tsv.gz is written through a temporary file: gzip's header must not carry that (random) name, nor a time.
+    Both writers, the fast path and to_csv's (an object column of mixed types), in two directories."""
+    fast = pd.DataFrame({"gene": ["A", "B"], "x": [1.5, np.nan]})
+    mixed = pd.DataFrame({"gene": ["A", "B"], "x": [1.5, "text"]})
+    blobs = []
+    for run in ("a", "b"):
+        d = tmp_path / run
+        write_table(fast, d / "fast.tsv.gz")
+        write_table(mixed, d / "mixed.tsv.gz")
+        write_table_blocks(["gene", "x"], [fast, fast], d / "blocks.tsv.gz")
+        blobs.append([(d / n).read_bytes() for n in ("fast.tsv.gz", "mixed.tsv.gz", "blocks.tsv.gz")])
+    assert blobs[0] == blobs[1]
+    for blob in blobs[0]:
+        assert blob[3] & 0x08 == 0, "no FNAME field in the gzip header"
+        assert blob[4:8] == b"\0\0\0\0", "mtime 0"
+    back = pd.read_csv(tmp_path / "a" / "mixed.tsv.gz", sep="\t", dtype=str)
+    assert back.to_dict("list") == {"gene": ["A", "B"], "x": ["1.5", "text"]}

@@ -14,7 +14,7 @@ import tempfile
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -462,7 +462,7 @@ def write_table_blocks(
     n = 0
     with atomic_path(path) as tmp:
         gz = str(path).endswith(".gz")
-        with gzip.GzipFile(tmp, "wb", compresslevel=1, mtime=0) if gz else open(tmp, "wb") as raw:
+        with binary_output(tmp, gz, compresslevel=1) as raw:
             fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             pd.DataFrame(columns=list(header)).to_csv(fh, sep="\t", index=False)
             for block in blocks:
@@ -475,6 +475,18 @@ def write_table_blocks(
             fh.flush()
             fh.detach()
     return n
+
+
+@contextmanager
+def binary_output(path: Path, gz: bool, compresslevel: int = 9) -> Iterator[BinaryIO]:
+    """``path`` opened for binary writing, through gzip when ``gz``: with mtime 0 and no file name in the gzip
+    header (the temporary's name would be there otherwise), so that two identical runs write identical bytes."""
+    with open(path, "wb") as fh:
+        if not gz:
+            yield fh
+            return
+        with gzip.GzipFile(fileobj=fh, mode="wb", compresslevel=compresslevel, mtime=0, filename="") as z:
+            yield z
 
 
 @contextmanager
@@ -582,17 +594,9 @@ def write_table(
     gz = str(path).endswith(".gz")
     text = None if index else _fast_text(df, "\t", float_format, "NA")
     with atomic_path(path) as tmp:
-        if text is None:
-            df.to_csv(
-                tmp,
-                sep="\t",
-                index=index,
-                na_rep="NA",
-                float_format=float_format,
-                compression={"method": "gzip", "mtime": 0} if gz else None,
-            )
-            return
-        raw = gzip.GzipFile(tmp, "wb", mtime=0) if gz else open(tmp, "wb")
-        with raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh:
+        with binary_output(tmp, gz) as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as fh:
+            if text is None:
+                df.to_csv(fh, sep="\t", index=index, na_rep="NA", float_format=float_format)
+                return
             for piece in text:
                 fh.write(piece)
