@@ -386,3 +386,38 @@ def top_variance_gene(block: pd.DataFrame) -> str:
         return ""
     i = int(np.argmax(np.round(var / var.max(), 12)))  # ties within rounding (z-score methods): the first gene
     return f"{names[i]}:{var[i] / total:.3f}"
+
+
+# ------------------------------------------------------------------------------------------- groups
+def sub_signature_groups(main: Signature, signatures: Sequence[Signature]) -> dict[str, list[str]]:
+    """The gene groups of ``main`` given by the signatures whose genes all belong to it (e.g. SS_attraction =
+    IL6, CXCL8 and SS_infiltration = FSCN1, MMP1 of SS): name -> genes, in the order of ``signatures``; the
+    grouping lives in the signature files, not in code."""
+    genes = set(main.genes)
+    return {
+        s.name: list(s.genes)
+        for s in signatures
+        if s.name != main.name and s.genes and set(s.genes) <= genes and set(s.genes) != genes
+    }
+
+
+def group_shares(table: pd.DataFrame, signature: str, groups: dict[str, list[str]]) -> pd.DataFrame:
+    """Per sample (rows, in the table's order), the share of ``signature``'s score carried by each gene group:
+    sum over the group's genes of |contribution| / sum over every gene of |contribution| (absolute values: the
+    leave-one-out contributions of ssgsea and gsva may have either sign and need not sum to the score); genes in
+    no group form ``other``. NA when every contribution of the sample is 0."""
+    rows = table[(table["signature"].astype(str) == signature) & ~table["gene"].astype(str).str.startswith("(")]
+    mag = rows.assign(a=rows["contribution"].astype(float).abs()).pivot_table(
+        index="sample", columns="gene", values="a", sort=False
+    )
+    total = mag.sum(axis=1)
+    out = pd.DataFrame(index=mag.index)
+    grouped: set[str] = set()
+    for name, genes in groups.items():
+        present = [g for g in genes if g in mag.columns and g not in grouped]
+        grouped.update(present)
+        out[name] = mag[present].sum(axis=1) / total if present else 0.0
+    rest = [g for g in mag.columns if g not in grouped]
+    if rest:
+        out["other"] = mag[rest].sum(axis=1) / total
+    return out.where(total > 0)
