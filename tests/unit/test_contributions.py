@@ -183,3 +183,38 @@ def test_top_variance_gene():
     assert top_variance_gene(block[block["sample"] == "a"]) == ""
     tie = block.assign(contribution=[1.0, 1.0, 0, 2.0, 2.0, 0, 3.0, 3.0, 0])
     assert top_variance_gene(tie) == "G1:0.500"
+
+
+def test_config_bound_of_the_table():
+    from seedsig.config import contribution_signatures
+
+    config = {"signatures": {"focal": ["SS", "SS_attraction"]}, "contributions": {"signatures": "focal"}}
+    assert contribution_signatures(config) == ["SS", "SS_attraction"]
+    assert contribution_signatures({**config, "contributions": {"signatures": "all"}}) is None
+    assert contribution_signatures({**config, "contributions": {"signatures": ["LMS"]}}) == ["LMS"]
+    assert contribution_signatures({"signatures": {"focal": ["SS"]}}) == ["SS"]  # the schema's default: focal
+
+
+def test_cli_and_api_write_the_same_table(tmp_path, matrix):
+    import seedsig
+    from seedsig.cli import main
+
+    genes = ["IL6", "CXCL8", "FSCN1", "MMP1", "ID1", "TNC", "PTGS2", "HBEGF", "IL11", "ESR1", "GAPDH", "ACTB"]
+    genes += [f"RPL{i}" for i in range(3, 40)]
+    expr = pd.DataFrame(matrix.to_numpy()[: len(genes)], index=pd.Index(genes, name="gene"), columns=matrix.columns)
+    expr.to_csv(tmp_path / "m.tsv", sep="\t")
+    sig = tmp_path / "s.gmt"
+    sig.write_text("SS\tna\tIL6\tCXCL8\tMMP1\tFSCN1\nX_UP\tna\tID1\tTNC\nX_DN\tna\tPTGS2\tESR1\tACTB\n")
+    out, con = tmp_path / "scores.tsv", tmp_path / "contrib.tsv"
+    argv = ["score", "--expr", str(tmp_path / "m.tsv"), "--signatures", str(sig), "--method", "singscore"]
+    assert main([*argv, "--out", str(out), "--contributions", str(con), "--threads", "1"]) == 0
+    got = pd.read_csv(con, sep="\t")
+    assert list(got.columns) == list(CONTRIBUTION_COLUMNS)
+    scores = pd.read_csv(out, sep="\t", index_col=0)
+    sums = got.groupby(["sample", "signature"])["contribution"].sum().unstack()
+    np.testing.assert_allclose(sums.loc[scores.index, scores.columns], scores, atol=1e-10)
+    assert (tmp_path / "contrib.json").is_file()
+    api = seedsig.contributions(expr, str(sig), "singscore", threads=1)
+    assert api.attrs["seedsig"]["kind"] == "exact"
+    np.testing.assert_allclose(api["contribution"].to_numpy(), got["contribution"].to_numpy(), atol=1e-11)
+    assert api["gene"].tolist() == got["gene"].tolist()
