@@ -238,7 +238,7 @@ def contribution_share_figure(shares: pd.DataFrame, groups: dict, signature: str
     group's share), with the median share of each group in the legend."""
     data = shares.dropna()
     data = data.iloc[np.lexsort((np.arange(len(data)), -data.iloc[:, 0].to_numpy()))]
-    fig = new_figure(WIDTH, 2.4)
+    fig = new_figure(WIDTH, 2.9)
     ax = fig.add_subplot()
     x = np.arange(1, len(data) + 1)
     labels = [
@@ -251,6 +251,6 @@ def contribution_share_figure(shares: pd.DataFrame, groups: dict, signature: str
     ax.set_ylim(0, 1)
     ax.set_xlabel("samples (sorted by the first group's share)")
     ax.set_ylabel(f"share of |{method} contribution|")
-    ax.legend(frameon=False, fontsize=5.5, loc="lower left")
-    fig.suptitle(f"{cohort}: which genes carry {signature} ({method}, n = {len(data)})")
+    ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.25))
+    fig.suptitle(f"{cohort}: genes carrying {signature} ({method}, n = {len(data)})")
     return fig
