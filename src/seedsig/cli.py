@@ -214,10 +214,36 @@ def _cmd_score(args: argparse.Namespace) -> None:
         args.out,
         provenance(res.provenance(), inputs=[args.expr, *args.signatures], coverage=res.coverage.to_dict("records")),
     )
+    if args.contributions:
+        _write_contributions(args, expr, sigs, symbols, params)
     not_scored = res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]]
     for rec in not_scored.itertuples(index=False):
         print(f"seedsig: note: {rec.signature} not scored: {rec.reason}", file=sys.stderr)
     print(f"wrote {args.out} ({table.shape[0]} samples x {table.shape[1]} signatures, {args.method})")
+
+
+def _write_contributions(args: argparse.Namespace, expr, sigs, symbols: list, params: dict) -> None:
+    """``seedsig score --contributions OUT``: the per-gene contributions (the pipeline's contributions table)."""
+    from seedsig.core.provenance import provenance, write_sidecar
+    from seedsig.core.tables import write_table_blocks
+    from seedsig.scoring.contributions import CONTRIBUTION_COLUMNS, contribution_blocks
+
+    blocks, _, p, kind = contribution_blocks(
+        expr,
+        sigs,
+        args.method,
+        row_symbols=symbols,
+        min_genes=args.min_genes,
+        min_fraction=args.min_fraction,
+        params=params,
+        threads=args.threads,
+    )
+    n = write_table_blocks(CONTRIBUTION_COLUMNS, blocks, args.contributions, float_format="%.12g")
+    write_sidecar(
+        args.contributions,
+        provenance({"method": args.method, "parameters": p, "kind": kind}, inputs=[args.expr, *args.signatures]),
+    )
+    print(f"wrote {args.contributions} ({n} rows: sample x signature x gene, {kind})")
 
 
 def _cmd_download(args: argparse.Namespace) -> None:
@@ -306,6 +332,9 @@ def _io_paths(args: argparse.Namespace) -> tuple[list[tuple[str, str]], list[tup
         return outs, [("--input", args.input), *([("--gene-lengths", args.gene_lengths)] if args.gene_lengths else [])]
     if args.command == "score":
         outs = [("--out", args.out), ("--out (its sidecar)", str(sidecar_path(args.out)))]
+        if args.contributions:
+            outs += [("--contributions", args.contributions)]
+            outs += [("--contributions (its sidecar)", str(sidecar_path(args.contributions)))]
         ins = [("--expr", args.expr), *(("--signatures", f) for f in args.signatures)]
         return outs, ins + ([("--platform-annotation", args.platform_annotation)] if args.platform_annotation else [])
     if args.command == "simulate":
@@ -472,6 +501,12 @@ def _add_score(sub) -> None:
     seed = d["score_genes"]["random_state"]
     c.add_argument(
         "--seed", type=int, default=seed, help=f"random_state of score_genes' control genes (default {seed})"
+    )
+    c.add_argument(
+        "--contributions",
+        default=None,
+        metavar="OUT",
+        help="also write each gene's contribution to each score (sample, signature, gene, contribution, direction)",
     )
     _add_threads(c, "reading the matrix, ranking and scoring (the scores do not depend on it)")
     c.set_defaults(func=_cmd_score, _parser=c)

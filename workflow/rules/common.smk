@@ -57,6 +57,7 @@ COHORTS = list(SHEET.index)
 RUN_METHODS = list(config["scoring"]["methods"])
 FOCAL = list(config["signatures"]["focal"])
 TARGETS = sconf.target_signatures(config, SIGNATURE_NAMES)
+CONTRIBUTION_SIGNATURES = sconf.contribution_signatures(config)  # None: every signature
 COHORT_SETTINGS = {
     c: sconf.cohort_settings(config, c, dict(SHEET.loc[c])) for c in COHORTS
 }
@@ -162,6 +163,7 @@ def cohort_outputs(cohort):
         )
     ]
     tables += [cohort_file("scores", cohort, m) for m in RUN_METHODS]
+    tables += [cohort_file("contributions", cohort, m) for m in RUN_METHODS]
     if cohort in SINGLE_CELL:
         tables += [cohort_file("cell_scores", cohort, m) for m in RUN_METHODS]
     return [

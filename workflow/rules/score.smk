@@ -32,6 +32,9 @@ rule coverage:
     params:
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],
+        # signature_qc.tsv's top_variance_gene: contributions under the report's summary method
+        qc_method=FIGURE_PLAN["primary"],
+        qc_params=dict(config["scoring"].get(FIGURE_PLAN["primary"], {})),
     script:
         "../scripts/rule_coverage.py"
 
@@ -64,6 +67,37 @@ rule score:
         method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
     script:
         "../scripts/rule_score.py"
+
+
+rule contributions:
+    input:
+        h5ad=cohort_file("expression"),
+        signatures=SIGNATURE_FILES,
+    output:
+        contributions=tsv_report(
+            cohort_file("contributions"),
+            "../report/contributions.rst",
+            "coverage and scores",
+            "contributions",
+            method="{method}",
+        ),
+        contributions_json=sidecar(cohort_file("contributions")),
+    log:
+        f"{RESULTS}/logs/contributions/{{cohort}}.{{method}}.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    threads: lambda wildcards, input: rule_threads(input.size_mb)
+    resources:
+        mem_mb=JOB_MEM_MB,
+        runtime=JOB_RUNTIME,
+    params:
+        min_genes=config["scoring"]["min_genes"],
+        min_fraction=config["scoring"]["min_fraction"],
+        method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
+        select=CONTRIBUTION_SIGNATURES,
+        signatures=CONTRIBUTION_SIGNATURES or "all",
+    script:
+        "../scripts/rule_contributions.py"
 
 
 rule cell_scores:

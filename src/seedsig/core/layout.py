@@ -32,6 +32,7 @@ COHORT_FILES = {
     "signature_qc": "signature_qc.tsv",
     "scores": "scores/{method}.tsv",
     "cell_scores": "cell_scores/{method}.tsv.gz",
+    "contributions": "contributions/{method}.tsv",
     "correlations": "correlations.tsv",
     "null_correlations": "null_correlations.tsv.gz",
     "prerank": "prerank.tsv",
@@ -72,6 +73,7 @@ COHORT_FIGURES = (
     "prerank",
     "km",
     "cif",
+    "contribution_share",
 )
 META_FIGURES = ("forest_r", "forest_hr")
 
@@ -118,6 +120,7 @@ def _cohort_figures(
     names.append(FigureName("expression_density", cohort))
     names += [FigureName("score_distribution", cohort, (m,)) for m in methods]
     names += [FigureName("scatter_null", cohort, (primary, main, t)) for t in targets]
+    names.append(FigureName("contribution_share", cohort, (primary, main)))
     if plan.get("prerank", True):
         names += [FigureName("prerank", cohort, (primary, main, s, d)) for s, d in prerank_sets]
     first = plan.get("primary_endpoint") or ""
@@ -146,8 +149,9 @@ def figure_names(
     (one score distribution each); ``primary``: the report's summary method, of every other figure; ``focal``:
     the focal signatures (the first one against each of ``targets``; each of them in the survival figures);
     ``prerank_sets``: (signature, direction) of each prerank set (every signature not focal, on the first focal
-    one). Kaplan-Meier curves per focal signature and endpoint, forest plots per target and focal signature (with
-    two cohorts or more)."""
+    one). Per cohort, the share of the first focal score carried by each of its sub-signatures' genes
+    (``contribution_share``). Kaplan-Meier curves per focal signature and endpoint, forest plots per target and
+    focal signature (with two cohorts or more)."""
     focal = list(focal) or ["SS"]
     names = [FigureName("summary_heatmap")]
     for cohort, plan in cohorts.items():
