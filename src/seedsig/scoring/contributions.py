@@ -368,24 +368,32 @@ def contributions(
     return ContributionResult(table=table, coverage=cov, method=method, kind=kind, params=p)
 
 
-def top_variance_gene(block: pd.DataFrame) -> str:
+def top_variance_gene(block: pd.DataFrame, scores: np.ndarray | None = None) -> str:
     """``GENE:share`` of one signature's contributions (:func:`_block`'s rows): the gene whose contribution varies
-    most across samples (variance, n - 1; ties: the first in the signature's order) and its share of the genes'
-    contribution variances, var_g / sum_h var_h (extra terms such as score_genes' control are not genes: left
-    out). '' with fewer than 2 samples or no variation."""
-    genes = block[~block["gene"].astype(str).str.startswith("(")]
-    if genes.empty:
+    most across samples (variance, n - 1; ties within 1e-12: the first in the signature's order) and its share of
+    the score's variance, cov(contribution_g, score) / var(score) (these shares add up to 1 over the terms of an
+    additive method; rounded to 3 decimals). ``scores``: the signature's score per sample in the block's sample
+    order; None: the sum of the block's terms (the score of an additive method). '' with fewer than 2 samples or a
+    score that does not vary."""
+    is_gene = ~block["gene"].astype(str).str.startswith("(").to_numpy()  # extra terms (score_genes' control)
+    if not is_gene.any():
         return ""
-    names = list(dict.fromkeys(genes["gene"]))
-    values = genes["contribution"].to_numpy(dtype=float).reshape(-1, len(names))  # samples x genes
-    if values.shape[0] < 2:
+    n_terms = int(block["sample"].eq(block["sample"].iloc[0]).sum())
+    terms = block["contribution"].to_numpy(dtype=float).reshape(-1, n_terms)  # samples x terms
+    names = block["gene"].to_numpy(dtype=object)[:n_terms]
+    genes = is_gene[:n_terms]
+    s = terms.sum(axis=1) if scores is None else np.asarray(scores, dtype=float)
+    ok = np.isfinite(s) & np.isfinite(terms[:, genes]).all(axis=1)
+    if ok.sum() < 2:
         return ""
-    var = values.var(axis=0, ddof=1)
-    total = var.sum()
-    if not np.isfinite(total) or total <= 0:
+    x, s = terms[ok][:, genes], s[ok]
+    var_s = s.var(ddof=1)
+    if not np.isfinite(var_s) or var_s <= 0:
         return ""
-    i = int(np.argmax(np.round(var / var.max(), 12)))  # ties within rounding (z-score methods): the first gene
-    return f"{names[i]}:{var[i] / total:.3f}"
+    var = x.var(axis=0, ddof=1)
+    i = int(np.argmax(np.round(var / var.max(), 12))) if var.max() > 0 else 0
+    share = float(np.dot(x[:, i] - x[:, i].mean(), s - s.mean()) / (s.size - 1) / var_s)
+    return f"{names[genes][i]}:{share:.3f}"
 
 
 # ------------------------------------------------------------------------------------------- groups

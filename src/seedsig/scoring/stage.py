@@ -230,10 +230,18 @@ def top_variance_genes(
 ) -> list[str]:
     """signature_qc.tsv's ``top_variance_gene`` of every signature ('' when not scored): ``GENE:share``
     (:func:`seedsig.scoring.contributions.top_variance_gene`) of the contributions under ``method``."""
-    blocks, _, _, _ = contribution_blocks(
+    blocks, _, _, kind = contribution_blocks(
         expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params
     )
-    found = {str(b["signature"].iloc[0]): top_variance_gene(b) for b in blocks if len(b)}
+    blocks = [b for b in blocks if len(b)]
+    scores = None
+    if kind != "exact":  # leave-one-gene-out terms do not add up to the score: the score itself
+        scores = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params).scores
+    found = {}
+    for b in blocks:
+        name = str(b["signature"].iloc[0])
+        s = None if scores is None else scores[name].reindex(pd.unique(b["sample"].astype(str))).to_numpy()
+        found[name] = top_variance_gene(b, s)
     return [found.get(s.name, "") for s in sigs]
 
 
@@ -282,8 +290,8 @@ def coverage_cohort(
                     "method": method,
                     "parameters": dict(params or {}),
                     "definition": "the gene whose contribution to the score (contributions/{method}.tsv's definition) "
-                    "has the largest variance across samples (n - 1), and its share var_g / sum_h var_h of the "
-                    "signature's genes' contribution variances; every scored signature, '' when not scored",
+                    "has the largest variance across samples (n - 1), and its share of the score's variance, "
+                    "cov(contribution_g, score) / var(score); every scored signature, '' when not scored",
                 },
                 "coherence": (
                     "genes oriented by direction (down genes negated), standardized across samples; "
