@@ -177,15 +177,15 @@ def test_top_variance_gene():
             "contribution": [0.0, 1.0, 9.0, 1.0, 1.0, -9.0, 2.0, 4.0, 0.0],
         }
     )
-    # var G1 = 1, var G2 = 3: G2 (the control term is not a gene); the score (the sum of the terms) is 10, -7, 6:
-    # cov(G2, score) = ((-1)(7) + (-1)(-10) + (2)(3)) / 2 = 4.5, var(score) = (49 + 100 + 9) / 2 = 79 -> 0.057
-    assert top_variance_gene(block) == "G2:0.057"
-    # the score given (a leave-one-gene-out method's): cov(G2, s) = (1 + 0 + 2) / 2 = 1.5, var(s) = 1
-    assert top_variance_gene(block, np.array([0.0, 1.0, 2.0])) == "G2:1.500"
+    # var G1 = 1, var G2 = 3: G2 (the control term is not a gene); the score (the sum of the terms) is 10, -7, 6,
+    # var(score) = (49 + 100 + 9) / 2 = 79 -> 3 / 79 = 0.038
+    assert top_variance_gene(block) == "G2:0.038"
+    # the score given (a leave-one-gene-out method's): var(s) = 1 -> 3.000
+    assert top_variance_gene(block, np.array([0.0, 1.0, 2.0])) == "G2:3.000"
     assert top_variance_gene(block, np.array([1.0, 1.0, 1.0])) == ""  # a score that does not vary
     assert top_variance_gene(block[block["sample"] == "a"]) == ""
     tie = block.assign(contribution=[1.0, 1.0, 0, 2.0, 2.0, 0, 3.0, 3.0, 0])
-    assert top_variance_gene(tie) == "G1:0.500"
+    assert top_variance_gene(tie) == "G1:0.250"  # var 1 each, score 2, 4, 6: var 4
 
 
 def test_config_bound_of_the_table():

@@ -371,10 +371,10 @@ def contributions(
 def top_variance_gene(block: pd.DataFrame, scores: np.ndarray | None = None) -> str:
     """``GENE:share`` of one signature's contributions (:func:`_block`'s rows): the gene whose contribution varies
     most across samples (variance, n - 1; ties within 1e-12: the first in the signature's order) and its share of
-    the score's variance, cov(contribution_g, score) / var(score) (these shares add up to 1 over the terms of an
-    additive method; rounded to 3 decimals). ``scores``: the signature's score per sample in the block's sample
-    order; None: the sum of the block's terms (the score of an additive method). '' with fewer than 2 samples or a
-    score that does not vary."""
+    the score's variance, var(contribution_g) / var(score) (rounded to 3 decimals; near 1: the gene alone moves
+    the score; the genes' shares add up to more than 1 when genes move together, less when they offset). ``scores``: the
+    signature's score per sample in the block's sample order; None: the sum of the block's terms (the score of an
+    additive method). '' with fewer than 2 samples or a score that does not vary."""
     is_gene = ~block["gene"].astype(str).str.startswith("(").to_numpy()  # extra terms (score_genes' control)
     if not is_gene.any():
         return ""
@@ -392,7 +392,7 @@ def top_variance_gene(block: pd.DataFrame, scores: np.ndarray | None = None) -> 
         return ""
     var = x.var(axis=0, ddof=1)
     i = int(np.argmax(np.round(var / var.max(), 12))) if var.max() > 0 else 0
-    share = float(np.dot(x[:, i] - x[:, i].mean(), s - s.mean()) / (s.size - 1) / var_s)
+    share = float(var[i] / var_s)
     return f"{names[genes][i]}:{share:.3f}"
 
 

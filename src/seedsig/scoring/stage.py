@@ -291,7 +291,7 @@ def coverage_cohort(
                     "parameters": dict(params or {}),
                     "definition": "the gene whose contribution to the score (contributions/{method}.tsv's definition) "
                     "has the largest variance across samples (n - 1), and its share of the score's variance, "
-                    "cov(contribution_g, score) / var(score); every scored signature, '' when not scored",
+                    "var(contribution_g) / var(score); every scored signature, '' when not scored",
                 },
                 "coherence": (
                     "genes oriented by direction (down genes negated), standardized across samples; "
