@@ -63,7 +63,7 @@ from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.core.threads import chunk_bounds, map_chunks, resolve_threads
 from seedsig.ingest.ids import representative_rows
 from seedsig.scoring.rank_scores import AUCELL, UCELL
-from seedsig.scoring.signatures import Signature
+from seedsig.scoring.signatures import Signature, up_minus_down
 
 COVERAGE_COLUMNS = (
     "signature",
@@ -90,8 +90,8 @@ class MethodSpec:
     description: str
     defaults: dict = field(default_factory=dict)
     drops_constant_genes: bool = False
-    # a signature's score from its up and down sets' scores and the parameters (None: up - down)
-    combine: Callable[[np.ndarray, np.ndarray | None, dict], np.ndarray] | None = None
+    # a signature's score from its up and down sets' scores (None: no down gene) and the parameters
+    combine: Callable[[np.ndarray, np.ndarray | None, dict], np.ndarray] = up_minus_down
 
 
 @dataclass
@@ -580,7 +580,7 @@ def _scored(
         es = np.hstack(map_chunks(lambda a, b: _ssgsea(x[:, a:b], sets, **p), bounds, threads))
     else:
         es = SCORING_METHODS[method].func(x, sets, **p, threads=threads)
-    combine = SCORING_METHODS[method].combine or (lambda up, down, _: up - (0.0 if down is None else down))
+    combine = SCORING_METHODS[method].combine
     for i, u, d in plan:
         out[i] = combine(es[u], es[d] if d >= 0 else None, p)
     if method == "ssgsea" and p.get("normalize"):
