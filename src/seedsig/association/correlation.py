@@ -32,8 +32,7 @@ target signature x statistic (``spearman``, ``pearson``), columns :data:`CORRELA
     Random scores are made once per (method, focal) by :func:`seedsig.scoring.null.random_null_scores` (the one
     random-signature null, shared with the survival stage; vectorized for ssgsea, zscore, mean_z, singscore, ucell
     and aucell, one ordinary score per random signature for gsva, plage and score_genes) with a seed derived from
-    ``seed``,
-    the method and the focal name, and all B correlations with a target are one matrix operation.
+    ``seed``, the method and the focal name, and all B correlations with a target are one matrix operation.
 ``r_partial``, ``covariates``
     Partial correlation adjusting for the proliferation metagene (meta-PCNA,
     :func:`seedsig.association.measures.meta_pcna`) and the given
