@@ -121,7 +121,9 @@ class ScoreResult:
                 "the run (compare within a cohort, not across cohorts)"
             ),
             "description": spec.description,
-            "signed_signatures": "score(up genes) - score(down genes)",
+            "signed_signatures": "max(0, score(up genes) - w_neg x score(down genes))"
+            if self.method == "ucell"
+            else "score(up genes) - score(down genes)",
             "n_samples": int(self.scores.shape[0]),
             "n_genes": int(self.n_genes),
         }
