@@ -235,3 +235,12 @@ def test_cli_score_ucell_pyucell_and_api_aucell(tmp_path):
     pd.testing.assert_frame_equal(api, ref.scores, check_names=False)
     with pytest.raises(SystemExit):
         main([*argv, "--ucell-max-rank", "0"])
+
+
+def test_the_report_names_and_cites_every_scoring_method():
+    from seedsig.report.methods_text import REFERENCES, SCORING_REFS, SCORING_TEXT
+    from seedsig.scoring.methods import SCORING_METHODS
+
+    assert set(SCORING_TEXT) == set(SCORING_METHODS) == set(SCORING_REFS)
+    assert all(k in REFERENCES for refs in SCORING_REFS.values() for k in refs)
+    assert "UCell" in REFERENCES["andreatta2021"] and "AUCell" in REFERENCES["aibar2017"]
