@@ -10,9 +10,10 @@ simulated single-cell example), never to score.
   --single-cell``, seed 2010: 1,800 cells x 3,000 genes), counts normalized as the per-cell scores are (scanpy
   ``normalize_total(target_sum=1e4)`` + ``log1p``).
 * ``fixture_aucell.tsv``: ``decoupler.mt.aucell`` (n_up = ceil(0.05 x genes)) on the tie-free scoring fixture
-  (tests/golden/scoring/fixture_expr.tsv and fixture_sets.gmt; also with n_up = 75); ``gse1992_aucell.tsv`` on GSE1992 made tie-free:
-  rows sorted by label, row i lowered by 1e-6 * i / n (the values have 3 decimals, so only ties are broken, in the
-  canonical row order, which decoupler's own tie order, a fixed random permutation of the genes, would not give).
+  (tests/golden/scoring/fixture_expr.tsv and fixture_sets.gmt; also with n_up = 75); ``gse1992_aucell.tsv`` on
+  GSE1992 made tie-free: rows sorted by label, row i lowered by 1e-6 * i / n (the values have 3 decimals, so only
+  ties are broken, in the canonical row order, which decoupler's own tie order, a fixed random permutation of the
+  genes, would not give).
 
 Every table: one row per signature, one column per sample or cell (rows of the references' float32 written with 9
 significant digits)."""
