@@ -197,6 +197,10 @@ def _cmd_score(args: argparse.Namespace) -> None:
         params = {"alpha": args.alpha, "normalize": args.ssgsea_normalize}
     elif args.method == "score_genes":
         params = {"random_state": args.seed}
+    elif args.method == "ucell":
+        params = {"max_rank": args.ucell_max_rank, "w_neg": args.ucell_w_neg, "flavor": args.ucell_flavor}
+    elif args.method == "aucell":
+        params = {"max_rank_fraction": args.aucell_max_rank_fraction}
     res = score(
         expr,
         sigs,
@@ -296,6 +300,9 @@ RANGES: dict[str, list[tuple[str, str, str, Callable[[argparse.Namespace], bool]
         ("min_fraction", "--min-fraction", "scoring.min_fraction", lambda a: True),
         ("alpha", "--alpha", "scoring.ssgsea.alpha", lambda a: True),
         ("seed", "--seed", "scoring.score_genes.random_state", lambda a: True),
+        ("ucell_max_rank", "--ucell-max-rank", "scoring.ucell.max_rank", lambda a: True),
+        ("ucell_w_neg", "--ucell-w-neg", "scoring.ucell.w_neg", lambda a: True),
+        ("aucell_max_rank_fraction", "--aucell-max-rank-fraction", "scoring.aucell.max_rank_fraction", lambda a: True),
     ],
     "download": [
         ("retries", "--retries", "geo.retries", lambda a: True),
@@ -508,8 +515,30 @@ def _add_score(sub) -> None:
         metavar="OUT",
         help="also write each gene's contribution to each score (sample, signature, gene, contribution, direction)",
     )
+    _add_ucell_aucell(c, d)
     _add_threads(c, "reading the matrix, ranking and scoring (the scores do not depend on it)")
     c.set_defaults(func=_cmd_score, _parser=c)
+
+
+def _add_ucell_aucell(c, d: dict) -> None:
+    u, a = d["ucell"], d["aucell"]
+    c.add_argument(
+        "--ucell-flavor",
+        choices=schema_choices("scoring.ucell.flavor"),
+        default=u["flavor"],
+        help=f"ucell as R UCell 2.0-2.6 (r) or pyucell 0.8 (pyucell) (default {u['flavor']})",
+    )
+    mr = u["max_rank"]
+    c.add_argument("--ucell-max-rank", type=int, default=mr, help=f"UCell's maxRank (default {mr})")
+    c.add_argument(
+        "--ucell-w-neg", type=float, default=u["w_neg"], help=f"ucell weight of the down genes (default {u['w_neg']:g})"
+    )
+    c.add_argument(
+        "--aucell-max-rank-fraction",
+        type=float,
+        default=a["max_rank_fraction"],
+        help=f"AUCell's aucMaxRank as a fraction of the genes (default {a['max_rank_fraction']:g})",
+    )
 
 
 def _add_download(sub) -> None:

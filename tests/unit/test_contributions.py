@@ -221,3 +221,23 @@ def test_cli_and_api_write_the_same_table(tmp_path, matrix):
     assert api.attrs["seedsig"]["kind"] == "exact"
     np.testing.assert_allclose(api["contribution"].to_numpy(), got["contribution"].to_numpy(), atol=1e-11)
     assert api["gene"].tolist() == got["gene"].tolist()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"flavor": "r", "max_rank": 40}, {"flavor": "pyucell", "max_rank": 40}, {"flavor": "pyucell", "w_neg": 2.0, "max_rank": 100}],
+    ids=["r_maxrank40", "pyucell_maxrank40", "pyucell_wneg2"],
+)
+def test_ucell_rank_terms_sum_to_the_score_beyond_max_rank_and_where_clipped(matrix, params):
+    """UCell's terms with genes beyond maxRank (every gene of a set beyond it: score 0) and signed sets clipped at 0
+    (zeros in the matrix for pyucell's unranked values)."""
+    x = matrix.copy()
+    x.iloc[5:8, :6] = 0.0  # pyucell ranks only non-zero values
+    res = contributions(x, SIGS[:5], "ucell", params=params)
+    want = score(x, SIGS[:5], "ucell", params=params).scores
+    got = _sums(res.table).loc[want.index, want.columns]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=1e-12)
+    assert (want.to_numpy() == 0).any() and (want.to_numpy() > 0).any()  # clipped and not
+    clipped = res.table[res.table["signature"].eq("signed")].groupby("sample")["contribution"]
+    zero = want.index[want["signed"].eq(0)]
+    assert clipped.apply(lambda c: (c == 0).all()).loc[zero].all()  # a clipped sample: every term 0

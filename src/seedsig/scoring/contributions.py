@@ -21,12 +21,16 @@ Methods whose score is a sum over genes are decomposed exactly: the contribution
     loading x standardized value: with z the set's standardized genes and z = U S V' its SVD, the score is
     V[:, 0] = U[:, 0]' z / S[0], oriented as plage orients it (with its mean z-score): gene g contributes
     +-U[g, 0] z_g / S[0] (down part: negated).
+``ucell``
+    1 / k - (r_g - (k + 1) / 2) / D: the gene's rank as the flavor counts it and D = k maxRank (R UCell) or
+    k max_rank - k (k + 1) / 2 (pyucell); down genes times -w_neg; a sample whose signed score is clipped at 0 has
+    every term 0.
 ``score_genes``
     the set mean minus the mean of scanpy's control genes: each set gene contributes x_g / k, and the control part
     is one extra row per part, gene ``(control genes)`` (``(control genes, down)`` for the down part of a signed
     set): the score minus the set genes' terms, i.e. minus the control genes' mean (negated for the down part).
 
-Other methods (``ssgsea``, ``gsva``) are not sums over genes: a gene's contribution is the leave-one-gene-out
+Other methods (``ssgsea``, ``gsva``, ``aucell``) are not sums over genes: a gene's contribution is the leave-one-gene-out
 change, score(set) - score(set without the gene), each reduced set scored in the one call of the method's kernel
 that scores the full sets too (ssgsea: the samples ranked once per chunk of samples; gsva: GSVA's CDFs and the
 per-sample gene order computed once), so it equals what :func:`~seedsig.scoring.methods.score` gives for the
@@ -61,6 +65,7 @@ from seedsig.scoring.methods import (
     standardize,
     usable_matrix,
 )
+from seedsig.scoring.rank_scores import check_ucell_size, ucell_max_rank, ucell_ranks
 from seedsig.scoring.signatures import Signature
 
 CONTRIBUTION_COLUMNS = ("sample", "signature", "gene", "contribution", "direction")
@@ -166,6 +171,45 @@ def _score_genes_terms(x: np.ndarray, parts: Sequence[Parts], p: dict, threads: 
     return out
 
 
+def _ucell_terms(x: np.ndarray, parts: Sequence[Parts], p: dict, threads: int | None) -> list[Terms]:
+    """UCell's rank terms: with r the gene's rank as the flavor counts it (R: beyond maxRank -> maxRank + 1;
+    pyucell: capped at max_rank) and D = k maxRank (R) or k max_rank - k (k + 1) / 2 (pyucell), the score
+    1 - (sum r - k (k + 1) / 2) / D is the sum of the genes' 1 / k - (r - (k + 1) / 2) / D. A part scored 0 (every
+    gene beyond maxRank, R; D = 0, pyucell) has terms 0; down genes' terms are multiplied by -w_neg, and a sample
+    whose signed score is clipped at 0 (up - w_neg down < 0) has every term 0."""
+    flavor, w_neg = str(p.get("flavor", "r")), float(p.get("w_neg", 1.0))
+    mr = ucell_max_rank(x.shape[0], int(p.get("max_rank", 1500)), flavor)
+    for s in parts:
+        for idx in (s.up, s.down):
+            check_ucell_size(idx.size, mr)
+
+    def part_terms(r: np.ndarray) -> np.ndarray:
+        k = r.shape[0]
+        s_min = k * (k + 1) / 2.0
+        if flavor == "pyucell":
+            d = k * mr - s_min
+            return np.zeros(r.shape) if d == 0 else 1.0 / k - (np.minimum(r, mr) - (k + 1) / 2.0) / d
+        beyond = r > mr
+        terms = 1.0 / k - (np.where(beyond, mr + 1.0, r) - (k + 1) / 2.0) / (k * mr)
+        return np.where(beyond.all(axis=0), 0.0, terms)
+
+    def chunk(a: int, b: int) -> list[np.ndarray]:
+        r = ucell_ranks(x[:, a:b], flavor)
+        out = []
+        for s in parts:
+            up = part_terms(r[s.up])
+            if not s.down.size:
+                out.append(up)
+                continue
+            down = -w_neg * part_terms(r[s.down])
+            clipped = up.sum(axis=0) + down.sum(axis=0) < 0  # max(0, up - w_neg down) = 0
+            out.append(np.where(clipped, 0.0, np.vstack([up, down])))
+        return out
+
+    blocks = map_chunks(chunk, chunk_bounds(x.shape[1], CHUNK_ELEMENTS // max(x.shape[0], 1)), threads)
+    return [Terms(np.hstack([b[i] for b in blocks])) for i in range(len(parts))]
+
+
 # ---------------------------------------------------------------------------------- leave one out
 def _without(rows: np.ndarray, j: int) -> np.ndarray:
     return np.delete(rows, j)
@@ -220,6 +264,8 @@ CONTRIBUTIONS: dict[str, ContributionSpec] = {
     "singscore": ContributionSpec("exact", _singscore_terms),
     "plage": ContributionSpec("exact", _plage_terms),
     "score_genes": ContributionSpec("exact", _score_genes_terms),
+    "ucell": ContributionSpec("exact", _ucell_terms),
+    "aucell": ContributionSpec("leave-one-out", leave_one_out("aucell")),
 }
 
 

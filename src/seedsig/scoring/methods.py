@@ -39,6 +39,8 @@ Methods
     through scanpy, seeded with ``random_state``; numpy's global RNG state is restored afterwards.
 ``mean_z``
     the signed mean of gene z-scores: the simplest transparent score. Cohort-relative.
+``ucell``, ``aucell``
+    UCell and AUCell, rank-based and single-sample (flavors, ties, signed sets: :mod:`seedsig.scoring.rank_scores`).
 
 Rows are used in a canonical order (sorted by label), so no score depends on the input row order.
 
@@ -60,7 +62,8 @@ from seedsig.core.ranking import rank_columns, sort_positions
 from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.core.threads import chunk_bounds, map_chunks, resolve_threads
 from seedsig.ingest.ids import representative_rows
-from seedsig.scoring.signatures import Signature
+from seedsig.scoring.rank_scores import AUCELL, UCELL
+from seedsig.scoring.signatures import Signature, up_minus_down
 
 COVERAGE_COLUMNS = (
     "signature",
@@ -87,6 +90,8 @@ class MethodSpec:
     description: str
     defaults: dict = field(default_factory=dict)
     drops_constant_genes: bool = False
+    # a signature's score from its up and down sets' scores (None: no down gene) and the parameters
+    combine: Callable[[np.ndarray, np.ndarray | None, dict], np.ndarray] = up_minus_down
 
 
 @dataclass
@@ -116,7 +121,9 @@ class ScoreResult:
                 "the run (compare within a cohort, not across cohorts)"
             ),
             "description": spec.description,
-            "signed_signatures": "score(up genes) - score(down genes)",
+            "signed_signatures": "max(0, score(up genes) - w_neg x score(down genes))"
+            if self.method == "ucell"
+            else "score(up genes) - score(down genes)",
             "n_samples": int(self.scores.shape[0]),
             "n_genes": int(self.n_genes),
         }
@@ -387,7 +394,10 @@ SCORING_METHODS: dict[str, MethodSpec] = {
         defaults={},
         drops_constant_genes=True,
     ),
+    "ucell": MethodSpec("ucell", **UCELL),
+    "aucell": MethodSpec("aucell", **AUCELL),
 }
+RANK_METHODS = ("ssgsea", "singscore", "ucell", "aucell")  # ranked with each sample's values contiguous
 
 
 # ------------------------------------------------------------------------------------------- coverage
@@ -572,8 +582,9 @@ def _scored(
         es = np.hstack(map_chunks(lambda a, b: _ssgsea(x[:, a:b], sets, **p), bounds, threads))
     else:
         es = SCORING_METHODS[method].func(x, sets, **p, threads=threads)
+    combine = SCORING_METHODS[method].combine
     for i, u, d in plan:
-        out[i] = es[u] - (es[d] if d >= 0 else 0.0)
+        out[i] = combine(es[u], es[d] if d >= 0 else None, p)
     if method == "ssgsea" and p.get("normalize"):
         rng = np.nanmax(out[rows]) - np.nanmin(out[rows])
         if rng > 0:
@@ -616,7 +627,7 @@ def score(
     # Rank-based methods rank over every usable row of the matrix as given (no row dropped or merged).
     # ranks are exact whatever the layout: the rank-based methods take the rows with samples contiguous (no copy
     # across the layout); the others as they were written (their sums over samples keep their rounding)
-    order = "F" if method in ("ssgsea", "singscore") else "C"
+    order = "F" if method in RANK_METHODS else "C"
     x, rows, _ = usable_matrix(matrix, row_symbols, spec.drops_constant_genes, order=order)
     sets: list[np.ndarray] = []
     plan: list[tuple[int, int, int]] = []  # (signature index, up set index, down set index or -1)
