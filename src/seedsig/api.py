@@ -279,7 +279,7 @@ def contributions(
     inputs, checks and parameters): a long table ``sample``, ``signature``, ``gene``, ``contribution``,
     ``direction`` (the pipeline's ``contributions/{method}.tsv``; :mod:`seedsig.scoring.contributions` says how
     each method is decomposed: exact terms summing to the score for zscore, mean_z, singscore, plage and
-    score_genes, the leave-one-gene-out change for ssgsea and gsva). ``select``: only these signatures (None:
+    score_genes, the leave-one-gene-out change for ssgsea, gsva and aucell). ``select``: only these signatures (None:
     every scored one). ``.attrs["seedsig"]`` records the method, its parameters and the kind of decomposition."""
     sigs, matrix, symbols = _checked_input(data, signatures, layer, gene_id, platform_annotation)
     res = _contributions(

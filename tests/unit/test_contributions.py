@@ -225,7 +225,11 @@ def test_cli_and_api_write_the_same_table(tmp_path, matrix):
 
 @pytest.mark.parametrize(
     "params",
-    [{"flavor": "r", "max_rank": 40}, {"flavor": "pyucell", "max_rank": 40}, {"flavor": "pyucell", "w_neg": 2.0, "max_rank": 100}],
+    [
+        {"flavor": "r", "max_rank": 40},
+        {"flavor": "pyucell", "max_rank": 40},
+        {"flavor": "pyucell", "w_neg": 2.0, "max_rank": 100},
+    ],
     ids=["r_maxrank40", "pyucell_maxrank40", "pyucell_wneg2"],
 )
 def test_ucell_rank_terms_sum_to_the_score_beyond_max_rank_and_where_clipped(matrix, params):

@@ -30,10 +30,10 @@ Methods whose score is a sum over genes are decomposed exactly: the contribution
     is one extra row per part, gene ``(control genes)`` (``(control genes, down)`` for the down part of a signed
     set): the score minus the set genes' terms, i.e. minus the control genes' mean (negated for the down part).
 
-Other methods (``ssgsea``, ``gsva``, ``aucell``) are not sums over genes: a gene's contribution is the leave-one-gene-out
-change, score(set) - score(set without the gene), each reduced set scored in the one call of the method's kernel
-that scores the full sets too (ssgsea: the samples ranked once per chunk of samples; gsva: GSVA's CDFs and the
-per-sample gene order computed once), so it equals what :func:`~seedsig.scoring.methods.score` gives for the
+Other methods (``ssgsea``, ``gsva``, ``aucell``) are not sums over genes: a gene's contribution is the
+leave-one-gene-out change, score(set) - score(set without the gene), each reduced set scored in the one call of the
+method's kernel that scores the full sets too (ssgsea: the samples ranked once per chunk of samples; gsva: GSVA's CDFs
+and the per-sample gene order computed once), so it equals what :func:`~seedsig.scoring.methods.score` gives for the
 reduced set. These contributions need not sum to the score. When removing the gene leaves its part empty (a set of
 one present gene, or the only up or down gene of a signed set) the contribution is that part's whole score (for
 a set of one present gene: the score). ssgsea with ``normalize``: both scores divided by the range of the run's
