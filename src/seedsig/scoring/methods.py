@@ -138,12 +138,15 @@ def _ssgsea(
     )
 
 
-def standardize(x: np.ndarray) -> np.ndarray:
+def standardize(x: np.ndarray, center: np.ndarray | None = None, scale: np.ndarray | None = None) -> np.ndarray:
+    """Genes standardized across samples; ``center``/``scale``: frozen means/SDs (a reference's) instead."""
+    if center is not None:
+        return (x - center[:, None]) / scale[:, None]
     return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, ddof=1, keepdims=True)
 
 
-def _zscore(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
-    z = standardize(x)
+def _zscore(x: np.ndarray, sets: list[np.ndarray], center=None, scale=None, **_: Any) -> np.ndarray:
+    z = standardize(x, center, scale)
     return np.vstack([z[idx, :].sum(axis=0) / np.sqrt(idx.size) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
@@ -160,8 +163,8 @@ def _plage(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
     return out
 
 
-def _mean_z(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
-    z = standardize(x)
+def _mean_z(x: np.ndarray, sets: list[np.ndarray], center=None, scale=None, **_: Any) -> np.ndarray:
+    z = standardize(x, center, scale)
     return np.vstack([z[idx, :].mean(axis=0) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
@@ -274,6 +277,13 @@ def gsva_density(x: np.ndarray, kcdf: str, *, threads: int | None = 1) -> np.nda
     return out
 
 
+def gsva_kcdf(x: np.ndarray, kcdf: str) -> str:
+    """kcdf "auto": poisson for non-negative integer counts, gaussian otherwise."""
+    if kcdf != "auto":
+        return kcdf
+    return "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
+
+
 def _gsva(
     x: np.ndarray,
     sets: list[np.ndarray],
@@ -283,14 +293,14 @@ def _gsva(
     abs_ranking: bool = False,
     tau: float = 1.0,
     threads: int | None = 1,
+    density: np.ndarray | None = None,
 ) -> np.ndarray:
     """GSVA (Hanzelmann et al. 2013) as in GSVA 1.46: kernel CDF per gene, genes ordered per sample by
     decreasing density, rank scores |n - p + 1 - n/2| as walk weights (tau), and the KS-like random walk's
     maximum deviations (max_diff: positive + negative; abs_ranking: positive - negative).
-    The walk is evaluated only at the set genes' positions (its extremes lie there), vectorized over samples."""
-    if kcdf == "auto":
-        kcdf = "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
-    dens = gsva_density(x, kcdf, threads=threads)
+    The walk is evaluated only at the set genes' positions (its extremes lie there), vectorized over samples.
+    ``density``: the kernel CDFs already estimated (against a reference: :mod:`seedsig.scoring.reference`)."""
+    dens = gsva_density(x, gsva_kcdf(x, kcdf), threads=threads) if density is None else density
     g, n = dens.shape
     # as R's order(decreasing=TRUE): tied densities keep row order. Exact ties across genes occur with few
     # samples (GSVA's tabulated kernel); the pipeline's rows are sorted by symbol, so its scores are deterministic.
