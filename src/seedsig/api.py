@@ -38,6 +38,8 @@ from seedsig.ingest.formats import h5ad_values
 from seedsig.ingest.ids import resolve_ids
 from seedsig.outcome.cox import cox_table
 from seedsig.scoring.methods import score as _score_matrix
+from seedsig.scoring.reference import Reference, as_reference, save_reference, score_with_reference
+from seedsig.scoring.reference import build_reference as _build_reference
 from seedsig.scoring.signatures import Signature, load_signatures
 
 UNS_PREFIX = "seedsig_"  # obsm / uns key: f"seedsig_{method}"
@@ -194,6 +196,7 @@ def score(
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     platform_annotation: str | Path | pd.DataFrame | None = None,
     threads: int | None = None,
+    reference: str | Path | Reference | None = None,
     **params: Any,
 ) -> pd.DataFrame:
     """Score signatures in every sample; the numbers of ``seedsig score`` on the same matrix.
@@ -214,7 +217,10 @@ def score(
     ``adata.obsm[f"seedsig_{method}"]`` and ``adata.uns[f"seedsig_{method}"]`` gets ``coverage`` (the coverage
     table), ``params`` (the method's parameters), ``method``, ``single_sample``, ``min_genes``, ``min_fraction``,
     ``gene_id``, ``layer`` and ``signatures`` (signature, gene, direction, organ; for :func:`associate`): h5ad types.
-    The returned DataFrame carries what :func:`associate` needs in ``.attrs["seedsig"]``."""
+    The returned DataFrame carries what :func:`associate` needs in ``.attrs["seedsig"]``.
+    ``reference``: a saved reference file (``.npz``, see :func:`build_reference`) or a :class:`Reference` of
+    ``method``: the cohort-relative method's statistics are the reference's (reference-anchored scores,
+    :mod:`seedsig.scoring.reference`); ``**params`` may be left out (the reference's are used)."""
     sigs = _signatures(signatures)
     matrix, where = _matrix(data, layer)
     annotation = platform_annotation if gene_id == "probe" else None
@@ -225,16 +231,17 @@ def score(
     )
     for message in checked.warnings:
         warnings.warn(message, UserWarning, stacklevel=2)
-    res = _score_matrix(
-        matrix,
-        sigs,
-        method,
-        row_symbols=checked.mapping["symbol"].tolist(),
-        min_genes=min_genes,
-        min_fraction=min_fraction,
-        params=params,
-        threads=threads,
-    )
+    kwargs = {
+        "row_symbols": checked.mapping["symbol"].tolist(),
+        "min_genes": min_genes,
+        "min_fraction": min_fraction,
+        "threads": threads,
+    }
+    if reference is None:
+        res = _score_matrix(matrix, sigs, method, params=params, **kwargs)
+    else:
+        ref = as_reference(reference, method)
+        res = score_with_reference(matrix, sigs, ref, params=params or None, **kwargs)
     for rec in res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]].itertuples(index=False):
         warnings.warn(f"{rec.signature} not scored: {rec.reason}", UserWarning, stacklevel=2)
     scores = res.scores.copy()
@@ -245,10 +252,49 @@ def score(
         "method": method,
         "params": dict(res.params),
         **record,
+        "reference": None if reference is None else ref.record(),
         "layer": layer,
         "signatures": list(sigs),
     }
     return scores
+
+
+def build_reference(
+    data: Any,
+    signatures: Any,
+    method: str,
+    *,
+    out: str | Path | None = None,
+    layer: str | None = None,
+    gene_id: str = "symbol",
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
+    cohort: str = "",
+    threads: int | None = None,
+    **params: Any,
+) -> Reference:
+    """The reference of a cohort-relative ``method`` (zscore, mean_z, gsva, plage, score_genes, ssgsea with
+    ``normalize=True``) on ``data`` (as :func:`score` takes it; checked the same way): its gene-wise statistics,
+    to anchor :func:`score` (``reference=``) of any cohort. ``out``: also saved there (``.npz``)."""
+    sigs = _signatures(signatures)
+    matrix, where = _matrix(data, layer)
+    checked = check_expression(matrix, where, "log_expression", gene_id, orientation=None, command="reference")
+    for message in checked.warnings:
+        warnings.warn(message, UserWarning, stacklevel=2)
+    ref = _build_reference(
+        matrix,
+        sigs,
+        method,
+        row_symbols=checked.mapping["symbol"].tolist(),
+        params=params,
+        min_genes=min_genes,
+        min_fraction=min_fraction,
+        cohort=cohort,
+        threads=threads,
+    )
+    if out is not None:
+        save_reference(ref, out)
+    return ref
 
 
 def _write_anndata(adata, method: str, res, sigs: list[Signature], record: dict, layer: str | None) -> None:

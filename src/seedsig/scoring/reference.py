@@ -53,7 +53,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, pdtr
 
+from seedsig.core.cohort import expression_frame, normalization_record
 from seedsig.core.errors import SeedsigError
+from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.core.tables import atomic_path
 from seedsig.core.threads import chunk_bounds, map_chunks
@@ -72,7 +74,7 @@ from seedsig.scoring.methods import (
     usable_matrix,
     usable_rows,
 )
-from seedsig.scoring.signatures import Signature
+from seedsig.scoring.signatures import Signature, load_signatures
 
 log = logging.getLogger("seedsig")
 
@@ -498,3 +500,63 @@ def anchored_provenance(record: dict, reference: Reference, path: str | Path | N
         ),
         "reference": {**reference.record(), "file": "" if path is None else str(path)},
     }
+
+
+def as_reference(reference: Reference | str | Path, method: str) -> Reference:
+    """A :class:`Reference` given as one or as the path of a saved one, checked to be a ``method`` reference."""
+    ref = reference if isinstance(reference, Reference) else load_reference(reference)
+    check_method(ref, method, reference if not isinstance(reference, Reference) else "(given)")
+    return ref
+
+
+# ------------------------------------------------------------------------------------------ pipeline
+def reference_setting(value: str | None, cohorts: Sequence[str], where: str = "the config") -> tuple[str, str]:
+    """``scoring.reference`` read: ("", "") none, ("cohort", NAME) or ("file", PATH); a clear error otherwise."""
+    value = (value or "").strip()
+    if not value:
+        return "", ""
+    if value.startswith("file:"):
+        path = value[len("file:") :]
+        if not Path(path).exists():
+            raise SeedsigError(
+                f"{where}: scoring.reference is '{value}' but '{path}' does not exist: give a saved reference file "
+                f"(.npz) or a folder of {{method}}.npz files ({HOW_TO_MAKE})."
+            )
+        return "file", path
+    if value not in cohorts:
+        raise SeedsigError(
+            f"{where}: scoring.reference is '{value}', which is not a cohort of the sheet ({', '.join(cohorts)}): "
+            "name one of them, or give file:PATH of a saved reference."
+        )
+    return "cohort", value
+
+
+def reference_file_of(path: str | Path, method: str) -> str:
+    """The reference file of ``method`` at ``file:PATH``: PATH itself, or PATH/{method}.npz for a folder."""
+    path = Path(path)
+    return str(path / f"{method}.npz") if path.is_dir() else str(path)
+
+
+def reference_cohort(
+    h5ad: str | Path,
+    signature_files: Sequence[str],
+    method: str,
+    out_npz: str | Path,
+    *,
+    cohort: str,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
+    params: dict | None = None,
+    threads: int | None = 1,
+) -> None:
+    """results/reference/{method}.npz of the reference cohort (+ its provenance sidecar)."""
+    expr, adata = expression_frame(h5ad, layers=False)
+    sigs = load_signatures(signature_files)
+    ref = build_reference(expr, sigs, method, params=params, min_genes=min_genes, min_fraction=min_fraction,
+                          cohort=cohort, threads=threads)  # fmt: skip
+    save_reference(ref, out_npz)
+    record = {**ref.record(), "min_genes": min_genes, "min_fraction": min_fraction}
+    write_sidecar(out_npz, provenance(record, inputs=[str(h5ad), *map(str, signature_files)],
+                                      normalization=normalization_record(adata)))  # fmt: skip
+    log.info("reference %s of cohort %s: %d samples x %d genes", method, cohort, ref.info["n_samples"],
+             ref.info["n_genes"])  # fmt: skip
