@@ -348,8 +348,10 @@ def _frozen_sets(signatures, cov, sets, plan, keys, labels, reference):
     for i, why in bad.items():
         cov.loc[i, "scored"] = False
         cov.loc[i, "reason"] = why
-    plan = [t for t in plan if t[0] not in bad]
-    return sets, plan, keys
+    used = sorted({s for i, u, d in plan if i not in bad for s in (u, d) if s >= 0})
+    new = {s: j for j, s in enumerate(used)}
+    plan = [(i, new[u], new[d] if d >= 0 else -1) for i, u, d in plan if i not in bad]
+    return [sets[s] for s in used], plan, [keys[s] for s in used]
 
 
 def _anchored_es(x, sets, keys, labels, refpos, reference, columns, threads) -> np.ndarray:
