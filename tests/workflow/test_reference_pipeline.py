@@ -109,7 +109,7 @@ def test_reference_file_setting(reference_run, tmp_path):
     cfg2.write_text(text.replace("reference: refc", f"reference: file:{saved}"))
     out = run_snakemake(wd, "--configfile", str(cfg2), "-n", "--forceall")
     assert "rule reference" not in out.stdout
-    run_snakemake(wd, "--configfile", str(cfg2), "results/newc/scores/zscore.tsv", "--forcerun", "score")
+    run_snakemake(wd, "results/newc/scores/zscore.tsv", "--configfile", str(cfg2), "--forcerun", "score")
     assert {p.name: p.read_bytes() for p in saved.iterdir()} == before
     side = json.loads((wd / "results" / "newc" / "scores" / "zscore.json").read_text())
     assert side["parameters"]["reference"]["file"] == str(saved / "zscore.npz")
