@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-_API = ("score", "contributions", "associate", "survival")
+_API = ("score", "contributions", "associate", "survival", "build_reference")
 
 
 def __getattr__(name: str):  # PEP 562: the API module is loaded on first use

@@ -11,6 +11,7 @@ from seedsig.core.errors import SeedsigError
 from seedsig.core.failure import fail
 from seedsig.ingest.clinical import harmonize_settings
 from seedsig.report.figure_plan import figure_plan
+from seedsig.scoring.reference import needs_reference, reference_file_of, reference_setting
 from seedsig.scoring.signatures import load_signatures
 
 min_version("9.0")
@@ -63,6 +64,24 @@ COHORT_SETTINGS = {
 }
 SINGLE_CELL = [c for c in COHORTS if SHEET.loc[c, "sample_column"]]
 META_OUTPUTS = [layout.meta_file("correlations"), layout.meta_file("survival")]
+# scoring.reference: ("", "") none, ("cohort", name) or ("file", path); the methods it anchors (cohort-relative)
+try:
+    REFERENCE_KIND, REFERENCE_VALUE = reference_setting(
+        config["scoring"].get("reference"), COHORTS, CONFIG_SOURCE
+    )
+except SeedsigError as exc:
+    _fail(exc)
+ANCHORED_METHODS = [
+    m
+    for m in RUN_METHODS
+    if REFERENCE_KIND and needs_reference(m, config["scoring"].get(m, {}))
+]
+# the reference files the rule reference writes (scoring.reference names a cohort of the sheet)
+REFERENCE_OUTPUTS = (
+    [layout.reference_file(m) for m in ANCHORED_METHODS]
+    if REFERENCE_KIND == "cohort"
+    else []
+)
 
 
 wildcard_constraints:
@@ -140,6 +159,15 @@ def normalize_inputs(wildcards):
     return inputs
 
 
+def reference_input(wildcards):
+    """The reference file a cohort's scores of a method are anchored to ({} when none: cohort-relative scores)."""
+    if wildcards.method not in ANCHORED_METHODS:
+        return {}
+    if REFERENCE_KIND == "cohort":
+        return {"reference": layout.reference_file(wildcards.method)}
+    return {"reference": reference_file_of(REFERENCE_VALUE, wildcards.method)}
+
+
 def score_files(wildcards):
     return {m: cohort_file("scores", wildcards.cohort, m) for m in RUN_METHODS}
 
@@ -178,6 +206,8 @@ def all_outputs():
         [out for c in COHORTS for out in cohort_outputs(c)]
         + META_OUTPUTS
         + [sidecar(m) for m in META_OUTPUTS]
+        + REFERENCE_OUTPUTS
+        + [sidecar(r) for r in REFERENCE_OUTPUTS]
         + [REPORT]
     )
 

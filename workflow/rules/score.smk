@@ -39,8 +39,33 @@ rule coverage:
         "../scripts/rule_coverage.py"
 
 
+rule reference:
+    input:
+        h5ad=lambda wc: cohort_file("expression", REFERENCE_VALUE),
+        signatures=SIGNATURE_FILES,
+    output:
+        reference=layout.reference_file(),
+        reference_json=sidecar(layout.reference_file()),
+    log:
+        f"{RESULTS}/logs/reference/{{method}}.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    threads: lambda wildcards, input: rule_threads(input.size_mb)
+    resources:
+        mem_mb=JOB_MEM_MB,
+        runtime=JOB_RUNTIME,
+    params:
+        cohort=REFERENCE_VALUE,
+        min_genes=config["scoring"]["min_genes"],
+        min_fraction=config["scoring"]["min_fraction"],
+        method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
+    script:
+        "../scripts/rule_reference.py"
+
+
 rule score:
     input:
+        unpack(reference_input),
         h5ad=cohort_file("expression"),
         signatures=SIGNATURE_FILES,
     output:
@@ -65,6 +90,7 @@ rule score:
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],
         method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
+        reference=lambda wc: reference_input(wc).get("reference", ""),
     script:
         "../scripts/rule_score.py"
 

@@ -41,6 +41,8 @@ COHORT_FILES = {
     "logrank": "logrank.tsv",
     "cumulative_incidence": "cumulative_incidence.tsv",
 }
+# the frozen statistics of a reference cohort (scoring.reference), per cohort-relative method
+REFERENCE = "reference"
 # name -> path relative to results/meta/
 META_FILES = {"correlations": "correlations.tsv", "survival": "survival.tsv"}
 
@@ -49,6 +51,11 @@ def cohort_file(name: str, cohort: str = "{cohort}", method: str = "{method}", r
     """``results/{cohort}/...`` of one output; wildcards not given stay as ``{cohort}`` / ``{method}``."""
     rel = COHORT_FILES[name].replace("{method}", method)
     return f"{results}/{cohort}/{rel}"
+
+
+def reference_file(method: str = "{method}", results: str = RESULTS) -> str:
+    """``results/reference/{method}.npz``: the reference of a cohort-relative method (its sidecar beside it)."""
+    return f"{results}/{REFERENCE}/{method}.npz"
 
 
 def meta_file(name: str, results: str = RESULTS) -> str:

@@ -7,6 +7,8 @@ from typing import Sequence
 
 from seedsig.report.load import _adata
 from seedsig.report.text import ASSOCIATE_MIN_SAMPLES, SURVIVAL_MIN_SAMPLES
+from seedsig.scoring.methods import SCORING_METHODS
+from seedsig.scoring.reference import needs_reference
 from seedsig.scoring.signatures import Signature
 
 REFERENCES = {
@@ -253,6 +255,22 @@ def _data_sentences(
     )
 
 
+def _reference_sentence(config: dict, methods: Sequence[str]) -> str:
+    """Which scores are reference-anchored (scoring.reference), or nothing when none is."""
+    sc = config.get("scoring", {}) or {}
+    ref = str(sc.get("reference") or "").strip()
+    anchored = [m for m in methods if m in SCORING_METHODS and needs_reference(m, sc.get(m) or {})]
+    if not ref or not anchored:
+        return ""
+    source = f"the saved reference {ref[len('file:') :]}" if ref.startswith("file:") else f"the cohort {ref}"
+    return (
+        f"Scores of the cohort-relative method(s) {', '.join(anchored)} were reference-anchored: their gene-wise"
+        f" statistics (means and SDs, kernel CDFs, loadings, control genes or score range) were estimated once on"
+        f" {source} and applied unchanged to every cohort (scoring.reference), so these scores share the reference's"
+        " scale across cohorts; single-sample methods were unaffected. "
+    )
+
+
 def _association_sentences(config: dict, vers: dict) -> str:
     """Correlations, their CI, BH, the random-signature null, shared genes, partial correlation, prerank."""
     ac = config.get("associate", {}) or {}
@@ -321,6 +339,7 @@ def _methods(cohorts: list[dict], config: dict, signatures: Sequence[Signature],
     refs += cited + ANALYSIS_REFS
     para = (
         _data_sentences(cohorts, config, vers, norm_parts, scoring_txt, methods)
+        + _reference_sentence(config, methods)
         + _association_sentences(config, vers)
         + _outcome_sentences(config)
         + _software_sentence(vers)

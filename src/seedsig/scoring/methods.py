@@ -145,12 +145,15 @@ def _ssgsea(
     )
 
 
-def standardize(x: np.ndarray) -> np.ndarray:
+def standardize(x: np.ndarray, center: np.ndarray | None = None, scale: np.ndarray | None = None) -> np.ndarray:
+    """Genes standardized across samples; ``center``/``scale``: frozen means/SDs (a reference's) instead."""
+    if center is not None:
+        return (x - center[:, None]) / scale[:, None]
     return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, ddof=1, keepdims=True)
 
 
-def _zscore(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
-    z = standardize(x)
+def _zscore(x: np.ndarray, sets: list[np.ndarray], center=None, scale=None, **_: Any) -> np.ndarray:
+    z = standardize(x, center, scale)
     return np.vstack([z[idx, :].sum(axis=0) / np.sqrt(idx.size) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
@@ -167,8 +170,8 @@ def _plage(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
     return out
 
 
-def _mean_z(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
-    z = standardize(x)
+def _mean_z(x: np.ndarray, sets: list[np.ndarray], center=None, scale=None, **_: Any) -> np.ndarray:
+    z = standardize(x, center, scale)
     return np.vstack([z[idx, :].mean(axis=0) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
@@ -281,6 +284,13 @@ def gsva_density(x: np.ndarray, kcdf: str, *, threads: int | None = 1) -> np.nda
     return out
 
 
+def gsva_kcdf(x: np.ndarray, kcdf: str) -> str:
+    """kcdf "auto": poisson for non-negative integer counts, gaussian otherwise."""
+    if kcdf != "auto":
+        return kcdf
+    return "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
+
+
 def _gsva(
     x: np.ndarray,
     sets: list[np.ndarray],
@@ -290,14 +300,14 @@ def _gsva(
     abs_ranking: bool = False,
     tau: float = 1.0,
     threads: int | None = 1,
+    density: np.ndarray | None = None,
 ) -> np.ndarray:
     """GSVA (Hanzelmann et al. 2013) as in GSVA 1.46: kernel CDF per gene, genes ordered per sample by
     decreasing density, rank scores |n - p + 1 - n/2| as walk weights (tau), and the KS-like random walk's
     maximum deviations (max_diff: positive + negative; abs_ranking: positive - negative).
-    The walk is evaluated only at the set genes' positions (its extremes lie there), vectorized over samples."""
-    if kcdf == "auto":
-        kcdf = "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
-    dens = gsva_density(x, kcdf, threads=threads)
+    The walk is evaluated only at the set genes' positions (its extremes lie there), vectorized over samples.
+    ``density``: the kernel CDFs already estimated (against a reference: :mod:`seedsig.scoring.reference`)."""
+    dens = gsva_density(x, gsva_kcdf(x, kcdf), threads=threads) if density is None else density
     g, n = dens.shape
     # as R's order(decreasing=TRUE): tied densities keep row order. Exact ties across genes occur with few
     # samples (GSVA's tabulated kernel); the pipeline's rows are sorted by symbol, so its scores are deterministic.
@@ -654,45 +664,3 @@ def score(
         n_genes=int(x.shape[0]),
         dispersion=dispersion,
     )
-
-
-# ------------------------------------------------------------------------------------------ coherence
-QC_COLUMNS = (*COVERAGE_COLUMNS, "mean_inter_gene_r", "cronbach_alpha", "gene_rest_r", "leading_gene")
-
-
-def coherence_table(
-    matrix: pd.DataFrame,
-    signatures: Sequence[Signature],
-    *,
-    row_symbols: Sequence[str] | None = None,
-    min_genes: int = SCORING_DEFAULTS["min_genes"],
-    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
-) -> pd.DataFrame:
-    """Coverage plus coherence of each signature in the cohort (genes oriented by direction):
-    mean inter-gene Pearson correlation, standardized Cronbach's alpha k r / (1 + (k - 1) r), and each gene's
-    correlation with the mean z-score of the other genes ('gene_rest_r'; the highest is the 'leading_gene',
-    the gene that carries the score in this cohort)."""
-    upos, rows, _ = usable_rows(matrix, row_symbols, drop_constant=True)
-    values = matrix.to_numpy(dtype=np.float64)  # only the signatures' rows are standardized (no copy of the matrix)
-    cov = coverage_table(matrix, signatures, row_symbols=row_symbols, min_genes=min_genes, min_fraction=min_fraction)
-    extra = []
-    for sig in signatures:
-        genes = [g for g in sig.genes if g in rows]
-        rec = {"mean_inter_gene_r": np.nan, "cronbach_alpha": np.nan, "gene_rest_r": "", "leading_gene": ""}
-        if len(genes) >= 2:
-            sign = np.array([d for g, d in zip(sig.genes, sig.directions) if g in rows], dtype=float)
-            zs = standardize(values[upos[[rows[g] for g in genes]]]) * sign[:, None]
-            k = len(genes)
-            r = np.corrcoef(zs)
-            rbar = (r.sum() - k) / (k * (k - 1))
-            rest = (zs.sum(axis=0, keepdims=True) - zs) / (k - 1)
-            zc, rc = zs - zs.mean(axis=1, keepdims=True), rest - rest.mean(axis=1, keepdims=True)
-            item = (zc * rc).sum(axis=1) / np.sqrt((zc**2).sum(axis=1) * (rc**2).sum(axis=1))
-            rec = {
-                "mean_inter_gene_r": round(float(rbar), 6),
-                "cronbach_alpha": round(float(k * rbar / (1 + (k - 1) * rbar)), 6),
-                "gene_rest_r": ",".join(f"{g}:{v:.3f}" for g, v in zip(genes, item)),
-                "leading_gene": genes[int(np.nanargmax(item))] if np.isfinite(item).any() else "",
-            }
-        extra.append(rec)
-    return pd.concat([cov, pd.DataFrame(extra)], axis=1)[list(QC_COLUMNS)]

@@ -19,9 +19,11 @@ from seedsig.core.threads import resolve_threads
 from seedsig.ingest.cells import open_cells
 from seedsig.ingest.ids import representative_rows, resolve_ids
 from seedsig.ingest.single_cell import CHUNK_CELLS, counts_key, gene_totals
+from seedsig.scoring.coherence import QC_COLUMNS, coherence_table
 from seedsig.scoring.contributions import CONTRIBUTION_COLUMNS, contribution_blocks, top_variance_gene
-from seedsig.scoring.methods import COVERAGE_COLUMNS, QC_COLUMNS, coherence_table, score
+from seedsig.scoring.methods import COVERAGE_COLUMNS, score
 from seedsig.scoring.per_cell import NORMALIZATION, cell_matrix, cell_score_blocks, computation
+from seedsig.scoring.reference import anchored_provenance, check_method, load_reference, score_with_reference
 from seedsig.scoring.signatures import load_signatures
 
 log = logging.getLogger("seedsig")
@@ -132,21 +134,29 @@ def score_cohort(
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
     threads: int | None = 1,
+    reference: str | Path | None = None,
 ) -> None:
-    """scores/{method}.tsv of one cohort (+ its sidecar), scored on ``threads`` threads (the rule's)."""
+    """scores/{method}.tsv of one cohort (+ its sidecar), scored on ``threads`` threads (the rule's); ``reference``:
+    the reference file the scores are anchored to (scoring.reference)."""
     timer = Timer()
     expr, adata = expression_frame(h5ad, layers=False)  # the normalized values only (the raw counts are not read)
     sigs = load_signatures(signature_files)
+    ref = None if reference is None else load_reference(reference)
     with timer("score"):
-        res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params, threads=threads)
+        kw = {"min_genes": min_genes, "min_fraction": min_fraction, "params": params, "threads": threads}
+        if ref is None:
+            res = score(expr, sigs, method, **kw)
+        else:
+            check_method(ref, method, reference)
+            res = score_with_reference(expr, sigs, ref, **kw)
     table = res.scores.copy()
     table.index.name = "sample"
     write_table(table.reset_index(), out_tsv)
     write_sidecar(
         out_tsv,
         provenance(
-            res.provenance(),
-            inputs=[str(h5ad), *map(str, signature_files)],
+            res.provenance() if ref is None else anchored_provenance(res.provenance(), ref, reference),
+            inputs=[str(h5ad), *map(str, signature_files), *([str(reference)] if reference else [])],
             cohort=adata.uns.get("cohort", ""),
             normalization=normalization_record(adata),
             signatures=[s.metadata() for s in sigs],
