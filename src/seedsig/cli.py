@@ -381,7 +381,7 @@ def _io_paths(args: argparse.Namespace) -> tuple[list[tuple[str, str]], list[tup
         return outs, [("--input", args.input), *([("--gene-lengths", args.gene_lengths)] if args.gene_lengths else [])]
     if args.command in ("score", "reference"):
         outs = [("--out", args.out), ("--out (its sidecar)", str(sidecar_path(args.out)))]
-        if args.contributions:
+        if getattr(args, "contributions", None):
             outs += [("--contributions", args.contributions)]
             outs += [("--contributions (its sidecar)", str(sidecar_path(args.contributions)))]
         ins = [("--expr", args.expr), *(("--signatures", f) for f in args.signatures)]
