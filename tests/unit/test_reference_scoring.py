@@ -208,3 +208,11 @@ def test_cli_reference_and_score(tmp_path):
     )  # fmt: skip
     assert run.returncode == 2 and "is a zscore reference; it cannot anchor mean_z" in run.stderr
     assert "Traceback" not in run.stderr
+    run = subprocess.run(
+        [*cli, "score", "--expr", str(tmp_path / "other.tsv"), "--signatures", str(sigfile), "--method", "zscore",
+         "--out", str(tmp_path / "s3.tsv"), "--reference", str(tmp_path / "r" / "zscore.npz"),
+         "--contributions", str(tmp_path / "c3.tsv")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 2 and "leave out --reference or --contributions" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "s3.tsv").exists()
