@@ -11,7 +11,11 @@ from seedsig.core.errors import SeedsigError
 from seedsig.core.failure import fail
 from seedsig.ingest.clinical import harmonize_settings
 from seedsig.report.figure_plan import figure_plan
-from seedsig.scoring.reference import needs_reference, reference_file_of, reference_setting
+from seedsig.scoring.reference import (
+    needs_reference,
+    reference_file_of,
+    reference_setting,
+)
 from seedsig.scoring.signatures import load_signatures
 
 min_version("9.0")
