@@ -87,6 +87,8 @@ def test_provenance_names_the_rule_not_a_temporary_script(two_runs):
         name = key.split(":")[0].rsplit("/", 1)[-1]
         if key.startswith("tiny/scores/"):
             rule = "score"
+        elif key.startswith("tiny/contributions/"):
+            rule = "contributions"
         elif ":uns/" in key:
             rule = key.rsplit("/", 1)[-1]  # expression.h5ad: one record per stage, the stage is the rule
         elif key.startswith("meta/"):
