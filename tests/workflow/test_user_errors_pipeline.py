@@ -67,8 +67,8 @@ def test_config_key_error_in_the_workflow_names_file_line_column_once(tmp_path):
     files["config"].write_text(files["config"].read_text() + "scoring:\n  method: [ssgsea]\n")
     out = expect_failure(wd, files, "unknown key 'method'")
     assert seedsig_lines(out) == [
-        f"seedsig error: {files['config']}:3:3: unknown key 'method' under 'scoring'. Allowed keys: gsva, methods, "
-        "min_fraction, min_genes, score_genes, singscore, ssgsea (see config/README.md)."
+        f"seedsig error: {files['config']}:3:3: unknown key 'method' under 'scoring'. Allowed keys: aucell, gsva, "
+        "methods, min_fraction, min_genes, reference, score_genes, singscore, ssgsea, ucell (see config/README.md)."
     ]
     assert out.count("unknown key 'method'") == 1
 
