@@ -10,7 +10,7 @@ must cover: a cluster job runs Snakemake's own job process beside the step's Pyt
 
     mem_mb  = (base_mb + mb_per_mvalue * V [+ mb_per_kcell * cells / 1000]) * MEM_RETRY_FACTOR ** (attempt - 1)
     runtime = (base_min + seconds / 60 * RUNTIME_SAFETY) * attempt,  seconds = s_per_mvalue * V
-              (x n_random / 1000 for the steps that compute random signatures)
+              (x n_random / 1000 for the steps that compute random signatures) [+ S_PER_KCELL * cells / 1000]
     threads = 1 below threads_min_mvalues (threads would save less than they cost, and the job would wait
               longer for free cores), else max_threads; never more than --cores or the node's CPUs
     disk_mb = disk_mb_per_mvalue * V + 100 (the steps that write a matrix)
@@ -37,6 +37,8 @@ import h5py
 MEM_RETRY_FACTOR = 1.5
 # ... and attempt x the run time. Run time requested: the estimate from the benchmark times this.
 RUNTIME_SAFETY = 3.0
+# Seconds per 1,000 cells of the single-cell steps (bench_single_cell: 33 s for 1,000,000 cells, on 2 threads).
+S_PER_KCELL = 0.1
 # A cohort whose size cannot be read before the run (a geo: accession, downloaded by ingest): 30,000 x 800.
 UNKNOWN_MVALUES = 24.0
 # Bytes of uncompressed text per matrix value, for a text table whose lines cannot be sampled (fallback only).
@@ -120,6 +122,7 @@ def job_size(
     per_value = s.mb_per_mvalue * METHOD_MEMORY.get(method or "", 1.0)
     mem = (s.base_mb + per_value * mvalues + s.mb_per_kcell * cells / 1000) * MEM_RETRY_FACTOR ** (attempt - 1)
     seconds = s.s_per_mvalue * mvalues * (max(n_random, 1) / 1000 if s.per_random else 1.0)
+    seconds += S_PER_KCELL * cells / 1000 if s.mb_per_kcell else 0.0
     runtime = (s.base_min + seconds / 60 * RUNTIME_SAFETY) * attempt
     big = mvalues >= s.threads_min_mvalues or cells >= 100_000
     threads = s.max_threads if big else 1
