@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A single-node SLURM cluster on this machine, for the cluster tests (tests/cluster/) and the scale-out benchmark:
+# A single-node SLURM cluster on this machine, for the cluster test (tests/workflow/test_slurm_cluster.py) and the scale-out benchmark
+# (benchmarks/bench_cluster.py); .ci/run starts it before the tests and stops it at the end:
 # slurmctld + slurmd + slurmdbd (accounting in MariaDB, which snakemake-executor-plugin-slurm polls through sacct),
 # authenticated by munge. Debian 12, as root.
 #
@@ -41,6 +42,29 @@ ensure_packages() {
 }
 
 running() { pgrep -x "$1" >/dev/null 2>&1; }
+
+# the pid file of each daemon (stop and restart signal that process only)
+pidfile() {
+  case $1 in
+    munged) echo /run/munge/munged.pid ;;
+    mariadbd) echo /run/mysqld/mysqld.pid ;;
+    *) echo "/run/slurm/$1.pid" ;;
+  esac
+}
+
+# stop one daemon by the pid in its pid file; wait until it is gone
+stop_daemon() {
+  local f pid
+  f=$(pidfile "$1")
+  [ -s "$f" ] || return 0
+  pid=$(cat "$f")
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 30); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  log "$1 (pid $pid) did not stop"
+}
 
 # start a daemon unless it runs; remember that we started it
 start_daemon() {
@@ -161,7 +185,7 @@ start() {
 
   write_config
   if grep -qx slurmdbd.conf "$STATE/changed" && running slurmdbd; then
-    pkill -x slurmdbd && sleep 2
+    stop_daemon slurmdbd
   fi
   start_daemon slurmdbd /usr/sbin/slurmdbd
   wait_for slurmdbd 60 sacctmgr -n list cluster
@@ -169,8 +193,8 @@ start() {
     sacctmgr -i add cluster "$CLUSTER" >/dev/null
   fi
   if grep -qx slurm.conf "$STATE/changed"; then
-    running slurmctld && pkill -x slurmctld && sleep 2
-    running slurmd && pkill -x slurmd && sleep 2
+    stop_daemon slurmctld
+    stop_daemon slurmd
   fi
   start_daemon slurmctld /usr/sbin/slurmctld
   start_daemon slurmd /usr/sbin/slurmd
@@ -185,8 +209,8 @@ stop() {
   # reverse order of starting
   tac "$STATE/started" | while read -r name; do
     case $name in
-      mariadbd) mysqladmin shutdown >/dev/null 2>&1 || pkill -x mariadbd || true ;;
-      *) pkill -x "$name" || true ;;
+      mariadbd) mysqladmin shutdown >/dev/null 2>&1 || stop_daemon mariadbd ;;
+      *) stop_daemon "$name" ;;
     esac
     log "stopped $name"
   done

@@ -32,14 +32,15 @@ def test_memory_covers_the_benchmark_peaks_without_asking_for_far_more():
         "associate": (1803, 2482, 4645),
         "survival": (1025, 1847, 3081),
     }
-    for step, row in peaks.items():
+    for step, row in peaks.items():  # + the job's two Snakemake processes (~360 MB each in sacct)
         for mvalues, peak in zip((40, 100, 200), row):
             mem = js.job_size(step, mvalues).mem_mb
-            assert peak < mem <= 3 * peak, (step, mvalues, peak, mem)
+            assert peak + 700 < mem <= 3 * peak, (step, mvalues, peak, mem)
 
 
 def test_sizes_grow_with_the_input_the_attempt_and_the_random_signatures():
     small, big = js.job_size("normalize", 0.5), js.job_size("normalize", 100)
+    assert js.job_size("normalize", 9.9).threads == 1 and js.job_size("normalize", 10).threads == 2
     assert small.mem_mb < big.mem_mb and small.runtime <= big.runtime and small.disk_mb < big.disk_mb
     assert (small.threads, big.threads) == (1, 2)
     one, two, three = (js.job_size("associate", 10, attempt=a) for a in (1, 2, 3))

@@ -132,7 +132,7 @@ def job_resources(step):
             step, wildcards, input, attempt
         ).runtime,
     }
-    if jobsize.step_size(step).disk_mb_per_mvalue:
+    if step in jobsize.DISK_MB_PER_MVALUE:
         res["disk_mb"] = lambda wildcards, input: _job_size(
             step, wildcards, input
         ).disk_mb

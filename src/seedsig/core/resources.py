@@ -8,12 +8,13 @@ single-cell atlas a chunk of cells at a time, its cells. The constants come from
 the cluster test (tests/workflow/test_slurm_cluster.py: sacct's MaxRSS of every job of small cohorts, which the base
 must cover: a cluster job runs Snakemake's own job process beside the step's Python).
 
-    mem_mb  = (base_mb + mb_per_mvalue * V [+ mb_per_kcell * cells / 1000]) * MEM_RETRY_FACTOR ** (attempt - 1)
+    mem_mb  = (JOB_MB + base_mb + mb_per_mvalue * V [+ mb_per_kcell * cells / 1000])
+              * MEM_RETRY_FACTOR ** (attempt - 1)
     runtime = (base_min + seconds / 60 * RUNTIME_SAFETY) * attempt,  seconds = s_per_mvalue * V
               (x n_random / 1000 for the steps that compute random signatures) [+ S_PER_KCELL * cells / 1000]
-    threads = 1 below threads_min_mvalues (threads would save less than they cost, and the job would wait
+    threads = 1 below THREADS_MIN_MVALUES (threads would save less than they cost, and the job would wait
               longer for free cores), else max_threads; never more than --cores or the node's CPUs
-    disk_mb = disk_mb_per_mvalue * V + 100 (the steps that write a matrix)
+    disk_mb = DISK_MB_PER_MVALUE * V + 100 (the steps that write a matrix)
 
 A rule not listed in :data:`STEPS` gets :data:`DEFAULT_STEP` (sized like the heaviest per-cohort step), so a new
 rule is sized sensibly until its own line is added here.
@@ -33,6 +34,12 @@ from pathlib import Path
 
 import h5py
 
+# Memory of the two Snakemake processes of a cluster job besides the step's script (sbatch's and srun's step; sacct:
+# ~360 MB each), which a cluster that enforces memory counts with the job.
+JOB_MB = 750
+# A cohort with fewer matrix values (millions; 10 = 500 samples x 20,000 genes) runs each step on one thread: threads
+# would save less than they cost, and two one-thread jobs share a 2-CPU node instead of waiting for each other.
+THREADS_MIN_MVALUES = 10.0
 # Each retry of a failed job (killed for memory, cancelled, timed out) asks for this much more memory ...
 MEM_RETRY_FACTOR = 1.5
 # ... and attempt x the run time. Run time requested: the estimate from the benchmark times this.
@@ -49,15 +56,14 @@ TEXT_BYTES_PER_VALUE = 8.0
 class StepSize:
     """One step's constants (memory in MB, times in minutes or seconds; V = matrix values in millions)."""
 
-    base_mb: float  # memory of a job on a tiny cohort: Python, imports, Snakemake's job process
+    base_mb: float  # memory of the step's own process on a tiny cohort (Python, imports), above JOB_MB
     mb_per_mvalue: float  # + MB per million values (bench_scale's peak growth x 1.2)
     max_threads: int  # threads the step uses on a big cohort
     base_min: float = 5.0  # run time of a job on a tiny cohort (start, imports), with room for a busy node
     s_per_mvalue: float = 0.5  # + seconds per million values (bench_scale, 2 cores)
     per_random: bool = False  # the seconds scale with the random signatures (n_random / 1000)
-    threads_min_mvalues: float = 1.0  # a smaller cohort runs on one thread
+    threads_min_mvalues: float = THREADS_MIN_MVALUES  # a smaller cohort runs on one thread
     mb_per_kcell: float = 0.0  # + MB per 1,000 cells (single-cell steps, chunked: small)
-    disk_mb_per_mvalue: float = 0.0  # disk_mb: MB written per million values (0: not declared)
 
 
 # Peaks and seconds of bench_scale (20,000 genes; V = 40, 100, 200): ingest 1,200 / 2,978 / 6,550 MB, 8 / 17 / 30 s;
@@ -66,29 +72,23 @@ class StepSize:
 # 56 / 141 / 313 s; report 851 / 1,206 / 1,779 MB; meta 160 MB. Single cell (bench_single_cell, 100,000 and
 # 1,000,000 cells): ingest 302 / 538 MB, cell_scores 819-928 / 1,134-1,174 MB.
 STEPS: dict[str, StepSize] = {
-    "simulate_example": StepSize(base_mb=700, mb_per_mvalue=0, max_threads=1, s_per_mvalue=0),
-    "simulate_single_cell_example": StepSize(base_mb=700, mb_per_mvalue=0, max_threads=1, s_per_mvalue=0),
-    "ingest": StepSize(
-        base_mb=700,
-        mb_per_mvalue=40,
-        max_threads=8,
-        s_per_mvalue=0.2,
-        threads_min_mvalues=5,
-        mb_per_kcell=0.4,
-        disk_mb_per_mvalue=12,
-    ),
-    "normalize": StepSize(base_mb=700, mb_per_mvalue=23, max_threads=2, s_per_mvalue=0.25, disk_mb_per_mvalue=12),
-    "coverage": StepSize(base_mb=600, mb_per_mvalue=8, max_threads=1, s_per_mvalue=0.05),
-    "score": StepSize(base_mb=900, mb_per_mvalue=23, max_threads=8, s_per_mvalue=0.25, threads_min_mvalues=2),
-    "cell_scores": StepSize(base_mb=900, mb_per_mvalue=0, max_threads=2, mb_per_kcell=0.4, disk_mb_per_mvalue=0),
-    "associate": StepSize(base_mb=1300, mb_per_mvalue=22, max_threads=2, s_per_mvalue=0.6, per_random=True),
-    "survival": StepSize(base_mb=700, mb_per_mvalue=16, max_threads=2, s_per_mvalue=1.8, per_random=True),
-    "meta": StepSize(base_mb=500, mb_per_mvalue=0, max_threads=1, s_per_mvalue=0),
-    "report": StepSize(base_mb=900, mb_per_mvalue=5, max_threads=1, s_per_mvalue=0.2),
-    "all": StepSize(base_mb=100, mb_per_mvalue=0, max_threads=1, base_min=1, s_per_mvalue=0),
+    "simulate_example": StepSize(base_mb=300, mb_per_mvalue=0, max_threads=1, s_per_mvalue=0),
+    "simulate_single_cell_example": StepSize(base_mb=300, mb_per_mvalue=0, max_threads=1, s_per_mvalue=0),
+    "ingest": StepSize(base_mb=450, mb_per_mvalue=40, max_threads=8, s_per_mvalue=0.2, mb_per_kcell=0.4),
+    "normalize": StepSize(base_mb=450, mb_per_mvalue=23, max_threads=2, s_per_mvalue=0.25),
+    "coverage": StepSize(base_mb=300, mb_per_mvalue=8, max_threads=1, s_per_mvalue=0.05),
+    "score": StepSize(base_mb=450, mb_per_mvalue=33, max_threads=8, s_per_mvalue=0.25),
+    "cell_scores": StepSize(base_mb=500, mb_per_mvalue=0, max_threads=2, mb_per_kcell=0.4),
+    "associate": StepSize(base_mb=1000, mb_per_mvalue=25, max_threads=2, s_per_mvalue=0.6, per_random=True),
+    "survival": StepSize(base_mb=750, mb_per_mvalue=16, max_threads=2, s_per_mvalue=1.8, per_random=True),
+    "meta": StepSize(base_mb=100, mb_per_mvalue=0, max_threads=1, s_per_mvalue=0),
+    "report": StepSize(base_mb=400, mb_per_mvalue=5, max_threads=1, s_per_mvalue=0.2),
+    "all": StepSize(base_mb=0, mb_per_mvalue=0, max_threads=1, base_min=1, s_per_mvalue=0),
 }
 # A rule without its own line: sized like the heaviest per-cohort step.
-DEFAULT_STEP = StepSize(base_mb=1100, mb_per_mvalue=25, max_threads=2, s_per_mvalue=2.0, per_random=True)
+DEFAULT_STEP = StepSize(base_mb=1000, mb_per_mvalue=33, max_threads=2, s_per_mvalue=2.0, per_random=True)
+# Steps that write a matrix: disk_mb (MB per million values; the .h5ad is float64 plus its indices)
+DISK_MB_PER_MVALUE = {"ingest": 12.0, "normalize": 12.0}
 # Scoring methods whose memory per value is larger than ssGSEA's (bench_scoring: GSVA 1.6 GB where ssGSEA takes
 # 0.8 GB on 20,000 x 1,000): the score step's mb_per_mvalue is multiplied by this.
 METHOD_MEMORY = {"gsva": 3.5}
@@ -120,7 +120,7 @@ def job_size(
     s = step_size(step)
     attempt = max(1, int(attempt))
     per_value = s.mb_per_mvalue * METHOD_MEMORY.get(method or "", 1.0)
-    mem = (s.base_mb + per_value * mvalues + s.mb_per_kcell * cells / 1000) * MEM_RETRY_FACTOR ** (attempt - 1)
+    mem = (JOB_MB + s.base_mb + per_value * mvalues + s.mb_per_kcell * cells / 1000) * MEM_RETRY_FACTOR ** (attempt - 1)
     seconds = s.s_per_mvalue * mvalues * (max(n_random, 1) / 1000 if s.per_random else 1.0)
     seconds += S_PER_KCELL * cells / 1000 if s.mb_per_kcell else 0.0
     runtime = (s.base_min + seconds / 60 * RUNTIME_SAFETY) * attempt
@@ -128,7 +128,7 @@ def job_size(
     threads = s.max_threads if big else 1
     if threads_cap:
         threads = max(1, min(threads, int(threads_cap)))
-    disk = s.disk_mb_per_mvalue * mvalues + 100 if s.disk_mb_per_mvalue else 0
+    disk = DISK_MB_PER_MVALUE[step] * mvalues + 100 if step in DISK_MB_PER_MVALUE else 0
     return JobSize(threads=threads, mem_mb=int(math.ceil(mem)), runtime=int(math.ceil(runtime)), disk_mb=int(disk))
 
 
