@@ -179,7 +179,9 @@ def main() -> None:
     if not a.skip_example:
         rows.append({**compare("example", None, a.cores, [], a.keep), "target": 2})
         print(json.dumps(rows[-1]), flush=True)
-    groups = ["--groups", *(f"{r}=cohort" for r in CLUSTER_RULES)]
+    # --cores: the node's CPUs, which the group jobs' internal layers respect (a cohort's two score jobs on 2 threads
+    # each run one after the other inside its group job instead of asking for 4 CPUs)
+    groups = ["--cores", str(a.cores), "--groups", *(f"{r}=cohort" for r in CLUSTER_RULES)]
     name = f"{a.cohorts} cohorts ({a.min_samples:,}-{a.max_samples:,} x {a.genes:,}), grouped per cohort"
     rows.append({**compare(name, sheet, a.cores, groups, a.keep), "target": 1.3})
     print(json.dumps(rows[-1]), flush=True)
@@ -193,7 +195,8 @@ def main() -> None:
         f"{a.cores}` on the same machine, default config, each in a fresh working directory. Ratio: SLURM wall time "
         "over local; the scheduler's share: 1 - local / SLURM (submission, the job's own Snakemake start, the "
         "plugin's status polls, the queue); jobs' run time and queue wait from sacct (submit to start). The cohorts: "
-        "one job per cohort (`--groups ingest=cohort normalize=cohort score=cohort associate=cohort survival=cohort`); "
+        "one job per cohort (`--groups ingest=cohort normalize=cohort score=cohort associate=cohort survival=cohort`, "
+        f"`--cores {a.cores}`); "
         "the example: one job per step. On one node the cluster run cannot be faster than the local one.\n\n"
         + table(rows)
         + "\n"
