@@ -145,17 +145,6 @@ JOB_MEM_MB = job_resources("")["mem_mb"]
 JOB_RUNTIME = job_resources("")["runtime"]
 
 
-# Light steps run in the Snakemake process itself, not as cluster jobs (each would wait for the scheduler longer
-# than it runs): the example's simulation, the coverage QC, the meta-analysis, the report and the target rule.
-localrules:
-    all,
-    simulate_example,
-    simulate_single_cell_example,
-    coverage,
-    meta,
-    report,
-
-
 def tsv_report(path, caption, subcategory, table, method="all"):
     """A per-cohort table for `snakemake --report`; caption: relative to the rule's .smk file."""
     return report(
