@@ -83,7 +83,7 @@ def _threads_cap():
 
 
 THREADS_CAP = _threads_cap()
-# which input holds the cohort's matrix, per rule (the others: the h5ad input; meta, report: every cohort's)
+# which input holds the cohort's matrix, by step (the others read the h5ad input; meta and report every cohort's)
 SIZE_INPUT = {"ingest": "expression", "cell_scores": "expression"}
 
 
