@@ -1,8 +1,9 @@
 """seedsig: self-seeding and organ-specific metastasis signatures across tumour cohorts.
 
 The notebook API (:mod:`seedsig.api`): ``seedsig.score(adata_or_frame, signatures, method=...)``,
-``seedsig.associate(...)`` and ``seedsig.survival(...)``; it is imported on first use, so ``import seedsig`` stays
-light (no numpy, pandas, scanpy or matplotlib). The stages are the packages ``core``, ``ingest``, ``normalize``,
+``seedsig.contributions(...)`` (each gene's part in each score), ``seedsig.associate(...)`` and
+``seedsig.survival(...)``; it is imported on first use, so ``import seedsig`` stays light (no numpy, pandas, scanpy
+or matplotlib). The stages are the packages ``core``, ``ingest``, ``normalize``,
 ``scoring``, ``association``, ``outcome``, ``meta`` and ``report``.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-_API = ("score", "associate", "survival")
+_API = ("score", "contributions", "associate", "survival", "build_reference")
 
 
 def __getattr__(name: str):  # PEP 562: the API module is loaded on first use

@@ -1,4 +1,4 @@
-"""The notebook face of seedsig (scverse style): ``score``, ``associate``, ``survival``.
+"""The notebook face of seedsig (scverse style): ``score``, ``contributions``, ``associate``, ``survival``.
 
 The same code paths as the pipeline and the CLI, called on objects in memory:
 
@@ -37,7 +37,10 @@ from seedsig.ingest.checks import check_expression
 from seedsig.ingest.formats import h5ad_values
 from seedsig.ingest.ids import resolve_ids
 from seedsig.outcome.cox import cox_table
+from seedsig.scoring.contributions import contributions as _contributions
 from seedsig.scoring.methods import score as _score_matrix
+from seedsig.scoring.reference import Reference, as_reference, save_reference, score_with_reference
+from seedsig.scoring.reference import build_reference as _build_reference
 from seedsig.scoring.signatures import Signature, load_signatures
 
 UNS_PREFIX = "seedsig_"  # obsm / uns key: f"seedsig_{method}"
@@ -183,6 +186,24 @@ def _h5ad_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------- score
+def _checked_input(
+    data: Any, signatures: Any, layer: str | None, gene_id: str, platform_annotation: Any, command: str = "score"
+) -> tuple[list[Signature], pd.DataFrame, list[str]]:
+    """The signatures, the genes x samples matrix and its rows' symbols, checked as ``seedsig score`` checks them
+    (warnings as :class:`UserWarning`)."""
+    sigs = _signatures(signatures)
+    matrix, where = _matrix(data, layer)
+    annotation = platform_annotation if gene_id == "probe" else None
+    if gene_id == "probe" and platform_annotation is None:
+        raise SeedsigError("gene_id='probe' needs platform_annotation= (a GEO GPL table or .annot file, or its table).")
+    checked = check_expression(
+        matrix, where, "log_expression", gene_id, annotation=annotation, orientation=None, command=command
+    )
+    for message in checked.warnings:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    return sigs, matrix, checked.mapping["symbol"].tolist()
+
+
 def score(
     data: Any,
     signatures: Any,
@@ -194,6 +215,7 @@ def score(
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     platform_annotation: str | Path | pd.DataFrame | None = None,
     threads: int | None = None,
+    reference: str | Path | Reference | None = None,
     **params: Any,
 ) -> pd.DataFrame:
     """Score signatures in every sample; the numbers of ``seedsig score`` on the same matrix.
@@ -214,27 +236,17 @@ def score(
     ``adata.obsm[f"seedsig_{method}"]`` and ``adata.uns[f"seedsig_{method}"]`` gets ``coverage`` (the coverage
     table), ``params`` (the method's parameters), ``method``, ``single_sample``, ``min_genes``, ``min_fraction``,
     ``gene_id``, ``layer`` and ``signatures`` (signature, gene, direction, organ; for :func:`associate`): h5ad types.
-    The returned DataFrame carries what :func:`associate` needs in ``.attrs["seedsig"]``."""
-    sigs = _signatures(signatures)
-    matrix, where = _matrix(data, layer)
-    annotation = platform_annotation if gene_id == "probe" else None
-    if gene_id == "probe" and platform_annotation is None:
-        raise SeedsigError("gene_id='probe' needs platform_annotation= (a GEO GPL table or .annot file, or its table).")
-    checked = check_expression(
-        matrix, where, "log_expression", gene_id, annotation=annotation, orientation=None, command="score"
-    )
-    for message in checked.warnings:
-        warnings.warn(message, UserWarning, stacklevel=2)
-    res = _score_matrix(
-        matrix,
-        sigs,
-        method,
-        row_symbols=checked.mapping["symbol"].tolist(),
-        min_genes=min_genes,
-        min_fraction=min_fraction,
-        params=params,
-        threads=threads,
-    )
+    The returned DataFrame carries what :func:`associate` needs in ``.attrs["seedsig"]``.
+    ``reference``: a saved reference file (``.npz``, see :func:`build_reference`) or a :class:`Reference` of
+    ``method``: the cohort-relative method's statistics are the reference's (reference-anchored scores,
+    :mod:`seedsig.scoring.reference`); ``**params`` may be left out (the reference's are used)."""
+    sigs, matrix, symbols = _checked_input(data, signatures, layer, gene_id, platform_annotation)
+    kwargs = {"row_symbols": symbols, "min_genes": min_genes, "min_fraction": min_fraction, "threads": threads}
+    if reference is None:
+        res = _score_matrix(matrix, sigs, method, params=params, **kwargs)
+    else:
+        ref = as_reference(reference, method)
+        res = score_with_reference(matrix, sigs, ref, params=params or None, **kwargs)
     for rec in res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]].itertuples(index=False):
         warnings.warn(f"{rec.signature} not scored: {rec.reason}", UserWarning, stacklevel=2)
     scores = res.scores.copy()
@@ -245,10 +257,83 @@ def score(
         "method": method,
         "params": dict(res.params),
         **record,
+        "reference": None if reference is None else ref.record(),
         "layer": layer,
         "signatures": list(sigs),
     }
     return scores
+
+
+def contributions(
+    data: Any,
+    signatures: Any,
+    method: str = "ssgsea",
+    *,
+    select: Sequence[str] | None = None,
+    layer: str | None = None,
+    gene_id: str = "symbol",
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
+    platform_annotation: str | Path | pd.DataFrame | None = None,
+    threads: int | None = None,
+    **params: Any,
+) -> pd.DataFrame:
+    """Each gene's contribution to each signature's score in every sample, as :func:`score` would score them (same
+    inputs, checks and parameters): a long table ``sample``, ``signature``, ``gene``, ``contribution``,
+    ``direction`` (the pipeline's ``contributions/{method}.tsv``; :mod:`seedsig.scoring.contributions` says how
+    each method is decomposed: exact terms summing to the score for zscore, mean_z, singscore, plage and
+    score_genes, the leave-one-gene-out change for ssgsea, gsva and aucell). ``select``: only these signatures (None:
+    every scored one). ``.attrs["seedsig"]`` records the method, its parameters and the kind of decomposition."""
+    sigs, matrix, symbols = _checked_input(data, signatures, layer, gene_id, platform_annotation)
+    res = _contributions(
+        matrix,
+        sigs,
+        method,
+        select=select,
+        row_symbols=symbols,
+        min_genes=min_genes,
+        min_fraction=min_fraction,
+        params=params,
+        threads=threads,
+    )
+    table = res.table
+    table.attrs["seedsig"] = {"method": method, "params": dict(res.params), "kind": res.kind}
+    return table
+
+
+def build_reference(
+    data: Any,
+    signatures: Any,
+    method: str,
+    *,
+    out: str | Path | None = None,
+    layer: str | None = None,
+    gene_id: str = "symbol",
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
+    platform_annotation: str | Path | pd.DataFrame | None = None,
+    cohort: str = "",
+    threads: int | None = None,
+    **params: Any,
+) -> Reference:
+    """The reference of a cohort-relative ``method`` (zscore, mean_z, gsva, plage, score_genes, ssgsea with
+    ``normalize=True``) on ``data`` (as :func:`score` takes it; checked the same way): its gene-wise statistics,
+    to anchor :func:`score` (``reference=``) of any cohort. ``out``: also saved there (``.npz``)."""
+    sigs, matrix, symbols = _checked_input(data, signatures, layer, gene_id, platform_annotation, "reference")
+    ref = _build_reference(
+        matrix,
+        sigs,
+        method,
+        row_symbols=symbols,
+        params=params,
+        min_genes=min_genes,
+        min_fraction=min_fraction,
+        cohort=cohort,
+        threads=threads,
+    )
+    if out is not None:
+        save_reference(ref, out)
+    return ref
 
 
 def _write_anndata(adata, method: str, res, sigs: list[Signature], record: dict, layer: str | None) -> None:

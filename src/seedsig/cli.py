@@ -1,4 +1,4 @@
-"""Command-line interface: ``seedsig simulate | normalize | score | download | check-config``.
+"""Command-line interface: ``seedsig simulate | normalize | score | reference | download | check-config``.
 
 The same code paths as the Snakemake rules, for use outside the pipeline. Heavy packages are
 imported only inside the commands that need them, so ``seedsig --help`` starts fast.
@@ -169,16 +169,13 @@ def _cmd_normalize(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({out.shape[0]} genes x {out.shape[1]} samples, {info['method']}{filtered})")
 
 
-def _cmd_score(args: argparse.Namespace) -> None:
-    from seedsig.core.provenance import provenance, write_sidecar
-    from seedsig.core.tables import read_matrix, write_table
+def _checked_matrix(args: argparse.Namespace):
+    """The expression matrix of ``--expr`` with the pipeline's ingest checks, and its rows' symbols."""
+    from seedsig.core.tables import read_matrix
     from seedsig.ingest.checks import check_expression
     from seedsig.ingest.ids import read_platform_annotation
-    from seedsig.scoring.methods import score
-    from seedsig.scoring.signatures import load_signatures
 
     expr = read_matrix(args.expr, what="expression matrix", threads=args.threads)
-    sigs = load_signatures(args.signatures)
     if args.gene_id == "probe" and not args.platform_annotation:
         raise SeedsigError(
             "--gene-id probe needs --platform-annotation (a GEO GPL table or .annot file mapping probe ids to genes)."
@@ -187,17 +184,91 @@ def _cmd_score(args: argparse.Namespace) -> None:
     # the checks of the pipeline's ingest (infinite values, transposed, raw counts or un-logged values, ids)
     where = f"expression matrix '{args.expr}'"
     checked = check_expression(
-        expr, where, "log_expression", args.gene_id, annotation=ann, orientation=None, command="score"
+        expr, where, "log_expression", args.gene_id, annotation=ann, orientation=None, command=args.command
     )
     for warning in checked.warnings:
         print(f"seedsig: warning: {warning}", file=sys.stderr)
-    symbols = checked.mapping["symbol"].tolist()
-    params: dict = {}
+    return expr, checked.mapping["symbol"].tolist()
+
+
+def _method_params(args: argparse.Namespace) -> dict:
     if args.method == "ssgsea":
-        params = {"alpha": args.alpha, "normalize": args.ssgsea_normalize}
-    elif args.method == "score_genes":
-        params = {"random_state": args.seed}
-    res = score(
+        return {"alpha": args.alpha, "normalize": args.ssgsea_normalize}
+    if args.method == "score_genes":
+        return {"random_state": args.seed}
+    if args.method == "ucell":
+        return {"max_rank": args.ucell_max_rank, "w_neg": args.ucell_w_neg, "flavor": args.ucell_flavor}
+    if args.method == "aucell":
+        return {"max_rank_fraction": args.aucell_max_rank_fraction}
+    return {}
+
+
+def _cmd_reference(args: argparse.Namespace) -> None:
+    from seedsig.core.provenance import provenance, write_sidecar
+    from seedsig.scoring.reference import build_reference, save_reference
+    from seedsig.scoring.signatures import load_signatures
+
+    expr, symbols = _checked_matrix(args)
+    sigs = load_signatures(args.signatures)
+    ref = build_reference(
+        expr,
+        sigs,
+        args.method,
+        row_symbols=symbols,
+        params=_method_params(args),
+        min_genes=args.min_genes,
+        min_fraction=args.min_fraction,
+        cohort=args.cohort or Path(args.expr).name,
+        threads=args.threads,
+    )
+    save_reference(ref, args.out)
+    write_sidecar(args.out, provenance(ref.record(), inputs=[args.expr, *args.signatures]))
+    print(f"wrote {args.out} ({args.method} reference: {ref.info['n_samples']} samples, {ref.info['n_genes']} genes)")
+
+
+def _cmd_score(args: argparse.Namespace) -> None:
+    from seedsig.core.provenance import provenance, write_sidecar
+    from seedsig.core.tables import write_table
+    from seedsig.scoring.methods import score
+    from seedsig.scoring.reference import anchored_provenance, check_method, load_reference, score_with_reference
+    from seedsig.scoring.signatures import load_signatures
+
+    if args.reference and args.contributions:
+        raise SeedsigError(
+            "--contributions is computed on the cohort's own statistics, not against a reference: leave out "
+            "--reference or --contributions."
+        )
+    expr, symbols = _checked_matrix(args)
+    sigs = load_signatures(args.signatures)
+    kwargs = {"row_symbols": symbols, "min_genes": args.min_genes, "min_fraction": args.min_fraction}
+    if args.reference:  # the reference's parameters
+        ref = load_reference(args.reference)
+        check_method(ref, args.method, args.reference)
+        res = score_with_reference(expr, sigs, ref, threads=args.threads, **kwargs)
+        record = anchored_provenance(res.provenance(), ref, args.reference)
+    else:
+        res = score(expr, sigs, args.method, params=_method_params(args), threads=args.threads, **kwargs)
+        record = res.provenance()
+    table = res.scores.copy()
+    table.index.name = "sample"
+    write_table(table.reset_index(), args.out, float_format="%.12g")
+    inputs = [args.expr, *args.signatures, *([args.reference] if args.reference else [])]
+    write_sidecar(args.out, provenance(record, inputs=inputs, coverage=res.coverage.to_dict("records")))
+    if args.contributions:
+        _write_contributions(args, expr, sigs, symbols, _method_params(args))
+    not_scored = res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]]
+    for rec in not_scored.itertuples(index=False):
+        print(f"seedsig: note: {rec.signature} not scored: {rec.reason}", file=sys.stderr)
+    print(f"wrote {args.out} ({table.shape[0]} samples x {table.shape[1]} signatures, {args.method})")
+
+
+def _write_contributions(args: argparse.Namespace, expr, sigs, symbols: list, params: dict) -> None:
+    """``seedsig score --contributions OUT``: the per-gene contributions (the pipeline's contributions table)."""
+    from seedsig.core.provenance import provenance, write_sidecar
+    from seedsig.core.tables import write_table_blocks
+    from seedsig.scoring.contributions import CONTRIBUTION_COLUMNS, contribution_blocks
+
+    blocks, _, p, kind = contribution_blocks(
         expr,
         sigs,
         args.method,
@@ -207,17 +278,12 @@ def _cmd_score(args: argparse.Namespace) -> None:
         params=params,
         threads=args.threads,
     )
-    table = res.scores.copy()
-    table.index.name = "sample"
-    write_table(table.reset_index(), args.out, float_format="%.12g")
+    n = write_table_blocks(CONTRIBUTION_COLUMNS, blocks, args.contributions, float_format="%.12g")
     write_sidecar(
-        args.out,
-        provenance(res.provenance(), inputs=[args.expr, *args.signatures], coverage=res.coverage.to_dict("records")),
+        args.contributions,
+        provenance({"method": args.method, "parameters": p, "kind": kind}, inputs=[args.expr, *args.signatures]),
     )
-    not_scored = res.coverage.loc[~res.coverage["scored"], ["signature", "reason"]]
-    for rec in not_scored.itertuples(index=False):
-        print(f"seedsig: note: {rec.signature} not scored: {rec.reason}", file=sys.stderr)
-    print(f"wrote {args.out} ({table.shape[0]} samples x {table.shape[1]} signatures, {args.method})")
+    print(f"wrote {args.contributions} ({n} rows: sample x signature x gene, {kind})")
 
 
 def _cmd_download(args: argparse.Namespace) -> None:
@@ -270,6 +336,15 @@ RANGES: dict[str, list[tuple[str, str, str, Callable[[argparse.Namespace], bool]
         ("min_fraction", "--min-fraction", "scoring.min_fraction", lambda a: True),
         ("alpha", "--alpha", "scoring.ssgsea.alpha", lambda a: True),
         ("seed", "--seed", "scoring.score_genes.random_state", lambda a: True),
+        ("ucell_max_rank", "--ucell-max-rank", "scoring.ucell.max_rank", lambda a: True),
+        ("ucell_w_neg", "--ucell-w-neg", "scoring.ucell.w_neg", lambda a: True),
+        ("aucell_max_rank_fraction", "--aucell-max-rank-fraction", "scoring.aucell.max_rank_fraction", lambda a: True),
+    ],
+    "reference": [
+        ("min_genes", "--min-genes", "scoring.min_genes", lambda a: True),
+        ("min_fraction", "--min-fraction", "scoring.min_fraction", lambda a: True),
+        ("alpha", "--alpha", "scoring.ssgsea.alpha", lambda a: True),
+        ("seed", "--seed", "scoring.score_genes.random_state", lambda a: True),
     ],
     "download": [
         ("retries", "--retries", "geo.retries", lambda a: True),
@@ -304,9 +379,13 @@ def _io_paths(args: argparse.Namespace) -> tuple[list[tuple[str, str]], list[tup
     if args.command == "normalize":
         outs = [("--out", args.out), ("--out (its sidecar)", str(sidecar_path(args.out)))]
         return outs, [("--input", args.input), *([("--gene-lengths", args.gene_lengths)] if args.gene_lengths else [])]
-    if args.command == "score":
+    if args.command in ("score", "reference"):
         outs = [("--out", args.out), ("--out (its sidecar)", str(sidecar_path(args.out)))]
+        if getattr(args, "contributions", None):
+            outs += [("--contributions", args.contributions)]
+            outs += [("--contributions (its sidecar)", str(sidecar_path(args.contributions)))]
         ins = [("--expr", args.expr), *(("--signatures", f) for f in args.signatures)]
+        ins += [("--reference", args.reference)] if getattr(args, "reference", None) else []
         return outs, ins + ([("--platform-annotation", args.platform_annotation)] if args.platform_annotation else [])
     if args.command == "simulate":
         sig_dir = Path(args.signature_dir) if args.signature_dir else None
@@ -473,8 +552,64 @@ def _add_score(sub) -> None:
     c.add_argument(
         "--seed", type=int, default=seed, help=f"random_state of score_genes' control genes (default {seed})"
     )
+    c.add_argument(
+        "--contributions",
+        default=None,
+        metavar="OUT",
+        help="also write each gene's contribution to each score (sample, signature, gene, contribution, direction)",
+    )
+    c.add_argument(
+        "--reference",
+        default=None,
+        help="reference file of --method (.npz, from `seedsig reference` or results/reference/): reference-anchored "
+        "scores with the reference's parameters (cohort-relative methods only)",
+    )
+    _add_ucell_aucell(c, d)
     _add_threads(c, "reading the matrix, ranking and scoring (the scores do not depend on it)")
     c.set_defaults(func=_cmd_score, _parser=c)
+
+
+def _add_ucell_aucell(c, d: dict) -> None:
+    u, a = d["ucell"], d["aucell"]
+    c.add_argument(
+        "--ucell-flavor",
+        choices=schema_choices("scoring.ucell.flavor"),
+        default=u["flavor"],
+        help=f"ucell as R UCell 2.0-2.6 (r) or pyucell 0.8 (pyucell) (default {u['flavor']})",
+    )
+    mr = u["max_rank"]
+    c.add_argument("--ucell-max-rank", type=int, default=mr, help=f"UCell's maxRank (default {mr})")
+    c.add_argument(
+        "--ucell-w-neg", type=float, default=u["w_neg"], help=f"ucell weight of the down genes (default {u['w_neg']:g})"
+    )
+    c.add_argument(
+        "--aucell-max-rank-fraction",
+        type=float,
+        default=a["max_rank_fraction"],
+        help=f"AUCell's aucMaxRank as a fraction of the genes (default {a['max_rank_fraction']:g})",
+    )
+
+
+def _add_reference(sub) -> None:
+    d = SCORING_DEFAULTS
+    c = sub.add_parser(
+        "reference", help="save a reference cohort's statistics of a cohort-relative method (for score --reference)"
+    )
+    c.add_argument("--expr", "--expression", dest="expr", required=True, help="genes x samples TSV/CSV, log scale")
+    c.add_argument("--signatures", required=True, nargs="+", help="signature file(s): TSV (project format) or GMT")
+    c.add_argument("--method", required=True, choices=schema_choices("scoring.methods"))
+    c.add_argument("--out", required=True, help="output reference file (.npz) and its sidecar JSON beside it")
+    c.add_argument("--cohort", default="", help="name of the reference cohort recorded in the file")
+    c.add_argument("--gene-id", default="symbol", choices=schema_choices("gene_id", schema_path("cohorts.schema.yaml")))
+    c.add_argument("--platform-annotation", default=None, help="platform annotation for --gene-id probe")
+    c.add_argument("--min-genes", type=int, default=d["min_genes"])
+    c.add_argument("--min-fraction", type=float, default=d["min_fraction"])
+    c.add_argument("--alpha", type=float, default=d["ssgsea"]["alpha"], help="ssgsea weight exponent")
+    c.add_argument("--ssgsea-normalize", action="store_true", help="ssgsea: freeze the range of the scores")
+    c.add_argument("--seed", type=int, default=d["score_genes"]["random_state"], help="score_genes' random_state")
+    _add_ucell_aucell(c, d)
+    _add_threads(c, "reading the matrix and estimating the statistics")
+    c.set_defaults(func=_cmd_reference, _parser=c)
 
 
 def _add_download(sub) -> None:
@@ -526,7 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"seedsig {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_simulate, _add_normalize, _add_score, _add_download, _add_check_config):
+    for add in (_add_simulate, _add_normalize, _add_score, _add_reference, _add_download, _add_check_config):
         add(sub)
     return p
 

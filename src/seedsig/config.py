@@ -425,13 +425,28 @@ def check_signature_names(config: dict, names: list[str], where: str) -> None:
     known = set(names)
     sig = config["signatures"]
     targets = sig["targets"] if isinstance(sig["targets"], list) else []
-    for key, values in (("signatures.focal", sig["focal"]), ("signatures.targets", targets)):
+    chosen = (config.get("contributions") or {}).get("signatures", "focal")
+    bounded = chosen if isinstance(chosen, list) else []
+    for key, values in (
+        ("signatures.focal", sig["focal"]),
+        ("signatures.targets", targets),
+        ("contributions.signatures", bounded),
+    ):
         unknown = [v for v in values if v not in known]
         if unknown:
             raise SeedsigError(
                 f"{where}: '{key}' names signature(s) {', '.join(unknown)} that are in none of the signature files. "
                 f"Known: {', '.join(names)}."
             )
+
+
+def contribution_signatures(config: dict) -> list[str] | None:
+    """The signatures of results/{cohort}/contributions/: ``contributions.signatures`` = focal (the focal
+    signatures), all (None: every one) or a list of names."""
+    chosen = (config.get("contributions") or {}).get("signatures", "focal")
+    if chosen == "focal":
+        return list(config["signatures"]["focal"])
+    return None if chosen == "all" else list(chosen)
 
 
 def target_signatures(config: dict, names: list[str]) -> list[str]:

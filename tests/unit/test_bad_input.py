@@ -82,6 +82,12 @@ def test_unknown_focal_signature(wd):
     expect_config_error(wd, files, "SELF_SEEDING", "signatures.focal")
 
 
+def test_unknown_contribution_signature(wd):
+    files = write_cohort(wd)
+    files["config"].write_text(files["config"].read_text() + "contributions:\n  signatures: [SS, NOPE]\n")
+    expect_config_error(wd, files, "NOPE", "contributions.signatures")
+
+
 def test_probe_ids_without_platform_annotation(wd):
     files = write_cohort(wd)
     files["sheet"].write_text(files["sheet"].read_text().replace("\tcounts\tsymbol\t", "\tcounts\tprobe\t"))

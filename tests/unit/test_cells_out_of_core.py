@@ -29,7 +29,7 @@ from seedsig.scoring.stage import cell_scores_cohort
 from seedsig.simulate import SHIPPED_SIGNATURE_FILES, default_signature_dir
 from seedsig.simulate_atlas import write_single_cell_atlas
 
-ALL = ["ssgsea", "singscore", "zscore", "mean_z", "plage", "score_genes", "gsva"]
+ALL = ["ssgsea", "singscore", "zscore", "mean_z", "plage", "score_genes", "gsva", "ucell", "aucell"]
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,9 @@ def atlas(tmp_path_factory):
     return p
 
 
-@pytest.mark.parametrize("method", ["ssgsea", "singscore", "zscore", "mean_z", "plage", "score_genes"])
+@pytest.mark.parametrize(
+    "method", ["ssgsea", "singscore", "zscore", "mean_z", "plage", "score_genes", "ucell", "aucell"]
+)
 def test_cell_scores_files_independent_of_chunks_and_threads(tmp_path, atlas, method):
     sig_files = [default_signature_dir() / f for f in SHIPPED_SIGNATURE_FILES]
     outs = []

@@ -148,6 +148,7 @@ def test_cli_choices_and_defaults_are_the_schemas():
     d = schema_defaults()
     cmd = _commands()
     assert list(_option(cmd["score"], "method").choices) == schema_choices("scoring.methods")
+    assert list(_option(cmd["score"], "ucell_flavor").choices) == schema_choices("scoring.ucell.flavor")
     assert list(_option(cmd["score"], "gene_id").choices) == list(ID_TYPES)
     assert tuple(_option(cmd["normalize"], "method").choices) == N.NORMALIZATION_METHODS
     assert list(_option(cmd["normalize"], "data_type").choices) == list(N.DATA_TYPES)
@@ -161,6 +162,10 @@ def test_cli_choices_and_defaults_are_the_schemas():
         ("score", "alpha"): d["scoring"]["ssgsea"]["alpha"],
         ("score", "ssgsea_normalize"): d["scoring"]["ssgsea"]["normalize"],
         ("score", "seed"): d["scoring"]["score_genes"]["random_state"],
+        ("score", "ucell_flavor"): d["scoring"]["ucell"]["flavor"],
+        ("score", "ucell_max_rank"): d["scoring"]["ucell"]["max_rank"],
+        ("score", "ucell_w_neg"): d["scoring"]["ucell"]["w_neg"],
+        ("score", "aucell_max_rank_fraction"): d["scoring"]["aucell"]["max_rank_fraction"],
         ("download", "cache"): d["geo"]["cache"],
         ("download", "geo_base"): d["geo"]["base_url"],
         ("download", "download_base"): d["geo"]["download_url"],

@@ -8,7 +8,8 @@ from conftest import GOLDEN, REPO, shared_file
 from scipy.stats import rankdata
 
 from seedsig.core.tables import read_matrix
-from seedsig.scoring.methods import QC_COLUMNS, coherence_table, score
+from seedsig.scoring.coherence import QC_COLUMNS, coherence_table
+from seedsig.scoring.methods import score
 from seedsig.scoring.null import expression_bins, random_gene_sets, random_null_scores
 from seedsig.scoring.signatures import Signature, load_signatures
 

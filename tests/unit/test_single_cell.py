@@ -137,7 +137,7 @@ def test_read_single_cell_dispatch(tmp_path):
 
 
 # -------------------------------------------------------------------------------------------- cell scores
-ALL = ["ssgsea", "singscore", "zscore", "mean_z", "plage", "score_genes", "gsva"]
+ALL = ["ssgsea", "singscore", "zscore", "mean_z", "plage", "score_genes", "gsva", "ucell", "aucell"]
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_ssgsea_normalized_chunked_equals_whole(cells, whole):
     np.testing.assert_allclose(got[ref.columns].to_numpy(), ref.to_numpy(), rtol=1e-9)
 
 
-@pytest.mark.parametrize("method", ["ssgsea", "singscore"])
+@pytest.mark.parametrize("method", ["ssgsea", "singscore", "ucell", "aucell"])
 def test_single_cell_score_equals_engine_on_that_cell_alone(cells, whole, method):
     got = cell_scores(cells, SIGS, [method], chunk_size=4)[method]
     cell = cells.obs_names[11]
@@ -191,7 +191,9 @@ def test_single_cell_score_equals_engine_on_that_cell_alone(cells, whole, method
     np.testing.assert_allclose(got.loc[[cell], alone.columns].to_numpy(), alone.to_numpy(), rtol=1e-12)
 
 
-@pytest.mark.parametrize("method", ["ssgsea", "zscore", "mean_z", "plage", "singscore", "score_genes"])
+@pytest.mark.parametrize(
+    "method", ["ssgsea", "zscore", "mean_z", "plage", "singscore", "score_genes", "ucell", "aucell"]
+)
 def test_cell_scores_independent_of_cell_order(cells, method):
     perm = np.random.default_rng(5).permutation(cells.n_obs)
     shuffled = cells[perm].copy()

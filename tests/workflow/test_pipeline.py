@@ -296,3 +296,31 @@ def test_example_survival_models_curves_and_sites(example_run):
             own[(row["method"], row["signature_a"], row["signature_b"], row["statistic"])], abs=1e-9
         )
         assert row["i2"] == pytest.approx(0, abs=1e-9) and row["tau2"] == pytest.approx(0, abs=1e-12)
+
+
+def test_contributions_and_the_ss_gene_group_panel(example_run):
+    """contributions/{method}.tsv per scoring method (contract columns, focal signatures only by default, exact
+    terms summing to the zscore scores), signature_qc.tsv's last column, and the SS panel declared and drawn."""
+    wd, _ = example_run
+    base = wd / "results" / "example"
+    for method in ("ssgsea", "zscore"):
+        t = read_tsv(base / "contributions" / f"{method}.tsv")
+        assert list(t.columns[:4]) == ["sample", "signature", "gene", "contribution"]
+        assert list(dict.fromkeys(t["signature"])) == ["SS", "SS_attraction", "SS_infiltration"]
+        assert len(t) == 200 * (4 + 2 + 2)
+        assert list(t["gene"].iloc[:4]) == ["IL6", "CXCL8", "MMP1", "FSCN1"]
+        side = json.loads((base / "contributions" / f"{method}.json").read_text())
+        assert side["parameters"]["kind"] == ("exact" if method == "zscore" else "leave-one-out")
+    z = read_tsv(base / "contributions" / "zscore.tsv")
+    sums = z.groupby(["sample", "signature"])["contribution"].sum().unstack()
+    scores = read_tsv(base / "scores" / "zscore.tsv").set_index("sample")
+    np.testing.assert_allclose(sums.loc[scores.index, "SS"], scores["SS"], atol=1e-8)  # as written (%.10g)
+    qc = read_tsv(base / "signature_qc.tsv")
+    assert qc.columns[-1] == "top_variance_gene"
+    top = dict(zip(qc["signature"], qc["top_variance_gene"]))
+    gene, share = top["SS"].split(":")
+    assert gene in {"IL6", "CXCL8", "MMP1", "FSCN1"} and 0 < float(share) < 1  # var(contribution) / var(score)
+    assert ":" in top["LMS"]  # every scored signature, not only those of contributions.signatures
+    svg = wd / "results" / "figures" / "example" / "contribution_share_ssgsea_SS.svg"
+    assert svg.is_file() and "not drawn" not in svg.read_text()
+    assert (svg.with_suffix(".pdf")).is_file()

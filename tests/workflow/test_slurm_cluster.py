@@ -40,7 +40,9 @@ SCRIPT = REPO / "scripts" / "local_slurm.sh"
 PROFILE = REPO / "profiles" / "slurm"
 # samples x genes of the three simulated cohorts (the example: 200 x 16,000)
 COHORTS = {"sim_small": (40, 2500), "sim_mid": (90, 4000), "sim_big": (160, 6000)}
-CLUSTER_RULES = ("ingest", "normalize", "score", "associate", "survival")
+CLUSTER_RULES = ("ingest", "normalize", "score", "associate", "survival")  # each must run as a SLURM job
+LOCAL_RULES = {"all", "simulate_example", "simulate_single_cell_example", "coverage", "meta", "report"}
+PER_METHOD = {"score", "contributions"}  # one job per cohort and scoring method
 METHODS = ("ssgsea", "zscore")
 # the test's command line: the plugin's first status check after 2 s (the profile says 20), files seen at once
 FAST = ("--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "10")
@@ -222,7 +224,7 @@ def test_the_pipeline_on_a_slurm_cluster(tmp_path, example_run):
     assert "seedsig: done." in out
 
     expected = _tables(local / "results", cohorts)
-    assert len(expected) == 4 * 13  # 13 tables per cohort (scores of two methods)
+    assert len(expected) >= 4 * 13  # 13 tables per cohort at least (scores of two methods)
     got = _tables(wd / "results", cohorts)
     assert got.keys() == expected.keys()
     assert [k for k in got if got[k] != expected[k]] == []
@@ -247,17 +249,18 @@ def test_the_pipeline_on_a_slurm_cluster(tmp_path, example_run):
 def _check_jobs(jobs: list[dict], cohorts: list[str], cancelled_id: str) -> None:
     rules = {j["id"]: re.match(r"rule_([a-z_]+?)(?:_wildcards_|$)", j["comment"]) for j in jobs}
     assert all(rules.values()), [j["comment"] for j in jobs]
-    assert {m.group(1) for m in rules.values()} == set(CLUSTER_RULES)  # no local rule was submitted
+    submitted = {m.group(1) for m in rules.values()}
+    assert set(CLUSTER_RULES) <= submitted and not submitted & LOCAL_RULES, submitted  # no local rule submitted
     completed = [j for j in jobs if j["state"] == "COMPLETED"]
     others = [j for j in jobs if j["state"] != "COMPLETED"]
     assert {j["state"] for j in others} <= {"CANCELLED"}, others
     assert cancelled_id in {j["id"] for j in others}
     for cohort in cohorts:
-        for rule in CLUSTER_RULES:
+        for rule in submitted:
             # the plugin's comment: rule_{rule}_wildcards_{cohort}[_{method}]
             key = f"rule_{rule}_wildcards_{cohort}"
             runs = [j for j in completed if j["comment"] == key or j["comment"].startswith(key + "_")]
-            assert len(runs) >= (len(METHODS) if rule == "score" else 1), (rule, cohort, jobs)
+            assert len(runs) >= (len(METHODS) if rule in PER_METHOD else 1), (rule, cohort, jobs)
     first_request = {}
     for j in jobs:
         first_request[j["comment"]] = min(first_request.get(j["comment"], j["req_mb"]), j["req_mb"])

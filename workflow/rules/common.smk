@@ -12,6 +12,11 @@ from seedsig.core.errors import SeedsigError
 from seedsig.core.failure import fail
 from seedsig.ingest.clinical import harmonize_settings
 from seedsig.report.figure_plan import figure_plan
+from seedsig.scoring.reference import (
+    needs_reference,
+    reference_file_of,
+    reference_setting,
+)
 from seedsig.scoring.signatures import load_signatures
 
 min_version("9.0")
@@ -58,11 +63,30 @@ COHORTS = list(SHEET.index)
 RUN_METHODS = list(config["scoring"]["methods"])
 FOCAL = list(config["signatures"]["focal"])
 TARGETS = sconf.target_signatures(config, SIGNATURE_NAMES)
+CONTRIBUTION_SIGNATURES = sconf.contribution_signatures(config)  # None: every signature
 COHORT_SETTINGS = {
     c: sconf.cohort_settings(config, c, dict(SHEET.loc[c])) for c in COHORTS
 }
 SINGLE_CELL = [c for c in COHORTS if SHEET.loc[c, "sample_column"]]
 META_OUTPUTS = [layout.meta_file("correlations"), layout.meta_file("survival")]
+# scoring.reference: ("", "") none, ("cohort", name) or ("file", path); the methods it anchors (cohort-relative)
+try:
+    REFERENCE_KIND, REFERENCE_VALUE = reference_setting(
+        config["scoring"].get("reference"), COHORTS, CONFIG_SOURCE
+    )
+except SeedsigError as exc:
+    _fail(exc)
+ANCHORED_METHODS = [
+    m
+    for m in RUN_METHODS
+    if REFERENCE_KIND and needs_reference(m, config["scoring"].get(m, {}))
+]
+# the reference files the rule reference writes (scoring.reference names a cohort of the sheet)
+REFERENCE_OUTPUTS = (
+    [layout.reference_file(m) for m in ANCHORED_METHODS]
+    if REFERENCE_KIND == "cohort"
+    else []
+)
 
 
 wildcard_constraints:
@@ -207,6 +231,15 @@ def normalize_inputs(wildcards):
     return inputs
 
 
+def reference_input(wildcards):
+    """The reference file a cohort's scores of a method are anchored to ({} when none: cohort-relative scores)."""
+    if wildcards.method not in ANCHORED_METHODS:
+        return {}
+    if REFERENCE_KIND == "cohort":
+        return {"reference": layout.reference_file(wildcards.method)}
+    return {"reference": reference_file_of(REFERENCE_VALUE, wildcards.method)}
+
+
 def score_files(wildcards):
     return {m: cohort_file("scores", wildcards.cohort, m) for m in RUN_METHODS}
 
@@ -230,6 +263,7 @@ def cohort_outputs(cohort):
         )
     ]
     tables += [cohort_file("scores", cohort, m) for m in RUN_METHODS]
+    tables += [cohort_file("contributions", cohort, m) for m in RUN_METHODS]
     if cohort in SINGLE_CELL:
         tables += [cohort_file("cell_scores", cohort, m) for m in RUN_METHODS]
     return [
@@ -244,6 +278,8 @@ def all_outputs():
         [out for c in COHORTS for out in cohort_outputs(c)]
         + META_OUTPUTS
         + [sidecar(m) for m in META_OUTPUTS]
+        + REFERENCE_OUTPUTS
+        + [sidecar(r) for r in REFERENCE_OUTPUTS]
         + [REPORT]
     )
 

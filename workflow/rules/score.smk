@@ -30,12 +30,39 @@ rule coverage:
     params:
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],
+        # signature_qc.tsv's top_variance_gene: contributions under the report's summary method
+        qc_method=FIGURE_PLAN["primary"],
+        qc_params=dict(config["scoring"].get(FIGURE_PLAN["primary"], {})),
     script:
         "../scripts/rule_coverage.py"
 
 
+rule reference:
+    input:
+        h5ad=lambda wc: cohort_file("expression", REFERENCE_VALUE),
+        signatures=SIGNATURE_FILES,
+    output:
+        reference=layout.reference_file(),
+        reference_json=sidecar(layout.reference_file()),
+    log:
+        f"{RESULTS}/logs/reference/{{method}}.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    threads: job_threads("reference")
+    resources:
+        **job_resources("reference"),
+    params:
+        cohort=REFERENCE_VALUE,
+        min_genes=config["scoring"]["min_genes"],
+        min_fraction=config["scoring"]["min_fraction"],
+        method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
+    script:
+        "../scripts/rule_reference.py"
+
+
 rule score:
     input:
+        unpack(reference_input),
         h5ad=cohort_file("expression"),
         signatures=SIGNATURE_FILES,
     output:
@@ -58,8 +85,39 @@ rule score:
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],
         method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
+        reference=lambda wc: reference_input(wc).get("reference", ""),
     script:
         "../scripts/rule_score.py"
+
+
+rule contributions:
+    input:
+        h5ad=cohort_file("expression"),
+        signatures=SIGNATURE_FILES,
+    output:
+        contributions=tsv_report(
+            cohort_file("contributions"),
+            "../report/contributions.rst",
+            "coverage and scores",
+            "contributions",
+            method="{method}",
+        ),
+        contributions_json=sidecar(cohort_file("contributions")),
+    log:
+        f"{RESULTS}/logs/contributions/{{cohort}}.{{method}}.log",
+    conda:
+        "../../envs/seedsig.yaml"
+    threads: job_threads("contributions")
+    resources:
+        **job_resources("contributions"),
+    params:
+        min_genes=config["scoring"]["min_genes"],
+        min_fraction=config["scoring"]["min_fraction"],
+        method_params=lambda wc: dict(config["scoring"].get(wc.method, {})),
+        select=CONTRIBUTION_SIGNATURES,
+        signatures=CONTRIBUTION_SIGNATURES or "all",
+    script:
+        "../scripts/rule_contributions.py"
 
 
 rule cell_scores:

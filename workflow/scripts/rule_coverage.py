@@ -13,6 +13,8 @@ def main(smk):
         smk.output.qc,
         min_genes=smk.params.min_genes,
         min_fraction=smk.params.min_fraction,
+        method=smk.params.qc_method,
+        params=dict(smk.params.qc_params),
     )
 
 

@@ -15,6 +15,7 @@ def main(smk):
         min_fraction=smk.params.min_fraction,
         params=dict(smk.params.method_params),
         threads=smk.threads,
+        reference=getattr(smk.input, "reference", None),
     )
 
 

@@ -30,9 +30,9 @@ target signature x statistic (``spearman``, ``pearson``), columns :data:`CORRELA
     size per direction, genes drawn from the same expression bins) correlate with the target at least as
     strongly (|r|) as the focal signature does (the tie rule of :func:`seedsig.core.stats.empirical_null_p`).
     Random scores are made once per (method, focal) by :func:`seedsig.scoring.null.random_null_scores` (the one
-    random-signature null, shared with the survival stage; vectorized for ssgsea, zscore, mean_z and singscore,
-    one ordinary score per random signature for gsva, plage and score_genes) with a seed derived from ``seed``,
-    the method and the focal name, and all B correlations with a target are one matrix operation.
+    random-signature null, shared with the survival stage; vectorized for ssgsea, zscore, mean_z, singscore, ucell
+    and aucell, one ordinary score per random signature for gsva, plage and score_genes) with a seed derived from
+    ``seed``, the method and the focal name, and all B correlations with a target are one matrix operation.
 ``r_partial``, ``covariates``
     Partial correlation adjusting for the proliferation metagene (meta-PCNA,
     :func:`seedsig.association.measures.meta_pcna`) and the given
@@ -393,7 +393,7 @@ def _add_random_nulls(g: _Grid, method_params: dict[str, dict]) -> None:
             if m not in matrix and np.isfinite(g.cols[m][a]).any():
                 matrix.clear()
                 try:
-                    matrix[m] = null_matrix(g.x_expr, m)
+                    matrix[m] = null_matrix(g.x_expr, m, params=method_params.get(m))
                 except SeedsigError:
                     pass  # said per focal signature by random_null_scores below
             g.null_scores[(m, a)] = _random_scores(

@@ -32,6 +32,7 @@ COHORT_FILES = {
     "signature_qc": "signature_qc.tsv",
     "scores": "scores/{method}.tsv",
     "cell_scores": "cell_scores/{method}.tsv.gz",
+    "contributions": "contributions/{method}.tsv",
     "correlations": "correlations.tsv",
     "null_correlations": "null_correlations.tsv.gz",
     "prerank": "prerank.tsv",
@@ -40,6 +41,8 @@ COHORT_FILES = {
     "logrank": "logrank.tsv",
     "cumulative_incidence": "cumulative_incidence.tsv",
 }
+# the frozen statistics of a reference cohort (scoring.reference), per cohort-relative method
+REFERENCE = "reference"
 # name -> path relative to results/meta/
 META_FILES = {"correlations": "correlations.tsv", "survival": "survival.tsv"}
 
@@ -48,6 +51,11 @@ def cohort_file(name: str, cohort: str = "{cohort}", method: str = "{method}", r
     """``results/{cohort}/...`` of one output; wildcards not given stay as ``{cohort}`` / ``{method}``."""
     rel = COHORT_FILES[name].replace("{method}", method)
     return f"{results}/{cohort}/{rel}"
+
+
+def reference_file(method: str = "{method}", results: str = RESULTS) -> str:
+    """``results/reference/{method}.npz``: the reference of a cohort-relative method (its sidecar beside it)."""
+    return f"{results}/{REFERENCE}/{method}.npz"
 
 
 def meta_file(name: str, results: str = RESULTS) -> str:
@@ -72,6 +80,7 @@ COHORT_FIGURES = (
     "prerank",
     "km",
     "cif",
+    "contribution_share",
 )
 META_FIGURES = ("forest_r", "forest_hr")
 
@@ -118,6 +127,7 @@ def _cohort_figures(
     names.append(FigureName("expression_density", cohort))
     names += [FigureName("score_distribution", cohort, (m,)) for m in methods]
     names += [FigureName("scatter_null", cohort, (primary, main, t)) for t in targets]
+    names.append(FigureName("contribution_share", cohort, (primary, main)))
     if plan.get("prerank", True):
         names += [FigureName("prerank", cohort, (primary, main, s, d)) for s, d in prerank_sets]
     first = plan.get("primary_endpoint") or ""
@@ -146,8 +156,9 @@ def figure_names(
     (one score distribution each); ``primary``: the report's summary method, of every other figure; ``focal``:
     the focal signatures (the first one against each of ``targets``; each of them in the survival figures);
     ``prerank_sets``: (signature, direction) of each prerank set (every signature not focal, on the first focal
-    one). Kaplan-Meier curves per focal signature and endpoint, forest plots per target and focal signature (with
-    two cohorts or more)."""
+    one). Per cohort, the share of the first focal score carried by each of its sub-signatures' genes
+    (``contribution_share``). Kaplan-Meier curves per focal signature and endpoint, forest plots per target and
+    focal signature (with two cohorts or more)."""
     focal = list(focal) or ["SS"]
     names = [FigureName("summary_heatmap")]
     for cohort, plan in cohorts.items():

@@ -137,7 +137,7 @@ def jsonable(obj: Any) -> Any:
 def sidecar_path(path: str | os.PathLike) -> Path:
     p = Path(path)
     name = p.name
-    for suf in (".tsv.gz", ".tsv", ".html", ".h5ad", ".csv"):
+    for suf in (".tsv.gz", ".tsv", ".html", ".h5ad", ".csv", ".npz"):
         if name.endswith(suf):
             name = name[: -len(suf)]
             break

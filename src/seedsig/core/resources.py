@@ -78,6 +78,8 @@ STEPS: dict[str, StepSize] = {
     "normalize": StepSize(base_mb=450, mb_per_mvalue=23, max_threads=2, s_per_mvalue=0.25),
     "coverage": StepSize(base_mb=300, mb_per_mvalue=8, max_threads=1, s_per_mvalue=0.05),
     "score": StepSize(base_mb=450, mb_per_mvalue=33, max_threads=8, s_per_mvalue=0.25),
+    "reference": StepSize(base_mb=450, mb_per_mvalue=33, max_threads=8, s_per_mvalue=0.25),
+    "contributions": StepSize(base_mb=450, mb_per_mvalue=40, max_threads=8, s_per_mvalue=0.5),
     "cell_scores": StepSize(base_mb=500, mb_per_mvalue=0, max_threads=2, mb_per_kcell=0.4),
     "associate": StepSize(base_mb=1000, mb_per_mvalue=25, max_threads=2, s_per_mvalue=0.6, per_random=True),
     "survival": StepSize(base_mb=750, mb_per_mvalue=16, max_threads=2, s_per_mvalue=1.8, per_random=True),
@@ -88,7 +90,7 @@ STEPS: dict[str, StepSize] = {
 # A rule without its own line: sized like the heaviest per-cohort step.
 DEFAULT_STEP = StepSize(base_mb=1000, mb_per_mvalue=33, max_threads=2, s_per_mvalue=2.0, per_random=True)
 # Steps that write a matrix: disk_mb (MB per million values; the .h5ad is float64 plus its indices)
-DISK_MB_PER_MVALUE = {"ingest": 12.0, "normalize": 12.0}
+DISK_MB_PER_MVALUE = {"ingest": 12.0, "normalize": 12.0, "contributions": 40.0}
 # Scoring methods whose memory per value is larger than ssGSEA's (bench_scoring: GSVA 1.6 GB where ssGSEA takes
 # 0.8 GB on 20,000 x 1,000): the score step's mb_per_mvalue is multiplied by this.
 METHOD_MEMORY = {"gsva": 3.5}

@@ -29,6 +29,14 @@ def _row_chunks(values: np.ndarray):
         yield a, values[a : a + step]
 
 
+def rows_all_na(values: np.ndarray) -> np.ndarray:
+    """Per row: every value NaN (a chunk of rows at a time: no boolean matrix of the matrix's size)."""
+    out = np.empty(values.shape[0], dtype=bool)
+    for a, rows in _row_chunks(values):
+        out[a : a + rows.shape[0]] = np.isnan(rows).all(axis=1)
+    return out
+
+
 def _first_in_rows(values: np.ndarray, test) -> tuple[int, int, int] | None:
     """(row, column, number of rows) of the first value (row-major order) where ``test(chunk)`` is true, with the
     number of rows holding one; None if there is none. Chunked over rows."""
@@ -139,14 +147,19 @@ LOG_SCALE_LIMIT = 100.0  # log2 expression stays below ~25 (2^25 reads per gene)
 def check_finite(df: pd.DataFrame, where: str) -> None:
     """Raise for an infinite value (inf, -inf; 'Inf' in a file), naming its gene and sample."""
     values = df.to_numpy(dtype=np.float64)
-    inf = np.isinf(values)
-    if inf.any():
-        rows = np.flatnonzero(inf.any(axis=1))
+    inf_rows = np.zeros(values.shape[0], dtype=bool)
+    n_inf = 0
+    for a, rows in _row_chunks(values):  # chunks of rows: no boolean matrix of the matrix's size
+        inf = np.isinf(rows)
+        inf_rows[a : a + rows.shape[0]] = inf.any(axis=1)
+        n_inf += int(inf.sum())
+    if n_inf:
+        rows = np.flatnonzero(inf_rows)
         i = int(rows[0])
-        j = int(np.flatnonzero(inf[i])[0])
+        j = int(np.flatnonzero(np.isinf(values[i]))[0])
         raise SeedsigError(
             f"{where}: infinite value {values[i, j]:g} (gene '{df.index[i]}', sample '{df.columns[j]}'; "
-            f"{int(inf.sum())} such value(s) in {rows.size} gene row(s)). Expression values must be finite: "
+            f"{n_inf} such value(s) in {rows.size} gene row(s)). Expression values must be finite: "
             "write NA for a missing value (a log of 0 gives -inf: use log2(x + 1))."
         )
 
@@ -232,7 +245,10 @@ def check_log_scale(df: pd.DataFrame, where: str, *, command: str | None = None)
 def check_not_per_million(df: pd.DataFrame, where: str) -> None:
     """Raise for values declared raw counts whose every sample sums to one million: TPM or CPM (GEO's NCBI TPM
     tables, e.g. GSE201926's, sum to 1e6 +/- 60 per sample), which the count methods would normalize again."""
-    lib = np.nansum(df.to_numpy(dtype=np.float64), axis=0)
+    values = df.to_numpy(dtype=np.float64)
+    lib = np.zeros(values.shape[1])
+    for _, rows in _row_chunks(values):  # nansum's NaN-free copy a chunk of rows at a time
+        lib += np.nansum(rows, axis=0)
     if lib.size < 3 or not np.allclose(lib, 1e6, rtol=0.005, atol=0):
         return
     raise SeedsigError(

@@ -19,7 +19,7 @@ from seedsig.core.errors import SeedsigError
 from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.tables import read_clinical, write_table
 from seedsig.core.threads import default_threads
-from seedsig.ingest.checks import check_expression
+from seedsig.ingest.checks import check_expression, rows_all_na
 from seedsig.ingest.clinical import harmonize_clinical
 from seedsig.ingest.download import (
     DOWNLOAD_BASE,
@@ -443,9 +443,13 @@ def ingest_cohort(
     clin, clin_sidecar = _cohort_clinical(
         src, harmonized, cohort, expression, time, event, endpoints, harmonization, site_column, sites
     )
-    adata = _cohort_anndata(src, settings, matrix, harmonized, mapping, clin)
+    n_input_rows = int(matrix.shape[0])
+    del matrix  # the input's matrix is not needed once harmonized (a big cohort's memory: one matrix, not two)
+    src.expr.matrix = None
+    adata = _cohort_anndata(src, settings, n_input_rows, harmonized, mapping, clin)
+    del harmonized
     _write_ingest_outputs(
-        src, settings, matrix, adata, mapping, clin, clin_sidecar, out_h5ad, out_mapping, out_clinical
+        src, settings, n_input_rows, adata, mapping, clin, clin_sidecar, out_h5ad, out_mapping, out_clinical
     )
 
 
@@ -467,7 +471,7 @@ def _checked_matrix(
         raise SeedsigError(
             f"{where}: the expression table has no rows{EMPTY_SERIES_HINT if src.expr.info.get('empty_table') else ''}."
         )
-    all_na = matrix.isna().all(axis=1).to_numpy()
+    all_na = rows_all_na(matrix.to_numpy(dtype=np.float64))
     if all_na.all():
         raise SeedsigError(f"{where}: every value is NA.")
     kwargs = {}
@@ -478,7 +482,7 @@ def _checked_matrix(
         )  # read once, used twice
     clinical_ids = [str(i) for p, c in src.clinical if p == clinical for i in c.index] if clinical else None
     checked = check_expression(
-        matrix.loc[~all_na],
+        matrix.loc[~all_na] if all_na.any() else matrix,  # no copy of a matrix with no all-NA row
         where,
         data_type,
         gene_id,
@@ -585,7 +589,7 @@ def _cohort_clinical(
 def _cohort_anndata(
     src: CohortInput,
     settings: dict,
-    matrix: pd.DataFrame,
+    n_input_rows: int,
     harmonized: pd.DataFrame,
     mapping: pd.DataFrame,
     clin: pd.DataFrame,
@@ -619,7 +623,7 @@ def _cohort_anndata(
             settings,
             inputs=src.files,
             id_status_counts=mapping["status"].value_counts().to_dict(),
-            n_input_rows=int(matrix.shape[0]),
+            n_input_rows=n_input_rows,
             n_genes=int(harmonized.shape[0]),
             n_samples=int(harmonized.shape[1]),
             reader=src.expr.info,
@@ -632,7 +636,7 @@ def _cohort_anndata(
 def _write_ingest_outputs(
     src: CohortInput,
     settings: dict,
-    matrix: pd.DataFrame,
+    n_input_rows: int,
     adata,
     mapping: pd.DataFrame,
     clin: pd.DataFrame,
@@ -658,7 +662,7 @@ def _write_ingest_outputs(
     log.info(
         "ingest %s: %d input rows -> %d genes x %d samples; id status: %s; %d clinical column(s)",
         settings["cohort"],
-        matrix.shape[0],
+        n_input_rows,
         adata.n_vars,
         adata.n_obs,
         counts,

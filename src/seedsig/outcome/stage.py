@@ -158,7 +158,7 @@ class CoxRandomNull:
             expr = self._expr_of(method)
             if method not in matrix:
                 matrix.clear()
-                matrix[method] = null_matrix(expr, method)
+                matrix[method] = null_matrix(expr, method, params=self.method_params.get(method))
             seed = stable_seed(self.seed, "survival", method, signature)
             params = self.method_params.get(method) or {}
             return random_null_scores(

@@ -230,3 +230,27 @@ def not_drawn_figure(name: str, why: str):
     ax.text(0.0, 1.0, "\n".join(lines), ha="left", va="top", fontsize=7, color="#555555", transform=ax.transAxes)
     fig.suptitle(name)
     return fig
+
+
+# ------------------------------------------------------------------------------------------ contributions
+def contribution_share_figure(shares: pd.DataFrame, groups: dict, signature: str, method: str, cohort: str):
+    """The share of a score carried by each gene group in every sample (stacked to 1; samples sorted by the first
+    group's share), with the median share of each group in the legend."""
+    data = shares.dropna()
+    data = data.iloc[np.lexsort((np.arange(len(data)), -data.iloc[:, 0].to_numpy()))]
+    fig = new_figure(WIDTH, 2.9)
+    ax = fig.add_subplot()
+    x = np.arange(1, len(data) + 1)
+    labels = [
+        f"{g} ({', '.join(groups.get(g, []))}): median {data[g].median():.2f}" if g in groups else f"{g} genes"
+        for g in data.columns
+    ]
+    ax.stackplot(x, data.to_numpy().T, labels=labels, colors=OKABE_ITO[: data.shape[1]], linewidth=0)
+    ax.axhline(0.5, color="#333333", lw=0.5, ls=":")
+    ax.set_xlim(0.5, max(len(data), 1) + 0.5)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("samples (sorted by the first group's share)")
+    ax.set_ylabel(f"share of |{method} contribution|")
+    ax.legend(frameon=False, fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.25))
+    fig.suptitle(f"{cohort}: genes carrying {signature} ({method}, n = {len(data)})")
+    return fig

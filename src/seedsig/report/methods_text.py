@@ -7,6 +7,8 @@ from typing import Sequence
 
 from seedsig.report.load import _adata
 from seedsig.report.text import ASSOCIATE_MIN_SAMPLES, SURVIVAL_MIN_SAMPLES
+from seedsig.scoring.methods import SCORING_METHODS
+from seedsig.scoring.reference import needs_reference
 from seedsig.scoring.signatures import Signature
 
 REFERENCES = {
@@ -37,6 +39,18 @@ REFERENCES = {
     "wolf2018": (
         "Wolf FA, Angerer P, Theis FJ. SCANPY: large-scale single-cell gene expression data analysis. Genome Biol "
         "2018;19:15. (score_genes)"
+    ),
+    "andreatta2021": (
+        "Andreatta M, Carmona SJ. UCell: robust and scalable single-cell gene signature scoring. Comput Struct "
+        "Biotechnol J 2021;19:3796-3798. (UCell)"
+    ),
+    "aibar2017": (
+        "Aibar S, González-Blas CB, Moerman T, et al. SCENIC: single-cell regulatory network inference and clustering. "
+        "Nat Methods 2017;14:1083-1086. (AUCell)"
+    ),
+    "badia2022": (
+        "Badia-i-Mompel P, Vélez Santiago J, Braunger J, et al. decoupleR: ensemble of computational methods to infer "
+        "biological activities from omics data. Bioinform Adv 2022;2:vbac016. (decoupler)"
     ),
     "robinson2010": (
         "Robinson MD, Oshlack A. A scaling normalization method for differential expression analysis of RNA-seq data. "
@@ -129,6 +143,8 @@ SCORING_REFS = {
     "singscore": ["foroutan2018"],
     "score_genes": ["wolf2018"],
     "mean_z": [],
+    "ucell": ["andreatta2021"],
+    "aucell": ["aibar2017", "badia2022"],
 }
 SCORING_TEXT = {
     "ssgsea": "ssGSEA (Barbie et al. 2009, as in GSVA; Hänzelmann et al. 2013)",
@@ -138,7 +154,11 @@ SCORING_TEXT = {
     "singscore": "singscore (Foroutan et al. 2018)",
     "score_genes": "scanpy's score_genes (Wolf et al. 2018, seeded)",
     "mean_z": "the signed mean z-score",
+    "ucell": "UCell (Andreatta and Carmona 2021; Mann-Whitney U of the within-sample ranks)",
+    "aucell": "AUCell (Aibar et al. 2017, as decoupler; ties in gene-name order)",
 }
+# how a method scores signed signatures where it is not the up-gene score minus the down-gene score
+SIGNED_TEXT = {"ucell": "UCell: max(0, U of the up genes - w_neg x U of the down genes), as UCell does"}
 
 
 # the references every report cites after those of its normalization and scoring methods (statistics, software)
@@ -199,6 +219,9 @@ def _scoring_texts(methods: Sequence[str], sc: dict) -> tuple[list[str], list[st
     for m in methods:
         refs += SCORING_REFS.get(m, [])
         p = sc.get(m) or {}
+        if m == "ucell":  # which implementation its flavor reproduces
+            flavor = p.get("flavor", "r")
+            p = {**p, "flavor": f"{flavor} ({'R UCell 2.0-2.6' if flavor == 'r' else 'pyucell 0.8'})"}
         texts.append(
             SCORING_TEXT.get(m, m) + (f" (parameters: {', '.join(f'{k} = {v}' for k, v in p.items())})" if p else "")
         )
@@ -206,7 +229,12 @@ def _scoring_texts(methods: Sequence[str], sc: dict) -> tuple[list[str], list[st
 
 
 def _data_sentences(
-    cohorts: list[dict], config: dict, vers: dict, norm_parts: list[str], scoring_txt: list[str]
+    cohorts: list[dict],
+    config: dict,
+    vers: dict,
+    norm_parts: list[str],
+    scoring_txt: list[str],
+    methods: Sequence[str] = (),
 ) -> str:
     """The paragraph's opening: cohorts, pipeline, gene identifiers, normalization, scoring and its rule."""
     sc = config.get("scoring", {})
@@ -219,9 +247,27 @@ def _data_sentences(
         + (f"Normalization per cohort: {'; '.join(norm_parts)}. " if norm_parts else "")
         + "Signatures (the self-seeding signature SS of Kim et al. 2009, its sub-scores and the organ-specific"
         " metastasis signatures listed below with their sources) were scored per sample with"
-        f" {', '.join(scoring_txt)}; signed signatures scored as the up-gene score minus the down-gene score, and a"
+        f" {', '.join(scoring_txt)}; signed signatures scored as the up-gene score minus the down-gene score"
+        + "".join(f" ({SIGNED_TEXT[m]})" for m in methods if m in SIGNED_TEXT)
+        + ", and a"
         f" signature was scored in a cohort only when at least {sc.get('min_genes', 2)} of its genes and"
         f" {round(100 * float(sc.get('min_fraction', 0.5)))}% of them were measured. "
+    )
+
+
+def _reference_sentence(config: dict, methods: Sequence[str]) -> str:
+    """Which scores are reference-anchored (scoring.reference), or nothing when none is."""
+    sc = config.get("scoring", {}) or {}
+    ref = str(sc.get("reference") or "").strip()
+    anchored = [m for m in methods if m in SCORING_METHODS and needs_reference(m, sc.get(m) or {})]
+    if not ref or not anchored:
+        return ""
+    source = f"the saved reference {ref[len('file:') :]}" if ref.startswith("file:") else f"the cohort {ref}"
+    return (
+        f"Scores of the cohort-relative method(s) {', '.join(anchored)} were reference-anchored: their gene-wise"
+        f" statistics (means and SDs, kernel CDFs, loadings, control genes or score range) were estimated once on"
+        f" {source} and applied unchanged to every cohort (scoring.reference), so these scores share the reference's"
+        " scale across cohorts; single-sample methods were unaffected. "
     )
 
 
@@ -292,7 +338,8 @@ def _methods(cohorts: list[dict], config: dict, signatures: Sequence[Signature],
     scoring_txt, cited = _scoring_texts(methods, config.get("scoring", {}))
     refs += cited + ANALYSIS_REFS
     para = (
-        _data_sentences(cohorts, config, vers, norm_parts, scoring_txt)
+        _data_sentences(cohorts, config, vers, norm_parts, scoring_txt, methods)
+        + _reference_sentence(config, methods)
         + _association_sentences(config, vers)
         + _outcome_sentences(config)
         + _software_sentence(vers)

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 
 from seedsig.association.prerank import enrichment_plot, gene_ranking
-from seedsig.core.layout import figure_stem
+from seedsig.core.layout import COHORT_FILES, figure_stem
 from seedsig.core.plotting import resize
 from seedsig.outcome.curve_plots import plot_cif, plot_km
 from seedsig.report.figures import (
+    contribution_share_figure,
     expression_density_figure,
     library_size_figure,
     scatter_null_figure,
@@ -35,6 +36,7 @@ from seedsig.report.text import (
     gene_list,
     p_null_phrase,
 )
+from seedsig.scoring.contributions import group_shares, sub_signature_groups
 from seedsig.scoring.signatures import Signature
 
 
@@ -144,8 +146,9 @@ def _scores_section(
     """Scores of one cohort: the score distributions, the main focal signature against each target with its
     random-signature null, and the prerank enrichment of the targets (table and running-score plots)."""
     main = focal[0] if focal else "SS"
-    sec: dict = {"dist": [], "scatter": [], "prerank_figs": [], "prerank": [], "why": []}
+    sec: dict = {"dist": [], "contrib": [], "scatter": [], "prerank_figs": [], "prerank": [], "why": []}
     _distribution_figures(fw, c, focal, sec)
+    _contribution_figure(fw, c, sigmeta, main, primary, sec)
     if _scatter_figures(fw, c, main, primary, config, sec):
         _prerank_part(fw, c, sigmeta, main, primary, sec)
     return sec
@@ -167,6 +170,40 @@ def _distribution_figures(fw, c: dict, focal: Sequence[str], sec: dict) -> None:
         else:
             sec["why"].append(f"No {m} score distribution for cohort {name}: no signature was scored.")
             fw.not_drawn(sec["why"][-1], "score_distribution", name, m)
+
+
+def _contribution_figure(fw, c: dict, sigmeta: dict[str, Signature], main: str, primary: str, sec: dict) -> None:
+    """The share of the main focal score carried by each of its sub-signatures' genes (e.g. SS: attraction =
+    IL6, CXCL8 vs infiltration = FSCN1, MMP1, as the signature files define SS_attraction and SS_infiltration)."""
+    name = c["name"]
+    path = c["dir"] / COHORT_FILES["contributions"].replace("{method}", primary)
+    groups = sub_signature_groups(sigmeta[main], list(sigmeta.values())) if main in sigmeta else {}
+    table = pd.read_csv(path, sep="\t", keep_default_na=False, na_values=["NA"]) if path.is_file() else None
+    why = ""
+    if len(groups) < 2:
+        why = f"no two signatures of the signature files are parts of {main} (its gene groups)"
+    elif table is None:
+        why = f"results/{name}/contributions/{primary}.tsv was not read"
+    elif not (table["signature"].astype(str) == main).any():
+        why = f"contributions/{primary}.tsv has no rows of {main} (not scored, or not in contributions.signatures)"
+    shares = None if why else group_shares(table, main, groups)
+    if shares is not None and shares.dropna().empty:
+        why = f"every contribution to {main} is 0"
+    if why:
+        sec["why"].append(f"No gene-group shares of {main} for cohort {name}: {why}.")
+        fw.not_drawn(sec["why"][-1], "contribution_share", name, primary, main)
+        return
+    w = fw(
+        figure_stem("contribution_share", name, primary, main),
+        lambda: contribution_share_figure(shares, groups, main, primary, name),
+        f"{name}: which genes carry {main} ({primary})",
+        f"Per sample, the share of the {primary} score of {main} carried by each gene group: the sum of the group's "
+        "absolute per-gene contributions over the sum for all its genes (results/{cohort}/contributions/; "
+        "leave-one-gene-out changes for ssgsea and gsva, exact terms for the additive methods). Samples sorted by "
+        "the first group's share; the groups are the signatures whose genes are part of "
+        f"{main} ({', '.join(groups)}).".replace("{cohort}", name),
+    )
+    sec["contrib"].append(_fig(w))
 
 
 def _scatter_statistic(sel: pd.DataFrame) -> str:

@@ -55,3 +55,35 @@ def rank_genes(indptr, indices, data, where, n_genes, how, out):  # pragma: no c
                     out[q, i] = zeros + lo + 1.0
                 else:
                     out[q, i] = m - hi
+
+
+@_jit
+def ordinal_ranks_desc(indptr, indices, data, where, qkeys, key, out):  # pragma: no cover - compiled
+    """Ordinal ranks (1..genes) by decreasing value of the queried genes (``where[gene]`` = their row in ``out``, -1
+    for the others; ``qkeys[row]`` = their position in the canonical gene order ``key``) in each row (cell) of a CSR
+    matrix of non-negative values: tied values in the canonical order, zeros after every positive value."""
+    for i in range(indptr.size - 1):
+        a, b = indptr[i], indptr[i + 1]
+        m = 0
+        for t in range(a, b):
+            if data[t] > 0:
+                m += 1
+        vals = np.empty(m)
+        keys = np.empty(m, dtype=np.int64)
+        rows = np.empty(m, dtype=np.int64)
+        j = 0
+        for t in range(a, b):
+            if data[t] > 0:
+                vals[j] = -data[t]
+                keys[j] = key[indices[t]]
+                rows[j] = where[indices[t]]
+                j += 1
+        by_key = np.argsort(keys, kind="mergesort")
+        order = by_key[np.argsort(vals[by_key], kind="mergesort")]  # decreasing value, ties by key (stable)
+        sorted_keys = keys[by_key]
+        for q in range(qkeys.size):  # a zero: after the m positive values, among the zeros in key order
+            out[q, i] = m + 1.0 + qkeys[q] - np.searchsorted(sorted_keys, qkeys[q])
+        for pos in range(m):
+            r = rows[order[pos]]
+            if r >= 0:
+                out[r, i] = pos + 1.0

@@ -4,7 +4,8 @@
   with scanpy's own arithmetic (each cell's total summed in stored order, divided by 1e4, every value divided by
   it, ``log1p``): the same float64 numbers as scanpy on the whole matrix, since each cell is normalized alone.
 * :func:`sparse_ranks`: within-cell ranks of a few genes from a CSR chunk without densifying it: a cell's zeros
-  are tied (they take the lowest ranks), only its detected genes are sorted.
+  are tied (they take the lowest ranks), only its detected genes are sorted; :func:`ordinal_ranks` (AUCell's): the
+  decreasing ordinal ranks, ties in the canonical gene order.
 * :class:`CellMatrix` and :meth:`CellMatrix.run`: one pass (read, select the scored genes, check the counts on the
   first pass, normalize, then the method's work on each chunk in a thread pool; results in chunk order).
 * :class:`GeneStats`: per-gene mean, SD (n - 1) and constancy over all cells, summed in cell order as one
@@ -63,6 +64,23 @@ def sparse_ranks(xn, cols: np.ndarray, how: str = "average") -> np.ndarray:
         RANKINGS[how],
         out,
     )
+    return out
+
+
+def ordinal_ranks(xn, cols: np.ndarray, genes: np.ndarray) -> np.ndarray:
+    """Ordinal ranks (1..genes) by decreasing value of the genes ``cols`` within each cell of a CSR chunk of
+    non-negative values, shape ``(len(cols), cells)``: tied values (the zeros above all) in the canonical gene order
+    (sorted names ``genes``, as :func:`seedsig.scoring.methods.usable_matrix` orders the rows); numba, per cell."""
+    from seedsig.scoring.cell_kernels import ordinal_ranks_desc
+
+    n_genes = xn.shape[1]
+    key = np.empty(n_genes, dtype=np.int64)
+    key[np.argsort(np.asarray(genes).astype(str), kind="stable")] = np.arange(n_genes)
+    where = np.full(n_genes, -1, dtype=np.int64)
+    where[cols] = np.arange(len(cols))
+    out = np.empty((len(cols), xn.shape[0]))
+    data = np.ascontiguousarray(xn.data, dtype=np.float64)
+    ordinal_ranks_desc(xn.indptr, xn.indices, data, where, key[cols], key, out)
     return out
 
 

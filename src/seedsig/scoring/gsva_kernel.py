@@ -75,3 +75,36 @@ def gaussian_density(x, sd, table, res, top, margin):  # pragma: no cover - comp
             f = acc[j] / n
             out[i, j] = -np.log((1.0 - f) / f)
     return out
+
+
+@njit(parallel=True, fastmath=False, cache=True)
+def gaussian_density_ref(y, r, sd, self_idx, table, res, top, margin):  # pragma: no cover - compiled
+    """GSVA's Gaussian-kernel density of the test values ``y`` (genes x test samples) estimated on the reference
+    values ``r`` (genes x reference samples; ``sd`` their SDs): GSVA's ``row_d`` with separate density and test
+    samples, the mean over the reference samples l (in order) of T(y_j - r_l). A test sample that is reference sample
+    ``self_idx[j]`` (>= 0) sums its terms as :func:`gaussian_density` does for it (the self term first, then
+    1 - T(r_l - y_j) for l before it, T(y_j - r_l) after it), so the reference scored against itself is bit for bit
+    the within-cohort density."""
+    g, m = y.shape
+    n = r.shape[1]
+    out = np.empty((g, m))
+    for i in prange(g):
+        bw = sd[i] / 4.0
+        scale = (res / top) / bw
+        ri = r[i]
+        for j in range(m):
+            yj = y[i, j]
+            s = self_idx[j]
+            if s >= 0:
+                acc = table[0]
+                for k in range(s):
+                    acc += 1.0 - _phi(ri[k] - yj, bw, scale, table, res, top, margin)
+                for k in range(s + 1, n):
+                    acc += _phi(yj - ri[k], bw, scale, table, res, top, margin)
+            else:
+                acc = 0.0
+                for k in range(n):
+                    acc += _phi(yj - ri[k], bw, scale, table, res, top, margin)
+            f = acc / n
+            out[i, j] = -np.log((1.0 - f) / f)
+    return out

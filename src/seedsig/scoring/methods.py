@@ -39,6 +39,8 @@ Methods
     through scanpy, seeded with ``random_state``; numpy's global RNG state is restored afterwards.
 ``mean_z``
     the signed mean of gene z-scores: the simplest transparent score. Cohort-relative.
+``ucell``, ``aucell``
+    UCell and AUCell, rank-based and single-sample (flavors, ties, signed sets: :mod:`seedsig.scoring.rank_scores`).
 
 Rows are used in a canonical order (sorted by label), so no score depends on the input row order.
 
@@ -60,7 +62,8 @@ from seedsig.core.ranking import rank_columns, sort_positions
 from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.core.threads import chunk_bounds, map_chunks, resolve_threads
 from seedsig.ingest.ids import representative_rows
-from seedsig.scoring.signatures import Signature
+from seedsig.scoring.rank_scores import AUCELL, UCELL
+from seedsig.scoring.signatures import Signature, up_minus_down
 
 COVERAGE_COLUMNS = (
     "signature",
@@ -87,6 +90,8 @@ class MethodSpec:
     description: str
     defaults: dict = field(default_factory=dict)
     drops_constant_genes: bool = False
+    # a signature's score from its up and down sets' scores (None: no down gene) and the parameters
+    combine: Callable[[np.ndarray, np.ndarray | None, dict], np.ndarray] = up_minus_down
 
 
 @dataclass
@@ -116,7 +121,9 @@ class ScoreResult:
                 "the run (compare within a cohort, not across cohorts)"
             ),
             "description": spec.description,
-            "signed_signatures": "score(up genes) - score(down genes)",
+            "signed_signatures": "max(0, score(up genes) - w_neg x score(down genes))"
+            if self.method == "ucell"
+            else "score(up genes) - score(down genes)",
             "n_samples": int(self.scores.shape[0]),
             "n_genes": int(self.n_genes),
         }
@@ -138,12 +145,15 @@ def _ssgsea(
     )
 
 
-def standardize(x: np.ndarray) -> np.ndarray:
+def standardize(x: np.ndarray, center: np.ndarray | None = None, scale: np.ndarray | None = None) -> np.ndarray:
+    """Genes standardized across samples; ``center``/``scale``: frozen means/SDs (a reference's) instead."""
+    if center is not None:
+        return (x - center[:, None]) / scale[:, None]
     return (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, ddof=1, keepdims=True)
 
 
-def _zscore(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
-    z = standardize(x)
+def _zscore(x: np.ndarray, sets: list[np.ndarray], center=None, scale=None, **_: Any) -> np.ndarray:
+    z = standardize(x, center, scale)
     return np.vstack([z[idx, :].sum(axis=0) / np.sqrt(idx.size) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
@@ -160,8 +170,8 @@ def _plage(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
     return out
 
 
-def _mean_z(x: np.ndarray, sets: list[np.ndarray], **_: Any) -> np.ndarray:
-    z = standardize(x)
+def _mean_z(x: np.ndarray, sets: list[np.ndarray], center=None, scale=None, **_: Any) -> np.ndarray:
+    z = standardize(x, center, scale)
     return np.vstack([z[idx, :].mean(axis=0) for idx in sets]) if sets else np.empty((0, x.shape[1]))
 
 
@@ -274,6 +284,13 @@ def gsva_density(x: np.ndarray, kcdf: str, *, threads: int | None = 1) -> np.nda
     return out
 
 
+def gsva_kcdf(x: np.ndarray, kcdf: str) -> str:
+    """kcdf "auto": poisson for non-negative integer counts, gaussian otherwise."""
+    if kcdf != "auto":
+        return kcdf
+    return "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
+
+
 def _gsva(
     x: np.ndarray,
     sets: list[np.ndarray],
@@ -283,14 +300,14 @@ def _gsva(
     abs_ranking: bool = False,
     tau: float = 1.0,
     threads: int | None = 1,
+    density: np.ndarray | None = None,
 ) -> np.ndarray:
     """GSVA (Hanzelmann et al. 2013) as in GSVA 1.46: kernel CDF per gene, genes ordered per sample by
     decreasing density, rank scores |n - p + 1 - n/2| as walk weights (tau), and the KS-like random walk's
     maximum deviations (max_diff: positive + negative; abs_ranking: positive - negative).
-    The walk is evaluated only at the set genes' positions (its extremes lie there), vectorized over samples."""
-    if kcdf == "auto":
-        kcdf = "poisson" if np.all(np.equal(np.mod(x, 1), 0)) and x.min() >= 0 else "gaussian"
-    dens = gsva_density(x, kcdf, threads=threads)
+    The walk is evaluated only at the set genes' positions (its extremes lie there), vectorized over samples.
+    ``density``: the kernel CDFs already estimated (against a reference: :mod:`seedsig.scoring.reference`)."""
+    dens = gsva_density(x, gsva_kcdf(x, kcdf), threads=threads) if density is None else density
     g, n = dens.shape
     # as R's order(decreasing=TRUE): tied densities keep row order. Exact ties across genes occur with few
     # samples (GSVA's tabulated kernel); the pipeline's rows are sorted by symbol, so its scores are deterministic.
@@ -387,7 +404,10 @@ SCORING_METHODS: dict[str, MethodSpec] = {
         defaults={},
         drops_constant_genes=True,
     ),
+    "ucell": MethodSpec("ucell", **UCELL),
+    "aucell": MethodSpec("aucell", **AUCELL),
 }
+RANK_METHODS = ("ssgsea", "singscore", "ucell", "aucell")  # ranked with each sample's values contiguous
 
 
 # ------------------------------------------------------------------------------------------- coverage
@@ -572,8 +592,9 @@ def _scored(
         es = np.hstack(map_chunks(lambda a, b: _ssgsea(x[:, a:b], sets, **p), bounds, threads))
     else:
         es = SCORING_METHODS[method].func(x, sets, **p, threads=threads)
+    combine = SCORING_METHODS[method].combine
     for i, u, d in plan:
-        out[i] = es[u] - (es[d] if d >= 0 else 0.0)
+        out[i] = combine(es[u], es[d] if d >= 0 else None, p)
     if method == "ssgsea" and p.get("normalize"):
         rng = np.nanmax(out[rows]) - np.nanmin(out[rows])
         if rng > 0:
@@ -616,7 +637,7 @@ def score(
     # Rank-based methods rank over every usable row of the matrix as given (no row dropped or merged).
     # ranks are exact whatever the layout: the rank-based methods take the rows with samples contiguous (no copy
     # across the layout); the others as they were written (their sums over samples keep their rounding)
-    order = "F" if method in ("ssgsea", "singscore") else "C"
+    order = "F" if method in RANK_METHODS else "C"
     x, rows, _ = usable_matrix(matrix, row_symbols, spec.drops_constant_genes, order=order)
     sets: list[np.ndarray] = []
     plan: list[tuple[int, int, int]] = []  # (signature index, up set index, down set index or -1)
@@ -643,45 +664,3 @@ def score(
         n_genes=int(x.shape[0]),
         dispersion=dispersion,
     )
-
-
-# ------------------------------------------------------------------------------------------ coherence
-QC_COLUMNS = (*COVERAGE_COLUMNS, "mean_inter_gene_r", "cronbach_alpha", "gene_rest_r", "leading_gene")
-
-
-def coherence_table(
-    matrix: pd.DataFrame,
-    signatures: Sequence[Signature],
-    *,
-    row_symbols: Sequence[str] | None = None,
-    min_genes: int = SCORING_DEFAULTS["min_genes"],
-    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
-) -> pd.DataFrame:
-    """Coverage plus coherence of each signature in the cohort (genes oriented by direction):
-    mean inter-gene Pearson correlation, standardized Cronbach's alpha k r / (1 + (k - 1) r), and each gene's
-    correlation with the mean z-score of the other genes ('gene_rest_r'; the highest is the 'leading_gene',
-    the gene that carries the score in this cohort)."""
-    upos, rows, _ = usable_rows(matrix, row_symbols, drop_constant=True)
-    values = matrix.to_numpy(dtype=np.float64)  # only the signatures' rows are standardized (no copy of the matrix)
-    cov = coverage_table(matrix, signatures, row_symbols=row_symbols, min_genes=min_genes, min_fraction=min_fraction)
-    extra = []
-    for sig in signatures:
-        genes = [g for g in sig.genes if g in rows]
-        rec = {"mean_inter_gene_r": np.nan, "cronbach_alpha": np.nan, "gene_rest_r": "", "leading_gene": ""}
-        if len(genes) >= 2:
-            sign = np.array([d for g, d in zip(sig.genes, sig.directions) if g in rows], dtype=float)
-            zs = standardize(values[upos[[rows[g] for g in genes]]]) * sign[:, None]
-            k = len(genes)
-            r = np.corrcoef(zs)
-            rbar = (r.sum() - k) / (k * (k - 1))
-            rest = (zs.sum(axis=0, keepdims=True) - zs) / (k - 1)
-            zc, rc = zs - zs.mean(axis=1, keepdims=True), rest - rest.mean(axis=1, keepdims=True)
-            item = (zc * rc).sum(axis=1) / np.sqrt((zc**2).sum(axis=1) * (rc**2).sum(axis=1))
-            rec = {
-                "mean_inter_gene_r": round(float(rbar), 6),
-                "cronbach_alpha": round(float(k * rbar / (1 + (k - 1) * rbar)), 6),
-                "gene_rest_r": ",".join(f"{g}:{v:.3f}" for g, v in zip(genes, item)),
-                "leading_gene": genes[int(np.nanargmax(item))] if np.isfinite(item).any() else "",
-            }
-        extra.append(rec)
-    return pd.concat([cov, pd.DataFrame(extra)], axis=1)[list(QC_COLUMNS)]

@@ -13,8 +13,9 @@ signature itself. One ``np.random.default_rng(seed)`` draws everything, in that 
 touched.
 
 How they are scored: the methods in :data:`NULL_METHODS` are vectorized (the matrix is ranked or standardized
-once and all sets of a size are scored together, with the kernels of :mod:`seedsig.scoring.methods`); the other
-methods (gsva, plage, score_genes) score the same random sets as ordinary signatures with one call of
+once and all sets of a size are scored together, with the kernels of :mod:`seedsig.scoring.methods` and
+:mod:`seedsig.scoring.rank_scores`; ucell's ranks depend on its ``flavor``, so its matrix is prepared for one); the
+other methods (gsva, plage, score_genes) score the same random sets as ordinary signatures with one call of
 :func:`seedsig.scoring.methods.score`.
 """
 
@@ -29,10 +30,19 @@ from seedsig.core.errors import SeedsigError
 from seedsig.core.stats import rank_columns
 from seedsig.core.threads import check_threads, split, thread_map
 from seedsig.scoring.methods import SCORING_METHODS, _ssgsea_es, score, standardize, usable_rows
-from seedsig.scoring.signatures import Signature
+from seedsig.scoring.rank_scores import (
+    aucell_from_ranks,
+    aucell_n_up,
+    aucell_ranks,
+    check_ucell_size,
+    ucell_from_ranks,
+    ucell_max_rank,
+    ucell_ranks,
+)
+from seedsig.scoring.signatures import Signature, up_minus_down
 
 N_BINS = 25  # expression bins of the matched random sets
-NULL_METHODS = ("ssgsea", "zscore", "mean_z", "singscore")  # methods with a vectorized null
+NULL_METHODS = ("ssgsea", "zscore", "mean_z", "singscore", "ucell", "aucell")  # methods with a vectorized null
 CHUNK_ELEMENTS = 4_000_000  # sets x genes x samples per chunk of the vectorized scores (~32 MB, per thread)
 
 
@@ -83,11 +93,21 @@ class NullMatrix:
     n_samples: int
     prep_up: np.ndarray | None
     prep_down: np.ndarray | None
+    prepared_for: tuple = ()  # the parameters the prepared matrix depends on (:func:`_prep_key`)
 
 
-def null_matrix(expr: pd.DataFrame, method: str, *, vectorized: bool | None = None) -> NullMatrix:
+def _prep_key(method: str, params: dict | None) -> tuple:
+    """The parameters of ``method`` its prepared matrix depends on: ucell's flavor (which values it ranks)."""
+    if method == "ucell":
+        return (("flavor", {**SCORING_METHODS[method].defaults, **(params or {})}["flavor"]),)
+    return ()
+
+
+def null_matrix(
+    expr: pd.DataFrame, method: str, *, vectorized: bool | None = None, params: dict | None = None
+) -> NullMatrix:
     """The :class:`NullMatrix` of ``expr`` (genes x samples) for ``method`` (prepared for vectorized scoring when the
-    method has it, or ``vectorized``)."""
+    method has it, or ``vectorized``; ``params``: the method's parameters, which ucell's ranks depend on)."""
     if method not in SCORING_METHODS:
         raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
     if vectorized is None:
@@ -106,12 +126,18 @@ def null_matrix(expr: pd.DataFrame, method: str, *, vectorized: bool | None = No
         else:  # ranks per column (sample)
             prep_up = np.empty((upos.size, n_cols))
             prep_down = np.empty((upos.size, n_cols)) if method == "singscore" else prep_up
+            key = dict(_prep_key(method, params))
             for c in _chunks(n_cols, upos.size):
                 block = values[np.ix_(upos, np.arange(n_cols)[c])]
-                prep_up[:, c] = rank_columns(block) if method == "ssgsea" else rank_columns(block, "min")
+                if method == "ucell":
+                    prep_up[:, c] = ucell_ranks(block, key["flavor"])
+                elif method == "aucell":
+                    prep_up[:, c] = aucell_ranks(block)
+                else:
+                    prep_up[:, c] = rank_columns(block) if method == "ssgsea" else rank_columns(block, "min")
                 if method == "singscore":
                     prep_down[:, c] = rank_columns(-block, "min")
-    return NullMatrix(method, labels, rows, bins, upos.size, n_cols, prep_up, prep_down)
+    return NullMatrix(method, labels, rows, bins, upos.size, n_cols, prep_up, prep_down, _prep_key(method, params))
 
 
 def _chunks(n: int, other: int) -> list[slice]:
@@ -190,8 +216,8 @@ def random_null_scores(
         vectorized = method in NULL_METHODS
     if vectorized and method not in NULL_METHODS:
         raise SeedsigError(f"random-signature nulls support the methods {', '.join(NULL_METHODS)}, not '{method}'.")
-    if matrix is None or (vectorized and matrix.prep_up is None):
-        matrix = null_matrix(expr, method, vectorized=vectorized)
+    if matrix is None or (vectorized and (matrix.prep_up is None or matrix.prepared_for != _prep_key(method, params))):
+        matrix = null_matrix(expr, method, vectorized=vectorized, params=params)
     sets = draw_random_sets(expr, signature, method, n, seed, matrix=matrix)
     if vectorized:
         return _vectorized_scores(matrix, sets, params, check_threads(threads))
@@ -211,6 +237,13 @@ def _vectorized_scores(matrix: NullMatrix, sets: RandomSets, params: dict | None
     score subtracted (singscore: added, on reversed ranks)."""
     method = matrix.method
     p = {**SCORING_METHODS[method].defaults, **(params or {})}
+    combine = SCORING_METHODS[method].combine
+    if combine is not up_minus_down:  # ucell: max(0, up - w_neg down); no up gene scores 0 (as UCell)
+        up, down = (
+            _kernel_scores(method, prep, idx, p, matrix.n_rows, threads) if idx.shape[1] else None
+            for idx, prep in ((sets.up, matrix.prep_up), (sets.down, matrix.prep_down))
+        )
+        return combine(np.zeros((sets.up.shape[0], matrix.n_samples)) if up is None else up, down, p)
     total = np.zeros((sets.up.shape[0], matrix.n_samples))
     for idx, prep, sign in ((sets.up, matrix.prep_up, 1.0), (sets.down, matrix.prep_down, -1.0)):
         if not idx.shape[1]:
@@ -228,6 +261,10 @@ def _kernel_scores(
     B, k = sets.shape
     S = prepared.shape[1]
     out = np.empty((B, S))
+    if method == "ucell":
+        max_rank = ucell_max_rank(n_rows, p["max_rank"], p["flavor"])
+        check_ucell_size(k, max_rank)
+    n_up = aucell_n_up(n_rows, p["max_rank_fraction"]) if method == "aucell" else 0
 
     def chunk(part: slice) -> None:
         g = prepared[sets[part]]  # b x k x S
@@ -237,6 +274,10 @@ def _kernel_scores(
             out[part] = g.sum(axis=1) / np.sqrt(k)
         elif method == "mean_z":
             out[part] = g.mean(axis=1)
+        elif method == "ucell":
+            out[part] = ucell_from_ranks(g, max_rank, p["flavor"])
+        elif method == "aucell":
+            out[part] = aucell_from_ranks(g, n_up)
         else:  # singscore on 'min' ranks
             low, high = (k + 1) / 2.0, (2 * n_rows - k + 1) / 2.0
             centre = 0.5 if p.get("centered", True) else 0.0

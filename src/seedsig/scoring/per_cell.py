@@ -16,6 +16,10 @@ plage        the same statistics, then the k x k Gram matrix of each set's stand
              set's mean z-score: the sign of sum(u1), since the Gram is of centred columns)
 score_genes  scanpy's ``tl.score_genes``: control genes from the gene means over all cells (a first pass; drawn with
              the seeded rule of scanpy, independent of the chunking), then each cell's set mean minus control mean
+ucell        single-sample: each cell's decreasing ranks of the signature genes from its detected genes alone (n + 1
+             minus the increasing 'average' ranks; pyucell: a zero is not ranked), then the engine's formulas
+aucell       single-sample: each cell's decreasing ordinal ranks (ties, the zeros above all, in the canonical gene
+             order), numba per cell, then the engine's formula
 gsva         the engine on the whole dense matrix (its kernel density is over all cells: O(cells^2) per gene), so
              only up to :data:`GSVA_MAX_CELLS` cells; above, an error asks for another method
 ============ ==========================================================================================================
@@ -37,8 +41,15 @@ from seedsig.core.errors import SeedsigError
 from seedsig.core.settings import SCORING_DEFAULTS
 from seedsig.ingest.cells import as_cells
 from seedsig.ingest.single_cell import CELL_COUNTS_HINT, CHUNK_CELLS, check_unique_names, counts_key
-from seedsig.scoring.cell_passes import CellMatrix, control_genes, gene_means, gene_stats, sparse_ranks
+from seedsig.scoring.cell_passes import CellMatrix, control_genes, gene_means, gene_stats, ordinal_ranks, sparse_ranks
 from seedsig.scoring.methods import SCORING_METHODS, _ssgsea_es, coverage_of, score, singscore_from_ranks
+from seedsig.scoring.rank_scores import (
+    aucell_from_ranks,
+    aucell_n_up,
+    check_ucell_size,
+    ucell_from_ranks,
+    ucell_max_rank,
+)
 
 GSVA_MAX_CELLS = 3000
 CHUNKED = {
@@ -49,6 +60,8 @@ CHUNKED = {
     "plage": "chunked",
     "score_genes": "chunked",
     "gsva": "whole",
+    "ucell": "chunked",
+    "aucell": "chunked",
 }
 NORMALIZATION = "scanpy normalize_total(target_sum=1e4) + log1p per cell"
 Plan = list[tuple[int, np.ndarray, np.ndarray]]  # (signature index, up columns, down columns)
@@ -113,6 +126,46 @@ def _single_sample(m: str, cm: CellMatrix, signatures, p: dict, scoring: dict):
         rng = hi - lo if np.isfinite(hi) else 0.0
         if rng > 0:
             return cov, cm.run(lambda a, b, xn: work(a, b, xn) / rng)
+    return cov, cm.run(work)
+
+
+def _ucell_aucell(m: str, cm: CellMatrix, signatures, p: dict, scoring: dict):
+    """ucell / aucell: (coverage, blocks), each cell ranked alone (only its detected genes sorted)."""
+    genes = cm.genes
+    n_genes = genes.size
+    gi = {g: i for i, g in enumerate(genes)}
+    cov = coverage_of(signatures, gi, (), scoring["min_genes"], scoring["min_fraction"])
+    plan = _plan(signatures, cov, gi)
+    needed = np.array(sorted({int(c) for _, up, down in plan for c in (*up, *down)}), dtype=np.int64)
+    at = {int(c): k for k, c in enumerate(needed)}
+    rows = [(i, np.array([at[c] for c in up], dtype=np.int64), np.array([at[c] for c in down], dtype=np.int64))
+            for i, up, down in plan]  # fmt: skip
+    combine = SCORING_METHODS[m].combine
+    flavor = p.get("flavor", "r")
+    mr = ucell_max_rank(n_genes, p.get("max_rank", 1500), flavor)
+    n_up = aucell_n_up(n_genes, p.get("max_rank_fraction", 0.05)) if m == "aucell" else 0
+    if m == "ucell":
+        for _, up, down in rows:
+            for idx in (up, down):
+                check_ucell_size(idx.size, mr)
+
+    def one(r: np.ndarray) -> np.ndarray:
+        return ucell_from_ranks(r, mr, flavor) if m == "ucell" else aucell_from_ranks(r, n_up)
+
+    def work(a: int, b: int, xn) -> np.ndarray:
+        out = np.full((len(signatures), b - a), np.nan)
+        if not rows:
+            return out.T
+        if m == "aucell":
+            r = ordinal_ranks(xn, needed, genes)
+        else:
+            r = n_genes + 1.0 - sparse_ranks(xn, needed, "average")
+            if flavor == "pyucell":  # pyucell ranks the non-zero values alone
+                r[~(xn[:, needed].toarray().T > 0)] = np.inf
+        for i, up, down in rows:
+            out[i] = combine(one(r[up, :]), one(r[down, :]) if down.size else None, p)
+        return out.T
+
     return cov, cm.run(work)
 
 
@@ -327,6 +380,8 @@ def cell_score_blocks(
         return _standardized(method, cm, signatures, scoring)
     if method == "score_genes":
         return _score_genes(cm, signatures, p, scoring)
+    if method in ("ucell", "aucell"):
+        return _ucell_aucell(method, cm, signatures, p, scoring)
     return _gsva_whole(cm, signatures, params or {}, scoring)
 
 

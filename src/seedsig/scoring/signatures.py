@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from seedsig.core.errors import SeedsigError
@@ -351,3 +352,9 @@ def signatures_table(sigs: Iterable[Signature]) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def up_minus_down(up: np.ndarray, down: np.ndarray | None, params: dict) -> np.ndarray:
+    """A signed signature's score from the scores of its up genes and of its down genes (None: no down gene):
+    up - down, the rule of every scoring method but singscore (native) and ucell (its own, in its registry entry)."""
+    return up if down is None else up - down

@@ -19,8 +19,11 @@ from seedsig.core.threads import resolve_threads
 from seedsig.ingest.cells import open_cells
 from seedsig.ingest.ids import representative_rows, resolve_ids
 from seedsig.ingest.single_cell import CHUNK_CELLS, counts_key, gene_totals
-from seedsig.scoring.methods import COVERAGE_COLUMNS, QC_COLUMNS, coherence_table, score
+from seedsig.scoring.coherence import QC_COLUMNS, coherence_table
+from seedsig.scoring.contributions import CONTRIBUTION_COLUMNS, contribution_blocks, top_variance_gene
+from seedsig.scoring.methods import COVERAGE_COLUMNS, score
 from seedsig.scoring.per_cell import NORMALIZATION, cell_matrix, cell_score_blocks, computation
+from seedsig.scoring.reference import anchored_provenance, check_method, load_reference, score_with_reference
 from seedsig.scoring.signatures import load_signatures
 
 log = logging.getLogger("seedsig")
@@ -131,21 +134,29 @@ def score_cohort(
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
     params: dict | None = None,
     threads: int | None = 1,
+    reference: str | Path | None = None,
 ) -> None:
-    """scores/{method}.tsv of one cohort (+ its sidecar), scored on ``threads`` threads (the rule's)."""
+    """scores/{method}.tsv of one cohort (+ its sidecar), scored on ``threads`` threads (the rule's); ``reference``:
+    the reference file the scores are anchored to (scoring.reference)."""
     timer = Timer()
     expr, adata = expression_frame(h5ad, layers=False)  # the normalized values only (the raw counts are not read)
     sigs = load_signatures(signature_files)
+    ref = None if reference is None else load_reference(reference)
     with timer("score"):
-        res = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params, threads=threads)
+        kw = {"min_genes": min_genes, "min_fraction": min_fraction, "params": params, "threads": threads}
+        if ref is None:
+            res = score(expr, sigs, method, **kw)
+        else:
+            check_method(ref, method, reference)
+            res = score_with_reference(expr, sigs, ref, **kw)
     table = res.scores.copy()
     table.index.name = "sample"
     write_table(table.reset_index(), out_tsv)
     write_sidecar(
         out_tsv,
         provenance(
-            res.provenance(),
-            inputs=[str(h5ad), *map(str, signature_files)],
+            res.provenance() if ref is None else anchored_provenance(res.provenance(), ref, reference),
+            inputs=[str(h5ad), *map(str, signature_files), *([str(reference)] if reference else [])],
             cohort=adata.uns.get("cohort", ""),
             normalization=normalization_record(adata),
             signatures=[s.metadata() for s in sigs],
@@ -165,6 +176,83 @@ def score_cohort(
 
 # columns the pipeline adds to coverage.tsv and signature_qc.tsv (after the scoring engine's columns)
 EXTRA_COVERAGE_COLUMNS = ("filtered_genes", "not_expressed_genes")
+# signature_qc.tsv's last column: the gene whose contribution (report.primary_method) varies most across samples
+TOP_VARIANCE_COLUMN = "top_variance_gene"
+
+
+def contributions_cohort(
+    h5ad: str | Path,
+    signature_files: Sequence[str],
+    method: str,
+    out_tsv: str | Path,
+    *,
+    select: Sequence[str] | None = None,
+    min_genes: int = SCORING_DEFAULTS["min_genes"],
+    min_fraction: float = SCORING_DEFAULTS["min_fraction"],
+    params: dict | None = None,
+    threads: int | None = 1,
+) -> None:
+    """contributions/{method}.tsv of one cohort (+ its sidecar): per sample, signature (``select``; None: every
+    one) and gene, the gene's contribution to the score (:mod:`seedsig.scoring.contributions`), a signature at a
+    time."""
+    timer = Timer()
+    expr, adata = expression_frame(h5ad, layers=False)
+    sigs = load_signatures(signature_files)
+    with timer("contributions"):
+        blocks, _, p, kind = contribution_blocks(
+            expr,
+            sigs,
+            method,
+            select=select,
+            min_genes=min_genes,
+            min_fraction=min_fraction,
+            params=params,
+            threads=threads,
+        )
+        n = write_table_blocks(CONTRIBUTION_COLUMNS, blocks, out_tsv)
+    write_sidecar(
+        out_tsv,
+        provenance(
+            {"method": method, "parameters": p, "kind": kind, "signatures": "all" if select is None else list(select)},
+            inputs=[str(h5ad), *map(str, signature_files)],
+            cohort=adata.uns.get("cohort", ""),
+            contribution=(
+                "exact: a sample's contributions sum to its score"
+                if kind == "exact"
+                else "leave-one-gene-out: score(set) - score(set without the gene), the same method on the same "
+                "matrix; a part left empty by the removal contributes its whole score"
+            ),
+            normalization=normalization_record(adata),
+        ),
+    )
+    log.info(
+        "contributions %s with %s (%s): %d rows in %s",
+        adata.uns.get("cohort", ""),
+        method,
+        kind,
+        n,
+        timer.fmt("contributions"),
+    )
+
+
+def top_variance_genes(
+    expr: pd.DataFrame, sigs: Sequence, method: str, params: dict | None, min_genes: int, min_fraction: float
+) -> list[str]:
+    """signature_qc.tsv's ``top_variance_gene`` of every signature ('' when not scored): ``GENE:share``
+    (:func:`seedsig.scoring.contributions.top_variance_gene`) of the contributions under ``method``."""
+    blocks, _, _, kind = contribution_blocks(
+        expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params
+    )
+    blocks = [b for b in blocks if len(b)]
+    scores = None
+    if kind != "exact":  # leave-one-gene-out terms do not add up to the score: the score itself
+        scores = score(expr, sigs, method, min_genes=min_genes, min_fraction=min_fraction, params=params).scores
+    found = {}
+    for b in blocks:
+        name = str(b["signature"].iloc[0])
+        s = None if scores is None else scores[name].reindex(pd.unique(b["sample"].astype(str))).to_numpy()
+        found[name] = top_variance_gene(b, s)
+    return [found.get(s.name, "") for s in sigs]
 
 
 def coverage_cohort(
@@ -175,8 +263,11 @@ def coverage_cohort(
     *,
     min_genes: int = SCORING_DEFAULTS["min_genes"],
     min_fraction: float = SCORING_DEFAULTS["min_fraction"],
+    method: str = "ssgsea",
+    params: dict | None = None,
 ) -> None:
-    """coverage.tsv (genes present per signature) and signature_qc.tsv (coverage + coherence)."""
+    """coverage.tsv (genes present per signature) and signature_qc.tsv (coverage + coherence; ``top_variance_gene``
+    from the per-gene contributions under ``method``, the report's summary method, with ``params``)."""
 
     expr, adata = expression_frame(h5ad, layers=False)  # the counts are summed from the file by chunks
     sigs = load_signatures(signature_files)
@@ -199,11 +290,19 @@ def coverage_cohort(
     write_table(qc[[*COVERAGE_COLUMNS, *EXTRA_COVERAGE_COLUMNS]], out_tsv)
     write_sidecar(out_tsv, record)
     if out_qc:
-        write_table(qc[[*QC_COLUMNS, *EXTRA_COVERAGE_COLUMNS]], out_qc)
+        qc[TOP_VARIANCE_COLUMN] = top_variance_genes(expr, sigs, method, params, min_genes, min_fraction)
+        write_table(qc[[*QC_COLUMNS, *EXTRA_COVERAGE_COLUMNS, TOP_VARIANCE_COLUMN]], out_qc)
         write_sidecar(
             out_qc,
             {
                 **record,
+                "top_variance_gene": {
+                    "method": method,
+                    "parameters": dict(params or {}),
+                    "definition": "the gene whose contribution to the score (contributions/{method}.tsv's definition) "
+                    "has the largest variance across samples (n - 1), and its share of the score's variance, "
+                    "var(contribution_g) / var(score); every scored signature, '' when not scored",
+                },
                 "coherence": (
                     "genes oriented by direction (down genes negated), standardized across samples; "
                     "mean_inter_gene_r = mean off-diagonal Pearson r; cronbach_alpha = k r / (1 + "
