@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Install the project with the exact versions CI uses (re-runs when the pins change).
 $(STAMP): pyproject.toml requirements/ci.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/ci.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/ci.txt -e '.[dev,slurm]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -28,10 +28,9 @@ rule associate:
         f"{RESULTS}/logs/associate/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 2
+    threads: job_threads("associate")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("associate"),
     params:
         methods=RUN_METHODS,
         focal=FOCAL,

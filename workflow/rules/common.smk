@@ -7,6 +7,7 @@ from snakemake.utils import min_version
 
 from seedsig import config as sconf
 from seedsig.core import layout
+from seedsig.core import resources as jobsize
 from seedsig.core.errors import SeedsigError
 from seedsig.core.failure import fail
 from seedsig.ingest.clinical import harmonize_settings
@@ -93,12 +94,79 @@ wildcard_constraints:
     method="|".join(re.escape(m) for m in RUN_METHODS),
 
 
-# Job sizes, the same placeholders in all rules (these resources; one thread each, except ingest and score, whose
-# threads follow their input size: seedsig.core.threads.rule_threads) for the cluster issue to
-# size per step and input. They limit a local run only if it is given `--resources mem_mb=...`; `--cores 2` runs
-# as before.
-JOB_MEM_MB = 2000
-JOB_RUNTIME = 30  # minutes
+# Job sizes: every rule's threads and resources (mem_mb, runtime, disk_mb where it writes a matrix) follow from the
+# size of its input (samples x genes of the cohort, cells of an atlas, random signatures), attempt-scaled; the
+# formulas and their constants are seedsig.core.resources (config/README.md, "Job sizes"). Threads never exceed
+# --cores, or on a cluster run (no --cores) the CPUs of the smallest SLURM node (sinfo). A rule not listed there
+# is sized like the heaviest per-cohort step. mem_mb limits a local run only with `--resources mem_mb=...`.
+def _threads_cap():
+    try:
+        return workflow.cores
+    except Exception:  # no --cores: a cluster executor
+        return jobsize.slurm_node_cpus()
+
+
+THREADS_CAP = _threads_cap()
+# which input holds the cohort's matrix, by step (the others read the h5ad input; meta and report every cohort's)
+SIZE_INPUT = {"ingest": "expression", "cell_scores": "expression"}
+
+
+def _job_size(step, wildcards, input, attempt=1):
+    cohort = getattr(wildcards, "cohort", None)
+    key = SIZE_INPUT.get(step, "h5ad")
+    paths = [getattr(input, key, None)] if hasattr(input, key) else []
+    if step in ("meta", "report"):
+        paths = [cohort_file("expression", c) for c in COHORTS]
+    mvalues, cells = 0.0, 0
+    for path in paths:
+        shape = jobsize.input_shape(path)
+        if shape is None:
+            mvalues += jobsize.UNKNOWN_MVALUES if path else 0.0
+        elif cohort in SINGLE_CELL and key == "expression":
+            cells += shape[0]
+        else:
+            mvalues += shape[0] * shape[1] / 1e6
+    section = {"associate": "associate", "survival": "survival"}.get(step)
+    n_random = (
+        COHORT_SETTINGS[cohort][section]["n_random"] if section and cohort else 1000
+    )
+    return jobsize.job_size(
+        step,
+        mvalues,
+        cells=cells,
+        attempt=attempt,
+        threads_cap=THREADS_CAP,
+        n_random=n_random,
+        method=getattr(wildcards, "method", None),
+    )
+
+
+def job_threads(step):
+    """A rule's `threads:` (seedsig.core.resources.job_size)."""
+    return lambda wildcards, input: _job_size(step, wildcards, input).threads
+
+
+def job_resources(step):
+    """A rule's `resources:` (mem_mb, runtime in minutes, disk_mb for the steps that write a matrix)."""
+    res = {
+        "mem_mb": lambda wildcards, input, attempt: _job_size(
+            step, wildcards, input, attempt
+        ).mem_mb,
+        "runtime": lambda wildcards, input, attempt: _job_size(
+            step, wildcards, input, attempt
+        ).runtime,
+    }
+    if step in jobsize.DISK_MB_PER_MVALUE:
+        res["disk_mb"] = lambda wildcards, input: _job_size(
+            step, wildcards, input
+        ).disk_mb
+    return res
+
+
+# A rule written with the earlier placeholders (mem_mb=JOB_MEM_MB, runtime=JOB_RUNTIME) is sized like the heaviest
+# per-cohort step from its h5ad input; give it its own line in seedsig.core.resources.STEPS and job_resources().
+JOB_MEM_MB = job_resources("")["mem_mb"]
+JOB_RUNTIME = job_resources("")["runtime"]
 
 
 def tsv_report(path, caption, subcategory, table, method="all"):

@@ -10,10 +10,9 @@ rule simulate_example:
         f"{RESULTS}/logs/simulate_example.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: job_threads("simulate_example")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("simulate_example"),
     params:
         seed=config["example"]["seed"],
         n_samples=config["example"]["n_samples"],
@@ -30,10 +29,9 @@ rule simulate_single_cell_example:
         f"{RESULTS}/logs/simulate_single_cell_example.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: job_threads("simulate_single_cell_example")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("simulate_single_cell_example"),
     params:
         seed=config["example"]["seed"],
     script:

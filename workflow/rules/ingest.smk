@@ -1,5 +1,4 @@
 # Ingest: a cohort's expression, clinical table and platform annotation as one AnnData (genes mapped to symbols).
-from seedsig.core.threads import rule_threads
 
 
 rule ingest:
@@ -15,11 +14,9 @@ rule ingest:
         f"{RESULTS}/logs/ingest/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    # big text tables are parsed on threads (pyarrow); --cores caps it
-    threads: lambda wildcards, input: rule_threads(input.size_mb)
+    threads: job_threads("ingest")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("ingest"),
     params:
         settings=ingest_settings,
         collapse=config["ingest"]["collapse"],

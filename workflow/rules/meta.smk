@@ -19,10 +19,9 @@ rule meta:
         f"{RESULTS}/logs/meta.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: job_threads("meta")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("meta"),
     params:
         cohorts=COHORTS,
     script:

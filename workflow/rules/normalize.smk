@@ -10,10 +10,9 @@ rule normalize:
         f"{RESULTS}/logs/normalize/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 2
+    threads: job_threads("normalize")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("normalize"),
     params:
         method=normalize_method,
         prior_count=config["normalize"]["prior_count"],

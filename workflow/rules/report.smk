@@ -21,10 +21,9 @@ rule report:
         f"{RESULTS}/logs/report.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: job_threads("report")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("report"),
     params:
         cohorts={c: f"{RESULTS}/{c}" for c in COHORTS},
         meta=lambda wc, input: str(Path(input.meta[0]).parent),

@@ -1,5 +1,4 @@
 # Score: signature coverage and QC, the scores per method, and per-cell scores of single-cell cohorts.
-from seedsig.core.threads import rule_threads
 
 
 rule coverage:
@@ -25,10 +24,9 @@ rule coverage:
         f"{RESULTS}/logs/coverage/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 1
+    threads: job_threads("coverage")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("coverage"),
     params:
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],
@@ -50,10 +48,9 @@ rule reference:
         f"{RESULTS}/logs/reference/{{method}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: lambda wildcards, input: rule_threads(input.size_mb)
+    threads: job_threads("reference")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("reference"),
     params:
         cohort=REFERENCE_VALUE,
         min_genes=config["scoring"]["min_genes"],
@@ -81,11 +78,9 @@ rule score:
         f"{RESULTS}/logs/score/{{cohort}}.{{method}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    # ranking and scoring run on threads for big cohorts (the scores do not depend on it); --cores caps it
-    threads: lambda wildcards, input: rule_threads(input.size_mb)
+    threads: job_threads("score")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("score"),
     params:
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],
@@ -112,10 +107,9 @@ rule contributions:
         f"{RESULTS}/logs/contributions/{{cohort}}.{{method}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: lambda wildcards, input: rule_threads(input.size_mb)
+    threads: job_threads("contributions")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("contributions"),
     params:
         min_genes=config["scoring"]["min_genes"],
         min_fraction=config["scoring"]["min_fraction"],
@@ -137,10 +131,9 @@ rule cell_scores:
         f"{RESULTS}/logs/cell_scores/{{cohort}}.{{method}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 2  # chunks of cells scored in a thread pool (results do not depend on it)
+    threads: job_threads("cell_scores")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("cell_scores"),
     params:
         chunk_cells=config["single_cell"]["chunk_cells"],
         row=lambda wc: dict(cohort_row(wc)),

@@ -40,10 +40,9 @@ rule survival:
         f"{RESULTS}/logs/survival/{{cohort}}.log",
     conda:
         "../../envs/seedsig.yaml"
-    threads: 2
+    threads: job_threads("survival")
     resources:
-        mem_mb=JOB_MEM_MB,
-        runtime=JOB_RUNTIME,
+        **job_resources("survival"),
     params:
         methods=RUN_METHODS,
         focal=FOCAL,

@@ -61,6 +61,19 @@ def collected_errors(workdir: str | Path | None = None) -> list[dict]:
     return out
 
 
+def recorded_user_error(rule: str, wildcards: dict | None, workdir: str | Path | None = None) -> str | None:
+    """The message of a user error this job (rule and wildcards) already met in this run, else None.
+
+    A retry (``--retries``, the cluster profile's) of a job that failed for bad input would fail the same way:
+    :func:`seedsig.core.rules.run_rule` stops it at once with the recorded message instead of computing again
+    (on a cluster, the records sit in the shared working directory)."""
+    wc = {str(k): str(v) for k, v in (wildcards or {}).items()}
+    for rec in collected_errors(workdir):
+        if rec.get("rule") == rule and rec.get("wildcards") == wc and not rec.get("unexpected"):
+            return str(rec["message"])
+    return None
+
+
 def clear_errors(workdir: str | Path | None = None) -> None:
     d = _error_dir(workdir)
     for f in d.glob("*.json") if d.is_dir() else []:

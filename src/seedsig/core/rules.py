@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from seedsig.core.errors import SeedsigError
-from seedsig.core.failure import record_error
+from seedsig.core.failure import record_error, recorded_user_error
 
 log = logging.getLogger("seedsig")
+# The exit status of a rule script stopped by a user error (bad input; SeedsigError) and of its retries, which stop
+# at once with the recorded message; an unexpected error exits 1.
+USER_ERROR_EXIT = 3
 
 
 # -------------------------------------------------------------------------------------- snakemake glue
@@ -42,12 +45,16 @@ def run_rule(snakemake: Any, func: Callable[[Any], None]) -> None:
         logging.getLogger().removeHandler(handlers[0])  # the terminal gets the message once, from onerror
         log.log(level, msg, *args)
 
+    earlier = recorded_user_error(snakemake.rule, wildcards)
+    if earlier is not None:  # a retry of a job that failed for bad input: the same message, nothing computed
+        _to_log_only(logging.ERROR, "error in rule %s (an earlier attempt, not retried): %s", snakemake.rule, earlier)
+        sys.exit(USER_ERROR_EXIT)
     try:
         func(snakemake)
     except SeedsigError as exc:
         _to_log_only(logging.ERROR, "error in rule %s: %s", snakemake.rule, exc)
         record_error(snakemake.rule, wildcards, str(exc))
-        sys.exit(1)
+        sys.exit(USER_ERROR_EXIT)
     except Exception:
         name = sys.exc_info()[1].__class__.__name__
         where = f"the traceback is in {log_path}" if log_path else "no rule log to hold the traceback"

@@ -19,9 +19,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _DEFAULT_THREADS: list[int] = []  # set by default_threads(): the threads of the running step (innermost last)
-# Inputs smaller than this (MB) are read and scored on one thread by the pipeline's rules (rule_threads)
-RULE_THREADS_MIN_MB = 16
-RULE_THREADS_MAX = 8
 
 
 def available_cores() -> int:
@@ -50,13 +47,6 @@ def default_threads(threads: int | None) -> Iterator[int]:
         yield n
     finally:
         _DEFAULT_THREADS.pop()
-
-
-def rule_threads(input_mb: float) -> int:
-    """A rule's ``threads:`` from the size of its input: 1 below :data:`RULE_THREADS_MIN_MB` (threads would save
-    less than they cost, and keep other jobs waiting), else :data:`RULE_THREADS_MAX` (Snakemake caps it at
-    ``--cores``)."""
-    return 1 if input_mb < RULE_THREADS_MIN_MB else RULE_THREADS_MAX
 
 
 def chunk_bounds(n: int, step: int) -> list[tuple[int, int]]:

@@ -1,0 +1,213 @@
+"""Scale-out on SLURM: the pipeline through `snakemake --profile profiles/slurm` on the local single-node cluster
+(scripts/local_slurm.sh) against the same run with `snakemake --cores N` on the same cores.
+
+Two workloads, each run both ways in a fresh working directory with the default config:
+- the example (the built-in 200 x 16,000 cohort; one SLURM job per step, as the profile submits them);
+- a sheet of 12 simulated counts cohorts of 200 to 2,000 samples (`seedsig simulate`, cached in
+  benchmarks/out/cluster/), each cohort's cluster steps (ingest, normalize, score, associate, survival) grouped into
+  one SLURM job (`--groups ... --group-components`), so a cohort pays the scheduler once.
+Reported: wall times, their ratio (cluster / local; the targets of issue 17: <= 2x for the example, <= 1.3x for the
+12 cohorts: one 2-core node cannot be faster than the local run), the scheduler's share of the cluster run
+(1 - local / cluster wall), the SLURM jobs, their summed run time (sacct Elapsed) and their wait in the queue
+(submit to start), and that the cluster's tables equal the local run's.
+
+Run (root, the local cluster; ~30 min on 2 cores at the defaults), with the shared lock:
+
+    scripts/local_slurm.sh start
+    flock /work/bench.lock .venv/bin/python benchmarks/bench_cluster.py
+
+`--cohorts 3 --max-samples 400 --genes 4000 --no-readme` is a smoke run. Results: benchmarks/out/cluster.md and
+.json, and the section between the BEGIN/END cluster markers of benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_normalize import machine, write_readme_section  # same directory
+from bench_scale import simulate
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+VENV_BIN = Path(sys.executable).parent
+CLUSTER_RULES = ("ingest", "normalize", "score", "associate", "survival")
+HEADER = "cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent\n"
+
+
+def _env() -> dict:
+    return {**os.environ, "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+
+
+def workdir(prefix: str, sheet: str | None) -> Path:
+    work = Path(tempfile.mkdtemp(prefix=f"seedsig-cluster-{prefix}-"))
+    shutil.copytree(ROOT / "config", work / "config")
+    if sheet is not None:
+        (work / "config" / "cohorts.tsv").write_text(sheet)
+    return work
+
+
+def run(work: Path, *args: str) -> float:
+    """One pipeline run in ``work``: its wall time (s)."""
+    cmd = [str(VENV_BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), "-d", str(work), *args]
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    wall = time.monotonic() - t0
+    (work / "snakemake.log").write_text(p.stdout + p.stderr)
+    if p.returncode != 0:
+        raise SystemExit(f"the run failed in {work} (see snakemake.log):\n{p.stderr[-3000:]}")
+    return wall
+
+
+def sacct_jobs(work: Path, since: str) -> list[dict]:
+    """The run's SLURM jobs: elapsed and queue wait (s)."""
+    out = subprocess.run(
+        ["sacct", "-a", "-X", "-n", "-P", "-S", since, "-o", "JobIDRaw,Comment,State,Submit,Start,End,WorkDir"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    jobs = []
+    for line in out.splitlines():
+        jid, comment, state, submit, start, end, wd = line.split("|")
+        if Path(wd) != work:
+            continue
+
+        def ts(x: str) -> float:
+            return datetime.datetime.fromisoformat(x).timestamp()
+
+        jobs.append(
+            {
+                "id": jid,
+                "comment": comment,
+                "state": state,
+                "wait_s": ts(start) - ts(submit),
+                "run_s": ts(end) - ts(start),
+            }
+        )
+    return jobs
+
+
+def tables(results: Path) -> dict[str, bytes]:
+    return {p.relative_to(results).as_posix(): p.read_bytes() for p in sorted(results.rglob("*.tsv*"))}
+
+
+def compare(name: str, sheet: str | None, cores: int, cluster_args: list[str], keep: bool) -> dict:
+    local, cluster = workdir(f"{name}-local", sheet), workdir(f"{name}-slurm", sheet)
+    try:
+        load = os.getloadavg()[0]
+        local_s = run(local, "--cores", str(cores))
+        since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
+        cluster_s = run(cluster, "--profile", str(ROOT / "profiles" / "slurm"), *cluster_args)
+        jobs = sacct_jobs(cluster, since)
+        same = tables(local / "results") == tables(cluster / "results")
+    finally:
+        if not keep:
+            shutil.rmtree(local, ignore_errors=True)
+            shutil.rmtree(cluster, ignore_errors=True)
+    return {
+        "workload": name,
+        "local_s": round(local_s, 1),
+        "cluster_s": round(cluster_s, 1),
+        "ratio": round(cluster_s / local_s, 2),
+        "scheduler_share": round(1 - local_s / cluster_s, 2),
+        "jobs": len(jobs),
+        "jobs_run_s": round(sum(j["run_s"] for j in jobs)),
+        "jobs_wait_s": round(sum(j["wait_s"] for j in jobs)),
+        "states": sorted({j["state"] for j in jobs}),
+        "tables_equal": same,
+        "load_1min_at_start": round(load, 2),
+    }
+
+
+def cohort_sheet(cache: Path, n: int, lo: int, hi: int, genes: int, seed: int) -> str:
+    rows = [HEADER]
+    for i in range(n):
+        samples = lo + round(i * (hi - lo) / max(n - 1, 1))
+        d, _ = simulate(cache, genes, samples, seed + i)
+        rows.append(f"c{i + 1:02d}\t{d}/counts.tsv.gz\tcounts\tsymbol\t{d}/clinical.tsv\tmfs_months\tmfs_event\n")
+    return "".join(rows)
+
+
+def table(rows: list[dict]) -> str:
+    head = [
+        "workload",
+        "local (s)",
+        "SLURM (s)",
+        "ratio",
+        "scheduler's share",
+        "SLURM jobs",
+        "jobs' run time (s)",
+        "jobs' queue wait (s)",
+        "tables equal",
+        "target",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        lines.append(
+            f"| {r['workload']} | {r['local_s']:.0f} | {r['cluster_s']:.0f} | {r['ratio']:.2f}x "
+            f"| {100 * r['scheduler_share']:.0f}% | {r['jobs']} | {r['jobs_run_s']:,} | {r['jobs_wait_s']:,} "
+            f"| {'yes' if r['tables_equal'] else 'NO'} | <= {r['target']}x |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cohorts", type=int, default=12)
+    ap.add_argument("--min-samples", type=int, default=200)
+    ap.add_argument("--max-samples", type=int, default=2000)
+    ap.add_argument("--genes", type=int, default=10000)
+    ap.add_argument("--seed", type=int, default=1700)
+    ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--cache", type=Path, default=HERE / "out" / "cluster", help="simulated cohorts (reused)")
+    ap.add_argument("--skip-example", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the working directories")
+    ap.add_argument("--no-readme", action="store_true", help="do not write the table into benchmarks/README.md")
+    a = ap.parse_args()
+    a.cache.mkdir(parents=True, exist_ok=True)
+    sheet = cohort_sheet(a.cache, a.cohorts, a.min_samples, a.max_samples, a.genes, a.seed)
+    rows = []
+    if not a.skip_example:
+        rows.append({**compare("example", None, a.cores, [], a.keep), "target": 2})
+        print(json.dumps(rows[-1]), flush=True)
+    # --cores: the node's CPUs, which the group jobs' internal layers respect (a cohort's two score jobs on 2 threads
+    # each run one after the other inside its group job instead of asking for 4 CPUs)
+    groups = ["--cores", str(a.cores), "--groups", *(f"{r}=cohort" for r in CLUSTER_RULES)]
+    name = f"{a.cohorts} cohorts ({a.min_samples:,}-{a.max_samples:,} x {a.genes:,}), grouped per cohort"
+    rows.append({**compare(name, sheet, a.cores, groups, a.keep), "target": 1.3})
+    print(json.dumps(rows[-1]), flush=True)
+    mach = machine()
+    md = (
+        "## Scale-out on SLURM (one node)\n\n"
+        f"Run {datetime.date.today().isoformat()}: `python benchmarks/bench_cluster.py --cohorts {a.cohorts} "
+        f"--min-samples {a.min_samples} --max-samples {a.max_samples} --genes {a.genes}` on {mach['cores']} cores "
+        f"({mach['cpu'] or 'unknown CPU'}); the local single-node SLURM of scripts/local_slurm.sh (slurmctld, slurmd, "
+        "slurmdbd; snakemake-executor-plugin-slurm 2.8.0, the profile profiles/slurm) against `snakemake --cores "
+        f"{a.cores}` on the same machine, default config, each in a fresh working directory. Ratio: SLURM wall time "
+        "over local; the scheduler's share: 1 - local / SLURM (submission, the job's own Snakemake start, the "
+        "plugin's status polls, the queue); jobs' run time and queue wait from sacct (submit to start). The cohorts: "
+        "one job per cohort (`--groups ingest=cohort normalize=cohort score=cohort associate=cohort survival=cohort`, "
+        f"`--cores {a.cores}`); "
+        "the example: one job per step. On one node the cluster run cannot be faster than the local one.\n\n"
+        + table(rows)
+        + "\n"
+    )
+    (HERE / "out").mkdir(exist_ok=True)
+    (HERE / "out" / "cluster.md").write_text(md)
+    (HERE / "out" / "cluster.json").write_text(json.dumps(rows, indent=1))
+    print(md)
+    if not a.no_readme:
+        write_readme_section("cluster", md)
+
+
+if __name__ == "__main__":
+    main()
