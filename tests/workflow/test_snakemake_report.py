@@ -21,6 +21,7 @@ COHORTS = ("example", "example_b")
 REGISTERED = {
     "coverage": [f"{c}/{t}" for c in COHORTS for t in ("coverage.tsv", "signature_qc.tsv")],
     "score": [f"{c}/scores/{m}.tsv" for c in COHORTS for m in ("ssgsea", "zscore")],
+    "contributions": [f"{c}/contributions/{m}.tsv" for c in COHORTS for m in ("ssgsea", "zscore")],
     "associate": [f"{c}/{t}" for c in COHORTS for t in ("correlations.tsv", "prerank.tsv")],
     "survival": [
         f"{c}/{t}" for c in COHORTS for t in ("survival.tsv", "km.tsv", "logrank.tsv", "cumulative_incidence.tsv")
