@@ -61,6 +61,7 @@ from seedsig.scoring.methods import (
     SCORING_METHODS,
     _scored,
     coverage_table,
+    method_params,
     score,
     standardize,
     usable_matrix,
@@ -353,13 +354,7 @@ def contribution_blocks(
             f"scoring method '{method}' has no per-gene contributions (known: {', '.join(CONTRIBUTIONS)})."
         )
     spec, engine = CONTRIBUTIONS[method], SCORING_METHODS[method]
-    unknown = set(params or {}) - set(engine.defaults)
-    if unknown:
-        raise SeedsigError(
-            f"scoring method '{method}' has no parameter(s) {', '.join(sorted(unknown))}; "
-            f"its parameters are: {', '.join(engine.defaults) or 'none'}."
-        )
-    p = {**engine.defaults, **(params or {})}
+    p = method_params(method, params)
     names = [s.name for s in signatures]
     missing = [s for s in (select or []) if s not in names]
     if missing:

@@ -602,6 +602,18 @@ def _scored(
     return out, disp
 
 
+def method_params(method: str, params: dict | None) -> dict:
+    """The registry method's defaults updated by ``params``; a clear error for a parameter it does not have."""
+    defaults = SCORING_METHODS[method].defaults
+    unknown = set(params or {}) - set(defaults)
+    if unknown:
+        raise SeedsigError(
+            f"scoring method '{method}' has no parameter(s) {', '.join(sorted(unknown))}; "
+            f"its parameters are: {', '.join(defaults) or 'none'}."
+        )
+    return {**defaults, **(params or {})}
+
+
 # ---------------------------------------------------------------------------------------------- score
 def score(
     matrix: pd.DataFrame,
@@ -619,13 +631,7 @@ def score(
     if method not in SCORING_METHODS:
         raise SeedsigError(f"scoring method '{method}' is not one of {', '.join(SCORING_METHODS)}.")
     spec = SCORING_METHODS[method]
-    unknown = set(params or {}) - set(spec.defaults)
-    if unknown:
-        raise SeedsigError(
-            f"scoring method '{method}' has no parameter(s) {', '.join(sorted(unknown))}; "
-            f"its parameters are: {', '.join(spec.defaults) or 'none'}."
-        )
-    p = {**spec.defaults, **(params or {})}
+    p = method_params(method, params)
     cov = coverage_table(
         matrix,
         signatures,
