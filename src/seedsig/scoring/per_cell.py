@@ -83,17 +83,24 @@ def _sets(plan: Plan) -> list[tuple[int, np.ndarray, float]]:
 
 
 # ------------------------------------------------------------------------------------- single-sample methods
-def _single_sample(m: str, cm: CellMatrix, signatures, p: dict, scoring: dict):
-    """ssgsea / singscore: (coverage, blocks), each cell ranked alone (only its detected genes sorted)."""
-    genes = cm.genes
-    n_genes = genes.size
-    gi = {g: i for i, g in enumerate(genes)}
+def _signature_rows(cm: CellMatrix, signatures, scoring: dict):
+    """(coverage, the gene columns any scored signature needs, and per scored signature (index, rows of its up and
+    down genes among those columns)): what the rank-based per-cell methods gather from each cell."""
+    gi = {g: i for i, g in enumerate(cm.genes)}
     cov = coverage_of(signatures, gi, (), scoring["min_genes"], scoring["min_fraction"])
     plan = _plan(signatures, cov, gi)
     needed = np.array(sorted({int(c) for _, up, down in plan for c in (*up, *down)}), dtype=np.int64)
     at = {int(c): k for k, c in enumerate(needed)}
     rows = [(i, np.array([at[c] for c in up], dtype=np.int64), np.array([at[c] for c in down], dtype=np.int64))
             for i, up, down in plan]  # fmt: skip
+    return cov, needed, rows
+
+
+def _single_sample(m: str, cm: CellMatrix, signatures, p: dict, scoring: dict):
+    """ssgsea / singscore: (coverage, blocks), each cell ranked alone (only its detected genes sorted)."""
+    genes = cm.genes
+    n_genes = genes.size
+    cov, needed, rows = _signature_rows(cm, signatures, scoring)
     n_sig = len(signatures)
 
     def work(a: int, b: int, xn) -> np.ndarray:
@@ -133,13 +140,7 @@ def _ucell_aucell(m: str, cm: CellMatrix, signatures, p: dict, scoring: dict):
     """ucell / aucell: (coverage, blocks), each cell ranked alone (only its detected genes sorted)."""
     genes = cm.genes
     n_genes = genes.size
-    gi = {g: i for i, g in enumerate(genes)}
-    cov = coverage_of(signatures, gi, (), scoring["min_genes"], scoring["min_fraction"])
-    plan = _plan(signatures, cov, gi)
-    needed = np.array(sorted({int(c) for _, up, down in plan for c in (*up, *down)}), dtype=np.int64)
-    at = {int(c): k for k, c in enumerate(needed)}
-    rows = [(i, np.array([at[c] for c in up], dtype=np.int64), np.array([at[c] for c in down], dtype=np.int64))
-            for i, up, down in plan]  # fmt: skip
+    cov, needed, rows = _signature_rows(cm, signatures, scoring)
     combine = SCORING_METHODS[m].combine
     flavor = p.get("flavor", "r")
     mr = ucell_max_rank(n_genes, p.get("max_rank", 1500), flavor)
