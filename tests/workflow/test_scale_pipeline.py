@@ -88,7 +88,8 @@ def test_rule_threads_do_not_change_any_table(tmp_path):
 
 # Largest job (MB) of each step of the run below, run step by step (FAST: B = 150). Measured 2026-12-07 (20,000 genes
 # x 2,000 samples; the count matrix is 320 MB as float64): ingest 898 MB (1,200 MB with the all-NA rows' copy, the
-# NaN-free copy of the per-million check and the input matrix kept after harmonizing), normalize 973, score 1,150,
+# NaN-free copy of the per-million check and the input matrix kept after harmonizing; 900-1,280 MB from run to run
+# while pyarrow's pool kept the parsed table's freed buffers), normalize 973, score 1,150,
 # associate/survival/meta/report 1,213 (associate). Each bound lies below measurement + 320 MB: one more temporary of
 # the count matrix's size in a step fails it. tests/unit/test_scale.py bounds single temporaries (tracemalloc).
 STEPS = (
