@@ -22,6 +22,12 @@ FIGURES = "figures"
 LOGS = "logs"
 META = "meta"
 
+
+def endpoint_label(time: str, event: str) -> str:
+    """The name of the sheet's endpoint in the outcome tables: ``time/event`` ('' without both columns)."""
+    return f"{time}/{event}" if time and event else ""
+
+
 # name -> path relative to results/{cohort}/ ({method}: a scoring method of the config)
 COHORT_FILES = {
     "ingested": "ingested.h5ad",

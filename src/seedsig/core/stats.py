@@ -6,11 +6,12 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from scipy import stats
 
 from seedsig.core.ranking import rank_columns  # noqa: F401  (re-exported: the ranking of every stage)
 
-Z975 = stats.norm.ppf(0.975)
+# scipy.stats.norm.ppf(0.975), written out: importing scipy.stats costs 0.6 s, paid by every Snakemake process (the
+# workflow's config check imports this module), twice per job on a cluster; tests/unit/test_stats.py checks it
+Z975 = 1.959963984540054
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -47,6 +48,8 @@ def corr_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def ranks(x: np.ndarray) -> np.ndarray:
     """Ranks along the last axis, ties averaged."""
+    from scipy import stats
+
     return stats.rankdata(x, axis=-1)
 
 

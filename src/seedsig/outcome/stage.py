@@ -17,6 +17,7 @@ from seedsig.core.cohort import (
     read_scores,
 )
 from seedsig.core.errors import SeedsigError
+from seedsig.core.layout import endpoint_label
 from seedsig.core.progress import Timer, progress
 from seedsig.core.provenance import provenance, write_sidecar
 from seedsig.core.settings import RELAPSE_DEFAULTS, SURVIVAL_DEFAULTS
@@ -235,11 +236,6 @@ class _Plan:
         for m, sc in self.scores.items():
             for g in [f for f in self.focal if f in sc.columns]:
                 yield m, g, sc[g]
-
-
-def endpoint_label(time: str, event: str) -> str:
-    """The name of the sheet's endpoint in the outcome tables: ``time/event`` ('' without both columns)."""
-    return f"{time}/{event}" if time and event else ""
 
 
 def _endpoints(endpoint: dict, configured: Sequence[dict], notes: list[str]) -> tuple[list[tuple], str]:

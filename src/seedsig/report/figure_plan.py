@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from seedsig.association.prerank import direction_sets
-from seedsig.outcome.stage import endpoint_label
+from seedsig.core.layout import endpoint_label
 from seedsig.scoring.signatures import Signature
 
 
