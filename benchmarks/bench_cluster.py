@@ -26,6 +26,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,6 @@ from bench_scale import simulate
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV_BIN = Path(sys.executable).parent
-CLUSTER_RULES = ("ingest", "normalize", "score", "associate", "survival")
 HEADER = "cohort\texpression\tdata_type\tgene_id\tclinical\ttime\tevent\n"
 
 
@@ -100,32 +100,49 @@ def tables(results: Path) -> dict[str, bytes]:
     return {p.relative_to(results).as_posix(): p.read_bytes() for p in sorted(results.rglob("*.tsv*"))}
 
 
-def compare(name: str, sheet: str | None, cores: int, cluster_args: list[str], keep: bool) -> dict:
-    local, cluster = workdir(f"{name}-local", sheet), workdir(f"{name}-slurm", sheet)
+def cluster_rules() -> list[str]:
+    """The workflow's rules that run as SLURM jobs: every rule but the ``localrules`` of workflow/Snakefile."""
+    text = "".join(f.read_text() for f in sorted((ROOT / "workflow" / "rules").glob("*.smk")))
+    rules = re.findall(r"^rule (\w+):", text, re.M)
+    block = re.search(r"^localrules:\n((?:\s+\w+,?\n)+)", (ROOT / "workflow" / "Snakefile").read_text(), re.M)
+    local = set(re.findall(r"\w+", block.group(1)))
+    return sorted(set(rules) - local)
+
+
+def compare(name: str, sheet: str | None, cores: int, variants: dict[str, list[str]], keep: bool) -> list[dict]:
+    """The workload run once locally (``--cores``) and once on SLURM per variant (label -> extra arguments)."""
+    local = workdir(f"{name}-local", sheet)
+    rows, dirs = [], [local]
     try:
         load = os.getloadavg()[0]
         local_s = run(local, "--cores", str(cores))
-        since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
-        cluster_s = run(cluster, "--profile", str(ROOT / "profiles" / "slurm"), *cluster_args)
-        jobs = sacct_jobs(cluster, since)
-        same = tables(local / "results") == tables(cluster / "results")
+        for label, args in variants.items():
+            cluster = workdir(f"{name}-slurm", sheet)
+            dirs.append(cluster)
+            since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 2))
+            cluster_s = run(cluster, "--profile", str(ROOT / "profiles" / "slurm"), *args)
+            jobs = sacct_jobs(cluster, since)
+            rows.append(
+                {
+                    "workload": f"{name}, {label}",
+                    "local_s": round(local_s, 1),
+                    "cluster_s": round(cluster_s, 1),
+                    "ratio": round(cluster_s / local_s, 2),
+                    "scheduler_share": round(1 - local_s / cluster_s, 2),
+                    "jobs": len(jobs),
+                    "jobs_run_s": round(sum(j["run_s"] for j in jobs)),
+                    "jobs_wait_s": round(sum(j["wait_s"] for j in jobs)),
+                    "states": sorted({j["state"] for j in jobs}),
+                    "tables_equal": tables(local / "results") == tables(cluster / "results"),
+                    "load_1min_at_start": round(load, 2),
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
     finally:
         if not keep:
-            shutil.rmtree(local, ignore_errors=True)
-            shutil.rmtree(cluster, ignore_errors=True)
-    return {
-        "workload": name,
-        "local_s": round(local_s, 1),
-        "cluster_s": round(cluster_s, 1),
-        "ratio": round(cluster_s / local_s, 2),
-        "scheduler_share": round(1 - local_s / cluster_s, 2),
-        "jobs": len(jobs),
-        "jobs_run_s": round(sum(j["run_s"] for j in jobs)),
-        "jobs_wait_s": round(sum(j["wait_s"] for j in jobs)),
-        "states": sorted({j["state"] for j in jobs}),
-        "tables_equal": same,
-        "load_1min_at_start": round(load, 2),
-    }
+            for d in dirs:
+                shutil.rmtree(d, ignore_errors=True)
+    return rows
 
 
 def cohort_sheet(cache: Path, n: int, lo: int, hi: int, genes: int, seed: int) -> str:
@@ -170,21 +187,23 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--cache", type=Path, default=HERE / "out" / "cluster", help="simulated cohorts (reused)")
     ap.add_argument("--skip-example", action="store_true")
+    ap.add_argument("--no-groups", action="store_true", help="only the profile as shipped (one job per step)")
     ap.add_argument("--keep", action="store_true", help="keep the working directories")
     ap.add_argument("--no-readme", action="store_true", help="do not write the table into benchmarks/README.md")
     a = ap.parse_args()
     a.cache.mkdir(parents=True, exist_ok=True)
     sheet = cohort_sheet(a.cache, a.cohorts, a.min_samples, a.max_samples, a.genes, a.seed)
+    # --cores: the node's CPUs, which a group job's internal layers respect (a cohort's two score jobs on 2 threads
+    # each run one after the other inside its group job instead of asking for 4 CPUs)
+    groups = ["--cores", str(a.cores), "--groups", *(f"{r}=cohort" for r in cluster_rules())]
+    variants = {"one job per step (the profile)": []}
+    if not a.no_groups:
+        variants["one job per cohort (--groups)"] = groups
     rows = []
     if not a.skip_example:
-        rows.append({**compare("example", None, a.cores, [], a.keep), "target": 2})
-        print(json.dumps(rows[-1]), flush=True)
-    # --cores: the node's CPUs, which the group jobs' internal layers respect (a cohort's two score jobs on 2 threads
-    # each run one after the other inside its group job instead of asking for 4 CPUs)
-    groups = ["--cores", str(a.cores), "--groups", *(f"{r}=cohort" for r in CLUSTER_RULES)]
-    name = f"{a.cohorts} cohorts ({a.min_samples:,}-{a.max_samples:,} x {a.genes:,}), grouped per cohort"
-    rows.append({**compare(name, sheet, a.cores, groups, a.keep), "target": 1.3})
-    print(json.dumps(rows[-1]), flush=True)
+        rows += [{**r, "target": 2} for r in compare("example", None, a.cores, variants, a.keep)]
+    name = f"{a.cohorts} cohorts ({a.min_samples:,}-{a.max_samples:,} x {a.genes:,})"
+    rows += [{**r, "target": 1.3} for r in compare(name, sheet, a.cores, variants, a.keep)]
     mach = machine()
     md = (
         "## Scale-out on SLURM (one node)\n\n"
@@ -194,10 +213,11 @@ def main() -> None:
         "slurmdbd; snakemake-executor-plugin-slurm 2.8.0, the profile profiles/slurm) against `snakemake --cores "
         f"{a.cores}` on the same machine, default config, each in a fresh working directory. Ratio: SLURM wall time "
         "over local; the scheduler's share: 1 - local / SLURM (submission, the job's own Snakemake start, the "
-        "plugin's status polls, the queue); jobs' run time and queue wait from sacct (submit to start). The cohorts: "
-        "one job per cohort (`--groups ingest=cohort normalize=cohort score=cohort associate=cohort survival=cohort`, "
-        f"`--cores {a.cores}`); "
-        "the example: one job per step. On one node the cluster run cannot be faster than the local one.\n\n"
+        "plugin's status polls, the queue); jobs' run time and queue wait from sacct (submit to start). Each "
+        "workload runs locally once and on SLURM twice: with the profile as shipped (one job per cohort and step) "
+        "and with a cohort's steps grouped into one job (`--groups "
+        + " ".join(f"{r}=cohort" for r in cluster_rules())
+        + f" --cores {a.cores}`). On one node the cluster run cannot be faster than the local one.\n\n"
         + table(rows)
         + "\n"
     )
