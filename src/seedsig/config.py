@@ -192,11 +192,15 @@ def check_config_file(path: str | Path, schema: str | Path | None = None) -> dic
     return data
 
 
-def check_workflow_config(config: dict, configfiles, schemas: str | Path, generated=frozenset()) -> dict:
+def check_workflow_config(
+    config: dict, configfiles, schemas: str | Path, generated=frozenset(), resolve_signatures: bool = True
+) -> dict:
     """Everything the workflow checks before it builds its jobs, in order (the Snakefile's one validation call):
     the config schema (defaults filled in), the cohort sheet and its files, the normalization per data type, the
     signature files and the names the config gives them, per-cohort settings. Returns ``sheet``,
-    ``signature_files``, ``signature_names``, ``source`` (how messages name the config)."""
+    ``signature_files``, ``signature_names``, ``source`` (how messages name the config). ``resolve_signatures=False``
+    (a cluster job's own Snakemake processes, after the main process checked everything) reads the signature names
+    without mapping the genes to HGNC symbols."""
     from snakemake.utils import validate
 
     schemas = Path(schemas)
@@ -211,7 +215,7 @@ def check_workflow_config(config: dict, configfiles, schemas: str | Path, genera
     check_input_files(sheet, config["cohorts"], generated=generated)
     check_normalize(config, sheet, where)
     files = list(config["signatures"]["files"])
-    names = [s.name for s in load_signatures(files)]
+    names = [s.name for s in load_signatures(files, resolve=resolve_signatures)]
     check_signature_names(config, names, where)
     check_cohort_settings(config, sheet, where)
     return {"sheet": sheet, "signature_files": files, "signature_names": names, "source": where}

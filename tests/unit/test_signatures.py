@@ -247,3 +247,25 @@ def test_lone_up_set_keeps_its_name_in_scores_and_coverage(tmp_path):
     cov = coverage_table(expr, sigs, row_symbols=symbols, min_genes=1)
     assert cov["signature"].tolist() == [SMID_LUNG_UP, "LONE_SET_DN", "PAIR"]
     assert cov.set_index("signature").loc[SMID_LUNG_UP, "n_present"] == 3
+
+
+def test_unresolved_reading_gives_the_names_and_directions_of_the_resolved_one(tmp_path):
+    """What a cluster job's Snakemake process reads (resolve=False): the same signatures by name, direction sets and
+    weights; the genes as written (CTSL2 stays CTSL2), no resolution status; the same file errors."""
+    import yaml
+
+    files = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["signatures"]["files"]
+    files = [REPO / f for f in files]
+    resolved, raw = load_signatures(files), load_signatures(files, resolve=False)
+    assert [s.name for s in raw] == [s.name for s in resolved] and len(raw) > 5
+    assert [(s.signed, s.weights is None, s.organ) for s in raw] == [
+        (s.signed, s.weights is None, s.organ) for s in resolved
+    ]
+    lung = {s.name: s for s in raw}["SMID_RELAPSE_LUNG"]
+    assert "CTSL2" in lung.genes and set(lung.resolution) == {""}
+    assert "CTSV" in {s.name: s for s in resolved}["SMID_RELAPSE_LUNG"].genes
+    bad = tmp_path / "bad.gmt"
+    bad.write_text("A\tdesc\tIL6\nA\tdesc\tMMP1\n")
+    for resolve in (True, False):
+        with pytest.raises(SeedsigError, match="already defined on line 1"):
+            load_signatures(bad, resolve=resolve)
