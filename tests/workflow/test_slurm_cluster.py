@@ -3,9 +3,10 @@
 
 One run of a sheet of four cohorts (the example + three simulated cohorts of different sizes), during which one
 running job is cancelled with scancel (the run completes through the profile's retries); then one cohort's results
-are removed and the run is killed (SIGKILL) while that cohort's jobs run, unlocked and resumed. Checked: every table
-equals the local run's byte for byte (the example's against the session's `example_run`, the others against a local
-run of the same sheet), and through sacct: every job of the cluster rules ran as a SLURM job (its rule in the job
+are removed and the run is killed (SIGKILL) while that cohort's jobs run, unlocked and resumed; then the README's
+command for many cohorts (each cohort's steps grouped into one job of one CPU) runs the sheet afresh. Checked: every
+table equals the local run's byte for byte (the example's against the session's `example_run`, the others against a
+local run of the same sheet), and through sacct: every job of the cluster rules ran as a SLURM job (its rule in the job
 comment) and COMPLETED, no local rule was submitted, and each job's MaxRSS (its batch step's Snakemake + its step,
 which run side by side) <= its memory request <= 3 x max(MaxRSS, 500 MB). A cohort with bad input: the seedsig
 one-line message ends the terminal output, and the retry stops at once.
@@ -42,11 +43,14 @@ PROFILE = REPO / "profiles" / "slurm"
 COHORTS = {"sim_small": (40, 2500), "sim_mid": (90, 4000), "sim_big": (160, 6000)}
 CLUSTER_RULES = ("ingest", "normalize", "score", "associate", "survival")  # each must run as a SLURM job
 LOCAL_RULES = {"all", "simulate_example", "simulate_single_cell_example", "coverage", "meta", "report"}
+# the rules the README groups one job per cohort (every rule that runs as a job)
+GROUPED_RULES = ("ingest", "normalize", "score", "reference", "contributions", "associate", "survival", "cell_scores")
 PER_METHOD = {"score", "contributions"}  # one job per cohort and scoring method
 METHODS = ("ssgsea", "zscore")
 # the test's command line: the plugin's first status check after 2 s (the profile says 20), files seen at once
 FAST = ("--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "10")
 TIMINGS: dict[str, float] = {}
+SACCT_FIELDS = "JobIDRaw,Comment,State,ReqMem,MaxRSS,WorkDir,Elapsed,AllocCPUS"
 
 
 def _cluster() -> None:
@@ -103,20 +107,20 @@ def _squeue(wd: Path) -> list[dict]:
 def _sacct(wd: Path, since: str) -> list[dict]:
     """Every job of this working directory since ``since``: comment, state, requested and peak memory (MB)."""
     out = subprocess.run(
-        ["sacct", "-a", "-n", "-P", "-S", since, "-o", "JobIDRaw,Comment,State,ReqMem,MaxRSS,WorkDir,Elapsed"],
+        ["sacct", "-a", "-n", "-P", "-S", since, "-o", SACCT_FIELDS],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     jobs: dict[str, dict] = {}
     for line in out.splitlines():
-        jid, comment, state, reqmem, maxrss, workdir, elapsed = line.split("|")
+        jid, comment, state, reqmem, maxrss, workdir, elapsed, cpus = line.split("|")
         root = jid.split(".")[0]
         if "." not in jid:
             if Path(workdir) != wd:
                 continue
             jobs[root] = {"id": root, "comment": comment, "state": state.split()[0], "req_mb": _mb(reqmem)}
-            jobs[root].update(max_rss_mb=0.0, batch_mb=0.0, elapsed=elapsed)
+            jobs[root].update(max_rss_mb=0.0, batch_mb=0.0, elapsed=elapsed, cpus=int(cpus or 0))
         elif root in jobs:
             key = "batch_mb" if jid.endswith(".batch") else "max_rss_mb"
             jobs[root][key] = max(jobs[root][key], _mb(maxrss))
@@ -243,7 +247,22 @@ def test_the_pipeline_on_a_slurm_cluster(tmp_path, example_run):
 
     jobs = _sacct(wd, since)
     _check_jobs(jobs, cohorts, cancelled[0]["id"])
-    TIMINGS.update(local=t1 - t0, cluster_run=t2 - t1, kill_resume=t3 - t2)
+
+    # the README's command for many cohorts: each cohort's steps in one job of one CPU
+    grouped = tmp_path / "grouped"
+    shutil.copytree(local / "config", grouped / "config")
+    shutil.copytree(local / "data", grouped / "data")
+    proc = _run(_cluster_cmd(grouped, "--cores", "1", "--groups", *(f"{r}=cohort" for r in GROUPED_RULES)))
+    t4 = time.time()
+    assert "seedsig: done." in proc.stdout + proc.stderr
+    got = _tables(grouped / "results", cohorts)
+    assert got.keys() == expected.keys() and [k for k in got if got[k] != expected[k]] == []
+    group_jobs = _sacct(grouped, since)
+    assert len(group_jobs) == len(cohorts), group_jobs  # one job per cohort
+    for j in group_jobs:
+        assert j["state"] == "COMPLETED" and j["cpus"] == 1, j
+        assert 0 < j["max_rss_mb"] and j["batch_mb"] + j["max_rss_mb"] <= j["req_mb"], j
+    TIMINGS.update(local=t1 - t0, cluster_run=t2 - t1, kill_resume=t3 - t2, grouped=t4 - t3)
 
 
 def _check_jobs(jobs: list[dict], cohorts: list[str], cancelled_id: str) -> None:

@@ -127,6 +127,14 @@ def _job_size(step, wildcards, input, attempt=1):
     mvalues, cells = 0.0, 0
     for path in paths:
         shape = jobsize.input_shape(path)
+        if (
+            shape is None
+            and key == "h5ad"
+            and cohort in COHORTS
+            and cohort not in SINGLE_CELL
+        ):
+            # not written yet (a group job sizes its later steps when it is submitted): the cohort's own matrix
+            shape = jobsize.input_shape(SHEET.loc[cohort, "expression"])
         if shape is None:
             mvalues += jobsize.UNKNOWN_MVALUES if path else 0.0
         elif cohort in SINGLE_CELL and key == "expression":
