@@ -47,8 +47,8 @@ LOCAL_RULES = {"all", "simulate_example", "simulate_single_cell_example", "cover
 GROUPED_RULES = ("ingest", "normalize", "score", "reference", "contributions", "associate", "survival", "cell_scores")
 PER_METHOD = {"score", "contributions"}  # one job per cohort and scoring method
 METHODS = ("ssgsea", "zscore")
-# the test's command line: the plugin's first status check after 2 s (the profile says 20), files seen at once
-FAST = ("--slurm-init-seconds-before-status-checks", "2", "--latency-wait", "10")
+# the test's command line besides the profile as shipped: a missing output is reported after 10 s, not 60
+FAST = ("--latency-wait", "10")
 TIMINGS: dict[str, float] = {}
 SACCT_FIELDS = "JobIDRaw,Comment,State,ReqMem,MaxRSS,WorkDir,Elapsed,AllocCPUS"
 
