@@ -91,6 +91,13 @@ def test_input_shapes_are_read_cheaply(tmp_path):
         rows, cols = js.input_shape(tmp_path / name)
         assert cols == 40 and abs(rows - 3000) < 150, (name, rows)
         assert js.text_size_exact(tmp_path / name) == (3000, 40)
+    # a GCT gives its size in its second line; a GEO series matrix's metadata lines (!) are not its header
+    (tmp_path / "m.gct").write_text("#1.2\n3000\t40\nName\tDescription\t" + text.split("\t", 1)[1])
+    assert js.input_shape(tmp_path / "m.gct") == (3000, 40)
+    meta = "".join(f'!Series_note_{i}\t"{"x" * 200}"\n' for i in range(50))
+    (tmp_path / "series_matrix.txt").write_text(meta + text + "!series_matrix_table_end\n")
+    rows, cols = js.input_shape(tmp_path / "series_matrix.txt")
+    assert cols == 40 and abs(rows - 3000) < 150, rows
     ad.AnnData(X=np.zeros((7, 11))).write_h5ad(tmp_path / "dense.h5ad")
     ad.AnnData(X=sp.random(5000, 30, density=0.1, format="csr", random_state=1)).write_h5ad(tmp_path / "sparse.h5ad")
     assert js.input_shape(tmp_path / "dense.h5ad") == (7, 11)

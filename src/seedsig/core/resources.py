@@ -188,13 +188,21 @@ def _text_shape(path: str, size: int, sample: int = 1 << 20) -> tuple[int, int]:
             data = f.read(sample)
         total = float(size)
     lines = data.split(b"\n")
-    header = lines[0]
+    if lines[0].startswith(b"#1.") and len(lines) > 1:  # GCT: its version, then "rows<TAB>columns[...]"
+        dims = lines[1].split(b"\t")
+        if len(dims) >= 2 and dims[0].strip().isdigit() and dims[1].strip().isdigit():
+            return int(dims[0]), int(dims[1])
+    skip = 0  # comment and metadata lines before the header (#, GEO series matrix's !Series_...)
+    while skip < len(lines) - 1 and lines[skip][:1] in (b"#", b"!"):
+        skip += 1
+    header = lines[skip]
     ncol = max(1, len(header.split(b"\t" if b"\t" in header else b",")) - 1)
-    body = lines[1:-1] if len(lines) > 2 else []
+    body = [x for x in lines[skip + 1 : -1] if x[:1] != b"!"]
     if not body:
         return int(total / TEXT_BYTES_PER_VALUE / ncol), ncol
     per_line = sum(len(x) + 1 for x in body) / len(body)
-    return int(round(max(0.0, (total - len(header) - 1) / per_line))), ncol
+    head_bytes = sum(len(x) + 1 for x in lines[: skip + 1])
+    return int(round(max(0.0, (total - head_bytes) / per_line))), ncol
 
 
 def text_size_exact(path: str | Path) -> tuple[int, int]:
