@@ -43,8 +43,6 @@ PROFILE = REPO / "profiles" / "slurm"
 COHORTS = {"sim_small": (40, 2500), "sim_mid": (90, 4000), "sim_big": (160, 6000)}
 CLUSTER_RULES = ("ingest", "normalize", "score", "associate", "survival")  # each must run as a SLURM job
 LOCAL_RULES = {"all", "simulate_example", "simulate_single_cell_example", "coverage", "meta", "report"}
-# the rules the README groups one job per cohort (every rule that runs as a job)
-GROUPED_RULES = ("ingest", "normalize", "score", "reference", "contributions", "associate", "survival", "cell_scores")
 PER_METHOD = {"score", "contributions"}  # one job per cohort and scoring method
 METHODS = ("ssgsea", "zscore")
 # the test's command line besides the profile as shipped: a missing output is reported after 10 s, not 60
@@ -252,7 +250,7 @@ def test_the_pipeline_on_a_slurm_cluster(tmp_path, example_run):
     grouped = tmp_path / "grouped"
     shutil.copytree(local / "config", grouped / "config")
     shutil.copytree(local / "data", grouped / "data")
-    proc = _run(_cluster_cmd(grouped, "--cores", "1", "--groups", *(f"{r}=cohort" for r in GROUPED_RULES)))
+    proc = _run(_cluster_cmd(grouped, *_readme_grouped_args()))
     t4 = time.time()
     assert "seedsig: done." in proc.stdout + proc.stderr
     got = _tables(grouped / "results", cohorts)
@@ -263,6 +261,14 @@ def test_the_pipeline_on_a_slurm_cluster(tmp_path, example_run):
         assert j["state"] == "COMPLETED" and j["cpus"] == 1, j
         assert 0 < j["max_rss_mb"] and j["batch_mb"] + j["max_rss_mb"] <= j["req_mb"], j
     TIMINGS.update(local=t1 - t0, cluster_run=t2 - t1, kill_resume=t3 - t2, grouped=t4 - t3)
+
+
+def _readme_grouped_args() -> list[str]:
+    """The arguments after the profile of the README's command for many cohorts, as written there."""
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    m = re.search(r"^snakemake --profile profiles/slurm (--cores 1 --groups [^\n]+)$", text, re.M)
+    assert m, "README.md: the grouped command of 'Running on a cluster' is missing"
+    return m.group(1).split()
 
 
 def _check_jobs(jobs: list[dict], cohorts: list[str], cancelled_id: str) -> None:
