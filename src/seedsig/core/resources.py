@@ -82,7 +82,7 @@ STEPS: dict[str, StepSize] = {
     "contributions": StepSize(base_mb=450, mb_per_mvalue=40, max_threads=8, s_per_mvalue=0.5),
     "cell_scores": StepSize(base_mb=500, mb_per_mvalue=0, max_threads=2, mb_per_kcell=0.4),
     "associate": StepSize(base_mb=1000, mb_per_mvalue=25, max_threads=2, s_per_mvalue=0.6, per_random=True),
-    "survival": StepSize(base_mb=750, mb_per_mvalue=16, max_threads=2, s_per_mvalue=1.8, per_random=True),
+    "survival": StepSize(base_mb=650, mb_per_mvalue=16, max_threads=2, s_per_mvalue=1.8, per_random=True),
     "meta": StepSize(base_mb=100, mb_per_mvalue=0, max_threads=1, s_per_mvalue=0),
     "report": StepSize(base_mb=400, mb_per_mvalue=5, max_threads=1, s_per_mvalue=0.2),
     "all": StepSize(base_mb=0, mb_per_mvalue=0, max_threads=1, base_min=1, s_per_mvalue=0),
