@@ -2,7 +2,8 @@
 (scripts/local_slurm.sh) against the same run with `snakemake --cores N` on the same cores.
 
 Two workloads, each run once locally and twice on SLURM in fresh working directories with the default config: with
-the profile as shipped (one job per cohort and step) and with each cohort's steps grouped into one job of one CPU
+the profile as shipped (one job per cohort and step, a cohort's ingest and normalize as one: the profile's
+`groups`) and with each cohort's steps grouped into one job of one CPU
 (`--groups <every non-local rule>=cohort --cores 1`; `--no-groups` skips this variant):
 - the example (the built-in 200 x 16,000 cohort);
 - a sheet of 12 simulated counts cohorts of 200 to 2,000 samples (`seedsig simulate`, cached in
@@ -188,7 +189,7 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--cache", type=Path, default=HERE / "out" / "cluster", help="simulated cohorts (reused)")
     ap.add_argument("--skip-example", action="store_true")
-    ap.add_argument("--no-groups", action="store_true", help="only the profile as shipped (one job per step)")
+    ap.add_argument("--no-groups", action="store_true", help="only the profile as shipped")
     ap.add_argument("--keep", action="store_true", help="keep the working directories")
     ap.add_argument("--no-readme", action="store_true", help="do not write the table into benchmarks/README.md")
     a = ap.parse_args()
@@ -199,7 +200,7 @@ def main() -> None:
     # and cohorts run one at a time, half the CPUs idle during one-thread steps. --cores 1 makes each group job ask
     # for one CPU (its steps run on one thread) and the node runs as many cohorts side by side as it has CPUs.
     groups = ["--cores", "1", "--groups", *(f"{r}=cohort" for r in cluster_rules())]
-    variants = {"one job per step (the profile)": []}
+    variants = {"one job per step, ingest + normalize as one (the profile)": []}
     if not a.no_groups:
         variants["one job per cohort, one CPU each (--groups, --cores 1)"] = groups
     rows = []
@@ -217,8 +218,9 @@ def main() -> None:
         f"{a.cores}` on the same machine, default config, each in a fresh working directory. Ratio: SLURM wall time "
         "over local; the scheduler's share: 1 - local / SLURM (submission, the job's own Snakemake start, the "
         "plugin's status polls, the queue); jobs' run time and queue wait from sacct (submit to start). Each "
-        "workload runs locally once and on SLURM twice: with the profile as shipped (one job per cohort and step) "
-        "and with a cohort's steps grouped into one job of one CPU (`--groups "
+        "workload runs locally once and on SLURM twice: with the profile as shipped (one job per cohort and step, "
+        "a cohort's ingest and normalize as one job: the profile's `groups`) and with a cohort's steps grouped "
+        "into one job of one CPU (`--groups "
         + " ".join(f"{r}=cohort" for r in cluster_rules())
         + " --cores 1`: a group job runs its steps one after another, so one CPU each lets the node run as many "
         "cohorts side by side as it has CPUs). The cluster adds work (two Snakemake starts per job, submission, "

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -103,6 +104,22 @@ def test_input_shapes_are_read_cheaply(tmp_path):
     assert js.input_shape(tmp_path / "dense.h5ad") == (7, 11)
     assert js.input_shape(tmp_path / "sparse.h5ad") == (5000, 30)
     assert js.input_shape(tmp_path / "missing.h5ad") is None and js.input_shape(None) is None
+
+
+def test_an_atlas_pseudobulk_size_comes_from_its_sample_categories(tmp_path):
+    cells = 600
+    obs = pd.DataFrame(
+        {"sample": pd.Categorical([f"S{i % 8}" for i in range(cells)]), "donor": [f"D{i % 5}" for i in range(cells)]},
+        index=[f"c{i}" for i in range(cells)],
+    )
+    atlas = ad.AnnData(X=sp.random(cells, 45, density=0.1, format="csr", random_state=2), obs=obs)
+    atlas.write_h5ad(tmp_path / "atlas.h5ad", convert_strings_to_categoricals=False)
+    assert js.input_shape(tmp_path / "atlas.h5ad") == (600, 45)  # the cells
+    assert js.pseudobulk_shape(tmp_path / "atlas.h5ad", "sample") == (8, 45)  # the pseudobulk: samples x genes
+    # a column stored as strings (its samples would be read cell by cell), a missing column or file: unknown
+    assert js.pseudobulk_shape(tmp_path / "atlas.h5ad", "donor") is None
+    assert js.pseudobulk_shape(tmp_path / "atlas.h5ad", "nope") is None
+    assert js.pseudobulk_shape(tmp_path / "missing.h5ad", "sample") is None
 
 
 def test_slurm_node_cpus_can_be_set(monkeypatch):

@@ -1,13 +1,18 @@
 """A cohort's steps grouped into one cluster job (README, "Running on a cluster": `--groups ...=cohort --cores 1`)
 are sized when the group is submitted, before ingest has written the cohort's h5ad: the later steps take the
 cohort's size from its own expression file, not the fallback for a cohort whose size cannot be read (a geo:
-accession), which asked every grouped cohort for the memory of a 30,000 x 800 one."""
+accession), which asked every grouped cohort for the memory of a 30,000 x 800 one. The SLURM profile's own group
+(a cohort's ingest and normalize) is sized the same way, a single-cell atlas's normalize from its pseudobulk."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
-from conftest import new_workdir, run_snakemake, write_cohort
+import yaml
+from conftest import REPO, new_workdir, run_snakemake, write_cohort
 
 from seedsig.core import resources as js
 
@@ -35,3 +40,32 @@ def test_a_group_job_sizes_its_later_steps_from_the_cohorts_own_matrix(tmp_path)
     for step in ("normalize", "associate", "survival"):
         assert got[step] == js.job_size(step, mvalues, threads_cap=1).mem_mb, (step, got)
         assert got[step] < js.job_size(step, js.UNKNOWN_MVALUES, threads_cap=1).mem_mb
+
+
+def test_the_slurm_profiles_group_sizes_normalize_from_the_cohort_and_the_atlas_pseudobulk(tmp_path):
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["groups"] == ["ingest=cohort", "normalize=cohort"]
+    wd = new_workdir(tmp_path)
+    atlas = wd / "data" / "atlas.h5ad"
+    sim = [str(Path(sys.executable).parent / "seedsig"), "simulate", "--out", str(wd / "data" / "sim")]
+    sim += ["--single-cell", str(atlas), "--n-samples", "9", "--n-genes", "1500"]
+    subprocess.run(sim, check=True, capture_output=True, timeout=300)
+    files = write_cohort(wd, n=60)
+    sheet = files["sheet"].read_text().splitlines()
+    sheet[0] += "\tsample_column\tlayer"
+    sheet[1] += "\t\t"
+    sheet.append(f"atlas\t{atlas}\tcounts\tsymbol\t\tmfs_months\tmfs_event\tsample\tcounts")
+    files["sheet"].write_text("\n".join(sheet) + "\n")
+    proc = run_snakemake(wd, "--configfile", str(files["config"]), "-n", "--cores", "2", "--groups", *profile["groups"])
+    out = proc.stdout + proc.stderr
+    assert out.count("Group job cohort") == 2, out[-3000:]  # one job per cohort: its ingest, then its normalize
+    requests = {}
+    job = r"rule normalize:\n(?:.*\n)*?\s+wildcards: cohort=(\w+)\n(?:.*\n)*?\s+resources: [^\n]*?mem_mb=(\d+)"
+    for m in re.finditer(job, out):
+        requests[m.group(1)] = int(m.group(2))
+    rows, cols = js.input_shape(files["counts"])
+    assert js.pseudobulk_shape(atlas, "sample") == (9, 1500)
+    expected = {"tiny": rows * cols / 1e6, "atlas": 9 * 1500 / 1e6}
+    for cohort, mvalues in expected.items():
+        assert requests[cohort] == js.job_size("normalize", mvalues, threads_cap=2).mem_mb, (cohort, requests)
+        assert requests[cohort] < js.job_size("normalize", js.UNKNOWN_MVALUES, threads_cap=2).mem_mb

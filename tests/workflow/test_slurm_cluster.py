@@ -7,8 +7,9 @@ are removed and the run is killed (SIGKILL) while that cohort's jobs run, unlock
 command for many cohorts (each cohort's steps grouped into one job of one CPU) runs the sheet afresh. Checked: every
 table equals the local run's byte for byte (the example's against the session's `example_run`, the others against a
 local run of the same sheet), and through sacct: every job of the cluster rules ran as a SLURM job (its rule in the job
-comment) and COMPLETED, no local rule was submitted, and each job's MaxRSS (its batch step's Snakemake + its step,
-which run side by side) <= its memory request <= 3 x max(MaxRSS, 500 MB). A cohort with bad input: the seedsig
+comment; a cohort's ingest and normalize as one job, the profile's group, whose comment names both) and COMPLETED,
+no local rule was submitted, and each job's MaxRSS (its batch step's Snakemake + its step, which run side by side)
+<= its memory request <= 3 x max(MaxRSS, 500 MB). A cohort with bad input: the seedsig
 one-line message ends the terminal output, and the retry stops at once.
 
 Needs root, the Debian packages slurm-wlm munge slurmdbd mariadb-server and the plugin (`pip install '.[slurm]'`);
@@ -48,7 +49,9 @@ METHODS = ("ssgsea", "zscore")
 # the test's command line besides the profile as shipped: a missing output is reported after 10 s, not 60
 FAST = ("--latency-wait", "10")
 TIMINGS: dict[str, float] = {}
-SACCT_FIELDS = "JobIDRaw,Comment,State,ReqMem,MaxRSS,WorkDir,Elapsed,AllocCPUS"
+SACCT_FIELDS = "JobIDRaw,Comment,State,ReqMem,MaxRSS,WorkDir,Elapsed,AllocCPUS,SubmitLine"  # SubmitLine last
+# the profile's group: a cohort's ingest and normalize in one job (comment rule_{group}_{rules}, no wildcards)
+PROFILE_GROUP = ("ingest", "normalize")
 
 
 def _cluster() -> None:
@@ -103,7 +106,8 @@ def _squeue(wd: Path) -> list[dict]:
 
 
 def _sacct(wd: Path, since: str) -> list[dict]:
-    """Every job of this working directory since ``since``: comment, state, requested and peak memory (MB)."""
+    """Every job of this working directory since ``since``: comment, state, requested and peak memory (MB), and
+    the steps it ran (rule, wildcards) from its sbatch line's --target-jobs."""
     out = subprocess.run(
         ["sacct", "-a", "-n", "-P", "-S", since, "-o", SACCT_FIELDS],
         capture_output=True,
@@ -112,17 +116,29 @@ def _sacct(wd: Path, since: str) -> list[dict]:
     ).stdout
     jobs: dict[str, dict] = {}
     for line in out.splitlines():
-        jid, comment, state, reqmem, maxrss, workdir, elapsed, cpus = line.split("|")
+        jid, comment, state, reqmem, maxrss, workdir, elapsed, cpus, submit = line.split("|", 8)
         root = jid.split(".")[0]
         if "." not in jid:
             if Path(workdir) != wd:
                 continue
             jobs[root] = {"id": root, "comment": comment, "state": state.split()[0], "req_mb": _mb(reqmem)}
             jobs[root].update(max_rss_mb=0.0, batch_mb=0.0, elapsed=elapsed, cpus=int(cpus or 0))
+            jobs[root]["targets"] = _targets(submit)
         elif root in jobs:
             key = "batch_mb" if jid.endswith(".batch") else "max_rss_mb"
             jobs[root][key] = max(jobs[root][key], _mb(maxrss))
     return list(jobs.values())
+
+
+def _targets(submit_line: str) -> tuple[tuple[str, str, str], ...]:
+    """(rule, cohort, method or "") of each step a job ran: its Snakemake's --target-jobs 'rule:cohort=x,method=y'."""
+    m = re.search(r"--target-jobs((?: '[^']+')+)", submit_line)
+    assert m, submit_line[:2000]
+    steps = []
+    for rule, wildcards in re.findall(r"'(\w+):([^']*)'", m.group(1)):
+        values = dict(kv.split("=", 1) for kv in wildcards.split(",") if kv)
+        steps.append((rule, values.get("cohort", ""), values.get("method", "")))
+    return tuple(sorted(steps))
 
 
 def _mb(text: str) -> float:
@@ -171,7 +187,7 @@ def _cancel_one_running_job(wd: Path, stop: threading.Event, cancelled: list) ->
 
 
 def _kill_and_resume(wd: Path, cohort: str) -> subprocess.CompletedProcess:
-    """Remove a cohort's results, start the run, SIGKILL snakemake while that cohort's normalize job runs,
+    """Remove a cohort's results, start the run, SIGKILL snakemake while that cohort's ingest/normalize job runs,
     cancel its leftover jobs, unlock and run the same command again (README, "Running on a cluster")."""
     shutil.rmtree(wd / "results" / cohort)
     proc = subprocess.Popen(
@@ -179,7 +195,7 @@ def _kill_and_resume(wd: Path, cohort: str) -> subprocess.CompletedProcess:
     )
     deadline = time.time() + 600
     while time.time() < deadline:
-        if any(j["state"] == "RUNNING" and j["comment"].startswith("rule_normalize") for j in _squeue(wd)):
+        if any(j["state"] == "RUNNING" and "normalize" in j["comment"] for j in _squeue(wd)):
             break
         assert proc.poll() is None, "the run ended before it could be killed"
         time.sleep(0.5)
@@ -272,9 +288,16 @@ def _readme_grouped_args() -> list[str]:
 
 
 def _check_jobs(jobs: list[dict], cohorts: list[str], cancelled_id: str) -> None:
-    rules = {j["id"]: re.match(r"rule_([a-z_]+?)(?:_wildcards_|$)", j["comment"]) for j in jobs}
-    assert all(rules.values()), [j["comment"] for j in jobs]
-    submitted = {m.group(1) for m in rules.values()}
+    group = "rule_cohort_" + "_".join(PROFILE_GROUP)
+    for j in jobs:  # the comment names the job's rules: rule_{rule}_wildcards_{cohort}[_{method}], or the group's
+        rules = {rule for rule, _, _ in j["targets"]}
+        if len(j["targets"]) == 1:
+            ((rule, cohort, method),) = j["targets"]
+            assert j["comment"] == f"rule_{rule}_wildcards_{cohort}" + (f"_{method}" if method else ""), j
+        else:
+            assert j["comment"] == group and rules == set(PROFILE_GROUP), j
+            assert len({cohort for _, cohort, _ in j["targets"]}) == 1, j  # one cohort per group job
+    submitted = {rule for j in jobs for rule, _, _ in j["targets"]}
     assert set(CLUSTER_RULES) <= submitted and not submitted & LOCAL_RULES, submitted  # no local rule submitted
     completed = [j for j in jobs if j["state"] == "COMPLETED"]
     others = [j for j in jobs if j["state"] != "COMPLETED"]
@@ -282,18 +305,16 @@ def _check_jobs(jobs: list[dict], cohorts: list[str], cancelled_id: str) -> None
     assert cancelled_id in {j["id"] for j in others}
     for cohort in cohorts:
         for rule in submitted:
-            # the plugin's comment: rule_{rule}_wildcards_{cohort}[_{method}]
-            key = f"rule_{rule}_wildcards_{cohort}"
-            runs = [j for j in completed if j["comment"] == key or j["comment"].startswith(key + "_")]
+            runs = [j for j in completed for r, c, _ in j["targets"] if (r, c) == (rule, cohort)]
             assert len(runs) >= (len(METHODS) if rule in PER_METHOD else 1), (rule, cohort, jobs)
-    first_request = {}
+    first_request = {}  # per job's steps: a retry runs the same steps
     for j in jobs:
-        first_request[j["comment"]] = min(first_request.get(j["comment"], j["req_mb"]), j["req_mb"])
+        first_request[j["targets"]] = min(first_request.get(j["targets"], j["req_mb"]), j["req_mb"])
     for j in completed:  # honest memory requests: the batch step's Snakemake runs beside the job's step
         peak = max(j["max_rss_mb"], j["batch_mb"])
         assert 0 < j["max_rss_mb"] and j["batch_mb"] + j["max_rss_mb"] <= j["req_mb"], j
         # a retry asks for MEM_RETRY_FACTOR x more by design: its first attempt's request is the sizing checked
-        attempt = 1 + round(math.log(j["req_mb"] / first_request[j["comment"]]) / math.log(MEM_RETRY_FACTOR))
+        attempt = 1 + round(math.log(j["req_mb"] / first_request[j["targets"]]) / math.log(MEM_RETRY_FACTOR))
         assert j["req_mb"] / MEM_RETRY_FACTOR ** (attempt - 1) <= 3 * max(peak, 500), j
     sizes = [(j["comment"], round(j["batch_mb"]), round(j["max_rss_mb"]), j["req_mb"]) for j in completed]
     print("\nSLURM jobs:", len(jobs), "batch / step peak / requested MB:", sizes)

@@ -118,6 +118,15 @@ THREADS_CAP = _threads_cap()
 SIZE_INPUT = {"ingest": "expression", "cell_scores": "expression"}
 
 
+def _own_matrix_shape(cohort):
+    """(rows, columns) of a cohort's matrix read from the sheet's expression file (a single-cell atlas: the
+    pseudobulk it sums to), for a step whose input h5ad is not written yet."""
+    expression = SHEET.loc[cohort, "expression"]
+    if cohort in SINGLE_CELL:
+        return jobsize.pseudobulk_shape(expression, SHEET.loc[cohort, "sample_column"])
+    return jobsize.input_shape(expression)
+
+
 def _job_size(step, wildcards, input, attempt=1):
     cohort = getattr(wildcards, "cohort", None)
     key = SIZE_INPUT.get(step, "h5ad")
@@ -127,14 +136,9 @@ def _job_size(step, wildcards, input, attempt=1):
     mvalues, cells = 0.0, 0
     for path in paths:
         shape = jobsize.input_shape(path)
-        if (
-            shape is None
-            and key == "h5ad"
-            and cohort in COHORTS
-            and cohort not in SINGLE_CELL
-        ):
+        if shape is None and key == "h5ad" and cohort in COHORTS:
             # not written yet (a group job sizes its later steps when it is submitted): the cohort's own matrix
-            shape = jobsize.input_shape(SHEET.loc[cohort, "expression"])
+            shape = _own_matrix_shape(cohort)
         if shape is None:
             mvalues += jobsize.UNKNOWN_MVALUES if path else 0.0
         elif cohort in SINGLE_CELL and key == "expression":

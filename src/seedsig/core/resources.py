@@ -159,6 +159,36 @@ def _input_shape(path: str, size: int, mtime_ns: int) -> tuple[int, int] | None:
         return None
 
 
+def pseudobulk_shape(path: str | Path | None, sample_column: str) -> tuple[int, int] | None:
+    """(samples, genes) of the pseudobulk a single-cell atlas (.h5ad) sums to, read from its header: the categories
+    of its ``obs`` column ``sample_column`` and its genes. None when the column is not stored as categories (its
+    samples would have to be read cell by cell) or the file cannot be read."""
+    if not path:
+        return None
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return _pseudobulk_shape(str(p.resolve()), st.st_size, st.st_mtime_ns, sample_column)
+
+
+@lru_cache(maxsize=64)
+def _pseudobulk_shape(path: str, size: int, mtime_ns: int, column: str) -> tuple[int, int] | None:
+    try:
+        genes = _h5ad_shape(path)[1]
+        with h5py.File(path, "r") as f:
+            node = f["obs"].get(column)
+            if isinstance(node, h5py.Group) and "categories" in node:
+                return int(node["categories"].shape[0]), genes
+            old = f["obs"].get("__categories")  # anndata < 0.8
+            if isinstance(old, h5py.Group) and column in old:
+                return int(old[column].shape[0]), genes
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
 def _h5ad_shape(path: str) -> tuple[int, int]:
     with h5py.File(path, "r") as f:
         x = f["X"]
