@@ -122,6 +122,15 @@ def test_an_atlas_pseudobulk_size_comes_from_its_sample_categories(tmp_path):
     assert js.pseudobulk_shape(tmp_path / "missing.h5ad", "sample") is None
 
 
+def test_the_cpus_a_slurm_job_holds_are_read_from_its_environment(monkeypatch):
+    monkeypatch.delenv("SLURM_CPUS_ON_NODE", raising=False)
+    assert js.slurm_job_cpus() is None  # not in a SLURM job
+    monkeypatch.setenv("SLURM_CPUS_ON_NODE", "3")
+    assert js.slurm_job_cpus() == 3
+    monkeypatch.setenv("SLURM_CPUS_ON_NODE", "")
+    assert js.slurm_job_cpus() is None
+
+
 def test_slurm_node_cpus_can_be_set(monkeypatch):
     js.slurm_node_cpus.cache_clear()
     monkeypatch.setenv("SEEDSIG_MAX_THREADS", "3")

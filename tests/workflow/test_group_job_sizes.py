@@ -11,6 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anndata as ad
+import pandas as pd
+import scipy.sparse as sp
 import yaml
 from conftest import REPO, new_workdir, run_snakemake, write_cohort
 
@@ -69,3 +72,31 @@ def test_the_slurm_profiles_group_sizes_normalize_from_the_cohort_and_the_atlas_
     for cohort, mvalues in expected.items():
         assert requests[cohort] == js.job_size("normalize", mvalues, threads_cap=2).mem_mb, (cohort, requests)
         assert requests[cohort] < js.job_size("normalize", js.UNKNOWN_MVALUES, threads_cap=2).mem_mb
+
+
+def test_in_a_cluster_job_a_step_never_asks_for_more_threads_than_the_job_holds(tmp_path, monkeypatch):
+    """A group job is submitted with the threads its steps need by the estimate at submission; its own Snakemake
+    sizes the later steps again from what ingest wrote. A cohort near the threads threshold (V = 10) then asked for
+    2 threads in a 1-CPU job and srun refused the step ("More processors requested than permitted"): in a job's own
+    processes (Snakemake's --mode remote) the threads never exceed the job's CPUs (SLURM_CPUS_ON_NODE)."""
+    wd = new_workdir(tmp_path)
+    files = write_cohort(wd, n=60)
+    ingested = wd / "results" / "tiny" / "ingested.h5ad"
+    ingested.parent.mkdir(parents=True)
+    n, g = 1000, 10_001  # V = 10.001: normalize's max_threads (2) by its size
+    ad.AnnData(X=sp.csr_matrix((n, g)), var=pd.DataFrame(index=[f"G{i}" for i in range(g)])).write_h5ad(ingested)
+    assert js.job_size("normalize", n * g / 1e6, threads_cap=2).threads == 2
+    args = ["--configfile", str(files["config"]), "-n", "-f", "--nolock", "results/tiny/expression.h5ad"]
+
+    def normalize_threads(*extra: str) -> int:
+        out = run_snakemake(wd, *args, *extra).stdout
+        job = re.search(r"rule normalize:\n((?:\s+\w+: .*\n)+)", out)
+        assert job, out[-3000:]
+        m = re.search(r"threads: (\d+)", job.group(1))
+        return int(m.group(1)) if m else 1  # Snakemake prints threads above 1 only
+
+    monkeypatch.setenv("SLURM_CPUS_ON_NODE", "1")
+    assert normalize_threads() == 2  # the main process: the job is submitted with what the step needs
+    assert normalize_threads("--mode", "remote") == 1  # the job's own process, in a 1-CPU job
+    monkeypatch.delenv("SLURM_CPUS_ON_NODE")
+    assert normalize_threads("--mode", "remote") == 2  # outside SLURM: --cores only

@@ -104,13 +104,16 @@ wildcard_constraints:
 # Job sizes: every rule's threads and resources (mem_mb, runtime, disk_mb where it writes a matrix) follow from the
 # size of its input (samples x genes of the cohort, cells of an atlas, random signatures), attempt-scaled; the
 # formulas and their constants are seedsig.core.resources (config/README.md, "Job sizes"). Threads never exceed
-# --cores, or on a cluster run (no --cores) the CPUs of the smallest SLURM node (sinfo). A rule not listed there
-# is sized like the heaviest per-cohort step. mem_mb limits a local run only with `--resources mem_mb=...`.
+# --cores, or on a cluster run (no --cores) the CPUs of the smallest SLURM node (sinfo), nor in a cluster job's
+# own processes the CPUs the job holds. A rule not listed there is sized like the heaviest per-cohort step. mem_mb
+# limits a local run only with `--resources mem_mb=...`.
 def _threads_cap():
     try:
-        return workflow.cores
+        cap = workflow.cores
     except Exception:  # no --cores: a cluster executor
-        return jobsize.slurm_node_cpus()
+        cap = jobsize.slurm_node_cpus()
+    held = jobsize.slurm_job_cpus() if JOB_PROCESS else None
+    return min(c for c in (cap, held) if c) if cap or held else None
 
 
 THREADS_CAP = _threads_cap()

@@ -245,6 +245,17 @@ def text_size_exact(path: str | Path) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------------------------------ the node
+def slurm_job_cpus() -> int | None:
+    """The CPUs SLURM gave the job this process runs in (``SLURM_CPUS_ON_NODE``), or None outside a SLURM job.
+
+    A cluster job's own Snakemake processes size their steps again, from inputs that may have been written since the
+    job was submitted (a group job's later steps: the exact matrix where the submission had an estimate). A step
+    asking for more threads than the job holds makes srun fail ("More processors requested than permitted"), so in a
+    job the threads never exceed its CPUs."""
+    env = os.environ.get("SLURM_CPUS_ON_NODE", "")
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
 @lru_cache(maxsize=1)
 def slurm_node_cpus() -> int | None:
     """The CPUs of the smallest node of the SLURM cluster this host submits to (``sinfo``), or None without
