@@ -139,6 +139,13 @@ def input_shape(path: str | Path | None) -> tuple[int, int] | None:
     """(rows, columns) of an expression input, read cheaply: an .h5ad's shape from its header (cells x genes for
     an atlas, samples x genes for a cohort), a text table's (genes x samples) estimated from its size and a sample
     of its lines. None for a path that does not exist yet or cannot be read."""
+    key = _file_key(path)
+    return None if key is None else _input_shape(*key)
+
+
+def _file_key(path: str | Path | None) -> tuple[str, int, int] | None:
+    """(resolved path, size, mtime) of an existing file: the cache key of the shape readers (a rewritten file is
+    read again), or None for no path or a file that does not exist (yet)."""
     if not path:
         return None
     p = Path(path)
@@ -146,7 +153,7 @@ def input_shape(path: str | Path | None) -> tuple[int, int] | None:
         st = p.stat()
     except OSError:
         return None
-    return _input_shape(str(p.resolve()), st.st_size, st.st_mtime_ns)
+    return str(p.resolve()), st.st_size, st.st_mtime_ns
 
 
 @lru_cache(maxsize=256)
@@ -163,21 +170,15 @@ def pseudobulk_shape(path: str | Path | None, sample_column: str) -> tuple[int, 
     """(samples, genes) of the pseudobulk a single-cell atlas (.h5ad) sums to, read from its header: the categories
     of its ``obs`` column ``sample_column`` and its genes. None when the column is not stored as categories (its
     samples would have to be read cell by cell) or the file cannot be read."""
-    if not path:
-        return None
-    p = Path(path)
-    try:
-        st = p.stat()
-    except OSError:
-        return None
-    return _pseudobulk_shape(str(p.resolve()), st.st_size, st.st_mtime_ns, sample_column)
+    key = _file_key(path)
+    return None if key is None else _pseudobulk_shape(*key, sample_column)
 
 
 @lru_cache(maxsize=64)
 def _pseudobulk_shape(path: str, size: int, mtime_ns: int, column: str) -> tuple[int, int] | None:
     try:
-        genes = _h5ad_shape(path)[1]
         with h5py.File(path, "r") as f:
+            genes = _x_shape(f)[1]
             node = f["obs"].get(column)
             if isinstance(node, h5py.Group) and "categories" in node:
                 return int(node["categories"].shape[0]), genes
@@ -191,11 +192,16 @@ def _pseudobulk_shape(path: str, size: int, mtime_ns: int, column: str) -> tuple
 
 def _h5ad_shape(path: str) -> tuple[int, int]:
     with h5py.File(path, "r") as f:
-        x = f["X"]
-        if isinstance(x, h5py.Dataset):
-            return int(x.shape[0]), int(x.shape[1])
-        shape = x.attrs.get("shape", x.attrs.get("h5sparse_shape"))
-        return int(shape[0]), int(shape[1])
+        return _x_shape(f)
+
+
+def _x_shape(f: h5py.File) -> tuple[int, int]:
+    """The shape of an open .h5ad's X (dense, or sparse from its attributes)."""
+    x = f["X"]
+    if isinstance(x, h5py.Dataset):
+        return int(x.shape[0]), int(x.shape[1])
+    shape = x.attrs.get("shape", x.attrs.get("h5sparse_shape"))
+    return int(shape[0]), int(shape[1])
 
 
 def _text_shape(path: str, size: int, sample: int = 1 << 20) -> tuple[int, int]:
