@@ -209,6 +209,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the working directories")
     ap.add_argument("--no-readme", action="store_true", help="do not write the table into benchmarks/README.md")
     a = ap.parse_args()
+    a.example_runs = max(1, a.example_runs)
     a.cache.mkdir(parents=True, exist_ok=True)
     sheet = None if a.only_example else cohort_sheet(a.cache, a.cohorts, a.min_samples, a.max_samples, a.genes, a.seed)
     # A group job runs its steps one after another (the plugin's job step runs Snakemake with --jobs 1), yet asks
@@ -221,7 +222,7 @@ def main() -> None:
         variants["one job per cohort, one CPU each (--groups, --cores 1)"] = groups
     rows = []
     if not a.skip_example:
-        runs = [compare("example", None, a.cores, variants, a.keep) for _ in range(max(1, a.example_runs))]
+        runs = [compare("example", None, a.cores, variants, a.keep) for _ in range(a.example_runs)]
         rows += [{**r, "target": 2} for r in median_runs(runs)]
     if not a.only_example:
         name = f"{a.cohorts} cohorts ({a.min_samples:,}-{a.max_samples:,} x {a.genes:,})"
@@ -245,7 +246,7 @@ def main() -> None:
         "cohorts side by side as it has CPUs). The cluster adds work (two Snakemake starts per job, submission, "
         "polls); a grouped run of many cohorts can still end sooner than the local one, whose threaded steps of big "
         "cohorts leave a CPU idle while they wait for their inputs, where one-CPU cohorts keep both busy. The "
-        f"example runs {max(1, a.example_runs)} times (its local run too: a 30-s run varies by a few seconds); its "
+        f"example runs {a.example_runs} times (its local run too: a 30-s run varies by a few seconds); its "
         "rows are the runs with the median ratio, and every run's ratio is in the last column.\n\n" + table(rows) + "\n"
     )
     (HERE / "out").mkdir(exist_ok=True)

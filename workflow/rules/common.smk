@@ -113,7 +113,7 @@ def _threads_cap():
     except Exception:  # no --cores: a cluster executor
         cap = jobsize.slurm_node_cpus()
     held = jobsize.slurm_job_cpus() if JOB_PROCESS else None
-    return min(c for c in (cap, held) if c) if cap or held else None
+    return min(filter(None, (cap, held)), default=None)
 
 
 THREADS_CAP = _threads_cap()
